@@ -1,0 +1,116 @@
+import * as core from '@actions/core';
+import { context, getOctokit } from '@actions/github';
+import { readFile } from 'node:fs/promises';
+import { exitCodeOf } from '../errors.js';
+import { gitLock } from '../engine/lockStep.js';
+import { runGate, type Logger } from '../engine/runGate.js';
+import { upsertStickyComment } from '../github/stickyComment.js';
+import { commentMarker, renderMarkdown } from '../report/markdown.js';
+import type { Report } from '../report/report.js';
+import { SecretRegistry } from '../secrets.js';
+import { INPUT_NAMES, missingKeys, parseSettings, type RawInputs, type Settings } from '../settings.js';
+
+const logger: Logger = { info: (m) => core.info(m), warning: (m) => core.warning(m) };
+
+/** Reads every input once, masking keys the moment they are read; env fallbacks match the CLI. */
+export function readActionSettings(secrets: SecretRegistry, env: NodeJS.ProcessEnv): Settings {
+  const raw: RawInputs = {};
+  for (const name of INPUT_NAMES) {
+    const value = core.getInput(name);
+    if (name.endsWith('api-key') || name === 'github-token') secrets.add(value);
+    if (value) raw[name] = value;
+  }
+  for (const [input, variable] of [
+    ['candidate-api-key', 'DEPLOYSIM_CANDIDATE_API_KEY'],
+    ['grader-api-key', 'DEPLOYSIM_GRADER_API_KEY'],
+    ['candidate-api-key', 'OPENAI_API_KEY'],
+  ] as const) {
+    secrets.add(env[variable]);
+    if (!raw[input] && env[variable]) raw[input] = env[variable];
+  }
+  return parseSettings(raw, { allowNoLock: false });
+}
+
+function pullRequestNumber(): number | undefined {
+  const pr = context.payload.pull_request as { number?: number } | undefined;
+  return pr?.number;
+}
+
+/** A fork PR or Dependabot run gets a read-only token and no secrets. */
+function isUntrustedPullRequest(): boolean {
+  const pr = context.payload.pull_request as { head?: { repo?: { full_name?: string } }; base?: { repo?: { full_name?: string } } } | undefined;
+  const fork = !!pr && pr.head?.repo?.full_name !== undefined && pr.head.repo.full_name !== pr.base?.repo?.full_name;
+  return fork || context.actor === 'dependabot[bot]';
+}
+
+async function publish(report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
+  const markdown = secrets.scrub(renderMarkdown(report));
+  await core.summary.addRaw(markdown).write();
+  const prNumber = pullRequestNumber();
+  if (!settings.comment || prNumber === undefined) return '';
+  if (!settings.githubToken) {
+    core.warning('No github-token: the result is in the job summary only.');
+    return '';
+  }
+  try {
+    const octokit = getOctokit(settings.githubToken);
+    const result = await upsertStickyComment(octokit, { ...context.repo, issueNumber: prNumber, marker: commentMarker(report.registration.path) }, markdown);
+    core.info(`PR comment ${result.action}: ${result.url}`);
+    return result.url;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    // The comment is a courtesy; the gate's verdict must never depend on it.
+    core.warning(
+      status === 403
+        ? 'Could not post the PR comment (403: the token is read-only, as on fork PRs, or lacks `pull-requests: write`). The result is in the job summary.'
+        : `Could not post the PR comment (${secrets.scrub((error as Error).message)}). The result is in the job summary.`,
+    );
+    return '';
+  }
+}
+
+export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<void> {
+  const secrets = new SecretRegistry((s) => core.setSecret(s));
+  try {
+    const settings = readActionSettings(secrets, env);
+    const missing = missingKeys(settings);
+    if (missing.length > 0) {
+      const why = isUntrustedPullRequest()
+        ? 'This looks like a pull request from a fork or Dependabot: GitHub gives such runs no secrets and a read-only token.'
+        : `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
+      const pattern =
+        'To gate fork PRs, run deploysim from a `workflow_run` workflow in the base repository (it has the secrets and never runs PR code); see examples/fork-safe/.';
+      if (settings.onMissingSecrets === 'skip') {
+        core.notice(`deploysim did not run: ${why} (on-missing-secrets: skip)`);
+        await core.summary.addRaw(`## ⏭️ deploysim did not run\n\n${why}\n\n${pattern}\n`).write();
+        core.setOutput('passed', '');
+        return;
+      }
+      core.setOutput('passed', 'false');
+      core.setFailed(`deploysim cannot run: ${why} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.`);
+      return;
+    }
+
+    const eventPayload = env.GITHUB_EVENT_PATH ? JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) : {};
+    const runUrl = env.GITHUB_RUN_ID ? `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+    const outcome = await runGate(settings, {
+      cwd,
+      logger,
+      secrets,
+      runUrl,
+      lock: gitLock(cwd, { lockRefInput: settings.lockRef, eventName: env.GITHUB_EVENT_NAME, event: eventPayload, workflowRef: env.GITHUB_WORKFLOW_REF }),
+    });
+    const { report } = outcome;
+    const commentUrl = await publish(report, settings, secrets);
+    core.setOutput('passed', String(report.passed));
+    core.setOutput('report', outcome.reportPath);
+    core.setOutput('failed-categories', report.categories.filter((c) => c.verdict === 'fail').map((c) => c.id).join(','));
+    core.setOutput('comment-url', commentUrl);
+    if (report.passed) core.info(`deploysim: gate passed (${report.sample.graded} graded).`);
+    else core.setFailed(secrets.scrub(`deploysim: gate failed.\n${report.reasons.join('\n')}`));
+  } catch (error) {
+    const message = secrets.scrub(error instanceof Error ? error.message : String(error));
+    core.setOutput('passed', 'false');
+    core.setFailed(exitCodeOf(error) === 2 ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
+  }
+}

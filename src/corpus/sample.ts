@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import { LineTooLongError, openCorpusStream, readLines } from './lines.js';
+import { corpusRecordSchema, derivePrefix, readDottedField, type ReplayPrefix } from './record.js';
+
+export interface SampleSettings {
+  /** Records to replay; undefined = all. */
+  sample?: number;
+  seed: number;
+  /** Dotted field path for proportional stratification. */
+  stratify?: string;
+}
+
+export interface StratumCount {
+  name: string;
+  records: number;
+  sampled: number;
+}
+
+/** The outcome of the validating pass: which lines are in the sample, and in which rank order. */
+export interface CorpusPlan {
+  file: string;
+  displayPath: string;
+  /** Valid, consented records in the corpus. */
+  corpusRecords: number;
+  excludedNoConsent: number;
+  requested: number | null;
+  /** Sampled line number → rank (0-based position in the hash-ranked sample). */
+  selection: Map<number, number>;
+  sampleSize: number;
+  strata: StratumCount[];
+}
+
+export type SampledPrefix = ReplayPrefix & { rank: number };
+
+const MAX_REPORTED_PROBLEMS = 50;
+const NO_STRATUM = '(missing)';
+
+/**
+ * Pass 1: validates every line (all problems are reported together, with file:line) and picks the
+ * sample. Each record's rank is sha256(seed, id): the sample is the lowest-ranked records, so it
+ * depends only on (corpus content, sample, seed, stratify), not on line order. Memory holds ids'
+ * 64-bit fingerprints (for duplicate detection) and at most 2×sample small tuples per stratum.
+ */
+export async function planSample(file: string, displayPath: string, settings: SampleSettings): Promise<CorpusPlan> {
+  const problems: string[] = [];
+  let problemCount = 0;
+  const problem = (line: number, message: string) => {
+    problemCount += 1;
+    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${displayPath}:${line}: ${message}`);
+  };
+  const ids = new FingerprintSet();
+  const strata = new Map<string, { records: number; pool: RankPool }>();
+  const limit = settings.sample ?? Number.POSITIVE_INFINITY;
+  let corpusRecords = 0;
+  let excludedNoConsent = 0;
+
+  const stream = await openCorpusStream(file).catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigError(`${displayPath}: cannot read the corpus (${error.code ?? error.message}); corpus.path is resolved relative to the registration file.`);
+  });
+  try {
+    for await (const line of readLines(stream)) {
+      if (line.text.trim() === '') continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(line.text);
+      } catch (error) {
+        problem(line.number, `not valid JSON (${(error as Error).message})`);
+        continue;
+      }
+      const parsed = corpusRecordSchema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+        problem(line.number, `${field || 'record'}: ${issue.message}`);
+        continue;
+      }
+      const record = parsed.data;
+      if (!ids.add(record.id)) {
+        problem(line.number, `id "${record.id}" appears more than once; ids must be unique`);
+        continue;
+      }
+      const prefix = derivePrefix(record.messages);
+      if ('error' in prefix) {
+        problem(line.number, `record "${record.id}": ${prefix.error}`);
+        continue;
+      }
+      if (record.consent === false) {
+        excludedNoConsent += 1;
+        continue;
+      }
+      corpusRecords += 1;
+      const stratumName = settings.stratify ? (readDottedField(record, settings.stratify) ?? NO_STRATUM) : '';
+      let stratum = strata.get(stratumName);
+      if (!stratum) strata.set(stratumName, (stratum = { records: 0, pool: new RankPool(limit) }));
+      stratum.records += 1;
+      stratum.pool.offer(rankKey(settings.seed, record.id), line.number);
+    }
+  } catch (error) {
+    if (error instanceof LineTooLongError) problem(error.lineNumber, error.message);
+    else if (error instanceof Error && 'code' in error && String(error.code).startsWith('Z_')) {
+      problem(0, `the gzip stream is corrupt (${error.message})`);
+    } else throw error;
+  }
+  if (problemCount > 0) {
+    throw new ConfigErrors(
+      problemCount > problems.length ? [...problems, `… ${problemCount - problems.length} more problems not shown`] : problems,
+      `${displayPath}: ${problemCount} invalid corpus line${problemCount === 1 ? '' : 's'}; fix them (nothing was sent to any model):`,
+    );
+  }
+  if (corpusRecords === 0) throw new ConfigError(`${displayPath}: the corpus has no replayable records.`);
+
+  const sampleSize = Math.min(limit, corpusRecords);
+  const allocation = allocateProportionally(
+    [...strata].map(([name, s]) => ({ name, records: s.records })),
+    sampleSize,
+  );
+  const chosen: { key: string; line: number }[] = [];
+  const strataCounts: StratumCount[] = [];
+  for (const { name, records, take } of allocation) {
+    chosen.push(...strata.get(name)!.pool.lowest(take));
+    strataCounts.push({ name, records, sampled: take });
+  }
+  chosen.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    file,
+    displayPath,
+    corpusRecords,
+    excludedNoConsent,
+    requested: settings.sample ?? null,
+    selection: new Map(chosen.map((c, rank) => [c.line, rank])),
+    sampleSize,
+    strata: settings.stratify ? strataCounts : [],
+  };
+}
+
+/**
+ * Pass 2: streams the sampled records (in file order) with their prefixes. `keep(rank)` selects a
+ * shard's slice, so a shard never holds the others' records in memory.
+ */
+export async function* readSample(plan: CorpusPlan, stratify: string | undefined, keep: (rank: number) => boolean = () => true): AsyncGenerator<SampledPrefix> {
+  const stream = await openCorpusStream(plan.file);
+  for await (const line of readLines(stream)) {
+    const rank = plan.selection.get(line.number);
+    if (rank === undefined || !keep(rank)) continue;
+    const record = corpusRecordSchema.parse(JSON.parse(line.text));
+    const prefix = derivePrefix(record.messages);
+    if ('error' in prefix) throw new ConfigError(`${plan.displayPath}:${line.number}: the corpus changed during the run`);
+    yield {
+      rank,
+      id: record.id,
+      messages: prefix.messages,
+      tools: record.tools,
+      original: record.messages,
+      stratum: stratify ? (readDottedField(record, stratify) ?? NO_STRATUM) : undefined,
+    };
+  }
+}
+
+export function rankKey(seed: number, id: string): string {
+  return createHash('sha256').update(`deploysim-sample\0${seed}\0${id}`).digest('hex').slice(0, 32);
+}
+
+/** Largest-remainder (Hamilton) proportional allocation; ties broken by stratum name for determinism. */
+export function allocateProportionally(strata: { name: string; records: number }[], total: number): { name: string; records: number; take: number }[] {
+  const sum = strata.reduce((a, s) => a + s.records, 0);
+  const rows = strata
+    .map((s) => {
+      const exact = sum === 0 ? 0 : (s.records * total) / sum;
+      return { ...s, take: Math.min(s.records, Math.floor(exact)), remainder: exact - Math.floor(exact) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+  let left = total - rows.reduce((a, r) => a + r.take, 0);
+  const byRemainder = [...rows].sort((a, b) => b.remainder - a.remainder || a.name.localeCompare(b.name));
+  while (left > 0) {
+    let progressed = false;
+    for (const r of byRemainder) {
+      if (left === 0) break;
+      if (r.take < r.records) {
+        r.take += 1;
+        left -= 1;
+        progressed = true;
+      }
+    }
+    if (!progressed) break;
+  }
+  return rows.map(({ name, records, take }) => ({ name, records, take }));
+}
+
+/** Keeps the `limit` lowest keys seen, using at most 2×limit entries (sort-and-trim when full). */
+class RankPool {
+  private items: { key: string; line: number }[] = [];
+  constructor(private readonly limit: number) {}
+  offer(key: string, line: number) {
+    this.items.push({ key, line });
+    if (this.items.length >= 2 * this.limit && this.items.length > 1024) this.trim();
+  }
+  lowest(n: number) {
+    this.trim();
+    return this.items.slice(0, n);
+  }
+  private trim() {
+    this.items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (Number.isFinite(this.limit)) this.items.length = Math.min(this.items.length, this.limit);
+  }
+}
+
+/**
+ * A set of 64-bit id fingerprints in open-addressed typed arrays: ~16 bytes per record instead of a
+ * JS string per id, so duplicate detection stays cheap on million-line corpora.
+ */
+class FingerprintSet {
+  private hi = new Uint32Array(1 << 16);
+  private lo = new Uint32Array(1 << 16);
+  private size = 0;
+  add(id: string): boolean {
+    const digest = createHash('sha1').update(id).digest();
+    const h = digest.readUInt32LE(0) | 1; // never 0: 0 marks an empty slot
+    const l = digest.readUInt32LE(4);
+    if ((this.size + 1) * 2 > this.hi.length) this.grow();
+    const mask = this.hi.length - 1;
+    for (let i = l & mask; ; i = (i + 1) & mask) {
+      if (this.hi[i] === 0) {
+        this.hi[i] = h;
+        this.lo[i] = l;
+        this.size += 1;
+        return true;
+      }
+      if (this.hi[i] === h && this.lo[i] === l) return false;
+    }
+  }
+  private grow() {
+    const { hi, lo } = this;
+    this.hi = new Uint32Array(hi.length * 2);
+    this.lo = new Uint32Array(lo.length * 2);
+    const mask = this.hi.length - 1;
+    for (let j = 0; j < hi.length; j++) {
+      if (hi[j] === 0) continue;
+      let i = lo[j]! & mask;
+      while (this.hi[i] !== 0) i = (i + 1) & mask;
+      this.hi[i] = hi[j]!;
+      this.lo[i] = lo[j]!;
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import type { Logger } from './runGate.js';
+
+const EVERY_MS = 30_000;
+
+/**
+ * A progress line at each 10% step or every 30 s, whichever comes first: done/total, rate, ETA and
+ * errors so far. Plain lines, so Actions logs and piped CLI output stay readable.
+ */
+export class Progress {
+  private done_ = 0;
+  private errors = 0;
+  private lastDecile = 0;
+  private lastLineAt: number;
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly total: number,
+    private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.startedAt = this.lastLineAt = clock();
+  }
+
+  tick(failed: boolean) {
+    this.done_ += 1;
+    if (failed) this.errors += 1;
+    const decile = this.total === 0 ? 10 : Math.floor((this.done_ * 10) / this.total);
+    const now = this.clock();
+    if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
+      this.lastDecile = decile;
+      this.lastLineAt = now;
+      this.logger.info(this.line(now));
+    }
+  }
+
+  done() {
+    if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
+  }
+
+  private line(now: number): string {
+    const seconds = Math.max((now - this.startedAt) / 1000, 1e-3);
+    const rate = this.done_ / seconds;
+    const eta = rate > 0 ? (this.total - this.done_) / rate : Number.POSITIVE_INFINITY;
+    const pct = this.total === 0 ? 100 : Math.floor((this.done_ * 100) / this.total);
+    return `Progress: ${this.done_}/${this.total} (${pct}%), ${rate.toFixed(1)} records/s, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : '?'}, errors ${this.errors}`;
+  }
+}

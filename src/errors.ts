@@ -1,0 +1,38 @@
+/**
+ * Typed errors. Each carries the process exit code the CLI uses and the action maps to setFailed:
+ *  2 — usage, config or input error: raised before any request reaches a model;
+ *  1 — the gate failed closed (lock violated, error budget exceeded, endpoint refused us).
+ */
+export abstract class DeploysimError extends Error {
+  abstract readonly exitCode: 1 | 2;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A registration, input, flag or corpus problem. Nothing has been sent to any model. */
+export class ConfigError extends DeploysimError {
+  readonly exitCode = 2 as const;
+}
+
+/** Several input problems reported together (e.g. every bad corpus line), so users fix them in one go. */
+export class ConfigErrors extends ConfigError {
+  constructor(
+    readonly problems: string[],
+    heading: string,
+  ) {
+    const shown = problems.slice(0, 50);
+    const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : '';
+    super(`${heading}\n${shown.map((p) => `  - ${p}`).join('\n')}${more}`);
+  }
+}
+
+/** The run cannot produce a trustworthy verdict (endpoint refuses us, lock violated…): fail closed. */
+export class GateError extends DeploysimError {
+  readonly exitCode = 1 as const;
+}
+
+export function exitCodeOf(error: unknown): 1 | 2 {
+  return error instanceof DeploysimError ? error.exitCode : 1;
+}

@@ -1,0 +1,48 @@
+import type { getOctokit } from '@actions/github';
+
+export type Octokit = ReturnType<typeof getOctokit>;
+
+export interface StickyTarget {
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  marker: string;
+}
+
+export interface StickyResult {
+  url: string;
+  action: 'created' | 'updated';
+}
+
+/** The bot that owns GITHUB_TOKEN comments; /user is not readable with an installation token. */
+const ACTIONS_BOT = 'github-actions[bot]';
+
+async function ownLogin(octokit: Octokit): Promise<string> {
+  try {
+    const { data } = await octokit.rest.users.getAuthenticated();
+    return data.login;
+  } catch {
+    return ACTIONS_BOT;
+  }
+}
+
+/**
+ * One comment per marker per PR, updated in place: the marker is a hidden HTML comment and only
+ * comments by the token's own author count, so nobody else's comment can hijack or hide it.
+ */
+export async function upsertStickyComment(octokit: Octokit, target: StickyTarget, body: string): Promise<StickyResult> {
+  const login = await ownLogin(octokit);
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.issueNumber,
+    per_page: 100,
+  });
+  const mine = comments.find((c) => c.user?.login === login && (c.body ?? '').includes(target.marker));
+  if (mine) {
+    const { data } = await octokit.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: mine.id, body });
+    return { url: data.html_url, action: 'updated' };
+  }
+  const { data } = await octokit.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
+  return { url: data.html_url, action: 'created' };
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { ChatMessage } from '../corpus/record.js';
+import type { Endpoint, ModelGateway } from '../models/gateway.js';
+import { EndpointRefusedError } from '../models/gateway.js';
+import type { Category } from '../registration/load.js';
+import { graderRequest } from './prompt.js';
+
+export interface Verdict {
+  flagged: boolean;
+  evidence: string;
+}
+
+/** The grader's answer could not be trusted (bad JSON, wrong shape, a missing verdict). */
+export class GradingError extends Error {}
+
+const answerSchema = z
+  .object({
+    verdicts: z.array(z.object({ category: z.string(), flagged: z.boolean(), evidence: z.string() }).strict()),
+  })
+  .strict();
+
+/**
+ * Parses the grader's `content` strictly. Verdicts for categories not asked are ignored; a missing
+ * or contradictory verdict for an asked category is an error, never a pass.
+ */
+export function parseVerdicts(content: string | null | undefined, asked: string[]): Map<string, Verdict> {
+  if (!content) throw new GradingError('grader answer has no content');
+  let json: unknown;
+  try {
+    json = JSON.parse(content);
+  } catch {
+    throw new GradingError(`grader answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
+  }
+  const parsed = answerSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new GradingError(`grader answer does not match the verdict schema at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  }
+  const verdicts = new Map<string, Verdict>();
+  for (const v of parsed.data.verdicts) {
+    if (!asked.includes(v.category)) continue;
+    const previous = verdicts.get(v.category);
+    if (previous && previous.flagged !== v.flagged) throw new GradingError(`grader gave contradictory verdicts for "${v.category}"`);
+    verdicts.set(v.category, { flagged: v.flagged, evidence: v.evidence });
+  }
+  const missing = asked.filter((id) => !verdicts.has(id));
+  if (missing.length > 0) throw new GradingError(`grader answer has no verdict for ${missing.map((m) => `"${m}"`).join(', ')}`);
+  return verdicts;
+}
+
+export interface GraderTarget {
+  endpoint: Endpoint;
+  model: string;
+  mode: 'combined' | 'per-category';
+  categories: Category[];
+  /** Extra attempts when an answer fails validation (transport retries are the client's). */
+  maxRetries: number;
+}
+
+/** Grades one trajectory: one call for all categories (`combined`) or one call each (`per-category`). */
+export class Grader {
+  constructor(
+    private readonly gateway: ModelGateway,
+    private readonly target: GraderTarget,
+  ) {}
+
+  async grade(context: ChatMessage[], reply: ChatMessage[]): Promise<Map<string, Verdict>> {
+    const groups = this.target.mode === 'combined' ? [this.target.categories] : this.target.categories.map((c) => [c]);
+    const results = await Promise.all(groups.map((group) => this.gradeGroup(group, context, reply)));
+    return new Map(results.flatMap((m) => [...m]));
+  }
+
+  private async gradeGroup(categories: Category[], context: ChatMessage[], reply: ChatMessage[]): Promise<Map<string, Verdict>> {
+    const request = graderRequest(this.target.model, categories, context, reply);
+    const asked = categories.map((c) => c.id);
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
+      try {
+        const completion = await this.gateway.chat(this.target.endpoint, request);
+        return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
+      } catch (error) {
+        if (error instanceof EndpointRefusedError) throw error;
+        lastError = error as Error;
+        // Transport failures were already retried by the client; only bad answers are worth asking again.
+        if (!(error instanceof GradingError)) break;
+      }
+    }
+    throw lastError ?? new GradingError('grading failed');
+  }
+}

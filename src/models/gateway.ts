@@ -1,0 +1,97 @@
+import OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { demoFetch } from '../demo/demoModel.js';
+import { GateError } from '../errors.js';
+import type { SecretRegistry } from '../secrets.js';
+import { DEMO_ENDPOINT } from '../settings.js';
+
+export type EndpointRole = 'candidate' | 'grader' | 'simulator';
+
+export interface Endpoint {
+  role: EndpointRole;
+  baseUrl: string;
+  apiKey: string;
+}
+
+export interface GatewayOptions {
+  concurrency: number;
+  timeoutMs: number;
+  maxRetries: number;
+  secrets: SecretRegistry;
+  /** Injected transport (tests); the demo endpoint always uses the in-process demo model. */
+  fetch?: typeof fetch;
+}
+
+/** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
+export class EndpointRefusedError extends GateError {}
+
+/**
+ * All model traffic goes through here: one `openai` client per endpoint (its retries with
+ * exponential backoff honour Retry-After / retry-after-ms, and its per-request timeout), and one
+ * shared limiter so `concurrency` bounds candidate, grader and simulator requests together.
+ */
+export class ModelGateway {
+  private readonly clients = new Map<string, OpenAI>();
+  private readonly limit: LimitFunction;
+  /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
+  requestsStarted = 0;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.limit = pLimit(options.concurrency);
+  }
+
+  async chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming): Promise<ChatCompletion> {
+    return this.limit(async () => {
+      this.requestsStarted += 1;
+      try {
+        return await this.client(endpoint).chat.completions.create(params);
+      } catch (error) {
+        throw this.classify(endpoint, params.model, error);
+      }
+    });
+  }
+
+  private client(endpoint: Endpoint): OpenAI {
+    const key = `${endpoint.baseUrl}\0${endpoint.apiKey}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      const demo = endpoint.baseUrl === DEMO_ENDPOINT;
+      client = new OpenAI({
+        // Keyless servers (a local vLLM) accept any placeholder; the client insists on a non-empty key.
+        apiKey: demo ? 'demo' : endpoint.apiKey || 'none',
+        baseURL: demo ? 'http://deploysim-demo.invalid/v1' : endpoint.baseUrl,
+        timeout: this.options.timeoutMs,
+        maxRetries: this.options.maxRetries,
+        fetch: demo ? demoFetch : this.options.fetch,
+        logLevel: 'off',
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
+  private classify(endpoint: Endpoint, model: string, error: unknown): Error {
+    const scrub = (s: string) => this.options.secrets.scrub(s);
+    if (error instanceof OpenAI.APIError && error.status !== undefined) {
+      const detail = scrub(error.message).slice(0, 500);
+      const where = `${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (model "${model}")`;
+      const modelMissing = error.status === 404 || (error.status === 400 && /model/i.test(error.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error.message));
+      if (error.status === 401 || error.status === 403) {
+        return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the ${endpoint.role}-api-key input (and that the key may use this model).`);
+      }
+      if (modelMissing) {
+        return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the model name and the ${endpoint.role}-base-url input.`);
+      }
+      return new Error(`${endpoint.role} request failed with ${error.status}: ${detail}`);
+    }
+    if (error instanceof OpenAI.APIConnectionTimeoutError) {
+      return new Error(`${endpoint.role} request timed out after ${this.options.timeoutMs / 1000}s (and ${this.options.maxRetries} retries)`);
+    }
+    if (error instanceof OpenAI.APIConnectionError) {
+      return new Error(`${endpoint.role} endpoint unreachable: ${scrub(String(error.cause ?? error.message)).slice(0, 300)}`);
+    }
+    return new Error(scrub(error instanceof Error ? error.message : String(error)).slice(0, 500));
+  }
+}

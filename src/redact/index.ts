@@ -1,0 +1,15 @@
+export {
+  REDACTION_KINDS,
+  addCounts,
+  containsPii,
+  emptyCounts,
+  luhnValid,
+  redact,
+  redactionToken,
+  totalCount,
+  truncate,
+  type RedactionCounts,
+  type RedactionKind,
+  type RedactionResult,
+} from './redact.js';
+export { ScrubInputError, scrubCorpus, scrubRecord, type ScrubOptions, type ScrubResult } from './scrub.js';

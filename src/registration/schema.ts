@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** Upper bound on `corpus.sample`: far above the paper's 50k–100k, low enough to catch typos. */
+export const MAX_SAMPLE = 10_000_000;
+
+const categoryId = z
+  .string()
+  .regex(/^[a-z0-9_]+$/, 'a category id made of lowercase letters, digits and underscores ([a-z0-9_]+)');
+
+export const categorySchema = z
+  .object({
+    id: categoryId,
+    description: z.string().min(1),
+    rubric: z.string().min(1).optional(),
+    rubric_file: z.string().min(1).optional(),
+    prediction_per_100k: z.number().finite().nonnegative().max(100_000),
+  })
+  .strict()
+  .refine((c) => (c.rubric === undefined) !== (c.rubric_file === undefined), {
+    message: 'exactly one of `rubric` or `rubric_file`',
+  });
+
+export const registrationSchema = z
+  .object({
+    version: z.literal(1),
+    name: z.string().min(1),
+    corpus: z
+      .object({
+        path: z.string().min(1),
+        sample: z.number().int().positive().max(MAX_SAMPLE).optional(),
+        seed: z.number().int().nonnegative().default(0),
+        stratify: z
+          .string()
+          .regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'a dotted field path such as metadata.surface')
+          .optional(),
+      })
+      .strict(),
+    candidate: z
+      .object({
+        temperature: z.number().min(0).max(2).optional(),
+        max_tokens: z.number().int().positive().optional(),
+        top_p: z.number().gt(0).max(1).optional(),
+        max_steps: z.number().int().positive().max(100).default(8),
+      })
+      .strict()
+      .default({ max_steps: 8 }),
+    grader: z
+      .object({
+        model: z.string().min(1),
+        mode: z.enum(['combined', 'per-category']).default('combined'),
+        calibration: z.string().min(1).optional(),
+      })
+      .strict(),
+    decision: z
+      .object({
+        rule: z.enum(['point', 'confident', 'strict']).default('confident'),
+        confidence: z.number().gt(0.5).lt(1).default(0.95),
+        tolerance: z.number().positive().default(1),
+        max_error_rate: z.number().min(0).max(1).default(0.02),
+        on_inconclusive: z.enum(['fail', 'pass']).default('fail'),
+      })
+      .strict()
+      .default({ rule: 'confident', confidence: 0.95, tolerance: 1, max_error_rate: 0.02, on_inconclusive: 'fail' }),
+    categories: z
+      .array(categorySchema)
+      .min(1)
+      .superRefine((cats, ctx) => {
+        const seen = new Set<string>();
+        cats.forEach((c, i) => {
+          if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `a unique id ("${c.id}" is repeated)` });
+          seen.add(c.id);
+        });
+      }),
+  })
+  .strict();
+
+export type RegistrationFile = z.infer<typeof registrationSchema>;
+export type DecisionConfig = RegistrationFile['decision'];
+export type DecisionRule = DecisionConfig['rule'];
+export type GenerationSettings = RegistrationFile['candidate'];

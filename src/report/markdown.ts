@@ -1,0 +1,115 @@
+import type { CategoryReport, Report } from './report.js';
+
+/** GitHub rejects comment bodies over 65,536 characters; keep a margin for the marker and footer. */
+export const MAX_COMMENT_CHARS = 65_536;
+
+export function commentMarker(registrationPath: string): string {
+  return `<!-- deploysim:${registrationPath} -->`;
+}
+
+const ICON = { pass: '✅', fail: '❌', inconclusive: '⚠️' } as const;
+
+const fmt = (x: number | null) => {
+  if (x === null || !Number.isFinite(x)) return 'n/a';
+  if (x === 0) return '0';
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+};
+const short = (sha: string | null) => (sha ? sha.slice(0, 12) : 'none');
+
+/** A fence longer than any backtick run in the text, so quoted model output cannot break out of it. */
+function fenced(text: string): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}text\n${text}\n${fence}`;
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/[|<>\n]/g, (c) => ({ '|': '\\|', '<': '&lt;', '>': '&gt;', '\n': ' ' })[c]!);
+}
+
+function categoryRow(c: CategoryReport): string {
+  const cells = [
+    `${ICON[c.verdict]} \`${c.id}\``,
+    fmt(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt(c.threshold_per_100k)})` : ''),
+    `**${fmt(c.rate_per_100k)}**`,
+    `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
+    `${c.flagged} / ${c.graded}`,
+    fmt(c.detectable_rate_per_100k),
+    c.verdict,
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function examplesSection(c: CategoryReport): string {
+  if (c.examples.length === 0) return '';
+  const items = c.examples
+    .map(
+      (e, i) =>
+        `**${i + 1}. \`${escapeCell(e.id)}\`** — grader: ${escapeCell(e.evidence)}\n\nPrompt (last user turn):\n${fenced(e.prompt)}\nReply:\n${fenced(e.reply)}`,
+    )
+    .join('\n\n');
+  return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>\n\n${items}\n\n</details>`;
+}
+
+/**
+ * Renders the PR comment / job summary from report.json alone. Verdict first, then the table, then
+ * the lock and sample, then collapsed examples for failing categories. Never over 65,536 characters:
+ * examples are dropped first, then the body is cut with a note.
+ */
+export function renderMarkdown(report: Report, options: { includeExamples?: boolean } = {}): string {
+  const pct = `${Math.round(report.decision.confidence * 100)}%`;
+  const demo = report.demo ? ' [DEMO]' : '';
+  const unverified = report.verified ? '' : ' (UNVERIFIED: lock skipped)';
+  const headline = report.passed
+    ? `## ✅ deploysim: gate passed — ${escapeCell(report.name)}${demo}${unverified}`
+    : `## ❌ deploysim: gate failed — ${escapeCell(report.name)}${demo}${unverified}`;
+  const parts: string[] = [commentMarker(report.registration.path), headline];
+  if (report.demo) parts.push('> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.');
+  if (!report.verified) parts.push('> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.');
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join('\n'));
+
+  const ran = report.sample.replayed > 0;
+  if (ran) {
+    parts.push(
+      [
+        `| Category | Predicted /100k | Observed /100k | ${pct} interval | Flagged / graded | Detectable ≥ /100k | Verdict |`,
+        '|---|---:|---:|---:|---:|---:|---|',
+        ...report.categories.map(categoryRow),
+      ].join('\n'),
+    );
+    const failing = report.categories.filter((c) => c.verdict !== 'pass');
+    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join('\n'));
+    parts.push(
+      `Rule \`${report.decision.rule}\` at ${pct} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. ` +
+        `Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}` +
+        `${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ''}${report.sample.shard ? `, shard ${report.sample.shard}` : ''}), ` +
+        `${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. ` +
+        `Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
+    );
+  }
+  parts.push(
+    [
+      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short(report.registration.lock_ref)}\`` : 'not verified'}</summary>`,
+      '',
+      '| File | sha256 |',
+      '|---|---|',
+      ...report.registration.files.map((f) => `| \`${escapeCell(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
+      '',
+      '</details>',
+    ].join('\n'),
+  );
+  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run and report artifact](${report.run_url})` : ''}</sub>`;
+
+  const examples = options.includeExamples === false ? [] : report.categories.filter((c) => c.verdict !== 'pass').map(examplesSection).filter(Boolean);
+  const assemble = (ex: string[]) => [...parts, ...ex, footer].join('\n\n');
+  let body = assemble(examples);
+  while (body.length > MAX_COMMENT_CHARS && examples.length > 0) {
+    examples.pop();
+    body = assemble(examples);
+  }
+  if (body.length > MAX_COMMENT_CHARS) {
+    const note = '\n\n… (cut to fit GitHub\'s comment limit; see report.json in the run artifact)';
+    body = body.slice(0, MAX_COMMENT_CHARS - note.length) + note;
+  }
+  return body;
+}

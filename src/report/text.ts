@@ -1,0 +1,24 @@
+import type { Report } from './report.js';
+
+const num = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : String(Number(x.toFixed(2))));
+
+/** The CLI's terminal rendering of report.json: verdict first, then one line per category. */
+export function renderText(report: Report, reportPath: string): string {
+  const tags = [report.demo ? 'DEMO' : '', report.verified ? '' : 'UNVERIFIED: lock skipped'].filter(Boolean);
+  const lines = [`deploysim: gate ${report.passed ? 'PASSED' : 'FAILED'} — ${report.name}${tags.length ? ` [${tags.join('; ')}]` : ''}`];
+  for (const r of report.reasons) lines.push(`  ! ${r}`);
+  if (report.sample.replayed > 0) {
+    const pct = `${Math.round(report.decision.confidence * 100)}%`;
+    const rows = [
+      ['category', 'predicted/100k', 'observed/100k', `${pct} interval`, 'flagged/graded', 'verdict'],
+      ...report.categories.map((c) => [c.id, num(c.threshold_per_100k), num(c.rate_per_100k), `${num(c.ci_low_per_100k)}–${num(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict]),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`);
+    lines.push(
+      `  rule ${report.decision.rule}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`,
+    );
+  }
+  lines.push(`  lock: ${report.verified ? `verified at ${report.registration.lock_ref?.slice(0, 12)}` : 'not verified'}; report: ${reportPath}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,21 @@
+/**
+ * Every secret read is registered here the moment it is read. `scrub` removes them from any text
+ * that leaves the process (errors echoed from servers, results.jsonl, report, comment, logs).
+ */
+export class SecretRegistry {
+  private readonly secrets = new Set<string>();
+  constructor(private readonly onAdd: (secret: string) => void = () => {}) {}
+
+  add(secret: string | undefined): void {
+    // Very short values (e.g. a keyless server's placeholder "x") would shred unrelated text.
+    if (!secret || secret.length < 6 || this.secrets.has(secret)) return;
+    this.secrets.add(secret);
+    this.onAdd(secret);
+  }
+
+  scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+}
