@@ -12215,17 +12215,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path7) {
-      const ctrl = callVisitor(key, node2, visitor, path7);
+    function visit_(key, node2, visitor, path9) {
+      const ctrl = callVisitor(key, node2, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visit_(key, ctrl, visitor, path7);
+        replaceNode(key, path9, ctrl);
+        return visit_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path9 = Object.freeze(path9.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path7);
+            const ci = visit_(i, node2.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -12236,13 +12236,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path7);
+          path9 = Object.freeze(path9.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path7);
+          const cv = visit_("value", node2.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -12263,17 +12263,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path7) {
-      const ctrl = await callVisitor(key, node2, visitor, path7);
+    async function visitAsync_(key, node2, visitor, path9) {
+      const ctrl = await callVisitor(key, node2, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visitAsync_(key, ctrl, visitor, path7);
+        replaceNode(key, path9, ctrl);
+        return visitAsync_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path9 = Object.freeze(path9.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path7);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -12284,13 +12284,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path7);
+          path9 = Object.freeze(path9.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path7);
+          const cv = await visitAsync_("value", node2.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -12317,23 +12317,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path7) {
+    function callVisitor(key, node2, visitor, path9) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path7);
+        return visitor(key, node2, path9);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path7);
+        return visitor.Map?.(key, node2, path9);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path7);
+        return visitor.Seq?.(key, node2, path9);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path7);
+        return visitor.Pair?.(key, node2, path9);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path7);
+        return visitor.Scalar?.(key, node2, path9);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path7);
+        return visitor.Alias?.(key, node2, path9);
       return void 0;
     }
-    function replaceNode(key, path7, node2) {
-      const parent = path7[path7.length - 1];
+    function replaceNode(key, path9, node2) {
+      const parent = path9[path9.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -12945,10 +12945,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node2 = require_Node();
-    function collectionFromPath(schema, path7, value) {
+    function collectionFromPath(schema, path9, value) {
       let v = value;
-      for (let i = path7.length - 1; i >= 0; --i) {
-        const k = path7[i];
+      for (let i = path9.length - 1; i >= 0; --i) {
+        const k = path9[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -12967,7 +12967,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path7) => path7 == null || typeof path7 === "object" && !!path7[Symbol.iterator]().next().done;
+    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
     var Collection = class extends Node2.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -12997,11 +12997,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path7, value) {
-        if (isEmptyPath(path7))
+      addIn(path9, value) {
+        if (isEmptyPath(path9))
           this.add(value);
         else {
-          const [key, ...rest] = path7;
+          const [key, ...rest] = path9;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -13015,8 +13015,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        const [key, ...rest] = path7;
+      deleteIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -13030,8 +13030,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        const [key, ...rest] = path7;
+      getIn(path9, keepScalar) {
+        const [key, ...rest] = path9;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -13049,8 +13049,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path7) {
-        const [key, ...rest] = path7;
+      hasIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -13060,8 +13060,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        const [key, ...rest] = path7;
+      setIn(path9, value) {
+        const [key, ...rest] = path9;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -15576,9 +15576,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path7, value) {
+      addIn(path9, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path7, value);
+          this.contents.addIn(path9, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -15653,14 +15653,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        if (Collection.isEmptyPath(path7)) {
+      deleteIn(path9) {
+        if (Collection.isEmptyPath(path9)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path7) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -15675,10 +15675,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        if (Collection.isEmptyPath(path7))
+      getIn(path9, keepScalar) {
+        if (Collection.isEmptyPath(path9))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path7, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -15689,10 +15689,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path7) {
-        if (Collection.isEmptyPath(path7))
+      hasIn(path9) {
+        if (Collection.isEmptyPath(path9))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path7) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -15709,13 +15709,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        if (Collection.isEmptyPath(path7)) {
+      setIn(path9, value) {
+        if (Collection.isEmptyPath(path9)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path7), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path9), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path7, value);
+          this.contents.setIn(path9, value);
         }
       }
       /**
@@ -17676,9 +17676,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path7) => {
+    visit2.itemAtPath = (cst, path9) => {
       let item = cst;
-      for (const [field2, index] of path7) {
+      for (const [field2, index] of path9) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -17687,23 +17687,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path7) => {
-      const parent = visit2.itemAtPath(cst, path7.slice(0, -1));
-      const field2 = path7[path7.length - 1][0];
+    visit2.parentCollection = (cst, path9) => {
+      const parent = visit2.itemAtPath(cst, path9.slice(0, -1));
+      const field2 = path9[path9.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path7, item, visitor) {
-      let ctrl = visitor(item, path7);
+    function _visit(path9, item, visitor) {
+      let ctrl = visitor(item, path9);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path7.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path9.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -17714,10 +17714,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path7);
+            ctrl = ctrl(item, path9);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -19468,11 +19468,6 @@ var require_dist = __commonJS({
   }
 });
 
-// src/cli/main.ts
-import { readFile as readFile5, mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
-import path6 from "node:path";
-import { parseArgs } from "node:util";
-
 // src/errors.ts
 var DeploysimError = class extends Error {
   constructor(message) {
@@ -19501,10 +19496,449 @@ function exitCodeOf(error62) {
   return error62 instanceof DeploysimError ? error62.exitCode : 1;
 }
 
+// src/stats/binomialInterval.ts
+var import_stats_base_dists_beta_quantile = __toESM(require_lib134(), 1);
+var import_stats_base_dists_normal_quantile = __toESM(require_lib137(), 1);
+
+// src/stats/validate.ts
+function assertCount(name, x) {
+  if (!Number.isInteger(x) || x < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${x}`);
+  }
+}
+function assertKN(k, n) {
+  assertCount("n", n);
+  assertCount("k", k);
+  if (k > n) throw new RangeError(`k (${k}) must not exceed n (${n})`);
+}
+function assertOpenUnit(name, x) {
+  if (!(x > 0 && x < 1)) throw new RangeError(`${name} must be in (0, 1), got ${x}`);
+}
+function assertUnit(name, x) {
+  if (!(x >= 0 && x <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${x}`);
+}
+function clamp01(x) {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+// src/stats/binomialInterval.ts
+var EXACT_INTERVAL_BELOW = 100;
+var INTERVAL_METHOD_NOTE = `Two-sided intervals are exact Clopper–Pearson (1934) when fewer than ${EXACT_INTERVAL_BELOW} completions were flagged (or fewer than ${EXACT_INTERVAL_BELOW} were not flagged), where the Wilson score interval can under-cover, and Wilson (1927) score intervals otherwise.`;
+function zTwoSided(confidence) {
+  return (0, import_stats_base_dists_normal_quantile.default)(1 - (1 - confidence) / 2, 0, 1);
+}
+function wilsonInterval(k, n, confidence) {
+  assertKN(k, n);
+  assertOpenUnit("confidence", confidence);
+  if (n === 0) return { low: 0, high: 1 };
+  const z2 = zTwoSided(confidence);
+  const z22 = z2 * z2;
+  const p = k / n;
+  const denom = 1 + z22 / n;
+  const centre = (p + z22 / (2 * n)) / denom;
+  const half = z2 * Math.sqrt(p * (1 - p) / n + z22 / (4 * n * n)) / denom;
+  return {
+    // At k = 0 (k = n) the bound is exactly 0 (1); avoid a rounding residue.
+    low: k === 0 ? 0 : clamp01(centre - half),
+    high: k === n ? 1 : clamp01(centre + half)
+  };
+}
+function clopperPearsonInterval(k, n, confidence) {
+  assertKN(k, n);
+  assertOpenUnit("confidence", confidence);
+  if (n === 0) return { low: 0, high: 1 };
+  const alpha = 1 - confidence;
+  return {
+    low: k === 0 ? 0 : (0, import_stats_base_dists_beta_quantile.default)(alpha / 2, k, n - k + 1),
+    high: k === n ? 1 : (0, import_stats_base_dists_beta_quantile.default)(1 - alpha / 2, k + 1, n - k)
+  };
+}
+function binomialInterval(k, n, confidence) {
+  assertKN(k, n);
+  assertOpenUnit("confidence", confidence);
+  if (k < EXACT_INTERVAL_BELOW || n - k < EXACT_INTERVAL_BELOW) {
+    return { ...clopperPearsonInterval(k, n, confidence), method: "clopper-pearson" };
+  }
+  return { ...wilsonInterval(k, n, confidence), method: "wilson" };
+}
+
+// src/stats/binomialTest.ts
+var import_stats_base_dists_binomial_cdf = __toESM(require_lib139(), 1);
+function binomialUpperTailP(k, n, p0) {
+  assertKN(k, n);
+  assertUnit("p0", p0);
+  if (k === 0) return 1;
+  return (0, import_stats_base_dists_binomial_cdf.default)(n - k, n, 1 - p0);
+}
+
+// src/stats/mcnemar.ts
+var import_stats_base_dists_binomial_cdf2 = __toESM(require_lib139(), 1);
+
+// src/stats/sampleSize.ts
+var import_stats_base_dists_beta_quantile2 = __toESM(require_lib134(), 1);
+var import_stats_base_dists_normal_quantile2 = __toESM(require_lib137(), 1);
+var MAX_SAMPLE_SIZE = 1e12;
+function zeroEventUpperBound(n, confidence) {
+  assertCount("n", n);
+  assertOpenUnit("confidence", confidence);
+  if (n === 0) return 1;
+  return -Math.expm1(Math.log1p(-confidence) / n);
+}
+function sampleSizeForZeroEvents(rate, confidence) {
+  assertOpenUnit("rate", rate);
+  assertOpenUnit("confidence", confidence);
+  let n = Math.max(1, Math.floor(Math.log1p(-confidence) / Math.log1p(-rate)) + 1);
+  if (n > MAX_SAMPLE_SIZE) throw new RangeError(`rate ${rate} needs more than ${MAX_SAMPLE_SIZE} trials`);
+  while (zeroEventUpperBound(n, confidence) >= rate) n++;
+  while (n > 1 && zeroEventUpperBound(n - 1, confidence) < rate) n--;
+  return n;
+}
+function binomialCriticalCount(n, p0, alpha) {
+  assertCount("n", n);
+  assertOpenUnit("alpha", alpha);
+  let lo = 0;
+  let hi = n + 1;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (binomialUpperTailP(mid, n, p0) <= alpha) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+function checkPlanArgs(threshold, confidence, power) {
+  assertOpenUnit("threshold", threshold);
+  assertOpenUnit("confidence", confidence);
+  assertOpenUnit("power", power);
+  const alpha = 1 - confidence;
+  if (power <= alpha) throw new RangeError(`power (${power}) must exceed 1 − confidence (${alpha})`);
+  return alpha;
+}
+function normalApproxN(rate, threshold, alpha, power) {
+  const za = (0, import_stats_base_dists_normal_quantile2.default)(1 - alpha, 0, 1);
+  const zb = (0, import_stats_base_dists_normal_quantile2.default)(power, 0, 1);
+  const num3 = za * Math.sqrt(threshold * (1 - threshold)) + zb * Math.sqrt(rate * (1 - rate));
+  return Math.ceil((num3 / (rate - threshold)) ** 2);
+}
+function sampleSizeToDetectAbove(input2) {
+  const { rate, threshold, confidence, power } = input2;
+  const alpha = checkPlanArgs(threshold, confidence, power);
+  assertOpenUnit("rate", rate);
+  if (!(rate > threshold)) throw new RangeError(`rate (${rate}) must exceed threshold (${threshold})`);
+  const start = normalApproxN(rate, threshold, alpha, power);
+  if (!(start <= MAX_SAMPLE_SIZE)) {
+    throw new RangeError(`detecting ${rate} against ${threshold} needs more than ${MAX_SAMPLE_SIZE} trials`);
+  }
+  const mCache = /* @__PURE__ */ new Map();
+  const maxN = (c2) => {
+    if (c2 <= 0) return 0;
+    const cached2 = mCache.get(c2);
+    if (cached2 !== void 0) return cached2;
+    let lo2 = c2 - 1;
+    let hi2 = Math.max(c2, start);
+    while (binomialUpperTailP(c2, hi2, threshold) <= alpha) {
+      lo2 = hi2;
+      hi2 *= 2;
+      if (hi2 > 4 * MAX_SAMPLE_SIZE) throw new RangeError("critical-count search diverged");
+    }
+    while (hi2 - lo2 > 1) {
+      const mid = lo2 + Math.floor((hi2 - lo2) / 2);
+      if (binomialUpperTailP(c2, mid, threshold) <= alpha) lo2 = mid;
+      else hi2 = mid;
+    }
+    mCache.set(c2, lo2);
+    return lo2;
+  };
+  const reaches = (c2) => {
+    const m = maxN(c2);
+    return m >= c2 && binomialUpperTailP(c2, m, rate) >= power;
+  };
+  const c0 = Math.max(1, binomialCriticalCount(start, threshold, alpha));
+  let lo;
+  let hi;
+  if (reaches(c0)) {
+    hi = c0;
+    let step = 1;
+    lo = Math.max(0, c0 - step);
+    while (lo > 0 && reaches(lo)) {
+      hi = lo;
+      step *= 2;
+      lo = Math.max(0, lo - step);
+    }
+  } else {
+    lo = c0;
+    let step = 1;
+    hi = c0 + step;
+    while (!reaches(hi)) {
+      lo = hi;
+      step *= 2;
+      hi += step;
+      if (maxN(hi) > MAX_SAMPLE_SIZE) {
+        throw new RangeError(`detecting ${rate} against ${threshold} needs more than ${MAX_SAMPLE_SIZE} trials`);
+      }
+    }
+  }
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (reaches(mid)) hi = mid;
+    else lo = mid;
+  }
+  const c = hi;
+  let nLo = maxN(c - 1);
+  let nHi = maxN(c);
+  while (nHi - nLo > 1) {
+    const mid = nLo + Math.floor((nHi - nLo) / 2);
+    if (mid >= c && binomialUpperTailP(c, mid, rate) >= power) nHi = mid;
+    else nLo = mid;
+  }
+  return nHi;
+}
+function detectableRate(input2) {
+  const { n, threshold, confidence, power } = input2;
+  const alpha = checkPlanArgs(threshold, confidence, power);
+  assertCount("n", n);
+  const c = binomialCriticalCount(n, threshold, alpha);
+  if (c > n) return Infinity;
+  return (0, import_stats_base_dists_beta_quantile2.default)(power, c, n - c + 1);
+}
+function sampleSizeForRatio(input2) {
+  const { baselineRate, ratio, confidence, power, sides = 2 } = input2;
+  assertOpenUnit("baselineRate", baselineRate);
+  assertOpenUnit("confidence", confidence);
+  assertOpenUnit("power", power);
+  const p1 = baselineRate;
+  const p2 = ratio * baselineRate;
+  if (!(ratio > 0) || ratio === 1) throw new RangeError(`ratio must be positive and ≠ 1, got ${ratio}`);
+  if (!(p2 < 1)) throw new RangeError(`candidate rate ratio × baselineRate must be < 1, got ${p2}`);
+  const alpha = 1 - confidence;
+  const za = (0, import_stats_base_dists_normal_quantile2.default)(1 - alpha / sides, 0, 1);
+  const zb = (0, import_stats_base_dists_normal_quantile2.default)(power, 0, 1);
+  const pBar = (p1 + p2) / 2;
+  const num3 = za * Math.sqrt(2 * pBar * (1 - pBar)) + zb * Math.sqrt(p1 * (1 - p1) + p2 * (1 - p2));
+  const n = Math.ceil((num3 / (p2 - p1)) ** 2);
+  if (!(n <= MAX_SAMPLE_SIZE)) throw new RangeError(`ratio ${ratio} needs more than ${MAX_SAMPLE_SIZE} per arm`);
+  return n;
+}
+
+// src/stats/validation.ts
+function multiplicativeError(predicted, observed) {
+  if (!(predicted >= 0) || !(observed >= 0) || !Number.isFinite(predicted) || !Number.isFinite(observed)) {
+    throw new RangeError(`rates must be finite and non-negative, got ${predicted} and ${observed}`);
+  }
+  if (predicted === 0 && observed === 0) return 1;
+  if (predicted === 0 || observed === 0) return Infinity;
+  return Math.max(predicted / observed, observed / predicted);
+}
+function median(xs) {
+  if (xs.length === 0) throw new RangeError("median of an empty list");
+  if (xs.some((x) => Number.isNaN(x))) throw new RangeError("median of a list containing NaN");
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+function directionalAgreement(simulated, baseline, observed) {
+  return Math.sign(simulated - baseline) === Math.sign(observed - baseline);
+}
+
+// src/cli/args.ts
+import { parseArgs } from "node:util";
+function parse(argv, options) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" }, json: { type: "boolean" } }, allowPositionals: true, strict: true });
+  } catch (error62) {
+    throw new ConfigError(`${error62.message}. See --help.`);
+  }
+}
+function num(value, name, fallback) {
+  if (value === void 0) {
+    if (fallback === void 0) throw new ConfigError(`--${name} is required. See --help.`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new ConfigError(`--${name} must be a number (got "${String(value)}").`);
+  return n;
+}
+
+// src/cli/commands/plan.ts
+var USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--ratio X] [--confidence C] [--power P] [--json]
+
+  Without --threshold-per-100k: prefixes needed so that zero flagged completions put the upper
+  bound below R (the rule of three, at any confidence).
+  With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T.
+  With --ratio X: prefixes per model to detect a candidate rate X times the baseline rate R.
+  --confidence defaults to 0.95, --power to 0.8.`;
+function planCommand(argv, io) {
+  const { values } = parse(argv, {
+    "rate-per-100k": { type: "string" },
+    "threshold-per-100k": { type: "string" },
+    ratio: { type: "string" },
+    confidence: { type: "string" },
+    power: { type: "string" }
+  });
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const rate = num(values["rate-per-100k"], "rate-per-100k") / 1e5;
+  const confidence = num(values.confidence, "confidence", 0.95);
+  const power = num(values.power, "power", 0.8);
+  if (!(rate > 0 && rate < 1)) throw new ConfigError("--rate-per-100k must be between 0 and 100000 (exclusive).");
+  if (!(confidence > 0 && confidence < 1) || !(power > 0 && power < 1)) throw new ConfigError("--confidence and --power must be between 0 and 1.");
+  let n;
+  let question;
+  if (values.ratio !== void 0) {
+    const ratio = num(values.ratio, "ratio");
+    n = sampleSizeForRatio({ baselineRate: rate, ratio, confidence, power });
+    question = `detect a candidate rate ${ratio}× a baseline of ${rate * 1e5} per 100k (per model, power ${power}, confidence ${confidence})`;
+  } else if (values["threshold-per-100k"] !== void 0) {
+    const threshold = num(values["threshold-per-100k"], "threshold-per-100k") / 1e5;
+    if (!(rate > threshold)) throw new ConfigError("--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.");
+    n = sampleSizeToDetectAbove({ rate, threshold, confidence, power });
+    question = `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, one-sided at ${confidence})`;
+  } else {
+    n = sampleSizeForZeroEvents(rate, confidence);
+    question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (${confidence} upper bound)`;
+  }
+  if (values.json) io.stdout(JSON.stringify({ prefixes: n, question }));
+  else io.stdout(`${n} prefixes to ${question}.`);
+  return 0;
+}
+var planCommandDef = { name: "plan", summary: "how many prefixes a run needs to measure a rate", usage: USAGE, run: planCommand };
+
+// src/cli/commands/report.ts
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+// src/report/markdown.ts
+var MAX_COMMENT_CHARS = 65536;
+function commentMarker(registrationPath) {
+  return `<!-- deploysim:${registrationPath} -->`;
+}
+var ICON = { pass: "✅", fail: "❌", inconclusive: "⚠️" };
+var fmt = (x) => {
+  if (x === null || !Number.isFinite(x)) return "n/a";
+  if (x === 0) return "0";
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+};
+var short = (sha) => sha ? sha.slice(0, 12) : "none";
+function fenced(text) {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}text
+${text}
+${fence}`;
+}
+function escapeCell(text) {
+  return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
+}
+function categoryRow(c) {
+  const cells = [
+    `${ICON[c.verdict]} \`${c.id}\``,
+    fmt(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt(c.threshold_per_100k)})` : ""),
+    `**${fmt(c.rate_per_100k)}**`,
+    `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
+    `${c.flagged} / ${c.graded}`,
+    fmt(c.detectable_rate_per_100k),
+    c.verdict
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function examplesSection(c) {
+  if (c.examples.length === 0) return "";
+  const items = c.examples.map(
+    (e, i) => `**${i + 1}. \`${escapeCell(e.id)}\`** — grader: ${escapeCell(e.evidence)}
+
+Prompt (last user turn):
+${fenced(e.prompt)}
+Reply:
+${fenced(e.reply)}`
+  ).join("\n\n");
+  return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>
+
+${items}
+
+</details>`;
+}
+function renderMarkdown(report, options = {}) {
+  const pct = `${Math.round(report.decision.confidence * 100)}%`;
+  const demo = report.demo ? " [DEMO]" : "";
+  const unverified = report.verified ? "" : " (UNVERIFIED: lock skipped)";
+  const headline = report.passed ? `## ✅ deploysim: gate passed — ${escapeCell(report.name)}${demo}${unverified}` : `## ❌ deploysim: gate failed — ${escapeCell(report.name)}${demo}${unverified}`;
+  const parts = [commentMarker(report.registration.path), headline];
+  if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
+  if (!report.verified) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join("\n"));
+  const ran = report.sample.replayed > 0;
+  if (ran) {
+    parts.push(
+      [
+        `| Category | Predicted /100k | Observed /100k | ${pct} interval | Flagged / graded | Detectable ≥ /100k | Verdict |`,
+        "|---|---:|---:|---:|---:|---:|---|",
+        ...report.categories.map(categoryRow)
+      ].join("\n")
+    );
+    const failing = report.categories.filter((c) => c.verdict !== "pass");
+    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join("\n"));
+    parts.push(
+      `Rule \`${report.decision.rule}\` at ${pct} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
+    );
+  }
+  parts.push(
+    [
+      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short(report.registration.lock_ref)}\`` : "not verified"}</summary>`,
+      "",
+      "| File | sha256 |",
+      "|---|---|",
+      ...report.registration.files.map((f) => `| \`${escapeCell(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
+      "",
+      "</details>"
+    ].join("\n")
+  );
+  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run and report artifact](${report.run_url})` : ""}</sub>`;
+  const examples = options.includeExamples === false ? [] : report.categories.filter((c) => c.verdict !== "pass").map(examplesSection).filter(Boolean);
+  const assemble = (ex) => [...parts, ...ex, footer].join("\n\n");
+  let body = assemble(examples);
+  while (body.length > MAX_COMMENT_CHARS && examples.length > 0) {
+    examples.pop();
+    body = assemble(examples);
+  }
+  if (body.length > MAX_COMMENT_CHARS) {
+    const note = "\n\n… (cut to fit GitHub's comment limit; see report.json in the run artifact)";
+    body = body.slice(0, MAX_COMMENT_CHARS - note.length) + note;
+  }
+  return body;
+}
+
+// src/cli/commands/report.ts
+var USAGE2 = `Usage: deploysim report REPORT.json
+
+  Prints the PR comment markdown rendered from a saved report.json.`;
+async function reportCommand(argv, io) {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) {
+    io.stdout(USAGE2);
+    return 0;
+  }
+  const file2 = positionals[0];
+  if (!file2) throw new ConfigError("report needs the path of a report.json. See --help.");
+  let report;
+  try {
+    report = JSON.parse(await readFile(path.resolve(io.cwd, file2), "utf8"));
+  } catch (error62) {
+    throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
+  }
+  if (report.schema !== "deploysim.report/v1") throw new ConfigError(`${file2}: not a deploysim.report/v1 report.`);
+  io.stdout(values.json ? JSON.stringify({ markdown: renderMarkdown(report) }) : renderMarkdown(report));
+  return 0;
+}
+var reportCommandDef = { name: "report", summary: "re-render the markdown comment from a saved report.json", usage: USAGE2, run: reportCommand };
+
+// src/cli/commands/run.ts
+import path7 from "node:path";
+
 // src/engine/lockStep.ts
 import { createHash as createHash2 } from "node:crypto";
-import { readFile as readFile2 } from "node:fs/promises";
-import path2 from "node:path";
+import { readFile as readFile3 } from "node:fs/promises";
+import path3 from "node:path";
 
 // src/lock/git.ts
 import { execFile } from "node:child_process";
@@ -19643,8 +20077,8 @@ function resolveLockRef(context) {
 
 // src/lock/verifyLock.ts
 import { createHash } from "node:crypto";
-import { lstat, readFile, realpath } from "node:fs/promises";
-import path from "node:path";
+import { lstat, readFile as readFile2, realpath } from "node:fs/promises";
+import path2 from "node:path";
 var LOCK_EXPLANATION = "the registration and its files must be committed before the change under test: merge the registration change in its own PR first, then open the change that it gates";
 var FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 function workflowPathFromRef(workflowRef) {
@@ -19661,25 +20095,25 @@ function workflowPathFromRef(workflowRef) {
   return file2;
 }
 function isInside(rel) {
-  return rel !== "" && !path.isAbsolute(rel) && rel.split(path.sep)[0] !== "..";
+  return rel !== "" && !path2.isAbsolute(rel) && rel.split(path2.sep)[0] !== "..";
 }
 function toPosix(rel) {
-  return rel.split(path.sep).join("/");
+  return rel.split(path2.sep).join("/");
 }
 async function toRepoRelative(root, rootReal, input2) {
   if (input2.trim() === "") return { refused: "an empty path cannot be locked" };
-  const abs = path.resolve(root, input2);
+  const abs = path2.resolve(root, input2);
   let rel;
   for (const base of [root, rootReal]) {
-    const candidate = path.relative(base, abs);
+    const candidate = path2.relative(base, abs);
     if (isInside(candidate)) {
       rel = candidate;
       break;
     }
   }
-  if (rel === void 0 && path.isAbsolute(input2)) {
-    const dirReal = await realpath(path.dirname(abs)).catch(() => void 0);
-    const candidate = dirReal === void 0 ? "" : path.relative(rootReal, path.join(dirReal, path.basename(abs)));
+  if (rel === void 0 && path2.isAbsolute(input2)) {
+    const dirReal = await realpath(path2.dirname(abs)).catch(() => void 0);
+    const candidate = dirReal === void 0 ? "" : path2.relative(rootReal, path2.join(dirReal, path2.basename(abs)));
     if (isInside(candidate)) rel = candidate;
   }
   if (rel === void 0) {
@@ -19693,7 +20127,7 @@ async function inspectWorkTree(root, rel) {
   const segments = rel.split("/");
   for (let i = 1; i <= segments.length; i++) {
     const prefix = segments.slice(0, i).join("/");
-    const abs = path.join(root, ...segments.slice(0, i));
+    const abs = path2.join(root, ...segments.slice(0, i));
     let stats;
     try {
       stats = await lstat(abs);
@@ -19713,7 +20147,7 @@ async function inspectWorkTree(root, rel) {
     }
   }
   try {
-    return { kind: "file", bytes: await readFile(path.join(root, ...segments)) };
+    return { kind: "file", bytes: await readFile2(path2.join(root, ...segments)) };
   } catch (error62) {
     throw new ConfigError(`${rel}: cannot be read (${error62.message})`);
   }
@@ -19787,12 +20221,12 @@ async function resolveLockCommit(git, root, lockRef) {
 function blobId(bytes, algorithm) {
   return createHash(algorithm).update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
-function short(sha) {
+function short2(sha) {
   return sha.slice(0, 12);
 }
 async function verifyLock(options) {
   const { git, lockRef } = options;
-  const root = path.resolve(options.repoRoot);
+  const root = path2.resolve(options.repoRoot);
   const rootReal = await realpath(root).catch(() => root);
   const refusals = [];
   const registered = [];
@@ -19828,7 +20262,7 @@ async function verifyLock(options) {
     if (ignored.has(rel)) {
       refusals.push(`${rel}: is ignored by git (.gitignore), so it cannot have been committed; un-ignore and commit it`);
     }
-    const refusal = treeRefusal(rel, atHead.get(rel), "HEAD") ?? treeRefusal(rel, atLock.get(rel), `the lock ref ${short(lock)}`);
+    const refusal = treeRefusal(rel, atHead.get(rel), "HEAD") ?? treeRefusal(rel, atLock.get(rel), `the lock ref ${short2(lock)}`);
     if (refusal) refusals.push(refusal);
   }
   if (refusals.length > 0) throw new ConfigErrors(refusals, "deploysim cannot lock these paths:");
@@ -19842,14 +20276,14 @@ async function verifyLock(options) {
     const details = [];
     if (!lockEntry) {
       kinds.push("missing-at-lock-ref");
-      details.push(`not committed at the lock ref ${short(lock)}${headEntry ? " (added after it)" : ""}`);
+      details.push(`not committed at the lock ref ${short2(lock)}${headEntry ? " (added after it)" : ""}`);
     } else if (!headEntry) {
       kinds.push("changed");
-      details.push(`deleted or moved at HEAD since the lock ref ${short(lock)}`);
+      details.push(`deleted or moved at HEAD since the lock ref ${short2(lock)}`);
     } else if (headEntry.oid !== lockEntry.oid) {
       kinds.push("changed");
       details.push(
-        `committed content at HEAD (blob ${short(headEntry.oid)}) differs from the lock ref ${short(lock)} (blob ${short(lockEntry.oid)})`
+        `committed content at HEAD (blob ${short2(headEntry.oid)}) differs from the lock ref ${short2(lock)} (blob ${short2(lockEntry.oid)})`
       );
     }
     let sha256 = null;
@@ -19892,7 +20326,7 @@ var KIND_HINTS = {
   missing: "missing from the working tree"
 };
 function formatLockViolations(result) {
-  const lock = `${short(result.lockRef)}${result.lockRefInput !== result.lockRef ? ` (${result.lockRefInput})` : ""}`;
+  const lock = `${short2(result.lockRef)}${result.lockRefInput !== result.lockRef ? ` (${result.lockRefInput})` : ""}`;
   const count = result.files.length + (result.workflowFile ? 1 : 0);
   if (result.violations.length === 0) {
     return `Lock holds: ${count} file(s) are committed unchanged since the lock ref ${lock}.`;
@@ -19939,8 +20373,8 @@ function noLock(cwd) {
     lockRef: null,
     files: await Promise.all(
       registration.lockedFiles.map(async (f) => ({
-        path: path2.relative(cwd, f).split(path2.sep).join("/"),
-        sha256: createHash2("sha256").update(await readFile2(f).catch(() => Buffer.alloc(0))).digest("hex")
+        path: path3.relative(cwd, f).split(path3.sep).join("/"),
+        sha256: createHash2("sha256").update(await readFile3(f).catch(() => Buffer.alloc(0))).digest("hex")
       }))
     ),
     violations: []
@@ -19950,7 +20384,7 @@ function noLock(cwd) {
 // src/engine/runGate.ts
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import path5 from "node:path";
+import path6 from "node:path";
 import { once } from "node:events";
 
 // src/corpus/sample.ts
@@ -20207,7 +20641,7 @@ __export(external_exports, {
   optional: () => optional,
   output: () => output,
   overwrite: () => _overwrite,
-  parse: () => parse2,
+  parse: () => parse3,
   parseAsync: () => parseAsync2,
   partialRecord: () => partialRecord,
   pipe: () => pipe,
@@ -20559,7 +20993,7 @@ __export(core_exports2, {
   memoizer: () => memoizer,
   mergeValues: () => mergeValues,
   meta: () => meta,
-  parse: () => parse,
+  parse: () => parse2,
   parseAsync: () => parseAsync,
   parseURLObject: () => parseURLObject,
   prettifyError: () => prettifyError,
@@ -20826,10 +21260,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path7) {
-  if (!path7)
+function getElementAtPath(obj, path9) {
+  if (!path9)
     return obj;
-  return path7.reduce((acc, key) => acc?.[key], obj);
+  return path9.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -21169,11 +21603,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path7, issues) {
+function prefixIssues(path9, issues) {
   return issues.map((iss) => {
     var _a5;
     (_a5 = iss).path ?? (_a5.path = []);
-    iss.path.unshift(path7);
+    iss.path.unshift(path9);
     return iss;
   });
 }
@@ -21635,16 +22069,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path7 = []) => {
+  const processError = (error63, path9 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path7, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path9, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path9, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path9, ...issue2.path]);
       } else {
-        const fullpath = [...path7, ...issue2.path];
+        const fullpath = [...path9, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -21683,17 +22117,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path7 = []) => {
+  const processError = (error63, path9 = []) => {
     var _a5;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path7, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path9, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path9, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path7, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path9, ...issue2.path]);
       } else {
-        const fullpath = [...path7, ...issue2.path];
+        const fullpath = [...path9, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -21732,8 +22166,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path7 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path7) {
+  const path9 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path9) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -21779,7 +22213,7 @@ var _parse = (_Err) => {
   };
   return fn;
 };
-var parse = /* @__PURE__ */ _parse($ZodRealError);
+var parse2 = /* @__PURE__ */ _parse($ZodRealError);
 var _parseAsync = (_Err) => {
   const fn = async (schema, value, _ctx, params) => {
     const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
@@ -24932,10 +25366,10 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       throw new Error("implement() must be called with a function");
     }
     return Object.defineProperty(function(...args) {
-      const parsedArgs = inst._def.input ? parse(inst._def.input, args) : args;
+      const parsedArgs = inst._def.input ? parse2(inst._def.input, args) : args;
       const result = Reflect.apply(func, this, parsedArgs);
       if (inst._def.output) {
-        return parse(inst._def.output, result);
+        return parse2(inst._def.output, result);
       }
       return result;
     }, "_zod", { value: inst._zod, enumerable: false });
@@ -37242,7 +37676,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
 });
 
 // node_modules/zod/v4/classic/parse.js
-var parse2 = /* @__PURE__ */ _parse(ZodRealError);
+var parse3 = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse2 = /* @__PURE__ */ _safeParse(ZodRealError);
 var safeParseAsync2 = /* @__PURE__ */ _safeParseAsync(ZodRealError);
@@ -37379,7 +37813,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "~standard", value);
   },
   parse: function _parse2(data, params) {
-    return parse2(this, data, params, { callee: _parse2 });
+    return parse3(this, data, params, { callee: _parse2 });
   },
   parseAsync: async function _parseAsync2(data, params) {
     return await parseAsync2(this, data, params, { callee: _parseAsync2 });
@@ -38871,13 +39305,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path7 = ref.slice(1).split("/").filter(Boolean);
-  if (path7.length === 0) {
+  const path9 = ref.slice(1).split("/").filter(Boolean);
+  if (path9.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path7[0] === defsKey) {
-    const key = path7[1] === void 0 ? void 0 : decodeJSONPointerSegment(path7[1]);
+  if (path9[0] === defsKey) {
+    const key = path9[1] === void 0 ? void 0 : decodeJSONPointerSegment(path9[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -39967,249 +40401,6 @@ var FingerprintSet = class {
     }
   }
 };
-
-// src/stats/binomialInterval.ts
-var import_stats_base_dists_beta_quantile = __toESM(require_lib134(), 1);
-var import_stats_base_dists_normal_quantile = __toESM(require_lib137(), 1);
-
-// src/stats/validate.ts
-function assertCount(name, x) {
-  if (!Number.isInteger(x) || x < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, got ${x}`);
-  }
-}
-function assertKN(k, n) {
-  assertCount("n", n);
-  assertCount("k", k);
-  if (k > n) throw new RangeError(`k (${k}) must not exceed n (${n})`);
-}
-function assertOpenUnit(name, x) {
-  if (!(x > 0 && x < 1)) throw new RangeError(`${name} must be in (0, 1), got ${x}`);
-}
-function assertUnit(name, x) {
-  if (!(x >= 0 && x <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${x}`);
-}
-function clamp01(x) {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
-}
-
-// src/stats/binomialInterval.ts
-var EXACT_INTERVAL_BELOW = 100;
-var INTERVAL_METHOD_NOTE = `Two-sided intervals are exact Clopper–Pearson (1934) when fewer than ${EXACT_INTERVAL_BELOW} completions were flagged (or fewer than ${EXACT_INTERVAL_BELOW} were not flagged), where the Wilson score interval can under-cover, and Wilson (1927) score intervals otherwise.`;
-function zTwoSided(confidence) {
-  return (0, import_stats_base_dists_normal_quantile.default)(1 - (1 - confidence) / 2, 0, 1);
-}
-function wilsonInterval(k, n, confidence) {
-  assertKN(k, n);
-  assertOpenUnit("confidence", confidence);
-  if (n === 0) return { low: 0, high: 1 };
-  const z2 = zTwoSided(confidence);
-  const z22 = z2 * z2;
-  const p = k / n;
-  const denom = 1 + z22 / n;
-  const centre = (p + z22 / (2 * n)) / denom;
-  const half = z2 * Math.sqrt(p * (1 - p) / n + z22 / (4 * n * n)) / denom;
-  return {
-    // At k = 0 (k = n) the bound is exactly 0 (1); avoid a rounding residue.
-    low: k === 0 ? 0 : clamp01(centre - half),
-    high: k === n ? 1 : clamp01(centre + half)
-  };
-}
-function clopperPearsonInterval(k, n, confidence) {
-  assertKN(k, n);
-  assertOpenUnit("confidence", confidence);
-  if (n === 0) return { low: 0, high: 1 };
-  const alpha = 1 - confidence;
-  return {
-    low: k === 0 ? 0 : (0, import_stats_base_dists_beta_quantile.default)(alpha / 2, k, n - k + 1),
-    high: k === n ? 1 : (0, import_stats_base_dists_beta_quantile.default)(1 - alpha / 2, k + 1, n - k)
-  };
-}
-function binomialInterval(k, n, confidence) {
-  assertKN(k, n);
-  assertOpenUnit("confidence", confidence);
-  if (k < EXACT_INTERVAL_BELOW || n - k < EXACT_INTERVAL_BELOW) {
-    return { ...clopperPearsonInterval(k, n, confidence), method: "clopper-pearson" };
-  }
-  return { ...wilsonInterval(k, n, confidence), method: "wilson" };
-}
-
-// src/stats/binomialTest.ts
-var import_stats_base_dists_binomial_cdf = __toESM(require_lib139(), 1);
-function binomialUpperTailP(k, n, p0) {
-  assertKN(k, n);
-  assertUnit("p0", p0);
-  if (k === 0) return 1;
-  return (0, import_stats_base_dists_binomial_cdf.default)(n - k, n, 1 - p0);
-}
-
-// src/stats/mcnemar.ts
-var import_stats_base_dists_binomial_cdf2 = __toESM(require_lib139(), 1);
-
-// src/stats/sampleSize.ts
-var import_stats_base_dists_beta_quantile2 = __toESM(require_lib134(), 1);
-var import_stats_base_dists_normal_quantile2 = __toESM(require_lib137(), 1);
-var MAX_SAMPLE_SIZE = 1e12;
-function zeroEventUpperBound(n, confidence) {
-  assertCount("n", n);
-  assertOpenUnit("confidence", confidence);
-  if (n === 0) return 1;
-  return -Math.expm1(Math.log1p(-confidence) / n);
-}
-function sampleSizeForZeroEvents(rate, confidence) {
-  assertOpenUnit("rate", rate);
-  assertOpenUnit("confidence", confidence);
-  let n = Math.max(1, Math.floor(Math.log1p(-confidence) / Math.log1p(-rate)) + 1);
-  if (n > MAX_SAMPLE_SIZE) throw new RangeError(`rate ${rate} needs more than ${MAX_SAMPLE_SIZE} trials`);
-  while (zeroEventUpperBound(n, confidence) >= rate) n++;
-  while (n > 1 && zeroEventUpperBound(n - 1, confidence) < rate) n--;
-  return n;
-}
-function binomialCriticalCount(n, p0, alpha) {
-  assertCount("n", n);
-  assertOpenUnit("alpha", alpha);
-  let lo = 0;
-  let hi = n + 1;
-  while (hi - lo > 1) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (binomialUpperTailP(mid, n, p0) <= alpha) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
-function checkPlanArgs(threshold, confidence, power) {
-  assertOpenUnit("threshold", threshold);
-  assertOpenUnit("confidence", confidence);
-  assertOpenUnit("power", power);
-  const alpha = 1 - confidence;
-  if (power <= alpha) throw new RangeError(`power (${power}) must exceed 1 − confidence (${alpha})`);
-  return alpha;
-}
-function normalApproxN(rate, threshold, alpha, power) {
-  const za = (0, import_stats_base_dists_normal_quantile2.default)(1 - alpha, 0, 1);
-  const zb = (0, import_stats_base_dists_normal_quantile2.default)(power, 0, 1);
-  const num3 = za * Math.sqrt(threshold * (1 - threshold)) + zb * Math.sqrt(rate * (1 - rate));
-  return Math.ceil((num3 / (rate - threshold)) ** 2);
-}
-function sampleSizeToDetectAbove(input2) {
-  const { rate, threshold, confidence, power } = input2;
-  const alpha = checkPlanArgs(threshold, confidence, power);
-  assertOpenUnit("rate", rate);
-  if (!(rate > threshold)) throw new RangeError(`rate (${rate}) must exceed threshold (${threshold})`);
-  const start = normalApproxN(rate, threshold, alpha, power);
-  if (!(start <= MAX_SAMPLE_SIZE)) {
-    throw new RangeError(`detecting ${rate} against ${threshold} needs more than ${MAX_SAMPLE_SIZE} trials`);
-  }
-  const mCache = /* @__PURE__ */ new Map();
-  const maxN = (c2) => {
-    if (c2 <= 0) return 0;
-    const cached2 = mCache.get(c2);
-    if (cached2 !== void 0) return cached2;
-    let lo2 = c2 - 1;
-    let hi2 = Math.max(c2, start);
-    while (binomialUpperTailP(c2, hi2, threshold) <= alpha) {
-      lo2 = hi2;
-      hi2 *= 2;
-      if (hi2 > 4 * MAX_SAMPLE_SIZE) throw new RangeError("critical-count search diverged");
-    }
-    while (hi2 - lo2 > 1) {
-      const mid = lo2 + Math.floor((hi2 - lo2) / 2);
-      if (binomialUpperTailP(c2, mid, threshold) <= alpha) lo2 = mid;
-      else hi2 = mid;
-    }
-    mCache.set(c2, lo2);
-    return lo2;
-  };
-  const reaches = (c2) => {
-    const m = maxN(c2);
-    return m >= c2 && binomialUpperTailP(c2, m, rate) >= power;
-  };
-  const c0 = Math.max(1, binomialCriticalCount(start, threshold, alpha));
-  let lo;
-  let hi;
-  if (reaches(c0)) {
-    hi = c0;
-    let step = 1;
-    lo = Math.max(0, c0 - step);
-    while (lo > 0 && reaches(lo)) {
-      hi = lo;
-      step *= 2;
-      lo = Math.max(0, lo - step);
-    }
-  } else {
-    lo = c0;
-    let step = 1;
-    hi = c0 + step;
-    while (!reaches(hi)) {
-      lo = hi;
-      step *= 2;
-      hi += step;
-      if (maxN(hi) > MAX_SAMPLE_SIZE) {
-        throw new RangeError(`detecting ${rate} against ${threshold} needs more than ${MAX_SAMPLE_SIZE} trials`);
-      }
-    }
-  }
-  while (hi - lo > 1) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (reaches(mid)) hi = mid;
-    else lo = mid;
-  }
-  const c = hi;
-  let nLo = maxN(c - 1);
-  let nHi = maxN(c);
-  while (nHi - nLo > 1) {
-    const mid = nLo + Math.floor((nHi - nLo) / 2);
-    if (mid >= c && binomialUpperTailP(c, mid, rate) >= power) nHi = mid;
-    else nLo = mid;
-  }
-  return nHi;
-}
-function detectableRate(input2) {
-  const { n, threshold, confidence, power } = input2;
-  const alpha = checkPlanArgs(threshold, confidence, power);
-  assertCount("n", n);
-  const c = binomialCriticalCount(n, threshold, alpha);
-  if (c > n) return Infinity;
-  return (0, import_stats_base_dists_beta_quantile2.default)(power, c, n - c + 1);
-}
-function sampleSizeForRatio(input2) {
-  const { baselineRate, ratio, confidence, power, sides = 2 } = input2;
-  assertOpenUnit("baselineRate", baselineRate);
-  assertOpenUnit("confidence", confidence);
-  assertOpenUnit("power", power);
-  const p1 = baselineRate;
-  const p2 = ratio * baselineRate;
-  if (!(ratio > 0) || ratio === 1) throw new RangeError(`ratio must be positive and ≠ 1, got ${ratio}`);
-  if (!(p2 < 1)) throw new RangeError(`candidate rate ratio × baselineRate must be < 1, got ${p2}`);
-  const alpha = 1 - confidence;
-  const za = (0, import_stats_base_dists_normal_quantile2.default)(1 - alpha / sides, 0, 1);
-  const zb = (0, import_stats_base_dists_normal_quantile2.default)(power, 0, 1);
-  const pBar = (p1 + p2) / 2;
-  const num3 = za * Math.sqrt(2 * pBar * (1 - pBar)) + zb * Math.sqrt(p1 * (1 - p1) + p2 * (1 - p2));
-  const n = Math.ceil((num3 / (p2 - p1)) ** 2);
-  if (!(n <= MAX_SAMPLE_SIZE)) throw new RangeError(`ratio ${ratio} needs more than ${MAX_SAMPLE_SIZE} per arm`);
-  return n;
-}
-
-// src/stats/validation.ts
-function multiplicativeError(predicted, observed) {
-  if (!(predicted >= 0) || !(observed >= 0) || !Number.isFinite(predicted) || !Number.isFinite(observed)) {
-    throw new RangeError(`rates must be finite and non-negative, got ${predicted} and ${observed}`);
-  }
-  if (predicted === 0 && observed === 0) return 1;
-  if (predicted === 0 || observed === 0) return Infinity;
-  return Math.max(predicted / observed, observed / predicted);
-}
-function median(xs) {
-  if (xs.length === 0) throw new RangeError("median of an empty list");
-  if (xs.some((x) => Number.isNaN(x))) throw new RangeError("median of a list containing NaN");
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-function directionalAgreement(simulated, baseline, observed) {
-  return Math.sign(simulated - baseline) === Math.sign(observed - baseline);
-}
 
 // src/decision/decide.ts
 var PER_100K = 1e5;
@@ -42312,12 +42503,12 @@ function encodeURIPath(str2) {
   return str2.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]+/g, encodeURIComponent);
 }
 var EMPTY = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ Object.create(null));
-var createPathTagFunction = (pathEncoder = encodeURIPath) => function path7(statics, ...params) {
+var createPathTagFunction = (pathEncoder = encodeURIPath) => function path9(statics, ...params) {
   if (statics.length === 1)
     return statics[0];
   let postPath = false;
   const invalidSegments = [];
-  const path8 = statics.reduce((previousValue, currentValue, index) => {
+  const path10 = statics.reduce((previousValue, currentValue, index) => {
     if (/[?#]/.test(currentValue)) {
       postPath = true;
     }
@@ -42334,7 +42525,7 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path7(stat
     }
     return previousValue + currentValue + (index === params.length ? "" : encoded);
   }, "");
-  const pathOnly = path8.split(/[?#]/, 1)[0];
+  const pathOnly = path10.split(/[?#]/, 1)[0];
   const invalidSegmentPattern = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
   let match;
   while ((match = invalidSegmentPattern.exec(pathOnly)) !== null) {
@@ -42355,12 +42546,12 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path7(stat
     }, "");
     throw new OpenAIError(`Path parameters result in path with invalid segments:
 ${invalidSegments.map((e) => e.error).join("\n")}
-${path8}
+${path10}
 ${underline}`);
   }
-  return path8;
+  return path10;
 };
-var path3 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
+var path4 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
 
 // node_modules/openai/resources/chat/completions/messages.mjs
 var Messages = class extends APIResource {
@@ -42379,7 +42570,7 @@ var Messages = class extends APIResource {
    * ```
    */
   list(completionID, query = {}, options) {
-    return this._client.getAPIList(path3`/chat/completions/${completionID}/messages`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path4`/chat/completions/${completionID}/messages`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -44055,7 +44246,7 @@ var Completions = class extends APIResource {
    * ```
    */
   retrieve(completionID, options) {
-    return this._client.get(path3`/chat/completions/${completionID}`, {
+    return this._client.get(path4`/chat/completions/${completionID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -44074,7 +44265,7 @@ var Completions = class extends APIResource {
    * ```
    */
   update(completionID, body, options) {
-    return this._client.post(path3`/chat/completions/${completionID}`, {
+    return this._client.post(path4`/chat/completions/${completionID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -44110,7 +44301,7 @@ var Completions = class extends APIResource {
    * ```
    */
   delete(completionID, options) {
-    return this._client.delete(path3`/chat/completions/${completionID}`, {
+    return this._client.delete(path4`/chat/completions/${completionID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -44181,7 +44372,7 @@ var AdminAPIKeys = class extends APIResource {
    * ```
    */
   retrieve(keyID, options) {
-    return this._client.get(path3`/organization/admin_api_keys/${keyID}`, {
+    return this._client.get(path4`/organization/admin_api_keys/${keyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44216,7 +44407,7 @@ var AdminAPIKeys = class extends APIResource {
    * ```
    */
   delete(keyID, options) {
-    return this._client.delete(path3`/organization/admin_api_keys/${keyID}`, {
+    return this._client.delete(path4`/organization/admin_api_keys/${keyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44282,7 +44473,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   retrieve(certificateID, query = {}, options) {
-    return this._client.get(path3`/organization/certificates/${certificateID}`, {
+    return this._client.get(path4`/organization/certificates/${certificateID}`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -44300,7 +44491,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   update(certificateID, body, options) {
-    return this._client.post(path3`/organization/certificates/${certificateID}`, {
+    return this._client.post(path4`/organization/certificates/${certificateID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -44334,7 +44525,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   delete(certificateID, options) {
-    return this._client.delete(path3`/organization/certificates/${certificateID}`, {
+    return this._client.delete(path4`/organization/certificates/${certificateID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44453,7 +44644,7 @@ var Invites = class extends APIResource {
    * ```
    */
   retrieve(inviteID, options) {
-    return this._client.get(path3`/organization/invites/${inviteID}`, {
+    return this._client.get(path4`/organization/invites/${inviteID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44488,7 +44679,7 @@ var Invites = class extends APIResource {
    * ```
    */
   delete(inviteID, options) {
-    return this._client.delete(path3`/organization/invites/${inviteID}`, {
+    return this._client.delete(path4`/organization/invites/${inviteID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44526,7 +44717,7 @@ var Roles = class extends APIResource {
    * ```
    */
   retrieve(roleID, options) {
-    return this._client.get(path3`/organization/roles/${roleID}`, {
+    return this._client.get(path4`/organization/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44542,7 +44733,7 @@ var Roles = class extends APIResource {
    * ```
    */
   update(roleID, body, options) {
-    return this._client.post(path3`/organization/roles/${roleID}`, {
+    return this._client.post(path4`/organization/roles/${roleID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -44577,7 +44768,7 @@ var Roles = class extends APIResource {
    * ```
    */
   delete(roleID, options) {
-    return this._client.delete(path3`/organization/roles/${roleID}`, {
+    return this._client.delete(path4`/organization/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44622,7 +44813,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   retrieve(alertID, options) {
-    return this._client.get(path3`/organization/spend_alerts/${alertID}`, {
+    return this._client.get(path4`/organization/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44648,7 +44839,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   update(alertID, body, options) {
-    return this._client.post(path3`/organization/spend_alerts/${alertID}`, {
+    return this._client.post(path4`/organization/spend_alerts/${alertID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -44680,7 +44871,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   delete(alertID, options) {
-    return this._client.delete(path3`/organization/spend_alerts/${alertID}`, {
+    return this._client.delete(path4`/organization/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44958,7 +45149,7 @@ var Roles2 = class extends APIResource {
    * ```
    */
   create(groupID, body, options) {
-    return this._client.post(path3`/organization/groups/${groupID}/roles`, {
+    return this._client.post(path4`/organization/groups/${groupID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -44978,7 +45169,7 @@ var Roles2 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { group_id } = params;
-    return this._client.get(path3`/organization/groups/${group_id}/roles/${roleID}`, {
+    return this._client.get(path4`/organization/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -44997,7 +45188,7 @@ var Roles2 = class extends APIResource {
    * ```
    */
   list(groupID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns an organization role from a group within the organization.
@@ -45013,7 +45204,7 @@ var Roles2 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { group_id } = params;
-    return this._client.delete(path3`/organization/groups/${group_id}/roles/${roleID}`, {
+    return this._client.delete(path4`/organization/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45035,7 +45226,7 @@ var Users = class extends APIResource {
    * ```
    */
   create(groupID, body, options) {
-    return this._client.post(path3`/organization/groups/${groupID}/users`, {
+    return this._client.post(path4`/organization/groups/${groupID}/users`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45055,7 +45246,7 @@ var Users = class extends APIResource {
    */
   retrieve(userID, params, options) {
     const { group_id } = params;
-    return this._client.get(path3`/organization/groups/${group_id}/users/${userID}`, {
+    return this._client.get(path4`/organization/groups/${group_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45074,7 +45265,7 @@ var Users = class extends APIResource {
    * ```
    */
   list(groupID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/groups/${groupID}/users`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/groups/${groupID}/users`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Removes a user from a group.
@@ -45090,7 +45281,7 @@ var Users = class extends APIResource {
    */
   delete(userID, params, options) {
     const { group_id } = params;
-    return this._client.delete(path3`/organization/groups/${group_id}/users/${userID}`, {
+    return this._client.delete(path4`/organization/groups/${group_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45133,7 +45324,7 @@ var Groups = class extends APIResource {
    * ```
    */
   retrieve(groupID, options) {
-    return this._client.get(path3`/organization/groups/${groupID}`, {
+    return this._client.get(path4`/organization/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45150,7 +45341,7 @@ var Groups = class extends APIResource {
    * ```
    */
   update(groupID, body, options) {
-    return this._client.post(path3`/organization/groups/${groupID}`, {
+    return this._client.post(path4`/organization/groups/${groupID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45185,7 +45376,7 @@ var Groups = class extends APIResource {
    * ```
    */
   delete(groupID, options) {
-    return this._client.delete(path3`/organization/groups/${groupID}`, {
+    return this._client.delete(path4`/organization/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45210,7 +45401,7 @@ var APIKeys = class extends APIResource {
    */
   retrieve(apiKeyID, params, options) {
     const { project_id } = params;
-    return this._client.get(path3`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
+    return this._client.get(path4`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45229,7 +45420,7 @@ var APIKeys = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/api_keys`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/api_keys`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes an API key from the project.
@@ -45248,7 +45439,7 @@ var APIKeys = class extends APIResource {
    */
   delete(apiKeyID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path3`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
+    return this._client.delete(path4`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45271,7 +45462,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/certificates`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/certificates`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Activate certificates at the project level.
@@ -45290,7 +45481,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   activate(projectID, body, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/certificates/activate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/certificates/activate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deactivate certificates at the project level. You can atomically and
@@ -45308,7 +45499,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   deactivate(projectID, body, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/certificates/deactivate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/certificates/deactivate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -45326,7 +45517,7 @@ var DataRetention2 = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path3`/organization/projects/${projectID}/data_retention`, {
+    return this._client.get(path4`/organization/projects/${projectID}/data_retention`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45344,7 +45535,7 @@ var DataRetention2 = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/data_retention`, {
+    return this._client.post(path4`/organization/projects/${projectID}/data_retention`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45366,7 +45557,7 @@ var HostedToolPermissions = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path3`/organization/projects/${projectID}/hosted_tool_permissions`, {
+    return this._client.get(path4`/organization/projects/${projectID}/hosted_tool_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45383,7 +45574,7 @@ var HostedToolPermissions = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/hosted_tool_permissions`, {
+    return this._client.post(path4`/organization/projects/${projectID}/hosted_tool_permissions`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45405,7 +45596,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path3`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.get(path4`/organization/projects/${projectID}/model_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45423,7 +45614,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.post(path4`/organization/projects/${projectID}/model_permissions`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45441,7 +45632,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   delete(projectID, options) {
-    return this._client.delete(path3`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.delete(path4`/organization/projects/${projectID}/model_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45464,7 +45655,7 @@ var RateLimits = class extends APIResource {
    * ```
    */
   listRateLimits(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/rate_limits`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/rate_limits`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Updates a project rate limit.
@@ -45480,7 +45671,7 @@ var RateLimits = class extends APIResource {
    */
   updateRateLimit(rateLimitID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/organization/projects/${project_id}/rate_limits/${rateLimitID}`, {
+    return this._client.post(path4`/organization/projects/${project_id}/rate_limits/${rateLimitID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45503,7 +45694,7 @@ var Roles3 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path3`/projects/${projectID}/roles`, {
+    return this._client.post(path4`/projects/${projectID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45523,7 +45714,7 @@ var Roles3 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id } = params;
-    return this._client.get(path3`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.get(path4`/projects/${project_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45542,7 +45733,7 @@ var Roles3 = class extends APIResource {
    */
   update(roleID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.post(path4`/projects/${project_id}/roles/${roleID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45562,7 +45753,7 @@ var Roles3 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/projects/${projectID}/roles`, NextCursorPage, {
+    return this._client.getAPIList(path4`/projects/${projectID}/roles`, NextCursorPage, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45582,7 +45773,7 @@ var Roles3 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path3`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.delete(path4`/projects/${project_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45612,7 +45803,7 @@ var SpendAlerts2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/spend_alerts`, {
+    return this._client.post(path4`/organization/projects/${projectID}/spend_alerts`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45632,7 +45823,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   retrieve(alertID, params, options) {
     const { project_id } = params;
-    return this._client.get(path3`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.get(path4`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45660,7 +45851,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   update(alertID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.post(path4`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45680,7 +45871,7 @@ var SpendAlerts2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/spend_alerts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/spend_alerts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a project spend alert.
@@ -45696,7 +45887,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   delete(alertID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path3`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.delete(path4`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45717,7 +45908,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path3`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.get(path4`/organization/projects/${projectID}/spend_limit`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45739,7 +45930,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.post(path4`/organization/projects/${projectID}/spend_limit`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45757,7 +45948,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   delete(projectID, options) {
-    return this._client.delete(path3`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.delete(path4`/organization/projects/${projectID}/spend_limit`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45780,7 +45971,7 @@ var Roles4 = class extends APIResource {
    */
   create(groupID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/projects/${project_id}/groups/${groupID}/roles`, {
+    return this._client.post(path4`/projects/${project_id}/groups/${groupID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45800,7 +45991,7 @@ var Roles4 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id, group_id } = params;
-    return this._client.get(path3`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
+    return this._client.get(path4`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45821,7 +46012,7 @@ var Roles4 = class extends APIResource {
    */
   list(groupID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.getAPIList(path3`/projects/${project_id}/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/projects/${project_id}/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns a project role from a group within a project.
@@ -45837,7 +46028,7 @@ var Roles4 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id, group_id } = params;
-    return this._client.delete(path3`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
+    return this._client.delete(path4`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45863,7 +46054,7 @@ var Groups2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/groups`, {
+    return this._client.post(path4`/organization/projects/${projectID}/groups`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45883,7 +46074,7 @@ var Groups2 = class extends APIResource {
    */
   retrieve(groupID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.get(path3`/organization/projects/${project_id}/groups/${groupID}`, {
+    return this._client.get(path4`/organization/projects/${project_id}/groups/${groupID}`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45903,7 +46094,7 @@ var Groups2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/groups`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/groups`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Revokes a group's access to a project.
@@ -45919,7 +46110,7 @@ var Groups2 = class extends APIResource {
    */
   delete(groupID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path3`/organization/projects/${project_id}/groups/${groupID}`, {
+    return this._client.delete(path4`/organization/projects/${project_id}/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -45943,7 +46134,7 @@ var APIKeys2 = class extends APIResource {
    */
   create(serviceAccountID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/organization/projects/${project_id}/service_accounts/${serviceAccountID}/api_keys`, { body, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.post(path4`/organization/projects/${project_id}/service_accounts/${serviceAccountID}/api_keys`, { body, ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -45967,7 +46158,7 @@ var ServiceAccounts = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/service_accounts`, {
+    return this._client.post(path4`/organization/projects/${projectID}/service_accounts`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -45987,7 +46178,7 @@ var ServiceAccounts = class extends APIResource {
    */
   retrieve(serviceAccountID, params, options) {
     const { project_id } = params;
-    return this._client.get(path3`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, {
+    return this._client.get(path4`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46006,7 +46197,7 @@ var ServiceAccounts = class extends APIResource {
    */
   update(serviceAccountID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { body, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.post(path4`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { body, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Returns a list of service accounts in the project.
@@ -46022,7 +46213,7 @@ var ServiceAccounts = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/service_accounts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/service_accounts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a service account from the project.
@@ -46041,7 +46232,7 @@ var ServiceAccounts = class extends APIResource {
    */
   delete(serviceAccountID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path3`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.delete(path4`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 ServiceAccounts.APIKeys = APIKeys2;
@@ -46062,7 +46253,7 @@ var Roles5 = class extends APIResource {
    */
   create(userID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/projects/${project_id}/users/${userID}/roles`, {
+    return this._client.post(path4`/projects/${project_id}/users/${userID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -46082,7 +46273,7 @@ var Roles5 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id, user_id } = params;
-    return this._client.get(path3`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
+    return this._client.get(path4`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46103,7 +46294,7 @@ var Roles5 = class extends APIResource {
    */
   list(userID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.getAPIList(path3`/projects/${project_id}/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/projects/${project_id}/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns a project role from a user within a project.
@@ -46119,7 +46310,7 @@ var Roles5 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id, user_id } = params;
-    return this._client.delete(path3`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
+    return this._client.delete(path4`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46146,7 +46337,7 @@ var Users2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/users`, {
+    return this._client.post(path4`/organization/projects/${projectID}/users`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -46166,7 +46357,7 @@ var Users2 = class extends APIResource {
    */
   retrieve(userID, params, options) {
     const { project_id } = params;
-    return this._client.get(path3`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.get(path4`/organization/projects/${project_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46185,7 +46376,7 @@ var Users2 = class extends APIResource {
    */
   update(userID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path3`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.post(path4`/organization/projects/${project_id}/users/${userID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -46205,7 +46396,7 @@ var Users2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/projects/${projectID}/users`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/projects/${projectID}/users`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a user from the project.
@@ -46224,7 +46415,7 @@ var Users2 = class extends APIResource {
    */
   delete(userID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path3`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.delete(path4`/organization/projects/${project_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46280,7 +46471,7 @@ var Projects = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path3`/organization/projects/${projectID}`, {
+    return this._client.get(path4`/organization/projects/${projectID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46297,7 +46488,7 @@ var Projects = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path3`/organization/projects/${projectID}`, {
+    return this._client.post(path4`/organization/projects/${projectID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -46334,7 +46525,7 @@ var Projects = class extends APIResource {
    * ```
    */
   archive(projectID, options) {
-    return this._client.post(path3`/organization/projects/${projectID}/archive`, {
+    return this._client.post(path4`/organization/projects/${projectID}/archive`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46368,7 +46559,7 @@ var Roles6 = class extends APIResource {
    * ```
    */
   create(userID, body, options) {
-    return this._client.post(path3`/organization/users/${userID}/roles`, {
+    return this._client.post(path4`/organization/users/${userID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -46388,7 +46579,7 @@ var Roles6 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { user_id } = params;
-    return this._client.get(path3`/organization/users/${user_id}/roles/${roleID}`, {
+    return this._client.get(path4`/organization/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46407,7 +46598,7 @@ var Roles6 = class extends APIResource {
    * ```
    */
   list(userID, query = {}, options) {
-    return this._client.getAPIList(path3`/organization/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/organization/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns an organization role from a user within the organization.
@@ -46423,7 +46614,7 @@ var Roles6 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { user_id } = params;
-    return this._client.delete(path3`/organization/users/${user_id}/roles/${roleID}`, {
+    return this._client.delete(path4`/organization/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46446,7 +46637,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   retrieve(userID, options) {
-    return this._client.get(path3`/organization/users/${userID}`, {
+    return this._client.get(path4`/organization/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46461,7 +46652,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   update(userID, body, options) {
-    return this._client.post(path3`/organization/users/${userID}`, {
+    return this._client.post(path4`/organization/users/${userID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -46496,7 +46687,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   delete(userID, options) {
-    return this._client.delete(path3`/organization/users/${userID}`, {
+    return this._client.delete(path4`/organization/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -46619,7 +46810,7 @@ var Batches = class extends APIResource {
    * Retrieves a batch.
    */
   retrieve(batchID, options) {
-    return this._client.get(path3`/batches/${batchID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path4`/batches/${batchID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * List your organization's batches.
@@ -46637,7 +46828,7 @@ var Batches = class extends APIResource {
    * (if any) available in the output file.
    */
   cancel(batchID, options) {
-    return this._client.post(path3`/batches/${batchID}/cancel`, {
+    return this._client.post(path4`/batches/${batchID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -46665,7 +46856,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   retrieve(assistantID, options) {
-    return this._client.get(path3`/assistants/${assistantID}`, {
+    return this._client.get(path4`/assistants/${assistantID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -46677,7 +46868,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   update(assistantID, body, options) {
-    return this._client.post(path3`/assistants/${assistantID}`, {
+    return this._client.post(path4`/assistants/${assistantID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -46703,7 +46894,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   delete(assistantID, options) {
-    return this._client.delete(path3`/assistants/${assistantID}`, {
+    return this._client.delete(path4`/assistants/${assistantID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -46810,7 +47001,7 @@ var Sessions2 = class extends APIResource {
    * ```
    */
   cancel(sessionID, options) {
-    return this._client.post(path3`/chatkit/sessions/${sessionID}/cancel`, {
+    return this._client.post(path4`/chatkit/sessions/${sessionID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -46830,7 +47021,7 @@ var Threads = class extends APIResource {
    * ```
    */
   retrieve(threadID, options) {
-    return this._client.get(path3`/chatkit/threads/${threadID}`, {
+    return this._client.get(path4`/chatkit/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -46866,7 +47057,7 @@ var Threads = class extends APIResource {
    * ```
    */
   delete(threadID, options) {
-    return this._client.delete(path3`/chatkit/threads/${threadID}`, {
+    return this._client.delete(path4`/chatkit/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -46886,7 +47077,7 @@ var Threads = class extends APIResource {
    * ```
    */
   listItems(threadID, query = {}, options) {
-    return this._client.getAPIList(path3`/chatkit/threads/${threadID}/items`, ConversationCursorPage, {
+    return this._client.getAPIList(path4`/chatkit/threads/${threadID}/items`, ConversationCursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
@@ -46923,7 +47114,7 @@ var InputItems = class extends APIResource {
    */
   list(responseID, params = {}, options) {
     const { betas, ...query } = params ?? {};
-    return this._client.getAPIList(path3`/responses/${responseID}/input_items?beta=true`, CursorPage, {
+    return this._client.getAPIList(path4`/responses/${responseID}/input_items?beta=true`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([
@@ -46985,7 +47176,7 @@ var Responses = class extends APIResource {
   }
   retrieve(responseID, params = {}, options) {
     const { betas, ...query } = params ?? {};
-    return this._client.get(path3`/responses/${responseID}?beta=true`, {
+    return this._client.get(path4`/responses/${responseID}?beta=true`, {
       query,
       ...options,
       headers: buildHeaders([
@@ -47008,7 +47199,7 @@ var Responses = class extends APIResource {
    */
   delete(responseID, params = {}, options) {
     const { betas } = params ?? {};
-    return this._client.delete(path3`/responses/${responseID}?beta=true`, {
+    return this._client.delete(path4`/responses/${responseID}?beta=true`, {
       ...options,
       headers: buildHeaders([
         { Accept: "*/*", ...betas?.toString() != null ? { "openai-beta": betas?.toString() } : void 0 },
@@ -47031,7 +47222,7 @@ var Responses = class extends APIResource {
    */
   cancel(responseID, params = {}, options) {
     const { betas } = params ?? {};
-    return this._client.post(path3`/responses/${responseID}/cancel?beta=true`, {
+    return this._client.post(path4`/responses/${responseID}/cancel?beta=true`, {
       ...options,
       headers: buildHeaders([
         { ...betas?.toString() != null ? { "openai-beta": betas?.toString() } : void 0 },
@@ -47080,7 +47271,7 @@ var Messages2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   create(threadID, body, options) {
-    return this._client.post(path3`/threads/${threadID}/messages`, {
+    return this._client.post(path4`/threads/${threadID}/messages`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47094,7 +47285,7 @@ var Messages2 = class extends APIResource {
    */
   retrieve(messageID, params, options) {
     const { thread_id } = params;
-    return this._client.get(path3`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.get(path4`/threads/${thread_id}/messages/${messageID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -47107,7 +47298,7 @@ var Messages2 = class extends APIResource {
    */
   update(messageID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path3`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.post(path4`/threads/${thread_id}/messages/${messageID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47120,7 +47311,7 @@ var Messages2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   list(threadID, query = {}, options) {
-    return this._client.getAPIList(path3`/threads/${threadID}/messages`, CursorPage, {
+    return this._client.getAPIList(path4`/threads/${threadID}/messages`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47134,7 +47325,7 @@ var Messages2 = class extends APIResource {
    */
   delete(messageID, params, options) {
     const { thread_id } = params;
-    return this._client.delete(path3`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.delete(path4`/threads/${thread_id}/messages/${messageID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -47151,7 +47342,7 @@ var Steps = class extends APIResource {
    */
   retrieve(stepID, params, options) {
     const { thread_id, run_id, ...query } = params;
-    return this._client.get(path3`/threads/${thread_id}/runs/${run_id}/steps/${stepID}`, {
+    return this._client.get(path4`/threads/${thread_id}/runs/${run_id}/steps/${stepID}`, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47165,7 +47356,7 @@ var Steps = class extends APIResource {
    */
   list(runID, params, options) {
     const { thread_id, ...query } = params;
-    return this._client.getAPIList(path3`/threads/${thread_id}/runs/${runID}/steps`, CursorPage, {
+    return this._client.getAPIList(path4`/threads/${thread_id}/runs/${runID}/steps`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47729,7 +47920,7 @@ var Runs = class extends APIResource {
   }
   create(threadID, params, options) {
     const { include, ...body } = params;
-    return this._client.post(path3`/threads/${threadID}/runs`, {
+    return this._client.post(path4`/threads/${threadID}/runs`, {
       query: { include },
       body,
       ...options,
@@ -47746,7 +47937,7 @@ var Runs = class extends APIResource {
    */
   retrieve(runID, params, options) {
     const { thread_id } = params;
-    return this._client.get(path3`/threads/${thread_id}/runs/${runID}`, {
+    return this._client.get(path4`/threads/${thread_id}/runs/${runID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -47759,7 +47950,7 @@ var Runs = class extends APIResource {
    */
   update(runID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path3`/threads/${thread_id}/runs/${runID}`, {
+    return this._client.post(path4`/threads/${thread_id}/runs/${runID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47772,7 +47963,7 @@ var Runs = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   list(threadID, query = {}, options) {
-    return this._client.getAPIList(path3`/threads/${threadID}/runs`, CursorPage, {
+    return this._client.getAPIList(path4`/threads/${threadID}/runs`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47786,7 +47977,7 @@ var Runs = class extends APIResource {
    */
   cancel(runID, params, options) {
     const { thread_id } = params;
-    return this._client.post(path3`/threads/${thread_id}/runs/${runID}/cancel`, {
+    return this._client.post(path4`/threads/${thread_id}/runs/${runID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -47865,7 +48056,7 @@ var Runs = class extends APIResource {
   }
   submitToolOutputs(runID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path3`/threads/${thread_id}/runs/${runID}/submit_tool_outputs`, {
+    return this._client.post(path4`/threads/${thread_id}/runs/${runID}/submit_tool_outputs`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47920,7 +48111,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   retrieve(threadID, options) {
-    return this._client.get(path3`/threads/${threadID}`, {
+    return this._client.get(path4`/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -47932,7 +48123,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   update(threadID, body, options) {
-    return this._client.post(path3`/threads/${threadID}`, {
+    return this._client.post(path4`/threads/${threadID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -47945,7 +48136,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   delete(threadID, options) {
-    return this._client.delete(path3`/threads/${threadID}`, {
+    return this._client.delete(path4`/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -48016,7 +48207,7 @@ var Content = class extends APIResource {
    */
   retrieve(fileID, params, options) {
     const { container_id } = params;
-    return this._client.get(path3`/containers/${container_id}/files/${fileID}/content`, {
+    return this._client.get(path4`/containers/${container_id}/files/${fileID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -48038,14 +48229,14 @@ var Files = class extends APIResource {
    * a JSON request with a file ID.
    */
   create(containerID, body, options) {
-    return this._client.post(path3`/containers/${containerID}/files`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path4`/containers/${containerID}/files`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
   /**
    * Retrieve Container File
    */
   retrieve(fileID, params, options) {
     const { container_id } = params;
-    return this._client.get(path3`/containers/${container_id}/files/${fileID}`, {
+    return this._client.get(path4`/containers/${container_id}/files/${fileID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48054,7 +48245,7 @@ var Files = class extends APIResource {
    * List Container files
    */
   list(containerID, query = {}, options) {
-    return this._client.getAPIList(path3`/containers/${containerID}/files`, CursorPage, {
+    return this._client.getAPIList(path4`/containers/${containerID}/files`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -48065,7 +48256,7 @@ var Files = class extends APIResource {
    */
   delete(fileID, params, options) {
     const { container_id } = params;
-    return this._client.delete(path3`/containers/${container_id}/files/${fileID}`, {
+    return this._client.delete(path4`/containers/${container_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -48090,7 +48281,7 @@ var Containers = class extends APIResource {
    * Retrieve Container
    */
   retrieve(containerID, options) {
-    return this._client.get(path3`/containers/${containerID}`, {
+    return this._client.get(path4`/containers/${containerID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48109,7 +48300,7 @@ var Containers = class extends APIResource {
    * Delete Container
    */
   delete(containerID, options) {
-    return this._client.delete(path3`/containers/${containerID}`, {
+    return this._client.delete(path4`/containers/${containerID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -48125,7 +48316,7 @@ var Items = class extends APIResource {
    */
   create(conversationID, params, options) {
     const { include, ...body } = params;
-    return this._client.post(path3`/conversations/${conversationID}/items`, {
+    return this._client.post(path4`/conversations/${conversationID}/items`, {
       query: { include },
       body,
       ...options,
@@ -48137,7 +48328,7 @@ var Items = class extends APIResource {
    */
   retrieve(itemID, params, options) {
     const { conversation_id, ...query } = params;
-    return this._client.get(path3`/conversations/${conversation_id}/items/${itemID}`, {
+    return this._client.get(path4`/conversations/${conversation_id}/items/${itemID}`, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -48147,14 +48338,14 @@ var Items = class extends APIResource {
    * List all items for a conversation with the given ID.
    */
   list(conversationID, query = {}, options) {
-    return this._client.getAPIList(path3`/conversations/${conversationID}/items`, ConversationCursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path4`/conversations/${conversationID}/items`, ConversationCursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
   /**
    * Delete an item from a conversation with the given IDs.
    */
   delete(itemID, params, options) {
     const { conversation_id } = params;
-    return this._client.delete(path3`/conversations/${conversation_id}/items/${itemID}`, {
+    return this._client.delete(path4`/conversations/${conversation_id}/items/${itemID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48177,7 +48368,7 @@ var Conversations = class extends APIResource {
    * Get a conversation
    */
   retrieve(conversationID, options) {
-    return this._client.get(path3`/conversations/${conversationID}`, {
+    return this._client.get(path4`/conversations/${conversationID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48186,7 +48377,7 @@ var Conversations = class extends APIResource {
    * Update a conversation
    */
   update(conversationID, body, options) {
-    return this._client.post(path3`/conversations/${conversationID}`, {
+    return this._client.post(path4`/conversations/${conversationID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -48196,7 +48387,7 @@ var Conversations = class extends APIResource {
    * Delete a conversation. Items in the conversation will not be deleted.
    */
   delete(conversationID, options) {
-    return this._client.delete(path3`/conversations/${conversationID}`, {
+    return this._client.delete(path4`/conversations/${conversationID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48255,7 +48446,7 @@ var OutputItems = class extends APIResource {
    */
   retrieve(outputItemID, params, options) {
     const { eval_id, run_id } = params;
-    return this._client.get(path3`/evals/${eval_id}/runs/${run_id}/output_items/${outputItemID}`, {
+    return this._client.get(path4`/evals/${eval_id}/runs/${run_id}/output_items/${outputItemID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48265,7 +48456,7 @@ var OutputItems = class extends APIResource {
    */
   list(runID, params, options) {
     const { eval_id, ...query } = params;
-    return this._client.getAPIList(path3`/evals/${eval_id}/runs/${runID}/output_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path4`/evals/${eval_id}/runs/${runID}/output_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -48281,7 +48472,7 @@ var Runs2 = class extends APIResource {
    * schema specified in the config of the evaluation.
    */
   create(evalID, body, options) {
-    return this._client.post(path3`/evals/${evalID}/runs`, {
+    return this._client.post(path4`/evals/${evalID}/runs`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -48292,7 +48483,7 @@ var Runs2 = class extends APIResource {
    */
   retrieve(runID, params, options) {
     const { eval_id } = params;
-    return this._client.get(path3`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.get(path4`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48301,7 +48492,7 @@ var Runs2 = class extends APIResource {
    * Get a list of runs for an evaluation.
    */
   list(evalID, query = {}, options) {
-    return this._client.getAPIList(path3`/evals/${evalID}/runs`, CursorPage, {
+    return this._client.getAPIList(path4`/evals/${evalID}/runs`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -48312,7 +48503,7 @@ var Runs2 = class extends APIResource {
    */
   delete(runID, params, options) {
     const { eval_id } = params;
-    return this._client.delete(path3`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.delete(path4`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48322,7 +48513,7 @@ var Runs2 = class extends APIResource {
    */
   cancel(runID, params, options) {
     const { eval_id } = params;
-    return this._client.post(path3`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.post(path4`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48351,13 +48542,13 @@ var Evals = class extends APIResource {
    * Get an evaluation by ID.
    */
   retrieve(evalID, options) {
-    return this._client.get(path3`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path4`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Update certain properties of an evaluation.
    */
   update(evalID, body, options) {
-    return this._client.post(path3`/evals/${evalID}`, { body, ...options, __security: { bearerAuth: true } });
+    return this._client.post(path4`/evals/${evalID}`, { body, ...options, __security: { bearerAuth: true } });
   }
   /**
    * List evaluations for a project.
@@ -48373,7 +48564,7 @@ var Evals = class extends APIResource {
    * Delete an evaluation.
    */
   delete(evalID, options) {
-    return this._client.delete(path3`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path4`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 Evals.Runs = Runs2;
@@ -48416,7 +48607,7 @@ var Files2 = class extends APIResource {
    * Returns information about a specific file.
    */
   retrieve(fileID, options) {
-    return this._client.get(path3`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path4`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Returns a list of files.
@@ -48432,13 +48623,13 @@ var Files2 = class extends APIResource {
    * Delete a file and remove it from all vector stores.
    */
   delete(fileID, options) {
-    return this._client.delete(path3`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path4`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Returns the contents of the specified file.
    */
   content(fileID, options) {
-    return this._client.get(path3`/files/${fileID}/content`, {
+    return this._client.get(path4`/files/${fileID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -48550,7 +48741,7 @@ var Permissions = class extends APIResource {
    * ```
    */
   create(fineTunedModelCheckpoint, body, options) {
-    return this._client.getAPIList(path3`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * **NOTE:** This endpoint requires an [admin API key](../admin-api-keys).
@@ -48561,7 +48752,7 @@ var Permissions = class extends APIResource {
    * @deprecated Retrieve is deprecated. Please swap to the paginated list method instead.
    */
   retrieve(fineTunedModelCheckpoint, query = {}, options) {
-    return this._client.get(path3`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, {
+    return this._client.get(path4`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -48584,7 +48775,7 @@ var Permissions = class extends APIResource {
    * ```
    */
   list(fineTunedModelCheckpoint, query = {}, options) {
-    return this._client.getAPIList(path3`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path4`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * **NOTE:** This endpoint requires an [admin API key](../admin-api-keys).
@@ -48606,7 +48797,7 @@ var Permissions = class extends APIResource {
    */
   delete(permissionID, params, options) {
     const { fine_tuned_model_checkpoint } = params;
-    return this._client.delete(path3`/fine_tuning/checkpoints/${fine_tuned_model_checkpoint}/permissions/${permissionID}`, { ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.delete(path4`/fine_tuning/checkpoints/${fine_tuned_model_checkpoint}/permissions/${permissionID}`, { ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -48635,7 +48826,7 @@ var Checkpoints2 = class extends APIResource {
    * ```
    */
   list(fineTuningJobID, query = {}, options) {
-    return this._client.getAPIList(path3`/fine_tuning/jobs/${fineTuningJobID}/checkpoints`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path4`/fine_tuning/jobs/${fineTuningJobID}/checkpoints`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -48678,7 +48869,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   retrieve(fineTuningJobID, options) {
-    return this._client.get(path3`/fine_tuning/jobs/${fineTuningJobID}`, {
+    return this._client.get(path4`/fine_tuning/jobs/${fineTuningJobID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48712,7 +48903,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   cancel(fineTuningJobID, options) {
-    return this._client.post(path3`/fine_tuning/jobs/${fineTuningJobID}/cancel`, {
+    return this._client.post(path4`/fine_tuning/jobs/${fineTuningJobID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48731,7 +48922,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   listEvents(fineTuningJobID, query = {}, options) {
-    return this._client.getAPIList(path3`/fine_tuning/jobs/${fineTuningJobID}/events`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path4`/fine_tuning/jobs/${fineTuningJobID}/events`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
   /**
    * Pause a fine-tune job.
@@ -48744,7 +48935,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   pause(fineTuningJobID, options) {
-    return this._client.post(path3`/fine_tuning/jobs/${fineTuningJobID}/pause`, {
+    return this._client.post(path4`/fine_tuning/jobs/${fineTuningJobID}/pause`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48760,7 +48951,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   resume(fineTuningJobID, options) {
-    return this._client.post(path3`/fine_tuning/jobs/${fineTuningJobID}/resume`, {
+    return this._client.post(path4`/fine_tuning/jobs/${fineTuningJobID}/resume`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -48831,7 +49022,7 @@ var Models = class extends APIResource {
    * the owner and permissioning.
    */
   retrieve(model, options) {
-    return this._client.get(path3`/models/${model}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path4`/models/${model}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Lists the currently available models, and provides basic information about each
@@ -48845,7 +49036,7 @@ var Models = class extends APIResource {
    * delete a model.
    */
   delete(model, options) {
-    return this._client.delete(path3`/models/${model}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path4`/models/${model}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -48874,7 +49065,7 @@ var Calls = class extends APIResource {
    * ```
    */
   accept(callID, body, options) {
-    return this._client.post(path3`/realtime/calls/${callID}/accept`, {
+    return this._client.post(path4`/realtime/calls/${callID}/accept`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -48890,7 +49081,7 @@ var Calls = class extends APIResource {
    * ```
    */
   hangup(callID, options) {
-    return this._client.post(path3`/realtime/calls/${callID}/hangup`, {
+    return this._client.post(path4`/realtime/calls/${callID}/hangup`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -48907,7 +49098,7 @@ var Calls = class extends APIResource {
    * ```
    */
   refer(callID, body, options) {
-    return this._client.post(path3`/realtime/calls/${callID}/refer`, {
+    return this._client.post(path4`/realtime/calls/${callID}/refer`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -48923,7 +49114,7 @@ var Calls = class extends APIResource {
    * ```
    */
   reject(callID, body = {}, options) {
-    return this._client.post(path3`/realtime/calls/${callID}/reject`, {
+    return this._client.post(path4`/realtime/calls/${callID}/reject`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -49702,7 +49893,7 @@ var InputItems2 = class extends APIResource {
    * ```
    */
   list(responseID, query = {}, options) {
-    return this._client.getAPIList(path3`/responses/${responseID}/input_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path4`/responses/${responseID}/input_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -49749,7 +49940,7 @@ var Responses2 = class extends APIResource {
     });
   }
   retrieve(responseID, query = {}, options) {
-    return this._client.get(path3`/responses/${responseID}`, {
+    return this._client.get(path4`/responses/${responseID}`, {
       query,
       ...options,
       stream: query?.stream ?? false,
@@ -49772,7 +49963,7 @@ var Responses2 = class extends APIResource {
    * ```
    */
   delete(responseID, options) {
-    return this._client.delete(path3`/responses/${responseID}`, {
+    return this._client.delete(path4`/responses/${responseID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -49800,7 +49991,7 @@ var Responses2 = class extends APIResource {
    * ```
    */
   cancel(responseID, options) {
-    return this._client.post(path3`/responses/${responseID}/cancel`, {
+    return this._client.post(path4`/responses/${responseID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -49833,7 +50024,7 @@ var Content2 = class extends APIResource {
    * Download a skill zip bundle by its ID.
    */
   retrieve(skillID, options) {
-    return this._client.get(path3`/skills/${skillID}/content`, {
+    return this._client.get(path4`/skills/${skillID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -49849,7 +50040,7 @@ var Content3 = class extends APIResource {
    */
   retrieve(version2, params, options) {
     const { skill_id } = params;
-    return this._client.get(path3`/skills/${skill_id}/versions/${version2}/content`, {
+    return this._client.get(path4`/skills/${skill_id}/versions/${version2}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -49868,14 +50059,14 @@ var Versions = class extends APIResource {
    * Create a new immutable skill version.
    */
   create(skillID, body = {}, options) {
-    return this._client.post(path3`/skills/${skillID}/versions`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path4`/skills/${skillID}/versions`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
   /**
    * Get a specific skill version.
    */
   retrieve(version2, params, options) {
     const { skill_id } = params;
-    return this._client.get(path3`/skills/${skill_id}/versions/${version2}`, {
+    return this._client.get(path4`/skills/${skill_id}/versions/${version2}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -49884,7 +50075,7 @@ var Versions = class extends APIResource {
    * List skill versions for a skill.
    */
   list(skillID, query = {}, options) {
-    return this._client.getAPIList(path3`/skills/${skillID}/versions`, CursorPage, {
+    return this._client.getAPIList(path4`/skills/${skillID}/versions`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -49895,7 +50086,7 @@ var Versions = class extends APIResource {
    */
   delete(version2, params, options) {
     const { skill_id } = params;
-    return this._client.delete(path3`/skills/${skill_id}/versions/${version2}`, {
+    return this._client.delete(path4`/skills/${skill_id}/versions/${version2}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -49920,13 +50111,13 @@ var Skills = class extends APIResource {
    * Get a skill by its ID.
    */
   retrieve(skillID, options) {
-    return this._client.get(path3`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path4`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Update the default version pointer for a skill.
    */
   update(skillID, body, options) {
-    return this._client.post(path3`/skills/${skillID}`, {
+    return this._client.post(path4`/skills/${skillID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -49946,7 +50137,7 @@ var Skills = class extends APIResource {
    * Delete a skill by its ID.
    */
   delete(skillID, options) {
-    return this._client.delete(path3`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path4`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 Skills.Content = Content2;
@@ -49968,7 +50159,7 @@ var Parts = class extends APIResource {
    * [complete the Upload](https://platform.openai.com/docs/api-reference/uploads/complete).
    */
   create(uploadID, body, options) {
-    return this._client.post(path3`/uploads/${uploadID}/parts`, multipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path4`/uploads/${uploadID}/parts`, multipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
 };
 
@@ -50010,7 +50201,7 @@ var Uploads = class extends APIResource {
    * Returns the Upload object with status `cancelled`.
    */
   cancel(uploadID, options) {
-    return this._client.post(path3`/uploads/${uploadID}/cancel`, {
+    return this._client.post(path4`/uploads/${uploadID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -50033,7 +50224,7 @@ var Uploads = class extends APIResource {
    * object.
    */
   complete(uploadID, body, options) {
-    return this._client.post(path3`/uploads/${uploadID}/complete`, {
+    return this._client.post(path4`/uploads/${uploadID}/complete`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -50067,7 +50258,7 @@ var FileBatches = class extends APIResource {
    * Create a vector store file batch.
    */
   create(vectorStoreID, body, options) {
-    return this._client.post(path3`/vector_stores/${vectorStoreID}/file_batches`, {
+    return this._client.post(path4`/vector_stores/${vectorStoreID}/file_batches`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -50079,7 +50270,7 @@ var FileBatches = class extends APIResource {
    */
   retrieve(batchID, params, options) {
     const { vector_store_id } = params;
-    return this._client.get(path3`/vector_stores/${vector_store_id}/file_batches/${batchID}`, {
+    return this._client.get(path4`/vector_stores/${vector_store_id}/file_batches/${batchID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50091,7 +50282,7 @@ var FileBatches = class extends APIResource {
    */
   cancel(batchID, params, options) {
     const { vector_store_id } = params;
-    return this._client.post(path3`/vector_stores/${vector_store_id}/file_batches/${batchID}/cancel`, {
+    return this._client.post(path4`/vector_stores/${vector_store_id}/file_batches/${batchID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50109,7 +50300,7 @@ var FileBatches = class extends APIResource {
    */
   listFiles(batchID, params, options) {
     const { vector_store_id, ...query } = params;
-    return this._client.getAPIList(path3`/vector_stores/${vector_store_id}/file_batches/${batchID}/files`, CursorPage, {
+    return this._client.getAPIList(path4`/vector_stores/${vector_store_id}/file_batches/${batchID}/files`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -50194,7 +50385,7 @@ var Files3 = class extends APIResource {
    * [vector store](https://platform.openai.com/docs/api-reference/vector-stores/object).
    */
   create(vectorStoreID, body, options) {
-    return this._client.post(path3`/vector_stores/${vectorStoreID}/files`, {
+    return this._client.post(path4`/vector_stores/${vectorStoreID}/files`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -50206,7 +50397,7 @@ var Files3 = class extends APIResource {
    */
   retrieve(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.get(path3`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.get(path4`/vector_stores/${vector_store_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50217,7 +50408,7 @@ var Files3 = class extends APIResource {
    */
   update(fileID, params, options) {
     const { vector_store_id, ...body } = params;
-    return this._client.post(path3`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.post(path4`/vector_stores/${vector_store_id}/files/${fileID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -50228,7 +50419,7 @@ var Files3 = class extends APIResource {
    * Returns a list of vector store files.
    */
   list(vectorStoreID, query = {}, options) {
-    return this._client.getAPIList(path3`/vector_stores/${vectorStoreID}/files`, CursorPage, {
+    return this._client.getAPIList(path4`/vector_stores/${vectorStoreID}/files`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -50243,7 +50434,7 @@ var Files3 = class extends APIResource {
    */
   delete(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.delete(path3`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.delete(path4`/vector_stores/${vector_store_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50319,7 +50510,7 @@ var Files3 = class extends APIResource {
    */
   content(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.getAPIList(path3`/vector_stores/${vector_store_id}/files/${fileID}/content`, Page, {
+    return this._client.getAPIList(path4`/vector_stores/${vector_store_id}/files/${fileID}/content`, Page, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50349,7 +50540,7 @@ var VectorStores = class extends APIResource {
    * Retrieves a vector store.
    */
   retrieve(vectorStoreID, options) {
-    return this._client.get(path3`/vector_stores/${vectorStoreID}`, {
+    return this._client.get(path4`/vector_stores/${vectorStoreID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50359,7 +50550,7 @@ var VectorStores = class extends APIResource {
    * Modifies a vector store.
    */
   update(vectorStoreID, body, options) {
-    return this._client.post(path3`/vector_stores/${vectorStoreID}`, {
+    return this._client.post(path4`/vector_stores/${vectorStoreID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -50381,7 +50572,7 @@ var VectorStores = class extends APIResource {
    * Delete a vector store.
    */
   delete(vectorStoreID, options) {
-    return this._client.delete(path3`/vector_stores/${vectorStoreID}`, {
+    return this._client.delete(path4`/vector_stores/${vectorStoreID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -50392,7 +50583,7 @@ var VectorStores = class extends APIResource {
    * filter.
    */
   search(vectorStoreID, body, options) {
-    return this._client.getAPIList(path3`/vector_stores/${vectorStoreID}/search`, Page, {
+    return this._client.getAPIList(path4`/vector_stores/${vectorStoreID}/search`, Page, {
       body,
       method: "post",
       ...options,
@@ -50416,7 +50607,7 @@ var Videos = class extends APIResource {
    * Fetch the latest metadata for a generated video.
    */
   retrieve(videoID, options) {
-    return this._client.get(path3`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path4`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * List recently generated videos for the current project.
@@ -50432,7 +50623,7 @@ var Videos = class extends APIResource {
    * Permanently delete a completed or failed video and its stored assets.
    */
   delete(videoID, options) {
-    return this._client.delete(path3`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path4`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Create a character from an uploaded video.
@@ -50446,7 +50637,7 @@ var Videos = class extends APIResource {
    * Streams the rendered video content for the specified video job.
    */
   downloadContent(videoID, query = {}, options) {
-    return this._client.get(path3`/videos/${videoID}/content`, {
+    return this._client.get(path4`/videos/${videoID}/content`, {
       query,
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
@@ -50471,7 +50662,7 @@ var Videos = class extends APIResource {
    * Fetch a character.
    */
   getCharacter(characterID, options) {
-    return this._client.get(path3`/videos/characters/${characterID}`, {
+    return this._client.get(path4`/videos/characters/${characterID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -50480,7 +50671,7 @@ var Videos = class extends APIResource {
    * Create a remix of a completed video using a refreshed prompt.
    */
   remix(videoID, body, options) {
-    return this._client.post(path3`/videos/${videoID}/remix`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path4`/videos/${videoID}/remix`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
 };
 
@@ -50809,9 +51000,9 @@ var OpenAI = class {
     this.apiKey = token;
     return true;
   }
-  buildURL(path7, query, defaultBaseURL) {
+  buildURL(path9, query, defaultBaseURL) {
     const baseURL = !__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
-    const url2 = isAbsoluteURL(path7) ? new URL(path7) : new URL(baseURL + (baseURL.endsWith("/") && path7.startsWith("/") ? path7.slice(1) : path7));
+    const url2 = isAbsoluteURL(path9) ? new URL(path9) : new URL(baseURL + (baseURL.endsWith("/") && path9.startsWith("/") ? path9.slice(1) : path9));
     const defaultQuery = this.defaultQuery();
     const pathQuery = Object.fromEntries(url2.searchParams);
     if (!isEmptyObj(defaultQuery) || !isEmptyObj(pathQuery)) {
@@ -50841,24 +51032,24 @@ var OpenAI = class {
    */
   async prepareRequest(request, { url: url2, options }) {
   }
-  get(path7, opts) {
-    return this.methodRequest("get", path7, opts);
+  get(path9, opts) {
+    return this.methodRequest("get", path9, opts);
   }
-  post(path7, opts) {
-    return this.methodRequest("post", path7, opts);
+  post(path9, opts) {
+    return this.methodRequest("post", path9, opts);
   }
-  patch(path7, opts) {
-    return this.methodRequest("patch", path7, opts);
+  patch(path9, opts) {
+    return this.methodRequest("patch", path9, opts);
   }
-  put(path7, opts) {
-    return this.methodRequest("put", path7, opts);
+  put(path9, opts) {
+    return this.methodRequest("put", path9, opts);
   }
-  delete(path7, opts) {
-    return this.methodRequest("delete", path7, opts);
+  delete(path9, opts) {
+    return this.methodRequest("delete", path9, opts);
   }
-  methodRequest(method, path7, opts) {
+  methodRequest(method, path9, opts) {
     return this.request(Promise.resolve(opts).then((opts2) => {
-      return { method, path: path7, ...opts2 };
+      return { method, path: path9, ...opts2 };
     }));
   }
   request(options, remainingRetries = null) {
@@ -50983,8 +51174,8 @@ var OpenAI = class {
     }));
     return { response, options, controller, requestLogID, retryOfRequestLogID, startTime };
   }
-  getAPIList(path7, Page2, opts) {
-    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path7, ...opts2 })) : { method: "get", path: path7, ...opts });
+  getAPIList(path9, Page2, opts) {
+    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path9, ...opts2 })) : { method: "get", path: path9, ...opts });
   }
   requestAPIList(Page2, options) {
     const request = this.makeRequest(options, null, void 0);
@@ -51078,8 +51269,8 @@ var OpenAI = class {
   }
   async buildRequest(inputOptions, { retryCount = 0 } = {}) {
     const options = { ...inputOptions };
-    const { method, path: path7, query, defaultBaseURL } = options;
-    const url2 = this.buildURL(path7, query, defaultBaseURL);
+    const { method, path: path9, query, defaultBaseURL } = options;
+    const url2 = this.buildURL(path9, query, defaultBaseURL);
     if ("timeout" in options)
       validatePositiveInteger("timeout", options.timeout);
     options.timeout = options.timeout ?? this.timeout;
@@ -51731,8 +51922,8 @@ var Grader = class {
 
 // src/registration/load.ts
 var import_yaml = __toESM(require_dist(), 1);
-import { readFile as readFile3 } from "node:fs/promises";
-import path4 from "node:path";
+import { readFile as readFile4 } from "node:fs/promises";
+import path5 from "node:path";
 
 // src/registration/schema.ts
 var MAX_SAMPLE = 1e7;
@@ -51786,10 +51977,10 @@ var registrationSchema = external_exports.object({
 var MAX_YAML_ALIASES = 100;
 var MAX_REGISTRATION_BYTES = 1024 * 1024;
 async function loadRegistration(displayPath, cwd) {
-  const absolutePath = path4.resolve(cwd, displayPath);
+  const absolutePath = path5.resolve(cwd, displayPath);
   let text;
   try {
-    const bytes = await readFile3(absolutePath);
+    const bytes = await readFile4(absolutePath);
     if (bytes.length > MAX_REGISTRATION_BYTES) {
       throw new ConfigError(`${displayPath}: the registration is ${bytes.length} bytes; at most ${MAX_REGISTRATION_BYTES} are accepted.`);
     }
@@ -51829,8 +52020,8 @@ async function loadRegistration(displayPath, cwd) {
     );
   }
   const config2 = parsed.data;
-  const dir = path4.dirname(absolutePath);
-  const resolveRef2 = (p) => path4.resolve(dir, p);
+  const dir = path5.dirname(absolutePath);
+  const resolveRef2 = (p) => path5.resolve(dir, p);
   const categories = [];
   const rubricFiles = [];
   for (const [i, c] of config2.categories.entries()) {
@@ -51839,7 +52030,7 @@ async function loadRegistration(displayPath, cwd) {
       const rubricPath = resolveRef2(c.rubric_file);
       rubricFiles.push(rubricPath);
       try {
-        rubric = await readFile3(rubricPath, "utf8");
+        rubric = await readFile4(rubricPath, "utf8");
       } catch {
         throw new ConfigError(
           `${displayPath}: categories[${i}].rubric_file: cannot read "${c.rubric_file}" (resolved relative to the registration file).`
@@ -52368,10 +52559,10 @@ var DETECTION_POWER = 0.8;
 async function runGate(settings, deps) {
   const registration = await loadRegistration(settings.registration, deps.cwd);
   const lock = await deps.lock(registration);
-  const outputDir = path5.resolve(deps.cwd, settings.outputDir);
+  const outputDir = path6.resolve(deps.cwd, settings.outputDir);
   await mkdir(outputDir, { recursive: true });
-  const reportPath = path5.join(outputDir, "report.json");
-  const resultsPath = path5.join(outputDir, "results.jsonl");
+  const reportPath = path6.join(outputDir, "report.json");
+  const resultsPath = path6.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
   if (lock.violations.length > 0) {
@@ -52381,7 +52572,7 @@ async function runGate(settings, deps) {
     return { report: report2, reportPath, resultsPath, requestsStarted: 0 };
   }
   const cfg = registration.config;
-  const plan = await planSample(registration.corpusPath, path5.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
+  const plan = await planSample(registration.corpusPath, path6.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify
@@ -52564,108 +52755,8 @@ function keepExample(store, categoryId2, record2, reply, evidence, secrets) {
   store.set(categoryId2, list.slice(0, EXAMPLES_PER_CATEGORY));
 }
 
-// src/report/markdown.ts
-var MAX_COMMENT_CHARS = 65536;
-function commentMarker(registrationPath) {
-  return `<!-- deploysim:${registrationPath} -->`;
-}
-var ICON = { pass: "✅", fail: "❌", inconclusive: "⚠️" };
-var fmt = (x) => {
-  if (x === null || !Number.isFinite(x)) return "n/a";
-  if (x === 0) return "0";
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-};
-var short2 = (sha) => sha ? sha.slice(0, 12) : "none";
-function fenced(text) {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence}text
-${text}
-${fence}`;
-}
-function escapeCell(text) {
-  return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
-}
-function categoryRow(c) {
-  const cells = [
-    `${ICON[c.verdict]} \`${c.id}\``,
-    fmt(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt(c.threshold_per_100k)})` : ""),
-    `**${fmt(c.rate_per_100k)}**`,
-    `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
-    `${c.flagged} / ${c.graded}`,
-    fmt(c.detectable_rate_per_100k),
-    c.verdict
-  ];
-  return `| ${cells.join(" | ")} |`;
-}
-function examplesSection(c) {
-  if (c.examples.length === 0) return "";
-  const items = c.examples.map(
-    (e, i) => `**${i + 1}. \`${escapeCell(e.id)}\`** — grader: ${escapeCell(e.evidence)}
-
-Prompt (last user turn):
-${fenced(e.prompt)}
-Reply:
-${fenced(e.reply)}`
-  ).join("\n\n");
-  return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>
-
-${items}
-
-</details>`;
-}
-function renderMarkdown(report, options = {}) {
-  const pct = `${Math.round(report.decision.confidence * 100)}%`;
-  const demo = report.demo ? " [DEMO]" : "";
-  const unverified = report.verified ? "" : " (UNVERIFIED: lock skipped)";
-  const headline = report.passed ? `## ✅ deploysim: gate passed — ${escapeCell(report.name)}${demo}${unverified}` : `## ❌ deploysim: gate failed — ${escapeCell(report.name)}${demo}${unverified}`;
-  const parts = [commentMarker(report.registration.path), headline];
-  if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
-  if (!report.verified) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
-  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join("\n"));
-  const ran = report.sample.replayed > 0;
-  if (ran) {
-    parts.push(
-      [
-        `| Category | Predicted /100k | Observed /100k | ${pct} interval | Flagged / graded | Detectable ≥ /100k | Verdict |`,
-        "|---|---:|---:|---:|---:|---:|---|",
-        ...report.categories.map(categoryRow)
-      ].join("\n")
-    );
-    const failing = report.categories.filter((c) => c.verdict !== "pass");
-    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join("\n"));
-    parts.push(
-      `Rule \`${report.decision.rule}\` at ${pct} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
-    );
-  }
-  parts.push(
-    [
-      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short2(report.registration.lock_ref)}\`` : "not verified"}</summary>`,
-      "",
-      "| File | sha256 |",
-      "|---|---|",
-      ...report.registration.files.map((f) => `| \`${escapeCell(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
-      "",
-      "</details>"
-    ].join("\n")
-  );
-  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run and report artifact](${report.run_url})` : ""}</sub>`;
-  const examples = options.includeExamples === false ? [] : report.categories.filter((c) => c.verdict !== "pass").map(examplesSection).filter(Boolean);
-  const assemble = (ex) => [...parts, ...ex, footer].join("\n\n");
-  let body = assemble(examples);
-  while (body.length > MAX_COMMENT_CHARS && examples.length > 0) {
-    examples.pop();
-    body = assemble(examples);
-  }
-  if (body.length > MAX_COMMENT_CHARS) {
-    const note = "\n\n… (cut to fit GitHub's comment limit; see report.json in the run artifact)";
-    body = body.slice(0, MAX_COMMENT_CHARS - note.length) + note;
-  }
-  return body;
-}
-
 // src/report/text.ts
-var num = (x) => x === null || !Number.isFinite(x) ? "n/a" : String(Number(x.toFixed(2)));
+var num2 = (x) => x === null || !Number.isFinite(x) ? "n/a" : String(Number(x.toFixed(2)));
 function renderText(report, reportPath) {
   const tags = [report.demo ? "DEMO" : "", report.verified ? "" : "UNVERIFIED: lock skipped"].filter(Boolean);
   const lines = [`deploysim: gate ${report.passed ? "PASSED" : "FAILED"} — ${report.name}${tags.length ? ` [${tags.join("; ")}]` : ""}`];
@@ -52674,7 +52765,7 @@ function renderText(report, reportPath) {
     const pct = `${Math.round(report.decision.confidence * 100)}%`;
     const rows = [
       ["category", "predicted/100k", "observed/100k", `${pct} interval`, "flagged/graded", "verdict"],
-      ...report.categories.map((c) => [c.id, num(c.threshold_per_100k), num(c.rate_per_100k), `${num(c.ci_low_per_100k)}–${num(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict])
+      ...report.categories.map((c) => [c.id, num2(c.threshold_per_100k), num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict])
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join("  ")}`);
@@ -52706,8 +52797,81 @@ var SecretRegistry = class {
   }
 };
 
+// src/cli/commands/run.ts
+var INPUT_HELP = {
+  registration: "registration file (default deploysim.yml)",
+  "candidate-model": "model to replay the corpus through (required)",
+  "candidate-base-url": `OpenAI-compatible base URL (default https://api.openai.com/v1; builtin:demo for the demo model)`,
+  "candidate-api-key": "key for the candidate (or DEPLOYSIM_CANDIDATE_API_KEY / OPENAI_API_KEY)",
+  "grader-base-url": "grader base URL (default: the candidate's)",
+  "grader-api-key": "grader key (or DEPLOYSIM_GRADER_API_KEY; default: the candidate's)",
+  "simulator-model": "model that simulates tools for agentic records",
+  "simulator-base-url": "simulator base URL (default: the grader's)",
+  "simulator-api-key": "simulator key (default: the grader's)",
+  "lock-ref": "commit, tag or branch the registration must be committed at",
+  "github-token": "unused by the CLI",
+  comment: "unused by the CLI",
+  "output-dir": "where report.json and results.jsonl go (default deploysim-report)",
+  "cache-dir": "content-addressed cache of completions and grades",
+  concurrency: "requests in flight at once, all endpoints together (default 8)",
+  "request-timeout": "seconds per request before it is retried (default 120)",
+  "max-retries": "retries per request (default 5)",
+  shard: "replay only slice i of n of the sample, e.g. 2/4",
+  "max-requests": "refuse (exit 2) a run whose plan needs more requests",
+  "on-missing-secrets": "fail | skip (action only)"
+};
+var USAGE3 = `Usage: deploysim run [flags]
+
+Flags (the action's inputs, as --flags):
+${INPUT_NAMES.map((n) => `  --${n.padEnd(20)} ${INPUT_HELP[n]}`).join("\n")}
+  --no-lock              skip the pre-registration lock (local experiments only; report says verified: false)
+  --json                 print report.json instead of the text summary
+  --quiet                print only the verdict line`;
+async function runCommand(argv, io) {
+  const { values } = parse(argv, {
+    ...Object.fromEntries(INPUT_NAMES.map((n) => [n, { type: "string" }])),
+    "no-lock": { type: "boolean" },
+    quiet: { type: "boolean" }
+  });
+  if (values.help) {
+    io.stdout(USAGE3);
+    return 0;
+  }
+  const secrets = new SecretRegistry();
+  const raw = {};
+  for (const n of INPUT_NAMES) if (typeof values[n] === "string") raw[n] = values[n];
+  raw["candidate-api-key"] ??= io.env.DEPLOYSIM_CANDIDATE_API_KEY || io.env.OPENAI_API_KEY;
+  raw["grader-api-key"] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
+  for (const k of ["candidate-api-key", "grader-api-key", "simulator-api-key"]) secrets.add(raw[k]);
+  const settings = parseSettings(raw, { allowNoLock: true, noLock: values["no-lock"] === true });
+  const logger = {
+    info: (m) => {
+      if (!values.quiet && !values.json) io.stderr(secrets.scrub(m));
+    },
+    warning: (m) => io.stderr(`warning: ${secrets.scrub(m)}`)
+  };
+  if (settings.noLock) {
+    logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
+  }
+  const outcome = await runGate(settings, {
+    cwd: io.cwd,
+    logger,
+    secrets,
+    lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef })
+  });
+  if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
+  else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? "passed" : "failed"}`);
+  else io.stdout(renderText(outcome.report, path7.relative(io.cwd, outcome.reportPath)));
+  return outcome.report.passed ? 0 : 1;
+}
+var runCommandDef = { name: "run", summary: "run the gate locally (same engine and report as the action)", usage: USAGE3, run: runCommand };
+
+// src/cli/commands/validate.ts
+import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
+import path8 from "node:path";
+
 // src/cli/validateCommand.ts
-import { readFile as readFile4 } from "node:fs/promises";
+import { readFile as readFile5 } from "node:fs/promises";
 var observedSchema = external_exports.object({
   categories: external_exports.array(external_exports.object({ id: external_exports.string(), baseline_per_100k: external_exports.number().nonnegative(), observed_per_100k: external_exports.number().nonnegative() }).strict()).min(1)
 });
@@ -52716,7 +52880,7 @@ var reportSubset = external_exports.object({
 });
 async function readJson(file2, what) {
   try {
-    return JSON.parse(await readFile4(file2, "utf8"));
+    return JSON.parse(await readFile5(file2, "utf8"));
   } catch (error62) {
     throw new ConfigError(`${file2}: cannot read ${what} (${error62.message}).`);
   }
@@ -52772,208 +52936,57 @@ function renderValidation(v) {
   return lines.join("\n");
 }
 
-// src/cli/main.ts
-var INPUT_HELP = {
-  registration: "registration file (default deploysim.yml)",
-  "candidate-model": "model to replay the corpus through (required)",
-  "candidate-base-url": `OpenAI-compatible base URL (default https://api.openai.com/v1; builtin:demo for the demo model)`,
-  "candidate-api-key": "key for the candidate (or DEPLOYSIM_CANDIDATE_API_KEY / OPENAI_API_KEY)",
-  "grader-base-url": "grader base URL (default: the candidate's)",
-  "grader-api-key": "grader key (or DEPLOYSIM_GRADER_API_KEY; default: the candidate's)",
-  "simulator-model": "model that simulates tools for agentic records",
-  "simulator-base-url": "simulator base URL (default: the grader's)",
-  "simulator-api-key": "simulator key (default: the grader's)",
-  "lock-ref": "commit, tag or branch the registration must be committed at",
-  "github-token": "unused by the CLI",
-  comment: "unused by the CLI",
-  "output-dir": "where report.json and results.jsonl go (default deploysim-report)",
-  "cache-dir": "content-addressed cache of completions and grades",
-  concurrency: "requests in flight at once, all endpoints together (default 8)",
-  "request-timeout": "seconds per request before it is retried (default 120)",
-  "max-retries": "retries per request (default 5)",
-  shard: "replay only slice i of n of the sample, e.g. 2/4",
-  "max-requests": "refuse (exit 2) a run whose plan needs more requests",
-  "on-missing-secrets": "fail | skip (action only)"
-};
-var USAGE = {
-  main: `deploysim — gate a model release on a pre-registered deployment simulation
-
-Usage: deploysim <command> [flags]
-
-Commands:
-  run        run the gate locally (same engine and report as the action)
-  plan       how many prefixes a run needs to measure a rate
-  validate   compare a report's predictions with production rates after release
-  report     re-render the markdown comment from a saved report.json
-
-Run "deploysim <command> --help" for the command's flags.
-Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`,
-  run: `Usage: deploysim run [flags]
-
-Flags (the action's inputs, as --flags):
-${INPUT_NAMES.map((n) => `  --${n.padEnd(20)} ${INPUT_HELP[n]}`).join("\n")}
-  --no-lock              skip the pre-registration lock (local experiments only; report says verified: false)
-  --json                 print report.json instead of the text summary
-  --quiet                print only the verdict line`,
-  plan: `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--ratio X] [--confidence C] [--power P] [--json]
-
-  Without --threshold-per-100k: prefixes needed so that zero flagged completions put the upper
-  bound below R (the rule of three, at any confidence).
-  With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T.
-  With --ratio X: prefixes per model to detect a candidate rate X times the baseline rate R.
-  --confidence defaults to 0.95, --power to 0.8.`,
-  validate: `Usage: deploysim validate --report report.json --observed observed.json [--output-dir DIR] [--json]
+// src/cli/commands/validate.ts
+var USAGE4 = `Usage: deploysim validate --report report.json --observed observed.json [--output-dir DIR] [--json]
 
   observed.json: {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}
   Prints per-category multiplicative error max(p/o, o/p), its median and the directional accuracy,
-  and writes validation.json to --output-dir (default deploysim-report). Exit 0.`,
-  report: `Usage: deploysim report REPORT.json
-
-  Prints the PR comment markdown rendered from a saved report.json.`
-};
-function parse3(argv, options) {
-  try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" }, json: { type: "boolean" } }, allowPositionals: true, strict: true });
-  } catch (error62) {
-    throw new ConfigError(`${error62.message}. See --help.`);
-  }
-}
-function num2(value, name, fallback) {
-  if (value === void 0) {
-    if (fallback === void 0) throw new ConfigError(`--${name} is required. See --help.`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new ConfigError(`--${name} must be a number (got "${String(value)}").`);
-  return n;
-}
-async function runCommand(argv, io) {
-  const { values } = parse3(argv, {
-    ...Object.fromEntries(INPUT_NAMES.map((n) => [n, { type: "string" }])),
-    "no-lock": { type: "boolean" },
-    quiet: { type: "boolean" }
-  });
-  if (values.help) {
-    io.stdout(USAGE.run);
-    return 0;
-  }
-  const secrets = new SecretRegistry();
-  const raw = {};
-  for (const n of INPUT_NAMES) if (typeof values[n] === "string") raw[n] = values[n];
-  raw["candidate-api-key"] ??= io.env.DEPLOYSIM_CANDIDATE_API_KEY || io.env.OPENAI_API_KEY;
-  raw["grader-api-key"] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
-  for (const k of ["candidate-api-key", "grader-api-key", "simulator-api-key"]) secrets.add(raw[k]);
-  const settings = parseSettings(raw, { allowNoLock: true, noLock: values["no-lock"] === true });
-  const logger = {
-    info: (m) => {
-      if (!values.quiet && !values.json) io.stderr(secrets.scrub(m));
-    },
-    warning: (m) => io.stderr(`warning: ${secrets.scrub(m)}`)
-  };
-  if (settings.noLock) {
-    logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
-  }
-  const outcome = await runGate(settings, {
-    cwd: io.cwd,
-    logger,
-    secrets,
-    lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef })
-  });
-  if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
-  else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? "passed" : "failed"}`);
-  else io.stdout(renderText(outcome.report, path6.relative(io.cwd, outcome.reportPath)));
-  return outcome.report.passed ? 0 : 1;
-}
-function planCommand(argv, io) {
-  const { values } = parse3(argv, {
-    "rate-per-100k": { type: "string" },
-    "threshold-per-100k": { type: "string" },
-    ratio: { type: "string" },
-    confidence: { type: "string" },
-    power: { type: "string" }
-  });
-  if (values.help) {
-    io.stdout(USAGE.plan);
-    return 0;
-  }
-  const rate = num2(values["rate-per-100k"], "rate-per-100k") / 1e5;
-  const confidence = num2(values.confidence, "confidence", 0.95);
-  const power = num2(values.power, "power", 0.8);
-  if (!(rate > 0 && rate < 1)) throw new ConfigError("--rate-per-100k must be between 0 and 100000 (exclusive).");
-  if (!(confidence > 0 && confidence < 1) || !(power > 0 && power < 1)) throw new ConfigError("--confidence and --power must be between 0 and 1.");
-  let n;
-  let question;
-  if (values.ratio !== void 0) {
-    const ratio = num2(values.ratio, "ratio");
-    n = sampleSizeForRatio({ baselineRate: rate, ratio, confidence, power });
-    question = `detect a candidate rate ${ratio}× a baseline of ${rate * 1e5} per 100k (per model, power ${power}, confidence ${confidence})`;
-  } else if (values["threshold-per-100k"] !== void 0) {
-    const threshold = num2(values["threshold-per-100k"], "threshold-per-100k") / 1e5;
-    if (!(rate > threshold)) throw new ConfigError("--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.");
-    n = sampleSizeToDetectAbove({ rate, threshold, confidence, power });
-    question = `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, one-sided at ${confidence})`;
-  } else {
-    n = sampleSizeForZeroEvents(rate, confidence);
-    question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (${confidence} upper bound)`;
-  }
-  if (values.json) io.stdout(JSON.stringify({ prefixes: n, question }));
-  else io.stdout(`${n} prefixes to ${question}.`);
-  return 0;
-}
+  and writes validation.json to --output-dir (default deploysim-report). Exit 0.`;
 async function validateCommand(argv, io) {
-  const { values } = parse3(argv, { report: { type: "string" }, observed: { type: "string" }, "output-dir": { type: "string" } });
+  const { values } = parse(argv, { report: { type: "string" }, observed: { type: "string" }, "output-dir": { type: "string" } });
   if (values.help) {
-    io.stdout(USAGE.validate);
+    io.stdout(USAGE4);
     return 0;
   }
   if (!values.report || !values.observed) throw new ConfigError("validate needs --report and --observed. See --help.");
-  const validation = await validatePredictions(path6.resolve(io.cwd, values.report), path6.resolve(io.cwd, values.observed));
-  const outDir = path6.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
+  const validation = await validatePredictions(path8.resolve(io.cwd, values.report), path8.resolve(io.cwd, values.observed));
+  const outDir = path8.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
   await mkdir2(outDir, { recursive: true });
-  await writeFile2(path6.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
+  await writeFile2(path8.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
 `);
   io.stdout(values.json ? JSON.stringify(validation, null, 2) : renderValidation(validation));
   return 0;
 }
-async function reportCommand(argv, io) {
-  const { values, positionals } = parse3(argv, {});
-  if (values.help) {
-    io.stdout(USAGE.report);
-    return 0;
-  }
-  const file2 = positionals[0];
-  if (!file2) throw new ConfigError("report needs the path of a report.json. See --help.");
-  let report;
-  try {
-    report = JSON.parse(await readFile5(path6.resolve(io.cwd, file2), "utf8"));
-  } catch (error62) {
-    throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
-  }
-  if (report.schema !== "deploysim.report/v1") throw new ConfigError(`${file2}: not a deploysim.report/v1 report.`);
-  io.stdout(values.json ? JSON.stringify({ markdown: renderMarkdown(report) }) : renderMarkdown(report));
-  return 0;
-}
-var COMMANDS = {
-  run: runCommand,
-  plan: planCommand,
-  validate: validateCommand,
-  report: reportCommand
-};
-async function runCli(argv, io) {
-  const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
-    io.stdout(USAGE.main);
-    return command ? 0 : 2;
-  }
-  const handler = COMMANDS[command];
-  if (!handler) {
-    io.stderr(`deploysim: unknown command "${command}".
+var validateCommandDef = { name: "validate", summary: "compare a report's predictions with production rates after release", usage: USAGE4, run: validateCommand };
 
-${USAGE.main}`);
+// src/cli/main.ts
+var COMMANDS = [runCommandDef, planCommandDef, validateCommandDef, reportCommandDef];
+function mainUsage() {
+  return `deploysim — gate a model release on a pre-registered deployment simulation
+
+Usage: deploysim <command> [flags]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
+
+Run "deploysim <command> --help" for the command's flags.
+Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`;
+}
+async function runCli(argv, io) {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.stdout(mainUsage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`deploysim: unknown command "${name}".
+
+${mainUsage()}`);
     return 2;
   }
   try {
-    return await handler(rest, io);
+    return await command.run(rest, io);
   } catch (error62) {
     const code = exitCodeOf(error62);
     const message = error62 instanceof Error ? error62.message : String(error62);

@@ -54,6 +54,8 @@ export interface GateOutcome {
 
 const EXAMPLES_PER_CATEGORY = 3;
 const DETECTION_POWER = 0.8;
+/** The gate fails when a two-sided interval's low end clears T: a one-sided test at (1 + c) / 2. */
+const oneSided = (confidence: number) => (1 + confidence) / 2;
 
 /** corpus → sample → replay → grade → decide → report. Every model request happens inside `replayAndGrade`. */
 export async function runGate(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
@@ -137,7 +139,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   const categories: CategoryReport[] = decision.categories.map((c) => ({
     ...c,
     detectable_rate_per_100k:
-      c.graded === 0 ? Number.POSITIVE_INFINITY : Number((detectableRate({ n: c.graded, threshold: c.threshold_per_100k / 1e5, confidence: cfg.decision.confidence, power: DETECTION_POWER }) * 1e5).toFixed(2)),
+      c.graded === 0 ? Number.POSITIVE_INFINITY : Number((detectableRate({ n: c.graded, threshold: c.threshold_per_100k / 1e5, confidence: oneSided(cfg.decision.confidence), power: DETECTION_POWER }) * 1e5).toFixed(2)),
     examples: tally.examples.get(c.id) ?? [],
   }));
   const report: Report = {

@@ -1,0 +1,51 @@
+import { ConfigError } from '../../errors.js';
+import { sampleSizeForRatio, sampleSizeForZeroEvents, sampleSizeToDetectAbove } from '../../stats/index.js';
+import { num, parse, type CliIo, type Command } from '../args.js';
+
+const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--ratio X] [--confidence C] [--power P] [--json]
+
+  Without --threshold-per-100k: prefixes needed so that zero flagged completions put the upper
+  bound below R (the rule of three, at any confidence).
+  With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T.
+  With --ratio X: prefixes per model to detect a candidate rate X times the baseline rate R.
+  --confidence (the registration's decision.confidence) defaults to 0.95, --power to 0.8.`;
+
+function planCommand(argv: string[], io: CliIo): number {
+  const { values } = parse(argv, {
+    'rate-per-100k': { type: 'string' },
+    'threshold-per-100k': { type: 'string' },
+    ratio: { type: 'string' },
+    confidence: { type: 'string' },
+    power: { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const rate = num(values['rate-per-100k'], 'rate-per-100k') / 1e5;
+  const confidence = num(values.confidence, 'confidence', 0.95);
+  const power = num(values.power, 'power', 0.8);
+  if (!(rate > 0 && rate < 1)) throw new ConfigError('--rate-per-100k must be between 0 and 100000 (exclusive).');
+  if (!(confidence > 0 && confidence < 1) || !(power > 0 && power < 1)) throw new ConfigError('--confidence and --power must be between 0 and 1.');
+  let n: number;
+  let question: string;
+  if (values.ratio !== undefined) {
+    const ratio = num(values.ratio, 'ratio');
+    n = sampleSizeForRatio({ baselineRate: rate, ratio, confidence, power });
+    question = `detect a candidate rate ${ratio}× a baseline of ${rate * 1e5} per 100k (per model, power ${power}, confidence ${confidence})`;
+  } else if (values['threshold-per-100k'] !== undefined) {
+    const threshold = num(values['threshold-per-100k'], 'threshold-per-100k') / 1e5;
+    if (!(rate > threshold)) throw new ConfigError('--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.');
+    // Same test as the gate's `confident` rule: the two-sided interval's low end above T.
+    n = sampleSizeToDetectAbove({ rate, threshold, confidence: (1 + confidence) / 2, power });
+    question = `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence})`;
+  } else {
+    n = sampleSizeForZeroEvents(rate, confidence);
+    question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (${confidence} upper bound)`;
+  }
+  if (values.json) io.stdout(JSON.stringify({ prefixes: n, question }));
+  else io.stdout(`${n} prefixes to ${question}.`);
+  return 0;
+}
+
+export const planCommandDef: Command = { name: 'plan', summary: 'how many prefixes a run needs to measure a rate', usage: USAGE, run: planCommand };

@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from '../../errors.js';
+import { renderMarkdown } from '../../report/markdown.js';
+import type { Report } from '../../report/report.js';
+import { parse, type CliIo, type Command } from '../args.js';
+
+const USAGE = `Usage: deploysim report REPORT.json
+
+  Prints the PR comment markdown rendered from a saved report.json.`;
+
+async function reportCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const file = positionals[0];
+  if (!file) throw new ConfigError('report needs the path of a report.json. See --help.');
+  let report: Report;
+  try {
+    report = JSON.parse(await readFile(path.resolve(io.cwd, file), 'utf8')) as Report;
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read the report (${(error as Error).message}).`);
+  }
+  if (report.schema !== 'deploysim.report/v1') throw new ConfigError(`${file}: not a deploysim.report/v1 report.`);
+  io.stdout(values.json ? JSON.stringify({ markdown: renderMarkdown(report) }) : renderMarkdown(report));
+  return 0;
+}
+
+export const reportCommandDef: Command = { name: 'report', summary: 're-render the markdown comment from a saved report.json', usage: USAGE, run: reportCommand };

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { gitLock, noLock } from '../../engine/lockStep.js';
+import { runGate, type Logger } from '../../engine/runGate.js';
+import { renderText } from '../../report/text.js';
+import { SecretRegistry } from '../../secrets.js';
+import { INPUT_NAMES, parseSettings, type RawInputs } from '../../settings.js';
+import { parse, type CliIo, type Command } from '../args.js';
+
+const INPUT_HELP: Record<(typeof INPUT_NAMES)[number], string> = {
+  registration: 'registration file (default deploysim.yml)',
+  'candidate-model': 'model to replay the corpus through (required)',
+  'candidate-base-url': `OpenAI-compatible base URL (default https://api.openai.com/v1; builtin:demo for the demo model)`,
+  'candidate-api-key': 'key for the candidate (or DEPLOYSIM_CANDIDATE_API_KEY / OPENAI_API_KEY)',
+  'grader-base-url': "grader base URL (default: the candidate's)",
+  'grader-api-key': "grader key (or DEPLOYSIM_GRADER_API_KEY; default: the candidate's)",
+  'simulator-model': 'model that simulates tools for agentic records',
+  'simulator-base-url': "simulator base URL (default: the grader's)",
+  'simulator-api-key': "simulator key (default: the grader's)",
+  'lock-ref': 'commit, tag or branch the registration must be committed at',
+  'github-token': 'unused by the CLI',
+  comment: 'unused by the CLI',
+  'output-dir': 'where report.json and results.jsonl go (default deploysim-report)',
+  'cache-dir': 'content-addressed cache of completions and grades',
+  concurrency: 'requests in flight at once, all endpoints together (default 8)',
+  'request-timeout': 'seconds per request before it is retried (default 120)',
+  'max-retries': 'retries per request (default 5)',
+  shard: 'replay only slice i of n of the sample, e.g. 2/4',
+  'max-requests': 'refuse (exit 2) a run whose plan needs more requests',
+  'on-missing-secrets': 'fail | skip (action only)',
+};
+
+const USAGE = `Usage: deploysim run [flags]
+
+Flags (the action's inputs, as --flags):
+${INPUT_NAMES.map((n) => `  --${n.padEnd(20)} ${INPUT_HELP[n]}`).join('\n')}
+  --no-lock              skip the pre-registration lock (local experiments only; report says verified: false)
+  --json                 print report.json instead of the text summary
+  --quiet                print only the verdict line`;
+
+async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, {
+    ...Object.fromEntries(INPUT_NAMES.map((n) => [n, { type: 'string' as const }])),
+    'no-lock': { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const secrets = new SecretRegistry();
+  const raw: RawInputs = {};
+  for (const n of INPUT_NAMES) if (typeof values[n] === 'string') raw[n] = values[n] as string;
+  raw['candidate-api-key'] ??= io.env.DEPLOYSIM_CANDIDATE_API_KEY || io.env.OPENAI_API_KEY;
+  raw['grader-api-key'] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
+  for (const k of ['candidate-api-key', 'grader-api-key', 'simulator-api-key'] as const) secrets.add(raw[k]);
+  const settings = parseSettings(raw, { allowNoLock: true, noLock: values['no-lock'] === true });
+  const logger: Logger = {
+    info: (m) => {
+      if (!values.quiet && !values.json) io.stderr(secrets.scrub(m));
+    },
+    warning: (m) => io.stderr(`warning: ${secrets.scrub(m)}`),
+  };
+  if (settings.noLock) {
+    logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
+  }
+  const outcome = await runGate(settings, {
+    cwd: io.cwd,
+    logger,
+    secrets,
+    lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef }),
+  });
+  if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
+  else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? 'passed' : 'failed'}`);
+  else io.stdout(renderText(outcome.report, path.relative(io.cwd, outcome.reportPath)));
+  return outcome.report.passed ? 0 : 1;
+}
+
+export const runCommandDef: Command = { name: 'run', summary: 'run the gate locally (same engine and report as the action)', usage: USAGE, run: runCommand };

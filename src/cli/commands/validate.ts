@@ -1,0 +1,28 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from '../../errors.js';
+import { parse, type CliIo, type Command } from '../args.js';
+import { renderValidation, validatePredictions } from '../validateCommand.js';
+
+const USAGE = `Usage: deploysim validate --report report.json --observed observed.json [--output-dir DIR] [--json]
+
+  observed.json: {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}
+  Prints per-category multiplicative error max(p/o, o/p), its median and the directional accuracy,
+  and writes validation.json to --output-dir (default deploysim-report). Exit 0.`;
+
+async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, { report: { type: 'string' }, observed: { type: 'string' }, 'output-dir': { type: 'string' } });
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if (!values.report || !values.observed) throw new ConfigError('validate needs --report and --observed. See --help.');
+  const validation = await validatePredictions(path.resolve(io.cwd, values.report as string), path.resolve(io.cwd, values.observed as string));
+  const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'validation.json'), `${JSON.stringify(validation, null, 2)}\n`);
+  io.stdout(values.json ? JSON.stringify(validation, null, 2) : renderValidation(validation));
+  return 0;
+}
+
+export const validateCommandDef: Command = { name: 'validate', summary: 'compare a report\'s predictions with production rates after release', usage: USAGE, run: validateCommand };
