@@ -61,7 +61,7 @@ export async function loadRegistration(displayPath: string, cwd: string): Promis
     throw new ConfigError(`${displayPath}: ${(error as Error).message} (YAML aliases are limited to ${MAX_YAML_ALIASES}).`);
   }
 
-  const parsed = registrationSchema.safeParse(raw);
+  const parsed = registrationSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const lineOf = (issuePath: PropertyKey[]): string => {
       for (let n = issuePath.length; n >= 0; n--) {
