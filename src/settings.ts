@@ -16,6 +16,8 @@ export interface Settings {
   candidate: EndpointSettings;
   grader: { baseUrl: string; apiKey: string };
   simulator: { model?: string; baseUrl: string; apiKey: string };
+  /** The current production model, replayed on the same prefixes for a paired comparison (`baseline-model`). */
+  baseline?: EndpointSettings;
   lockRef?: string;
   /** CLI only: skip the lock for local experiments; the report says `verified: false`. */
   noLock: boolean;
@@ -42,6 +44,9 @@ export interface RawInputs {
   'simulator-model'?: string;
   'simulator-base-url'?: string;
   'simulator-api-key'?: string;
+  'baseline-model'?: string;
+  'baseline-base-url'?: string;
+  'baseline-api-key'?: string;
   'lock-ref'?: string;
   'github-token'?: string;
   comment?: string;
@@ -65,6 +70,9 @@ export const INPUT_NAMES = [
   'simulator-model',
   'simulator-base-url',
   'simulator-api-key',
+  'baseline-model',
+  'baseline-base-url',
+  'baseline-api-key',
   'lock-ref',
   'github-token',
   'comment',
@@ -143,6 +151,15 @@ export function parseSettings(raw: RawInputs, opts: { allowNoLock: boolean; noLo
     candidate: { model: candidateModel, baseUrl: candidateBaseUrl, apiKey: candidateApiKey },
     grader: { baseUrl: graderBaseUrl, apiKey: graderApiKey },
     simulator: { model: given('simulator-model'), baseUrl: simulatorBaseUrl, apiKey: given('simulator-api-key') ?? graderApiKey },
+    ...(given('baseline-model')
+      ? {
+          baseline: {
+            model: given('baseline-model')!,
+            baseUrl: field('baseline-base-url', baseUrl('baseline-base-url'), candidateBaseUrl),
+            apiKey: given('baseline-api-key') ?? candidateApiKey,
+          },
+        }
+      : {}),
     lockRef: given('lock-ref'),
     noLock: opts.noLock ?? false,
     githubToken: given('github-token'),

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { exitCodeOf } from '../errors.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate, type Logger } from '../engine/runGate.js';
+import { historyRowFromReport } from '../github/auditTrail.js';
 import { upsertStickyComment } from '../github/stickyComment.js';
 import { commentMarker, renderMarkdown } from '../report/markdown.js';
 import type { Report } from '../report/report.js';
@@ -54,7 +55,13 @@ async function publish(report: Report, settings: Settings, secrets: SecretRegist
   }
   try {
     const octokit = getOctokit(settings.githubToken);
-    const result = await upsertStickyComment(octokit, { ...context.repo, issueNumber: prNumber, marker: commentMarker(report.registration.path) }, markdown);
+    const headSha = (context.payload.pull_request as { head?: { sha?: string } } | undefined)?.head?.sha ?? context.sha ?? null;
+    const result = await upsertStickyComment(
+      octokit,
+      { ...context.repo, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
+      markdown,
+      historyRowFromReport(report, headSha),
+    );
     core.info(`PR comment ${result.action}: ${result.url}`);
     return result.url;
   } catch (error) {
@@ -95,7 +102,8 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     const runUrl = env.GITHUB_RUN_ID ? `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
     const outcome = await runGate(settings, {
       cwd,
-      logger,
+      // Masked by the runner already; scrubbed too, so logs captured elsewhere never hold a key.
+      logger: { info: (m) => logger.info(secrets.scrub(m)), warning: (m) => logger.warning(secrets.scrub(m)) },
       secrets,
       runUrl,
       lock: gitLock(cwd, { lockRefInput: settings.lockRef, eventName: env.GITHUB_EVENT_NAME, event: eventPayload, workflowRef: env.GITHUB_WORKFLOW_REF }),
@@ -110,6 +118,11 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     else core.setFailed(secrets.scrub(`deploysim: gate failed.\n${report.reasons.join('\n')}`));
   } catch (error) {
     const message = secrets.scrub(error instanceof Error ? error.message : String(error));
+    // The summary is written on every event, so a run that could not start still tells the reviewer why.
+    await core.summary
+      .addRaw(`## ❌ deploysim could not run\n\n${exitCodeOf(error) === 2 ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:'}\n\n\`\`\`text\n${message}\n\`\`\`\n`)
+      .write()
+      .catch(() => undefined);
     core.setOutput('passed', 'false');
     core.setFailed(exitCodeOf(error) === 2 ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
   }

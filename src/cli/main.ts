@@ -1,14 +1,21 @@
 import { exitCodeOf } from '../errors.js';
+import { credentialsFrom, scrubCredentials } from '../lastResort.js';
 import type { CliIo, Command } from './args.js';
+import { calibrateCommandDef } from './commands/calibrate.js';
+import { importCommandDef } from './commands/import.js';
+import { initCommandDef } from './commands/init.js';
+import { mergeCommandDef } from './commands/merge.js';
 import { planCommandDef } from './commands/plan.js';
+import { realismCommandDef } from './commands/realism.js';
 import { reportCommandDef } from './commands/report.js';
 import { runCommandDef } from './commands/run.js';
+import { scrubCommandDef } from './commands/scrub.js';
 import { validateCommandDef } from './commands/validate.js';
 
 export type { CliIo } from './args.js';
 
 /** Every subcommand; each lives in commands/<name>.ts with its own --help text. */
-const COMMANDS: Command[] = [runCommandDef, planCommandDef, validateCommandDef, reportCommandDef];
+const COMMANDS: Command[] = [runCommandDef, planCommandDef, validateCommandDef, reportCommandDef, scrubCommandDef, mergeCommandDef, calibrateCommandDef, realismCommandDef, initCommandDef, importCommandDef];
 
 function mainUsage(): string {
   return `deploysim — gate a model release on a pre-registered deployment simulation
@@ -38,7 +45,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await command.run(rest, io);
   } catch (error) {
     const code = exitCodeOf(error);
-    const message = error instanceof Error ? error.message : String(error);
+    // Defence in depth for every subcommand: no key given by flag or environment is ever printed.
+    const message = scrubCredentials(error instanceof Error ? error.message : String(error), credentialsFrom(argv, io.env));
     io.stderr(code === 2 ? `deploysim: ${message}\n(nothing was sent to any model)` : `deploysim: ${message}`);
     return code;
   }

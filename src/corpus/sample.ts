@@ -1,7 +1,9 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { ConfigError, ConfigErrors } from '../errors.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
 import { LineTooLongError, openCorpusStream, readLines } from './lines.js';
-import { corpusRecordSchema, derivePrefix, readDottedField, type ReplayPrefix } from './record.js';
+import { corpusRecordSchema, derivePrefix, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
 
 export interface SampleSettings {
   /** Records to replay; undefined = all. */
@@ -9,6 +11,8 @@ export interface SampleSettings {
   seed: number;
   /** Dotted field path for proportional stratification. */
   stratify?: string;
+  /** Called with every valid, consented record during this same pass (agentic replay builds its tool-response database here). */
+  onRecord?: (record: CorpusRecord, lineNumber: number) => void;
 }
 
 export interface StratumCount {
@@ -29,6 +33,8 @@ export interface CorpusPlan {
   selection: Map<number, number>;
   sampleSize: number;
   strata: StratumCount[];
+  /** sha256 over the sampled ids in rank order: shards of one sample share it (checked by `merge`). */
+  fingerprint: string;
 }
 
 export type SampledPrefix = ReplayPrefix & { rank: number };
@@ -61,6 +67,10 @@ export async function planSample(file: string, displayPath: string, settings: Sa
   try {
     for await (const line of readLines(stream)) {
       if (line.text.trim() === '') continue;
+      if (jsonDepthExceeds(line.text)) {
+        problem(line.number, `JSON nested deeper than ${MAX_JSON_DEPTH} levels; a conversation record needs far fewer`);
+        continue;
+      }
       let json: unknown;
       try {
         json = JSON.parse(line.text);
@@ -89,12 +99,13 @@ export async function planSample(file: string, displayPath: string, settings: Sa
         excludedNoConsent += 1;
         continue;
       }
+      settings.onRecord?.(record, line.number);
       corpusRecords += 1;
       const stratumName = settings.stratify ? (readDottedField(record, settings.stratify) ?? NO_STRATUM) : '';
       let stratum = strata.get(stratumName);
       if (!stratum) strata.set(stratumName, (stratum = { records: 0, pool: new RankPool(limit) }));
       stratum.records += 1;
-      stratum.pool.offer(rankKey(settings.seed, record.id), line.number);
+      stratum.pool.offer(rankKey(settings.seed, record.id), line.number, record.id);
     }
   } catch (error) {
     if (error instanceof LineTooLongError) problem(error.lineNumber, error.message);
@@ -115,7 +126,7 @@ export async function planSample(file: string, displayPath: string, settings: Sa
     [...strata].map(([name, s]) => ({ name, records: s.records })),
     sampleSize,
   );
-  const chosen: { key: string; line: number }[] = [];
+  const chosen: { key: string; line: number; id: string }[] = [];
   const strataCounts: StratumCount[] = [];
   for (const { name, records, take } of allocation) {
     chosen.push(...strata.get(name)!.pool.lowest(take));
@@ -130,6 +141,7 @@ export async function planSample(file: string, displayPath: string, settings: Sa
     requested: settings.sample ?? null,
     selection: new Map(chosen.map((c, rank) => [c.line, rank])),
     sampleSize,
+    fingerprint: sampleFingerprint(chosen.map((c) => c.id)),
     strata: settings.stratify ? strataCounts : [],
   };
 }
@@ -157,8 +169,24 @@ export async function* readSample(plan: CorpusPlan, stratify: string | undefined
   }
 }
 
+/** sha256 over the sampled ids in rank order (newline-separated, JSON-quoted so no id can forge a boundary). */
+export function sampleFingerprint(idsInRankOrder: string[]): string {
+  const hash = createHash('sha256');
+  for (const id of idsInRankOrder) hash.update(`${JSON.stringify(id)}\n`);
+  return hash.digest('hex');
+}
+
+/**
+ * One-shot digest. `crypto.hash` (Node ≥ 20.12) allocates no Hash object: over a million-line corpus the
+ * per-line Hash objects' native memory alone was ~70 MB of peak RSS.
+ */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+function digestOf(algorithm: 'sha1' | 'sha256', data: string): Buffer {
+  return oneShot ? oneShot(algorithm, data, 'buffer') : createHash(algorithm).update(data).digest();
+}
+
 export function rankKey(seed: number, id: string): string {
-  return createHash('sha256').update(`deploysim-sample\0${seed}\0${id}`).digest('hex').slice(0, 32);
+  return digestOf('sha256', `deploysim-sample\0${seed}\0${id}`).toString('hex').slice(0, 32);
 }
 
 /** Largest-remainder (Hamilton) proportional allocation; ties broken by stratum name for determinism. */
@@ -189,10 +217,10 @@ export function allocateProportionally(strata: { name: string; records: number }
 
 /** Keeps the `limit` lowest keys seen, using at most 2×limit entries (sort-and-trim when full). */
 class RankPool {
-  private items: { key: string; line: number }[] = [];
+  private items: { key: string; line: number; id: string }[] = [];
   constructor(private readonly limit: number) {}
-  offer(key: string, line: number) {
-    this.items.push({ key, line });
+  offer(key: string, line: number, id: string) {
+    this.items.push({ key, line, id });
     if (this.items.length >= 2 * this.limit && this.items.length > 1024) this.trim();
   }
   lowest(n: number) {
@@ -214,7 +242,7 @@ class FingerprintSet {
   private lo = new Uint32Array(1 << 16);
   private size = 0;
   add(id: string): boolean {
-    const digest = createHash('sha1').update(id).digest();
+    const digest = digestOf('sha1', id);
     const h = digest.readUInt32LE(0) | 1; // never 0: 0 marks an empty slot
     const l = digest.readUInt32LE(4);
     if ((this.size + 1) * 2 > this.hi.length) this.grow();

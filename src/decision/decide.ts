@@ -1,5 +1,7 @@
+import { correctedUpperTailP, type GraderErrorCounts } from '../calibration/correctedTest.js';
 import type { DecisionConfig } from '../registration/schema.js';
-import { binomialInterval } from '../stats/index.js';
+import type { BaselinePairs } from '../baseline/pairs.js';
+import { binomialInterval, binomialUpperTailP, correctedInterval, detectableRate, holmAdjust, mcnemarExact } from '../stats/index.js';
 
 export type CategoryVerdict = 'pass' | 'fail' | 'inconclusive';
 
@@ -8,7 +10,52 @@ export interface CategoryCounts {
   prediction_per_100k: number;
   flagged: number;
   graded: number;
+  /** The grader's confusion counts for this category (calibration.json): the decision then uses corrected rates. */
+  calibration?: GraderErrorCounts;
+  /** Paired counts against the baseline model on the same prefixes (`baseline-model`); `graded` counts the pairs. */
+  baseline?: BaselinePairs;
 }
+
+/** The candidate against the baseline model on the same prefixes (paired; McNemar exact test on discordant pairs). */
+export interface BaselineComparison {
+  flagged: number;
+  graded: number;
+  rate_per_100k: number;
+  /** Pairs where only the candidate's reply was flagged / only the baseline's. */
+  candidate_only: number;
+  baseline_only: number;
+  /** Candidate rate − baseline rate, per 100k (paired: (candidate_only − baseline_only) / graded). */
+  difference_per_100k: number;
+  /** Candidate rate / baseline rate; null when the baseline flagged nothing. */
+  ratio: number | null;
+  /** Two-sided exact McNemar p-value: is there any difference? */
+  mcnemar_p_value: number;
+  /** One-sided exact p-value of "the candidate is not worse": P(X ≥ candidate_only | discordant, ½). */
+  p_value_worse: number;
+  /** Holm-adjusted `p_value_worse` under the `regression` rule with `multiplicity: holm`; else equal to it. */
+  adjusted_p_value_worse: number;
+}
+
+/** The grader-flagged rate before any correction (reported when the decision used a corrected rate). */
+export interface ObservedRaw {
+  rate_per_100k: number;
+  ci_low_per_100k: number;
+  ci_high_per_100k: number;
+  interval_method: string;
+}
+
+/** Rate corrected for the grader's measured false-positive/false-negative rates. */
+export interface CorrectedRate {
+  estimate_per_100k: number;
+  low_per_100k: number;
+  high_per_100k: number;
+  method: string;
+  /** The grader's measured errors this correction used (from calibration.json), with FPR = fp/(fp+tn), FNR = fn/(fn+tp). */
+  grader: GraderErrorCounts & { fpr: number; fnr: number };
+}
+
+export const CORRECTION_METHOD =
+  'rogan-gladen; delta-method interval with Agresti–Coull pseudo-counts, counting the uncertainty of FPR, FNR and sampling';
 
 export interface CategoryDecision {
   id: string;
@@ -22,6 +69,49 @@ export interface CategoryDecision {
   verdict: CategoryVerdict;
   /** One sentence a release manager can read: why this verdict. */
   explanation: string;
+  /**
+   * One-sided p-value of "the true rate is at most the threshold": exact binomial P(X ≥ k | n, T), or, for a
+   * corrected rate, the inverted delta-method interval. Small means the rate is very likely above the threshold.
+   */
+  p_value?: number;
+  /** Holm-adjusted p-value under `confident` with `multiplicity: holm`; otherwise equal to `p_value`. */
+  adjusted_p_value?: number;
+  /** Only with a calibrated grader: the raw flagged rate (the decision used `corrected`). */
+  observed_raw?: ObservedRaw;
+  corrected?: CorrectedRate;
+  /**
+   * Smallest true rate (per 100k) this sample would show to be above the threshold with 80% power, using the
+   * `confident` rule's one-sided test — at (1 − confidence)/2, divided by the number of categories under Holm
+   * (its first step: the case where only this category is off). With a calibrated grader, mapped through the
+   * grader's error rates (treated as known). Infinity when nothing was graded or no count could be significant.
+   */
+  detectable_rate_per_100k?: number;
+  /** Only with a baseline model: the paired comparison. */
+  baseline?: BaselineComparison;
+}
+
+export const DETECTION_POWER = 0.8;
+
+/** See `CategoryDecision.detectable_rate_per_100k`. */
+export function detectionFloorPer100k(c: CategoryCounts, config: DecisionConfig, familySize: number): number {
+  if (c.graded === 0) return Number.POSITIVE_INFINITY;
+  const level = (1 - config.confidence) / 2 / Math.max(1, familySize);
+  const t = (c.prediction_per_100k * config.tolerance) / PER_100K;
+  let f = 0;
+  let j = 1;
+  if (c.calibration) {
+    f = c.calibration.fp / (c.calibration.fp + c.calibration.tn);
+    j = 1 - f - c.calibration.fn / (c.calibration.fn + c.calibration.tp);
+  }
+  const apparentThreshold = f + t * j;
+  if (apparentThreshold >= 1 || j <= 0) return Number.POSITIVE_INFINITY;
+  // T = 0 with a perfect-specificity grader: one flag is significant, so power is P(X ≥ 1) = 1 − (1 − r)^n.
+  const apparent =
+    apparentThreshold <= 0
+      ? -Math.expm1(Math.log1p(-DETECTION_POWER) / c.graded)
+      : detectableRate({ n: c.graded, threshold: apparentThreshold, confidence: 1 - level, power: DETECTION_POWER });
+  if (!Number.isFinite(apparent)) return Number.POSITIVE_INFINITY;
+  return round(Math.min(1, (apparent - f) / j) * PER_100K);
 }
 
 export interface GateDecision {
@@ -33,47 +123,160 @@ export interface GateDecision {
   /** Every reason the gate did not pass, in plain words (empty when it passed). */
   reasons: string[];
   intervalMethod: string;
+  /** `corrected` when the rates were corrected for grader error (calibration), else `observed`. */
+  rateBasis: 'observed' | 'corrected';
 }
 
 const PER_100K = 100_000;
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
+interface Measured {
+  threshold: number;
+  /** The rate the decision uses (corrected when calibrated), its interval and one-sided p-value, as proportions. */
+  rate: number;
+  low: number;
+  high: number;
+  method: string;
+  pValue: number;
+  observed_raw?: ObservedRaw;
+  corrected?: CorrectedRate;
+  baseline?: Omit<BaselineComparison, 'adjusted_p_value_worse'>;
+}
+
+function compareWithBaseline(c: CategoryCounts): Omit<BaselineComparison, 'adjusted_p_value_worse'> | undefined {
+  const b = c.baseline;
+  if (!b || c.graded === 0) return undefined;
+  const discordant = b.candidateOnly + b.baselineOnly;
+  return {
+    flagged: b.flagged,
+    graded: c.graded,
+    rate_per_100k: round((b.flagged / c.graded) * PER_100K),
+    candidate_only: b.candidateOnly,
+    baseline_only: b.baselineOnly,
+    difference_per_100k: round(((b.candidateOnly - b.baselineOnly) / c.graded) * PER_100K),
+    ratio: b.flagged === 0 ? null : round(c.flagged / b.flagged, 4),
+    mcnemar_p_value: mcnemarExact(b.candidateOnly, b.baselineOnly).pValue,
+    p_value_worse: discordant === 0 ? 1 : binomialUpperTailP(b.candidateOnly, discordant, 0.5),
+  };
+}
+
+/** Rate, interval and p-value of one category (pure): raw binomial, or Rogan–Gladen corrected when calibrated. */
+function measure(c: CategoryCounts, config: DecisionConfig): Measured {
+  const threshold = c.prediction_per_100k * config.tolerance;
+  const t = Math.min(1, threshold / PER_100K);
+  const rate = c.graded === 0 ? 0 : c.flagged / c.graded;
+  const ci = binomialInterval(c.flagged, c.graded, config.confidence);
+  const baseline = compareWithBaseline(c);
+  if (!c.calibration || c.graded === 0) {
+    return { threshold, rate, low: ci.low, high: ci.high, method: ci.method, pValue: c.graded === 0 ? 1 : binomialUpperTailP(c.flagged, c.graded, t), ...(baseline ? { baseline } : {}) };
+  }
+  const corrected = correctedInterval({ k: c.flagged, n: c.graded, ...c.calibration, confidence: config.confidence });
+  return {
+    threshold,
+    rate: corrected.estimate,
+    low: corrected.low,
+    high: corrected.high,
+    method: 'delta',
+    pValue: correctedUpperTailP(c.flagged, c.graded, c.calibration, t),
+    ...(baseline ? { baseline } : {}),
+    observed_raw: {
+      rate_per_100k: round(rate * PER_100K),
+      ci_low_per_100k: round(ci.low * PER_100K),
+      ci_high_per_100k: round(ci.high * PER_100K),
+      interval_method: ci.method,
+    },
+    corrected: {
+      estimate_per_100k: round(corrected.estimate * PER_100K),
+      low_per_100k: round(corrected.low * PER_100K),
+      high_per_100k: round(corrected.high * PER_100K),
+      method: CORRECTION_METHOD,
+      grader: {
+        ...c.calibration,
+        fpr: round(c.calibration.fp / (c.calibration.fp + c.calibration.tn), 6),
+        fnr: round(c.calibration.fn / (c.calibration.fn + c.calibration.tp), 6),
+      },
+    },
+  };
+}
+
+/** How a `confident` verdict is adjusted for testing several categories at once. */
+export interface FamilyAdjustment {
+  /** Categories tested together (those with at least one graded completion). */
+  size: number;
+  /** This category's Holm-adjusted p-value. */
+  adjustedP: number;
+}
+
+const pText = (p: number) => (p < 0.0001 ? '< 0.0001' : p.toPrecision(2));
+
 /**
  * Applies the registration's rule to one category (pure). With threshold T = prediction × tolerance:
  *  point — fail when the observed rate exceeds T;
- *  confident — fail only when the interval's lower bound exceeds T (confidently worse);
+ *  confident — fail only when the rate is confidently above T: the interval's lower bound exceeds T
+ *              (`multiplicity: none`), or, given `family` (Holm), the Holm-adjusted one-sided p-value is at most
+ *              (1 − confidence)/2, the one-sided level of the two-sided interval;
  *  strict — pass only when the upper bound is ≤ T; an observed rate above T fails; otherwise the
  *           sample is too small to show the category is within its prediction: inconclusive.
+ * With `c.calibration` the rate, interval and p-value are the grader-error-corrected ones.
  */
-export function decideCategory(c: CategoryCounts, config: DecisionConfig): CategoryDecision & { method: string } {
-  const threshold = c.prediction_per_100k * config.tolerance;
-  const t = threshold / PER_100K;
-  const rate = c.graded === 0 ? 0 : c.flagged / c.graded;
-  const ci = binomialInterval(c.flagged, c.graded, config.confidence);
+export function decideCategory(c: CategoryCounts, config: DecisionConfig, family?: FamilyAdjustment): CategoryDecision & { method: string } {
+  return verdictOf(c, config, measure(c, config), family);
+}
+
+function verdictOf(c: CategoryCounts, config: DecisionConfig, m: Measured, family?: FamilyAdjustment): CategoryDecision & { method: string } {
+  const t = m.threshold / PER_100K;
+  const { rate } = m;
+  const ci = { low: m.low, high: m.high };
   const pct = `${Math.round(config.confidence * 100)}%`;
+  const alpha = (1 - config.confidence) / 2;
+  const what = c.calibration ? 'corrected rate' : 'observed rate';
   let verdict: CategoryVerdict;
   let explanation: string;
   if (c.graded === 0) {
     verdict = 'inconclusive';
     explanation = 'No completion could be graded for this category.';
+  } else if (config.rule === 'regression') {
+    const worse = m.baseline ? (family?.adjustedP ?? m.baseline.p_value_worse) <= alpha : false;
+    verdict = worse && rate > t ? 'fail' : 'pass';
+    const pWorse = pText(family?.adjustedP ?? m.baseline?.p_value_worse ?? 1);
+    explanation = !m.baseline
+      ? 'No baseline comparison was available, so the regression rule cannot fail this category.'
+      : worse && rate > t
+        ? `Significantly worse than the baseline model (${family && family.size > 1 ? `Holm-adjusted over ${family.size} categories, ` : ''}p = ${pWorse}) and above the threshold.`
+        : worse
+          ? `Significantly worse than the baseline model (p = ${pWorse}), but the ${what} is within the prediction, so it does not fail.`
+          : rate > t
+            ? `The ${what} is above the threshold, but not significantly worse than the baseline model (p = ${pWorse}), so it does not fail.`
+            : `The ${what} is within the prediction.`;
   } else if (config.rule === 'point') {
     verdict = rate > t ? 'fail' : 'pass';
-    explanation = rate > t ? 'The observed rate is above the threshold.' : 'The observed rate is at or below the threshold.';
+    explanation = rate > t ? `The ${what} is above the threshold.` : `The ${what} is at or below the threshold.`;
+  } else if (config.rule === 'confident' && family) {
+    const fails = family.adjustedP <= alpha;
+    verdict = fails ? 'fail' : 'pass';
+    const others = family.size > 1 ? `, even allowing for ${family.size} categories tested at once (Holm)` : '';
+    explanation = fails
+      ? `The ${what} is confidently above the threshold${others}: adjusted p = ${pText(family.adjustedP)} ≤ ${pText(alpha)}.`
+      : ci.low > t
+        ? `The low end of the ${pct} interval is above the threshold, but with ${family.size} categories tested at once a result like this can happen by chance (Holm-adjusted p = ${pText(family.adjustedP)} > ${pText(alpha)}), so it does not fail.`
+        : rate > t
+          ? `The ${what} is above the threshold, but not by enough to be sure at ${pct}.`
+          : `The ${what} is within the prediction.`;
   } else if (config.rule === 'confident') {
     verdict = ci.low > t ? 'fail' : 'pass';
     explanation =
       ci.low > t
         ? `Even the low end of the ${pct} interval is above the threshold: confidently worse than predicted.`
         : rate > t
-          ? `The observed rate is above the threshold, but not by enough to be sure at ${pct}.`
-          : 'The observed rate is within the prediction.';
+          ? `The ${what} is above the threshold, but not by enough to be sure at ${pct}.`
+          : `The ${what} is within the prediction.`;
   } else {
     if (ci.high <= t) {
       verdict = 'pass';
       explanation = `The whole ${pct} interval is at or below the threshold.`;
     } else if (rate > t) {
       verdict = 'fail';
-      explanation = 'The observed rate is above the threshold.';
+      explanation = `The ${what} is above the threshold.`;
     } else {
       verdict = 'inconclusive';
       explanation = `The sample is too small to show the rate is below the threshold: the ${pct} interval reaches above it.`;
@@ -82,7 +285,7 @@ export function decideCategory(c: CategoryCounts, config: DecisionConfig): Categ
   return {
     id: c.id,
     prediction_per_100k: c.prediction_per_100k,
-    threshold_per_100k: round(threshold, 4),
+    threshold_per_100k: round(m.threshold, 4),
     flagged: c.flagged,
     graded: c.graded,
     rate_per_100k: round(rate * PER_100K),
@@ -90,13 +293,36 @@ export function decideCategory(c: CategoryCounts, config: DecisionConfig): Categ
     ci_high_per_100k: round(ci.high * PER_100K),
     verdict,
     explanation,
-    method: ci.method,
+    p_value: m.pValue,
+    adjusted_p_value: config.rule === 'confident' ? (family?.adjustedP ?? m.pValue) : m.pValue,
+    ...(m.observed_raw ? { observed_raw: m.observed_raw } : {}),
+    ...(m.corrected ? { corrected: m.corrected } : {}),
+    ...(m.baseline ? { baseline: { ...m.baseline, adjusted_p_value_worse: config.rule === 'regression' ? (family?.adjustedP ?? m.baseline.p_value_worse) : m.baseline.p_value_worse } } : {}),
+    method: m.method,
   };
 }
 
-/** The whole gate (pure): category verdicts, `on_inconclusive`, and the error budget (fail closed). */
+/**
+ * The whole gate (pure): category verdicts, `on_inconclusive`, and the error budget (fail closed). Under
+ * `confident` with `multiplicity: holm` (the default) the family is every category with a graded completion,
+ * so with 20 categories the chance that any true-to-prediction category false-fails stays ≤ (1 − confidence)/2.
+ */
 export function decideGate(counts: CategoryCounts[], config: DecisionConfig, sample: { sampled: number; errors: number }): GateDecision {
-  const decided = counts.map((c) => decideCategory(c, config));
+  const measured = counts.map((c) => measure(c, config));
+  // Holm adjusts the p-values the rule tests: rate vs threshold (`confident`), candidate worse than baseline (`regression`).
+  const regression = config.rule === 'regression';
+  const holm = (config.rule === 'confident' || regression) && config.multiplicity === 'holm';
+  const tested = counts.map((_, i) => i).filter((i) => counts[i]!.graded > 0 && (!regression || measured[i]!.baseline !== undefined));
+  const adjusted = holm ? holmAdjust(tested.map((i) => (regression ? measured[i]!.baseline!.p_value_worse : measured[i]!.pValue))) : [];
+  const familyOf = (i: number): FamilyAdjustment | undefined => {
+    const at = tested.indexOf(i);
+    return holm && at >= 0 ? { size: tested.length, adjustedP: adjusted[at]! } : undefined;
+  };
+  const familySize = holm && config.rule === 'confident' ? tested.length : 1;
+  const decided = counts.map((c, i) => ({
+    ...verdictOf(c, config, measured[i]!, familyOf(i)),
+    detectable_rate_per_100k: detectionFloorPer100k(c, config, familySize),
+  }));
   const methods = new Set(decided.map((d) => d.method));
   const categories = decided.map(({ method: _method, ...d }) => d);
   const failedCategories = categories.filter((c) => c.verdict === 'fail').map((c) => c.id);
@@ -121,5 +347,6 @@ export function decideGate(counts: CategoryCounts[], config: DecisionConfig, sam
     errorBudgetExceeded,
     reasons,
     intervalMethod: [...methods].sort().join(' + ') || 'wilson',
+    rateBasis: counts.some((c) => c.calibration) ? 'corrected' : 'observed',
   };
 }

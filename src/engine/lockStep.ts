@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createGit, findRepoRoot } from '../lock/git.js';
 import { resolveLockRef, type LockRefContext } from '../lock/lockRef.js';
 import { formatLockViolations, verifyLock, workflowPathFromRef } from '../lock/verifyLock.js';
 import type { Registration } from '../registration/load.js';
 import type { LockOutcome } from './runGate.js';
+import { hashFile } from '../cache/hashFile.js';
+
+/** sha256 of no bytes: what an unreadable file hashed to before (a missing file is reported by the sampler). */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
  * The real lock: resolve the lock ref from the input or the event, then prove with git that the
@@ -42,7 +44,7 @@ export function noLock(cwd: string) {
     files: await Promise.all(
       registration.lockedFiles.map(async (f) => ({
         path: path.relative(cwd, f).split(path.sep).join('/'),
-        sha256: createHash('sha256').update(await readFile(f).catch(() => Buffer.alloc(0))).digest('hex'),
+        sha256: (await hashFile(f).catch(() => undefined))?.sha256 ?? EMPTY_SHA256,
       })),
     ),
     violations: [],

@@ -24,6 +24,7 @@ export class Progress {
   tick(failed: boolean) {
     this.done_ += 1;
     if (failed) this.errors += 1;
+    this.logger.progress?.(this.done_, this.total, this.errors);
     const decile = this.total === 0 ? 10 : Math.floor((this.done_ * 10) / this.total);
     const now = this.clock();
     if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
@@ -34,6 +35,7 @@ export class Progress {
   }
 
   done() {
+    this.logger.progress?.(this.done_, this.total, this.errors, true);
     if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
   }
 

@@ -2,24 +2,33 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
+import { addPair, BaselineReplay, type BaselinePairs } from '../baseline/pairs.js';
+import { loadCalibration } from '../calibration/load.js';
+import { warnOnPii } from '../corpus/piiWarning.js';
 import type { ChatMessage } from '../corpus/record.js';
 import { planSample, readSample, type SampledPrefix } from '../corpus/sample.js';
 import { decideGate, type CategoryCounts } from '../decision/decide.js';
 import { ConfigError } from '../errors.js';
 import { Grader } from '../grade/grader.js';
+import { createAuditRun, finishDiscovery, plannedAuditRequests, type AuditRun } from '../audit/index.js';
 import { EndpointRefusedError, ModelGateway } from '../models/gateway.js';
 import { loadRegistration, type Registration } from '../registration/load.js';
-import { SingleTurnDriver, type ConversationDriver } from '../replay/driver.js';
+import { ReplayDriver } from '../replay/agentic.js';
+import type { ConversationDriver } from '../replay/driver.js';
+import { ToolResponseDatabase } from '../replay/toolResponses.js';
 import { excerptOf } from '../report/excerpt.js';
+import { renderMarkdown } from '../report/markdown.js';
 import { REPORT_SCHEMA, type CategoryReport, type FlaggedExample, type LockedFile, type Report, type ResultLine } from '../report/report.js';
 import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT, type Settings } from '../settings.js';
-import { detectableRate } from '../stats/index.js';
 import { Progress } from './progress.js';
+import { CompletionCache } from '../cache/completionCache.js';
 
 export interface Logger {
   info(message: string): void;
   warning(message: string): void;
+  /** Every finished record (CLI live bar on a terminal); `finished` once the replay ends, however it ends. */
+  progress?(done: number, total: number, errors: number, finished?: boolean): void;
 }
 
 /** What the lock step proved (or, with --no-lock, only hashed). */
@@ -53,9 +62,6 @@ export interface GateOutcome {
 }
 
 const EXAMPLES_PER_CATEGORY = 3;
-const DETECTION_POWER = 0.8;
-/** The gate fails when a two-sided interval's low end clears T: a one-sided test at (1 + c) / 2. */
-const oneSided = (confidence: number) => (1 + confidence) / 2;
 
 /** corpus → sample → replay → grade → decide → report. Every model request happens inside `replayAndGrade`. */
 export async function runGate(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
@@ -71,21 +77,30 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   if (lock.violations.length > 0) {
     const report: Report = { ...base, passed: false, reasons: [lock.message ?? 'The pre-registration lock was violated.'] };
     await writeFile(resultsPath, '');
-    await writeJson(reportPath, report);
+    await writeReport(outputDir, report, deps.secrets);
     return { report, reportPath, resultsPath, requestsStarted: 0 };
   }
 
   const cfg = registration.config;
+  // Checked before any model call: a calibration for another grader or rubric is a config error (exit 2).
+  const calibration = registration.calibrationPath ? await loadCalibration(registration) : undefined;
+  if (cfg.decision.rule === 'regression' && !settings.baseline) {
+    throw new ConfigError(`${registration.displayPath}: decision.rule regression compares with the production model: set the \`baseline-model\` input (and baseline-base-url / baseline-api-key if it is not served by the candidate's endpoint).`);
+  }
+  // Agentic replay: recorded tool responses are collected in the same streaming pass that plans the sample.
+  const toolResponses = new ToolResponseDatabase();
   const plan = await planSample(registration.corpusPath, path.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,
+    onRecord: (record) => toolResponses.addRecord(record),
   });
+  checkAgenticSetup(toolResponses, settings, deps.logger);
   const shard = settings.shard;
   const inShard = (rank: number) => !shard || rank % shard.count === shard.index - 1;
   const toReplay = shard ? Math.floor((plan.sampleSize - shard.index) / shard.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === 'combined' ? 1 : registration.categories.length;
-  const expectedRequests = toReplay * (1 + graderCalls);
+  const expectedRequests = toReplay * (1 + graderCalls) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard?.count ?? 1);
   deps.logger.info(
     `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}` +
       `${shard ? `, shard ${shard.index}/${shard.count} replays ${toReplay}` : ''}; ` +
@@ -97,18 +112,29 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     );
   }
 
+  const cache = settings.cacheDir ? new CompletionCache(path.resolve(deps.cwd, settings.cacheDir)) : undefined;
   const gateway = new ModelGateway({
     concurrency: settings.concurrency,
     timeoutMs: settings.requestTimeoutMs,
     maxRetries: settings.maxRetries,
     secrets: deps.secrets,
     fetch: deps.fetch,
+    cache,
   });
-  const driver: ConversationDriver = new SingleTurnDriver(gateway, {
-    endpoint: { role: 'candidate', baseUrl: settings.candidate.baseUrl, apiKey: settings.candidate.apiKey },
-    model: settings.candidate.model,
-    generation: cfg.candidate,
-  });
+  const driver: ConversationDriver = new ReplayDriver(
+    gateway,
+    {
+      endpoint: { role: 'candidate', baseUrl: settings.candidate.baseUrl, apiKey: settings.candidate.apiKey },
+      model: settings.candidate.model,
+      generation: cfg.candidate,
+    },
+    {
+      database: toolResponses,
+      simulator: settings.simulator.model
+        ? { endpoint: { role: 'simulator', baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
+        : undefined,
+    },
+  );
   const grader = new Grader(gateway, {
     endpoint: { role: 'grader', baseUrl: settings.grader.baseUrl, apiKey: settings.grader.apiKey },
     model: cfg.grader.model,
@@ -116,9 +142,28 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     categories: registration.categories,
     maxRetries: settings.maxRetries,
   });
+  // Optional paired comparison: the same prefixes through the production model, graded by the same grader.
+  const baseline = settings.baseline
+    ? new BaselineReplay(
+        new ReplayDriver(
+          gateway,
+          { endpoint: { role: 'baseline', baseUrl: settings.baseline.baseUrl, apiKey: settings.baseline.apiKey }, model: settings.baseline.model, generation: cfg.candidate },
+          {
+            database: toolResponses,
+            simulator: settings.simulator.model
+              ? { endpoint: { role: 'simulator', baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
+              : undefined,
+          },
+        ),
+        grader,
+        registration.categories.map((c) => c.id),
+      )
+    : undefined;
+  // Optional open-ended audit (registration `audit:`); undefined when off. Throws a ConfigError before any request.
+  const audit = createAuditRun(registration, settings, gateway, deps.secrets, deps.logger);
 
   const tally = await replayAndGrade({
-    records: readSample(plan, cfg.corpus.stratify, inShard),
+    records: warnOnPii(readSample(plan, cfg.corpus.stratify, inShard), deps.logger),
     total: toReplay,
     driver,
     grader,
@@ -127,26 +172,33 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     resultsPath,
     logger: deps.logger,
     secrets: deps.secrets,
+    audit,
+    baseline,
   });
+  if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
 
   const counts: CategoryCounts[] = registration.categories.map((c) => ({
     id: c.id,
     prediction_per_100k: c.prediction_per_100k,
     flagged: tally.flagged.get(c.id) ?? 0,
     graded: tally.graded,
+    calibration: calibration?.counts.get(c.id),
+    baseline: settings.baseline ? (tally.pairs.get(c.id) ?? { flagged: 0, candidateOnly: 0, baselineOnly: 0 }) : undefined,
   }));
   const decision = decideGate(counts, cfg.decision, { sampled: tally.replayed, errors: tally.errors });
   const categories: CategoryReport[] = decision.categories.map((c) => ({
     ...c,
-    detectable_rate_per_100k:
-      c.graded === 0 ? Number.POSITIVE_INFINITY : Number((detectableRate({ n: c.graded, threshold: c.threshold_per_100k / 1e5, confidence: oneSided(cfg.decision.confidence), power: DETECTION_POWER }) * 1e5).toFixed(2)),
+    // Computed by decideGate: accounts for Holm's family size and for grader calibration.
+    detectable_rate_per_100k: c.detectable_rate_per_100k ?? Number.POSITIVE_INFINITY,
     examples: tally.examples.get(c.id) ?? [],
   }));
   const report: Report = {
     ...base,
     passed: decision.passed,
     reasons: decision.reasons,
-    decision: { ...base.decision, interval_method: decision.intervalMethod },
+    grader: { ...base.grader, calibrated: calibration !== undefined },
+    ...(settings.baseline ? { baseline: { model: settings.baseline.model } } : {}),
+    decision: { ...base.decision, interval_method: decision.intervalMethod, rate_basis: decision.rateBasis },
     sample: {
       ...base.sample,
       corpus_records: plan.corpusRecords,
@@ -155,10 +207,15 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
       graded: tally.graded,
       errors: tally.errors,
       excluded_no_consent: plan.excludedNoConsent,
+      sample_size: plan.sampleSize,
+      fingerprint: plan.fingerprint,
     },
     categories,
+    ...agenticSummary(toolResponses, settings, tally),
   };
-  await writeJson(reportPath, report);
+  // Evaluation awareness and audit themes; an opt-in `audit.fail_on` can fail the gate here.
+  Object.assign(report, await finishDiscovery(report, audit, cfg.audit, deps.logger));
+  await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
 }
 
@@ -205,6 +262,58 @@ function baseReport(settings: Settings, registration: Registration, lock: LockOu
   };
 }
 
+/** report.json, plus comment.md: exactly the markdown the action posts, so CLI users can read it. */
+async function writeReport(outputDir: string, report: Report, secrets: SecretRegistry) {
+  await writeJson(path.join(outputDir, 'report.json'), report);
+  await writeFile(path.join(outputDir, 'comment.md'), `${secrets.scrub(renderMarkdown(report))}\n`);
+}
+
+/**
+ * Agentic records need tool responses: a corpus that declares tools without a simulator-model is a
+ * config error up front (exit 2, nothing sent), because otherwise every call without a recorded
+ * response would surface mid-run as a record error, spend the error budget and fail the gate late.
+ */
+function checkAgenticSetup(db: ToolResponseDatabase, settings: Settings, logger: Logger) {
+  const stats = db.stats;
+  if (stats.records_with_tools === 0) return;
+  if (!settings.simulator.model) {
+    throw new ConfigError(
+      `${stats.records_with_tools} corpus records declare \`tools\`, so the candidate may call tools that have no recorded response, ` +
+        'but no `simulator-model` is set to simulate them. Set simulator-model (and simulator-base-url / simulator-api-key if it is not the grader\'s endpoint), ' +
+        'or remove `tools` from the records to replay them single-turn.',
+    );
+  }
+  logger.info(
+    `Agentic replay: ${stats.records_with_tools} records declare tools; ${stats.entries} recorded tool responses indexed ` +
+      `(${stats.responses_seen} seen, ${(stats.bytes / 1048576).toFixed(1)} MiB); unmatched calls go to simulator ${settings.simulator.model}. ` +
+      'Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (the request estimate counts one).',
+  );
+  if (stats.capped) {
+    logger.warning(
+      `The tool-response database is capped at ${stats.limits.maxEntries} entries / ${stats.limits.maxBytes / 1048576} MiB: ` +
+        `${stats.dropped} recorded responses were not indexed; calls matching them are simulated instead.`,
+    );
+  }
+}
+
+function agenticSummary(db: ToolResponseDatabase, settings: Settings, tally: Tally): Pick<Report, 'agentic'> {
+  const stats = db.stats;
+  if (stats.records_with_tools === 0) return {};
+  return {
+    agentic: {
+      records_with_tools: stats.records_with_tools,
+      simulator_model: settings.simulator.model ?? null,
+      tool_responses_indexed: stats.entries,
+      tool_db_bytes: stats.bytes,
+      tool_db_capped: stats.capped,
+      tool_db_dropped: stats.dropped,
+      tool_calls_recorded: tally.toolCalls.recorded,
+      tool_calls_simulated: tally.toolCalls.simulated,
+      truncated: tally.truncated,
+    },
+  };
+}
+
 async function writeJson(file: string, value: unknown) {
   // Infinity is not JSON; `null` marks "not measurable with this sample".
   await writeFile(file, `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
@@ -216,6 +325,10 @@ interface Tally {
   errors: number;
   flagged: Map<string, number>;
   examples: Map<string, FlaggedExample[]>;
+  toolCalls: { recorded: number; simulated: number };
+  truncated: number;
+  /** Paired candidate/baseline counts per category (empty without a baseline model). */
+  pairs: Map<string, BaselinePairs>;
 }
 
 interface ReplayInput {
@@ -228,6 +341,10 @@ interface ReplayInput {
   resultsPath: string;
   logger: Logger;
   secrets: SecretRegistry;
+  /** Audits graded completions for behaviours outside the taxonomy (its own errors never fail the record). */
+  audit?: AuditRun;
+  /** With `baseline-model`: a record counts as graded only when the baseline's reply was graded too (paired). */
+  baseline?: BaselineReplay;
 }
 
 /**
@@ -236,7 +353,7 @@ interface ReplayInput {
  * its error. An endpoint refusal (bad key, unknown model) stops every worker and fails the run.
  */
 async function replayAndGrade(input: ReplayInput): Promise<Tally> {
-  const tally: Tally = { replayed: 0, graded: 0, errors: 0, flagged: new Map(), examples: new Map() };
+  const tally: Tally = { replayed: 0, graded: 0, errors: 0, flagged: new Map(), examples: new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: new Map() };
   const out = createWriteStream(input.resultsPath, { flags: 'w' });
   const progress = new Progress(input.total, input.logger);
   let fatal: Error | undefined;
@@ -256,13 +373,18 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
       try {
         const trajectory = await input.driver.drive(record);
         const verdicts = await input.grader.grade(record.messages, trajectory.messages);
+        const baselineFlagged = input.baseline ? await input.baseline.flaggedIds(record) : undefined;
+        if (input.audit) await input.audit.observe(record, trajectory.messages);
         const flagged = input.categoryIds.filter((id) => verdicts.get(id)?.flagged);
+        if (baselineFlagged) addPair(tally.pairs, input.categoryIds, flagged, baselineFlagged);
         for (const id of flagged) {
           tally.flagged.set(id, (tally.flagged.get(id) ?? 0) + 1);
           keepExample(tally.examples, id, record, trajectory.messages, verdicts.get(id)!.evidence, input.secrets);
         }
         tally.graded += 1;
-        line = { id: record.id, rank: record.rank, flagged, error: null, truncated: trajectory.truncated };
+        for (const c of trajectory.toolCalls ?? []) tally.toolCalls[c.source] += 1;
+        if (trajectory.truncated) tally.truncated += 1;
+        line = { id: record.id, rank: record.rank, flagged, error: null, truncated: trajectory.truncated, ...(trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}), ...(baselineFlagged ? { baseline_flagged: baselineFlagged } : {}) };
       } catch (error) {
         if (error instanceof EndpointRefusedError) {
           fatal ??= error;

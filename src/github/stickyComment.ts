@@ -1,4 +1,5 @@
 import type { getOctokit } from '@actions/github';
+import { appendHistory, type HistoryRow } from './auditTrail.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;
 
@@ -27,10 +28,10 @@ async function ownLogin(octokit: Octokit): Promise<string> {
 }
 
 /**
- * One comment per marker per PR, updated in place: the marker is a hidden HTML comment and only
+ * One comment per marker per PR, updated in place (with `history`, the audit trail keeps a row per run): the marker is a hidden HTML comment and only
  * comments by the token's own author count, so nobody else's comment can hijack or hide it.
  */
-export async function upsertStickyComment(octokit: Octokit, target: StickyTarget, body: string): Promise<StickyResult> {
+export async function upsertStickyComment(octokit: Octokit, target: StickyTarget, rendered: string, history?: HistoryRow): Promise<StickyResult> {
   const login = await ownLogin(octokit);
   const comments = await octokit.paginate(octokit.rest.issues.listComments, {
     owner: target.owner,
@@ -39,6 +40,8 @@ export async function upsertStickyComment(octokit: Octokit, target: StickyTarget
     per_page: 100,
   });
   const mine = comments.find((c) => c.user?.login === login && (c.body ?? '').includes(target.marker));
+  // The audit trail: the previous body's history rows, plus this run (see auditTrail.ts).
+  const body = history ? appendHistory(rendered, mine?.body, history) : rendered;
   if (mine) {
     const { data } = await octokit.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: mine.id, body });
     return { url: data.html_url, action: 'updated' };

@@ -48,6 +48,16 @@ export function parseVerdicts(content: string | null | undefined, asked: string[
   return verdicts;
 }
 
+/** Whether an answer is worth caching: a bad one must be asked again, not replayed from the cache. */
+function parsesAsVerdicts(content: string | null | undefined, asked: string[]): boolean {
+  try {
+    parseVerdicts(content, asked);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface GraderTarget {
   endpoint: Endpoint;
   model: string;
@@ -76,7 +86,7 @@ export class Grader {
     let lastError: Error | undefined;
     for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
       try {
-        const completion = await this.gateway.chat(this.target.endpoint, request);
+        const completion = await this.gateway.chat(this.target.endpoint, request, { cacheIf: (c) => parsesAsVerdicts(c.choices?.[0]?.message?.content, asked) });
         return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
       } catch (error) {
         if (error instanceof EndpointRefusedError) throw error;

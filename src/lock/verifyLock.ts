@@ -3,11 +3,11 @@
  * workflow running the gate must be byte-identical, as git sees them, at the lock ref, at HEAD and in
  * the working tree. Anything else means the change under test could have relaxed its own gate.
  */
-import { createHash } from 'node:crypto';
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, ConfigErrors, GateError } from '../errors.js';
 import { type Git, gitText } from './git.js';
+import { hashFile, type FileDigests } from '../cache/hashFile.js';
 
 export type LockViolationKind = 'missing-at-lock-ref' | 'changed' | 'uncommitted' | 'missing';
 
@@ -104,7 +104,7 @@ async function toRepoRelative(root: string, rootReal: string, input: string): Pr
   return posix;
 }
 
-type WorkTreeState = { kind: 'file'; bytes: Buffer } | { kind: 'missing' } | { kind: 'refused'; why: string };
+type WorkTreeState = { kind: 'file'; digests: FileDigests } | { kind: 'missing' } | { kind: 'refused'; why: string };
 
 async function inspectWorkTree(root: string, rel: string): Promise<WorkTreeState> {
   const segments = rel.split('/');
@@ -133,7 +133,7 @@ async function inspectWorkTree(root: string, rel: string): Promise<WorkTreeState
     }
   }
   try {
-    return { kind: 'file', bytes: await readFile(path.join(root, ...segments)) };
+    return { kind: 'file', digests: await hashFile(path.join(root, ...segments)) };
   } catch (error) {
     throw new ConfigError(`${rel}: cannot be read (${(error as Error).message})`);
   }
@@ -221,10 +221,6 @@ async function resolveLockCommit(git: Git, root: string, lockRef: string): Promi
   );
 }
 
-function blobId(bytes: Buffer, algorithm: 'sha1' | 'sha256'): string {
-  return createHash(algorithm).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-}
-
 function short(sha: string): string {
   return sha.slice(0, 12);
 }
@@ -308,11 +304,11 @@ export async function verifyLock(options: VerifyLockOptions): Promise<LockResult
       kinds.push('missing');
       details.push('not found in the working tree');
     } else {
-      sha256 = createHash('sha256').update(wt.bytes).digest('hex');
+      sha256 = wt.digests.sha256;
       if (!headEntry) {
         kinds.push('uncommitted');
         details.push('not committed at HEAD (untracked or only staged)');
-      } else if (blobId(wt.bytes, algorithm) !== headEntry.oid) {
+      } else if (wt.digests.blob[algorithm] !== headEntry.oid) {
         // Raw bytes differ; allow only what git's own clean filters normalise (autocrlf, LFS pointers).
         const filtered = await git.run(['-C', root, 'hash-object', '--', rel], { allowFailure: true });
         if (filtered.code !== 0 || gitText(filtered) !== headEntry.oid) {

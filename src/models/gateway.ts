@@ -5,8 +5,9 @@ import { demoFetch } from '../demo/demoModel.js';
 import { GateError } from '../errors.js';
 import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT } from '../settings.js';
+import { cacheKey, type CompletionCache } from '../cache/completionCache.js';
 
-export type EndpointRole = 'candidate' | 'grader' | 'simulator';
+export type EndpointRole = 'candidate' | 'grader' | 'simulator' | 'discriminator' | 'baseline';
 
 export interface Endpoint {
   role: EndpointRole;
@@ -21,6 +22,28 @@ export interface GatewayOptions {
   secrets: SecretRegistry;
   /** Injected transport (tests); the demo endpoint always uses the in-process demo model. */
   fetch?: typeof fetch;
+  /** `cache-dir`: answered requests are read from here instead of being sent again. */
+  cache?: CompletionCache;
+}
+
+export interface ChatOptions {
+  /** Only answers that pass are cached (e.g. a grader answer that parses); a cached one that fails is re-asked. */
+  cacheIf?: (completion: ChatCompletion) => boolean;
+}
+
+const hasMessage = (c: ChatCompletion) => Boolean(c.choices?.[0]?.message);
+
+/** Removes registered secrets from an answer's text, in place (content, refusal, tool-call arguments). */
+export function scrubAnswer(completion: ChatCompletion, secrets: SecretRegistry): void {
+  for (const choice of completion.choices ?? []) {
+    const message = choice.message as { content?: string | null; refusal?: string | null; tool_calls?: { function?: { arguments?: string } }[] } | undefined;
+    if (!message) continue;
+    if (typeof message.content === 'string') message.content = secrets.scrub(message.content);
+    if (typeof message.refusal === 'string') message.refusal = secrets.scrub(message.refusal);
+    for (const call of message.tool_calls ?? []) {
+      if (typeof call.function?.arguments === 'string') call.function.arguments = secrets.scrub(call.function.arguments);
+    }
+  }
 }
 
 /** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
@@ -41,8 +64,15 @@ export class ModelGateway {
     this.limit = pLimit(options.concurrency);
   }
 
-  async chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming): Promise<ChatCompletion> {
-    return this.limit(async () => {
+  async chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, options: ChatOptions = {}): Promise<ChatCompletion> {
+    const cache = this.options.cache;
+    const accept = (c: ChatCompletion) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
+    const key = cache ? cacheKey(endpoint.role, endpoint.baseUrl, params) : '';
+    if (cache) {
+      const cached = await cache.get(key);
+      if (cached && accept(cached)) return cached;
+    }
+    const completion = await this.limit(async () => {
       this.requestsStarted += 1;
       try {
         return await this.client(endpoint).chat.completions.create(params);
@@ -50,6 +80,11 @@ export class ModelGateway {
         throw this.classify(endpoint, params.model, error);
       }
     });
+    // A server that echoes the key into an answer: it must not reach grades, the cache, reports or logs.
+    scrubAnswer(completion, this.options.secrets);
+    // A cache that cannot be written costs a re-run requests, never this run's result.
+    if (cache && accept(completion)) await cache.put(key, endpoint.role, params.model, completion).catch(() => undefined);
+    return completion;
   }
 
   private client(endpoint: Endpoint): OpenAI {

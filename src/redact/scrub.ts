@@ -3,11 +3,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { ConfigError } from '../errors.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../corpus/jsonDepth.js';
+import { LineTooLongError, readLines, type Line } from '../corpus/lines.js';
 import { addCounts, emptyCounts, redact, type RedactionCounts } from './redact.js';
 
 export interface ScrubOptions {
@@ -118,6 +119,20 @@ export function scrubRecord(record: JsonObject): { record: JsonObject; counts: R
   return { record: out, counts: acc.counts };
 }
 
+async function* asBuffers(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+}
+
+/** A line over the corpus limit is refused with IN:line before it is buffered whole. */
+async function* catchLongLines(lines: AsyncIterable<Line>, file: string): AsyncGenerator<Line> {
+  try {
+    yield* lines;
+  } catch (error) {
+    if (error instanceof LineTooLongError) throw new ScrubInputError(file, error.lineNumber, error.message);
+    throw error;
+  }
+}
+
 async function removeQuietly(file: string): Promise<void> {
   try {
     await unlink(file);
@@ -143,7 +158,7 @@ export async function scrubCorpus(options: ScrubOptions): Promise<ScrubResult> {
   const tmp = path.join(outDir, `.${path.basename(options.output)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 
   // Source: file or stream, optionally through gunzip; errors of the raw stream are forwarded to
-  // the gunzip stream so readline (which rejects on input errors) sees them.
+  // the gunzip stream so the line reader (which rejects on input errors) sees them.
   const raw: Readable | NodeJS.ReadableStream = typeof options.input === 'string' ? createReadStream(options.input) : options.input;
   let source: Readable | NodeJS.ReadableStream = raw;
   if (gunzip) {
@@ -180,13 +195,13 @@ export async function scrubCorpus(options: ScrubOptions): Promise<ScrubResult> {
     if (!sink.write(chunk)) await once(sink, 'drain');
   };
 
-  const rl = readline.createInterface({ input: source as Readable, crlfDelay: Infinity });
   const result: ScrubResult = { records: 0, written: 0, droppedNoConsent: 0, counts: emptyCounts() };
-  let lineNumber = 0;
+  // The same line reader as `run` (bounded memory per line, same line numbers, CRLF-aware).
+  const lines = readLines(asBuffers(source as AsyncIterable<Buffer | string>));
   try {
-    for await (const line of rl) {
-      lineNumber += 1;
+    for await (const { number: lineNumber, text: line } of catchLongLines(lines, file)) {
       if (line.trim() === '') continue;
+      if (jsonDepthExceeds(line)) throw new ScrubInputError(file, lineNumber, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(line);
@@ -220,7 +235,6 @@ export async function scrubCorpus(options: ScrubOptions): Promise<ScrubResult> {
     await rename(tmp, options.output);
     return result;
   } catch (err) {
-    rl.close();
     if ('destroy' in source && typeof source.destroy === 'function') source.destroy();
     if (source !== raw && 'destroy' in raw && typeof raw.destroy === 'function') raw.destroy();
     sink.destroy();

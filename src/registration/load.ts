@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
+import { checkReferencedPaths } from './paths.js';
 import { registrationSchema, type RegistrationFile } from './schema.js';
 
 export interface Category {
@@ -50,7 +51,8 @@ export async function loadRegistration(displayPath: string, cwd: string): Promis
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigErrors(
-      doc.errors.map((e) => `${displayPath}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+      // A parser stack overflow on absurdly nested input reads as what it is: nesting, not a crash.
+      doc.errors.map((e) => `${displayPath}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/^Maximum call stack size exceeded/, 'nested too deeply')}`),
       `${displayPath} is not valid YAML:`,
     );
   }
@@ -78,6 +80,11 @@ export async function loadRegistration(displayPath: string, cwd: string): Promis
   const config = parsed.data;
   const dir = path.dirname(absolutePath);
   const resolveRef = (p: string) => path.resolve(dir, p);
+  await checkReferencedPaths(displayPath, absolutePath, cwd, [
+    ['corpus.path', config.corpus.path],
+    ...config.categories.flatMap((c, i): [string, string][] => (c.rubric_file === undefined ? [] : [[`categories[${i}].rubric_file`, c.rubric_file]])),
+    ...(config.grader.calibration === undefined ? [] : [['grader.calibration', config.grader.calibration] as [string, string]]),
+  ]);
 
   const categories: Category[] = [];
   const rubricFiles: string[] = [];

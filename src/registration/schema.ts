@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditSchema } from '../audit/schema.js';
 
 /** Upper bound on `corpus.sample`: far above the paper's 50k–100k, low enough to catch typos. */
 export const MAX_SAMPLE = 10_000_000;
@@ -53,14 +54,16 @@ export const registrationSchema = z
       .strict(),
     decision: z
       .object({
-        rule: z.enum(['point', 'confident', 'strict']).default('confident'),
+        rule: z.enum(['point', 'confident', 'strict', 'regression']).default('confident'),
         confidence: z.number().gt(0.5).lt(1).default(0.95),
         tolerance: z.number().positive().default(1),
         max_error_rate: z.number().min(0).max(1).default(0.02),
         on_inconclusive: z.enum(['fail', 'pass']).default('fail'),
+        /** Under `confident`: Holm (1979) family-wise control over the categories, or each category on its own. */
+        multiplicity: z.enum(['holm', 'none']).default('holm'),
       })
       .strict()
-      .default({ rule: 'confident', confidence: 0.95, tolerance: 1, max_error_rate: 0.02, on_inconclusive: 'fail' }),
+      .default({ rule: 'confident', confidence: 0.95, tolerance: 1, max_error_rate: 0.02, on_inconclusive: 'fail', multiplicity: 'holm' }),
     categories: z
       .array(categorySchema)
       .min(1)
@@ -71,6 +74,8 @@ export const registrationSchema = z
           seen.add(c.id);
         });
       }),
+    /** Optional open-ended audit for behaviours outside the taxonomy (see docs/discovery.md). */
+    audit: auditSchema.optional(),
   })
   .strict();
 

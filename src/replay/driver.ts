@@ -8,6 +8,14 @@ export interface Trajectory {
   messages: ChatMessage[];
   /** True when the conversation was cut at `max_steps` before a final answer. */
   truncated: boolean;
+  /** Agentic replay: which path answered each tool call, in call order (absent for single-turn records). */
+  toolCalls?: ToolCallSource[];
+}
+
+/** How one tool call was answered: a recorded corpus response (exact match) or the environment simulator. */
+export interface ToolCallSource {
+  name: string;
+  source: 'recorded' | 'simulated';
 }
 
 /**

@@ -1,3 +1,6 @@
+import { discoverySections } from '../audit/markdown.js';
+import { observedVsPredictedChart } from './chart.js';
+import { figureGlossary } from './glossary.js';
 import type { CategoryReport, Report } from './report.js';
 
 /** GitHub rejects comment bodies over 65,536 characters; keep a margin for the marker and footer. */
@@ -27,15 +30,20 @@ function escapeCell(text: string): string {
   return text.replace(/[|<>\n]/g, (c) => ({ '|': '\\|', '<': '&lt;', '>': '&gt;', '\n': ' ' })[c]!);
 }
 
+/** Passed, yet observed above its prediction: worth a reviewer's look even though the gate allows it. */
+function aboveButNotSignificant(c: CategoryReport): boolean {
+  return c.verdict === 'pass' && c.rate_per_100k > c.threshold_per_100k;
+}
+
 function categoryRow(c: CategoryReport): string {
   const cells = [
-    `${ICON[c.verdict]} \`${c.id}\``,
+    `${aboveButNotSignificant(c) ? '⚠️' : ICON[c.verdict]} \`${c.id}\``,
     fmt(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt(c.threshold_per_100k)})` : ''),
     `**${fmt(c.rate_per_100k)}**`,
     `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt(c.detectable_rate_per_100k),
-    c.verdict,
+    aboveButNotSignificant(c) ? 'pass (above prediction, not significant)' : c.verdict,
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -59,13 +67,15 @@ function examplesSection(c: CategoryReport): string {
 export function renderMarkdown(report: Report, options: { includeExamples?: boolean } = {}): string {
   const pct = `${Math.round(report.decision.confidence * 100)}%`;
   const demo = report.demo ? ' [DEMO]' : '';
-  const unverified = report.verified ? '' : ' (UNVERIFIED: lock skipped)';
+  // Unverified because the lock was skipped (--no-lock: no lock ref), not because it was violated.
+  const lockSkipped = !report.verified && report.registration.lock_ref === null;
+  const unverified = lockSkipped ? ' (UNVERIFIED: lock skipped)' : '';
   const headline = report.passed
     ? `## ✅ deploysim: gate passed — ${escapeCell(report.name)}${demo}${unverified}`
     : `## ❌ deploysim: gate failed — ${escapeCell(report.name)}${demo}${unverified}`;
   const parts: string[] = [commentMarker(report.registration.path), headline];
   if (report.demo) parts.push('> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.');
-  if (!report.verified) parts.push('> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.');
+  if (lockSkipped) parts.push('> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.');
   if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join('\n'));
 
   const ran = report.sample.replayed > 0;
@@ -77,8 +87,10 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
         ...report.categories.map(categoryRow),
       ].join('\n'),
     );
-    const failing = report.categories.filter((c) => c.verdict !== 'pass');
+    const failing = report.categories.filter((c) => c.verdict !== 'pass' || aboveButNotSignificant(c));
     if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join('\n'));
+    const chart = observedVsPredictedChart(report.categories);
+    if (chart) parts.push(chart);
     parts.push(
       `Rule \`${report.decision.rule}\` at ${pct} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. ` +
         `Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}` +
@@ -86,10 +98,13 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
         `${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. ` +
         `Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
     );
+    parts.push(figureGlossary(report));
   }
+  // Evaluation awareness and "Behaviours outside the taxonomy" (src/audit; bounded in size there).
+  parts.push(...discoverySections(report));
   parts.push(
     [
-      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short(report.registration.lock_ref)}\`` : 'not verified'}</summary>`,
+      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short(report.registration.lock_ref)}\`` : lockSkipped ? 'not verified' : `VIOLATED against \`${short(report.registration.lock_ref)}\``}</summary>`,
       '',
       '| File | sha256 |',
       '|---|---|',
@@ -98,7 +113,7 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
       '</details>',
     ].join('\n'),
   );
-  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run and report artifact](${report.run_url})` : ''}</sub>`;
+  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run](${report.run_url}) · [report artifact](${report.run_url}#artifacts)` : ''}</sub>`;
 
   const examples = options.includeExamples === false ? [] : report.categories.filter((c) => c.verdict !== 'pass').map(examplesSection).filter(Boolean);
   const assemble = (ex: string[]) => [...parts, ...ex, footer].join('\n\n');

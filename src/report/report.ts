@@ -1,3 +1,4 @@
+import type { AuditReport, EvaluationAwarenessReport } from '../audit/types.js';
 import type { CategoryDecision } from '../decision/decide.js';
 
 export const REPORT_SCHEMA = 'deploysim.report/v1';
@@ -41,14 +42,21 @@ export interface Report {
     lock_violations: { path: string; kinds: string[]; detail: string }[];
   };
   candidate: { model: string };
+  /** Present when a baseline model replayed the same prefixes (`baseline-model`). */
+  baseline?: { model: string };
   grader: { model: string; calibrated: boolean; mode: 'combined' | 'per-category' };
   decision: {
-    rule: 'point' | 'confident' | 'strict';
+    /** `regression`: fail only if significantly worse than the baseline model (McNemar) and above the threshold. */
+    rule: 'point' | 'confident' | 'strict' | 'regression';
     confidence: number;
     tolerance: number;
     max_error_rate: number;
     on_inconclusive: 'fail' | 'pass';
+    /** Under `confident`: `holm` fails a category only if its Holm-adjusted p-value ≤ (1 − confidence)/2. */
+    multiplicity?: 'holm' | 'none';
     interval_method: string;
+    /** Which rate each category's `rate_per_100k` (and the verdict) is: `corrected` for grader error, or `observed`. */
+    rate_basis?: 'observed' | 'corrected';
   };
   sample: {
     corpus_records: number;
@@ -60,8 +68,31 @@ export interface Report {
     seed: number;
     stratify: string | null;
     shard: string | null;
+    /** Records in the whole sample (all shards); a shard replays about sample_size / n of them. */
+    sample_size?: number;
+    /** sha256 over the sampled ids in rank order: shards of one sample share it (`deploysim merge` checks). */
+    fingerprint?: string;
   };
   categories: CategoryReport[];
+  /** Open-ended audit for behaviours outside the taxonomy (registration `audit:`); see docs/discovery.md. */
+  audit?: AuditReport;
+  /** Evaluation-awareness rate, when an `evaluation_awareness` category (or `audit.eval_awareness_category`) is registered. */
+  evaluation_awareness?: EvaluationAwarenessReport;
+  /** Agentic replay, when the corpus has records that declare `tools` (per-record detail is in results.jsonl). */
+  agentic?: {
+    records_with_tools: number;
+    simulator_model: string | null;
+    /** Distinct recorded (tool, canonical arguments) responses indexed for exact matches. */
+    tool_responses_indexed: number;
+    tool_db_bytes: number;
+    /** The database hit its cap (entries or bytes): `tool_db_dropped` recorded responses were not indexed. */
+    tool_db_capped: boolean;
+    tool_db_dropped: number;
+    tool_calls_recorded: number;
+    tool_calls_simulated: number;
+    /** Records cut at `candidate.max_steps` before a final answer. */
+    truncated: number;
+  };
   run_url?: string;
 }
 
@@ -72,4 +103,8 @@ export interface ResultLine {
   flagged: string[];
   error: string | null;
   truncated: boolean;
+  /** Agentic records only: how each tool call the candidate made was answered, in call order. */
+  tool_calls?: { name: string; source: 'recorded' | 'simulated' }[];
+  /** With a baseline model: the categories its reply to the same prefix was flagged for. */
+  baseline_flagged?: string[];
 }

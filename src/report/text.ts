@@ -1,10 +1,12 @@
+import { discoveryText } from '../audit/markdown.js';
 import type { Report } from './report.js';
 
 const num = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : String(Number(x.toFixed(2))));
 
 /** The CLI's terminal rendering of report.json: verdict first, then one line per category. */
 export function renderText(report: Report, reportPath: string): string {
-  const tags = [report.demo ? 'DEMO' : '', report.verified ? '' : 'UNVERIFIED: lock skipped'].filter(Boolean);
+  const lockSkipped = !report.verified && report.registration.lock_ref === null; // --no-lock, not a violated lock
+  const tags = [report.demo ? 'DEMO' : '', lockSkipped ? 'UNVERIFIED: lock skipped' : ''].filter(Boolean);
   const lines = [`deploysim: gate ${report.passed ? 'PASSED' : 'FAILED'} — ${report.name}${tags.length ? ` [${tags.join('; ')}]` : ''}`];
   for (const r of report.reasons) lines.push(`  ! ${r}`);
   if (report.sample.replayed > 0) {
@@ -19,6 +21,7 @@ export function renderText(report: Report, reportPath: string): string {
       `  rule ${report.decision.rule}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`,
     );
   }
-  lines.push(`  lock: ${report.verified ? `verified at ${report.registration.lock_ref?.slice(0, 12)}` : 'not verified'}; report: ${reportPath}`);
+  lines.push(...discoveryText(report)); // evaluation awareness and audit themes (src/audit)
+  lines.push(`  lock: ${report.verified ? `verified at ${report.registration.lock_ref?.slice(0, 12)}` : lockSkipped ? 'not verified' : `VIOLATED against ${report.registration.lock_ref?.slice(0, 12)}`}; report: ${reportPath}`);
   return lines.join('\n');
 }

@@ -51,7 +51,7 @@ describe('grader request', () => {
   it('asks for json_schema output restricted to the asked categories', () => {
     const request = graderRequest('g', [{ id: 'a', description: 'A', rubric: 'flag A', prediction_per_100k: 1 }], [{ role: 'user', content: 'x' }], [{ role: 'assistant', content: 'y' }]);
     expect(request.response_format).toMatchObject({ type: 'json_schema', json_schema: { strict: true } });
-    const schema = (request.response_format as { json_schema: { schema: { properties: { verdicts: { items: { properties: { category: { enum: string[] } } } } } } } }).json_schema.schema;
+    const schema = (request.response_format as unknown as { json_schema: { schema: { properties: { verdicts: { items: { properties: { category: { enum: string[] } } } } } } } }).json_schema.schema;
     expect(schema.properties.verdicts.items.properties.category.enum).toEqual(['a']);
     expect(request).not.toHaveProperty('temperature');
   });

@@ -2,11 +2,14 @@ import { ConfigError } from '../../errors.js';
 import { sampleSizeForRatio, sampleSizeForZeroEvents, sampleSizeToDetectAbove } from '../../stats/index.js';
 import { num, parse, type CliIo, type Command } from '../args.js';
 
-const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--ratio X] [--confidence C] [--power P] [--json]
+const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--categories M] [--ratio X] [--confidence C] [--power P] [--json]
 
-  Without --threshold-per-100k: prefixes needed so that zero flagged completions put the upper
-  bound below R (the rule of three, at any confidence).
-  With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T.
+  Without --threshold-per-100k: prefixes needed so that zero flagged completions put the upper end of
+  the gate's two-sided C interval below R (the rule of three generalised: one-sided level (1 + C)/2,
+  as the strict rule reads the interval; about 3.7/R at C = 0.95).
+  With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T, with the
+  confident rule's one-sided test; --categories M (default 1) plans for Holm over M categories
+  (decision.multiplicity: holm), which tests a lone exceedance at level (1 − C)/2/M.
   With --ratio X: prefixes per model to detect a candidate rate X times the baseline rate R.
   --confidence (the registration's decision.confidence) defaults to 0.95, --power to 0.8.`;
 
@@ -17,6 +20,7 @@ function planCommand(argv: string[], io: CliIo): number {
     ratio: { type: 'string' },
     confidence: { type: 'string' },
     power: { type: 'string' },
+    categories: { type: 'string' },
   });
   if (values.help) {
     io.stdout(USAGE);
@@ -36,12 +40,17 @@ function planCommand(argv: string[], io: CliIo): number {
   } else if (values['threshold-per-100k'] !== undefined) {
     const threshold = num(values['threshold-per-100k'], 'threshold-per-100k') / 1e5;
     if (!(rate > threshold)) throw new ConfigError('--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.');
-    // Same test as the gate's `confident` rule: the two-sided interval's low end above T.
-    n = sampleSizeToDetectAbove({ rate, threshold, confidence: (1 + confidence) / 2, power });
-    question = `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence})`;
+    const categories = num(values.categories, 'categories', 1);
+    if (!Number.isInteger(categories) || categories < 1) throw new ConfigError('--categories must be a whole number ≥ 1.');
+    // Same test as the gate's `confident` rule: one-sided at (1 − C)/2, and under Holm at (1 − C)/2/M for a lone exceedance.
+    n = sampleSizeToDetectAbove({ rate, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
+    question =
+      `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence}` +
+      `${categories > 1 ? `, Holm over ${categories} categories` : ''})`;
   } else {
-    n = sampleSizeForZeroEvents(rate, confidence);
-    question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (${confidence} upper bound)`;
+    // The gate's intervals are two-sided at C, so their upper end is a one-sided bound at (1 + C)/2.
+    n = sampleSizeForZeroEvents(rate, (1 + confidence) / 2);
+    question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
   }
   if (values.json) io.stdout(JSON.stringify({ prefixes: n, question }));
   else io.stdout(`${n} prefixes to ${question}.`);

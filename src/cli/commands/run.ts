@@ -5,6 +5,7 @@ import { renderText } from '../../report/text.js';
 import { SecretRegistry } from '../../secrets.js';
 import { INPUT_NAMES, parseSettings, type RawInputs } from '../../settings.js';
 import { parse, type CliIo, type Command } from '../args.js';
+import { ProgressBar } from '../progressBar.js';
 
 const INPUT_HELP: Record<(typeof INPUT_NAMES)[number], string> = {
   registration: 'registration file (default deploysim.yml)',
@@ -16,6 +17,9 @@ const INPUT_HELP: Record<(typeof INPUT_NAMES)[number], string> = {
   'simulator-model': 'model that simulates tools for agentic records',
   'simulator-base-url': "simulator base URL (default: the grader's)",
   'simulator-api-key': "simulator key (default: the grader's)",
+  'baseline-model': 'current production model to replay the same prefixes through (paired comparison)',
+  'baseline-base-url': "baseline base URL (default: the candidate's)",
+  'baseline-api-key': "baseline key (default: the candidate's)",
   'lock-ref': 'commit, tag or branch the registration must be committed at',
   'github-token': 'unused by the CLI',
   comment: 'unused by the CLI',
@@ -52,13 +56,17 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   for (const n of INPUT_NAMES) if (typeof values[n] === 'string') raw[n] = values[n] as string;
   raw['candidate-api-key'] ??= io.env.DEPLOYSIM_CANDIDATE_API_KEY || io.env.OPENAI_API_KEY;
   raw['grader-api-key'] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
-  for (const k of ['candidate-api-key', 'grader-api-key', 'simulator-api-key'] as const) secrets.add(raw[k]);
+  for (const k of ['candidate-api-key', 'grader-api-key', 'simulator-api-key', 'baseline-api-key'] as const) secrets.add(raw[k]);
   const settings = parseSettings(raw, { allowNoLock: true, noLock: values['no-lock'] === true });
+  // A live bar only on an interactive terminal; logs and pipes keep the plain progress lines.
+  const bar = !values.quiet && !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr) : undefined;
+  const say = (text: string) => (bar ? bar.log(text) : io.stderr(text));
   const logger: Logger = {
     info: (m) => {
-      if (!values.quiet && !values.json) io.stderr(secrets.scrub(m));
+      if (!values.quiet && !values.json) say(secrets.scrub(m));
     },
-    warning: (m) => io.stderr(`warning: ${secrets.scrub(m)}`),
+    warning: (m) => say(`warning: ${secrets.scrub(m)}`),
+    ...(bar ? { progress: (done: number, total: number, errors: number, finished?: boolean) => (finished ? bar.stop() : bar.update(done, total, errors)) } : {}),
   };
   if (settings.noLock) {
     logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
@@ -68,6 +76,13 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     logger,
     secrets,
     lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef }),
+  }).catch((error: unknown) => {
+    // Defence in depth: runCli prints the message; no key may reach it, whatever threw.
+    if (error instanceof Error) {
+      error.message = secrets.scrub(error.message);
+      error.stack = error.stack === undefined ? undefined : secrets.scrub(error.stack);
+    }
+    throw error;
   });
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
   else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? 'passed' : 'failed'}`);

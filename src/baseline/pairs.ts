@@ -1,0 +1,53 @@
+import type { ConversationDriver } from '../replay/driver.js';
+import type { Grader } from '../grade/grader.js';
+import type { SampledPrefix } from '../corpus/sample.js';
+
+/**
+ * Paired counts for one category when the same prefixes are replayed through the candidate and the current
+ * production model (the baseline) and both replies are graded: the inputs of McNemar's exact test.
+ */
+export interface BaselinePairs {
+  /** Replies of the baseline the grader flagged. */
+  flagged: number;
+  /** Discordant pairs where only the candidate's reply was flagged (candidate worse). */
+  candidateOnly: number;
+  /** Discordant pairs where only the baseline's reply was flagged (candidate better). */
+  baselineOnly: number;
+}
+
+/** Adds one graded pair (the category ids flagged for each side) to the per-category tallies. */
+export function addPair(tally: Map<string, BaselinePairs>, categoryIds: readonly string[], candidate: readonly string[], baseline: readonly string[]) {
+  for (const id of categoryIds) {
+    const t = tally.get(id) ?? { flagged: 0, candidateOnly: 0, baselineOnly: 0 };
+    const c = candidate.includes(id);
+    const b = baseline.includes(id);
+    if (b) t.flagged += 1;
+    if (c && !b) t.candidateOnly += 1;
+    if (b && !c) t.baselineOnly += 1;
+    tally.set(id, t);
+  }
+}
+
+/** Paired tallies recounted from results.jsonl lines (`deploysim merge`); undefined when no line has a baseline. */
+export function pairsFromResults(lines: readonly { error: string | null; flagged: string[]; baseline_flagged?: string[] }[], categoryIds: readonly string[]) {
+  const paired = lines.filter((l) => l.error === null && l.baseline_flagged !== undefined);
+  if (paired.length === 0) return undefined;
+  const tally = new Map<string, BaselinePairs>();
+  for (const l of paired) addPair(tally, categoryIds, l.flagged, l.baseline_flagged!);
+  return tally;
+}
+
+/** Replays one sampled prefix through the baseline model and grades its reply with the same grader. */
+export class BaselineReplay {
+  constructor(
+    private readonly driver: ConversationDriver,
+    private readonly grader: Grader,
+    private readonly categoryIds: readonly string[],
+  ) {}
+
+  async flaggedIds(record: SampledPrefix): Promise<string[]> {
+    const trajectory = await this.driver.drive(record);
+    const verdicts = await this.grader.grade(record.messages, trajectory.messages);
+    return this.categoryIds.filter((id) => verdicts.get(id)?.flagged);
+  }
+}

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+
+export interface FileDigests {
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
+  /** Git blob ids (`blob <size>\0<bytes>`) for sha1 and sha256 repositories. */
+  blob: { sha1: string; sha256: string };
+  size: number;
+}
+
+/**
+ * Digests of a file read as a stream, so locking a multi-gigabyte corpus costs a 1 MiB buffer, not
+ * the corpus in memory. The size in the git blob header is the bytes actually read.
+ */
+export async function hashFile(file: string): Promise<FileDigests> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const plain = createHash('sha256');
+    const blob1 = createHash('sha1').update(`blob ${size}\0`);
+    const blob256 = createHash('sha256').update(`blob ${size}\0`);
+    let read = 0;
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }) as AsyncIterable<Buffer>) {
+      read += chunk.length;
+      plain.update(chunk);
+      blob1.update(chunk);
+      blob256.update(chunk);
+    }
+    // Changed while we read it: no blob id can match, which the lock reports as an uncommitted edit.
+    const torn = read !== size ? '-changed-while-reading' : '';
+    return { sha256: plain.digest('hex'), blob: { sha1: blob1.digest('hex') + torn, sha256: blob256.digest('hex') + torn }, size: read };
+  } finally {
+    await handle.close();
+  }
+}

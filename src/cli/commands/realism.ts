@@ -1,0 +1,117 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from '../../errors.js';
+import { ModelGateway } from '../../models/gateway.js';
+import { measureRealism, renderRealism } from '../../realism/realism.js';
+import { loadRegistration } from '../../registration/load.js';
+import { SecretRegistry } from '../../secrets.js';
+import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
+import { num, parse, type CliIo, type Command } from '../args.js';
+
+const USAGE = `Usage: deploysim realism --registration R --discriminator-model M [--simulator-model S] [--sample N] [--seed X] [flags]
+
+  Measures how convincing the environment simulator is. For a seeded sample of the tool calls recorded
+  in the registration's corpus, the simulator writes a response leave-one-out (it sees the trajectory
+  only up to the call and example responses of the tool from elsewhere in the corpus, never the real
+  one); a discriminator model is shown the real and the simulated response in random order and names
+  the real one. Reports the simulated side's win rate with an interval, overall and per tool
+  (50% = indistinguishable), writes realism.json to --output-dir and prints a table. Exit 0.
+
+Flags:
+  --registration R            registration file (default deploysim.yml); its corpus is used
+  --discriminator-model M     model that tells real from simulated (required)
+  --simulator-model S         environment simulator under test (default: the discriminator model)
+  --simulator-base-url URL    OpenAI-compatible base URL (default ${DEFAULT_BASE_URL})
+  --simulator-api-key KEY     (or DEPLOYSIM_SIMULATOR_API_KEY / DEPLOYSIM_GRADER_API_KEY / OPENAI_API_KEY)
+  --discriminator-base-url U  (default: the simulator's)
+  --discriminator-api-key K   (or DEPLOYSIM_DISCRIMINATOR_API_KEY; default: the simulator's)
+  --sample N                  recorded tool calls to test (default 200)
+  --seed X                    sampling and A/B order seed (default: the registration's corpus.seed)
+  --confidence C              interval confidence (default 0.95)
+  --output-dir DIR            where realism.json goes (default deploysim-report)
+  --concurrency N             requests in flight (default 8)
+  --request-timeout S         seconds per request (default 120)
+  --max-retries N             retries per request (default 5)
+  --json                      print realism.json instead of the table`;
+
+function baseUrl(value: unknown, name: string, fallback: string): string {
+  const url = typeof value === 'string' && value.trim() ? value.trim() : fallback;
+  if (url !== DEMO_ENDPOINT && !/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`--${name} must be an http(s) URL or ${DEMO_ENDPOINT} (got "${url}").`);
+  return url.replace(/\/+$/, '');
+}
+
+function wholeNumber(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  const n = num(value, name, fallback);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
+  return n;
+}
+
+async function realismCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, {
+    registration: { type: 'string' },
+    'discriminator-model': { type: 'string' },
+    'discriminator-base-url': { type: 'string' },
+    'discriminator-api-key': { type: 'string' },
+    'simulator-model': { type: 'string' },
+    'simulator-base-url': { type: 'string' },
+    'simulator-api-key': { type: 'string' },
+    sample: { type: 'string' },
+    seed: { type: 'string' },
+    confidence: { type: 'string' },
+    'output-dir': { type: 'string' },
+    concurrency: { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'max-retries': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const discriminatorModel = typeof values['discriminator-model'] === 'string' ? values['discriminator-model'].trim() : '';
+  if (!discriminatorModel) throw new ConfigError('realism needs --discriminator-model. See --help.');
+  const simulatorModel = (typeof values['simulator-model'] === 'string' && values['simulator-model'].trim()) || discriminatorModel;
+  const sample = wholeNumber(values.sample, 'sample', 200, 1, 100_000);
+  const confidence = num(values.confidence, 'confidence', 0.95);
+  if (!(confidence > 0.5 && confidence < 1)) throw new ConfigError('--confidence must be between 0.5 and 1.');
+  const concurrency = wholeNumber(values.concurrency, 'concurrency', 8, 1, 1024);
+  const timeout = wholeNumber(values['request-timeout'], 'request-timeout', 120, 1, 3600);
+  const maxRetries = wholeNumber(values['max-retries'], 'max-retries', 5, 0, 20);
+
+  const secrets = new SecretRegistry();
+  const simulatorUrl = baseUrl(values['simulator-base-url'], 'simulator-base-url', DEFAULT_BASE_URL);
+  const simulatorKey =
+    (values['simulator-api-key'] as string | undefined) || io.env.DEPLOYSIM_SIMULATOR_API_KEY || io.env.DEPLOYSIM_GRADER_API_KEY || io.env.OPENAI_API_KEY || '';
+  const discriminatorUrl = baseUrl(values['discriminator-base-url'], 'discriminator-base-url', simulatorUrl);
+  const discriminatorKey = (values['discriminator-api-key'] as string | undefined) || io.env.DEPLOYSIM_DISCRIMINATOR_API_KEY || simulatorKey;
+  secrets.add(simulatorKey);
+  secrets.add(discriminatorKey);
+
+  const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
+  const seed = values.seed === undefined ? registration.config.corpus.seed : wholeNumber(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
+  const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1000, maxRetries, secrets });
+  const { report } = await measureRealism({
+    corpusPath: registration.corpusPath,
+    displayPath: path.relative(io.cwd, registration.corpusPath) || registration.corpusPath,
+    sample,
+    seed,
+    confidence,
+    gateway,
+    maxRetries,
+    simulator: { endpoint: { role: 'simulator', baseUrl: simulatorUrl, apiKey: simulatorKey }, model: simulatorModel },
+    discriminator: { endpoint: { role: 'discriminator', baseUrl: discriminatorUrl, apiKey: discriminatorKey }, model: discriminatorModel },
+  });
+  if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
+  report.error_examples = report.error_examples.map((e) => secrets.scrub(e));
+  const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'realism.json'), `${JSON.stringify(report, null, 2)}\n`);
+  io.stdout(values.json ? JSON.stringify(report, null, 2) : renderRealism(report));
+  return 0;
+}
+
+export const realismCommandDef: Command = {
+  name: 'realism',
+  summary: 'measure how well the tool simulator fools a discriminator',
+  usage: USAGE,
+  run: realismCommand,
+};

@@ -1,0 +1,45 @@
+/**
+ * The last line of defence for errors that escape every handler (an `error` event nobody listens to,
+ * a rejected promise nobody awaits). Without it Node prints a stack trace whose message may quote a
+ * server's answer. With it the process prints one line, scrubbed of every key it was given, and exits 1.
+ */
+
+const KEY_VARIABLE = /(?:API[-_]?KEY|TOKEN|SECRET)$/i;
+const KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
+
+/** Every credential the process was handed: key-like environment variables (incl. action inputs) and `--*-api-key` flags. */
+export function credentialsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const keys = Object.entries(env)
+    .filter(([name, value]) => KEY_VARIABLE.test(name) && value)
+    .map(([, value]) => value!);
+  argv.forEach((arg, i) => {
+    const match = KEY_FLAG.exec(arg);
+    if (!match) return;
+    const value = match[1] ?? argv[i + 1];
+    if (value) keys.push(value);
+  });
+  // As in SecretRegistry: very short placeholders would shred unrelated text.
+  return [...new Set(keys.map((k) => k.trim()))].filter((k) => k.length >= 6);
+}
+
+/** Replaces every occurrence of each credential with `***`. */
+export function scrubCredentials(text: string, credentials: readonly string[]): string {
+  let out = text;
+  for (const key of credentials) out = out.split(key).join('***');
+  return out;
+}
+
+export function describeFatal(error: unknown, credentials: readonly string[]): string {
+  const message = scrubCredentials(error instanceof Error ? `${error.name}: ${error.message}` : String(error), credentials);
+  return message.split('\n')[0]!.slice(0, 500);
+}
+
+export function installLastResort(report: (message: string) => void, argv: readonly string[], env: NodeJS.ProcessEnv): void {
+  const credentials = credentialsFrom(argv, env);
+  const fatal = (error: unknown) => {
+    report(`deploysim: internal error: ${describeFatal(error, credentials)}`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}

@@ -1,0 +1,137 @@
+/**
+ * The built CLI (dist/cli.js) as a user runs it: real temp git repositories, real files, and a real
+ * local OpenAI-compatible server where a test needs to prove that nothing was sent.
+ */
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
+import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { cleanupTempDirs, createGateRepo, makeTempDir, ROOT, runCli, type GateRepo } from '../support/runAction.js';
+
+const QUICKSTART = path.join(ROOT, 'examples', 'quickstart');
+
+let openai: MockOpenAI | undefined;
+afterEach(async () => {
+  await openai?.close();
+  openai = undefined;
+});
+afterAll(() => cleanupTempDirs());
+
+/** A repo holding a copy of examples/quickstart, committed (HEAD is the lock ref). */
+function quickstartRepo(): GateRepo {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(QUICKSTART)) files[name] = readFileSync(path.join(QUICKSTART, name), 'utf8');
+  return createGateRepo({ files, workflow: false, headFiles: {} });
+}
+
+const runFlags = (baseUrl: string) => ['run', '--registration', 'deploysim.yml', '--candidate-model', 'candidate-under-test', '--candidate-base-url', baseUrl, '--lock-ref', 'HEAD'];
+
+describe('deploysim run', () => {
+  it('runs the quickstart on the built-in demo endpoint with the lock verified', async () => {
+    const repo = quickstartRepo();
+    const result = await runCli(
+      ['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--lock-ref', 'HEAD', '--output-dir', 'out'],
+      { cwd: repo.dir },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('DEMO');
+    const report = JSON.parse(readFileSync(path.join(repo.dir, 'out', 'report.json'), 'utf8')) as {
+      passed: boolean;
+      demo: boolean;
+      verified: boolean;
+      registration: { lock_ref: string };
+      sample: { replayed: number; errors: number };
+    };
+    expect(report.passed).toBe(true);
+    expect(report.demo).toBe(true);
+    expect(report.verified).toBe(true);
+    expect(report.registration.lock_ref).toBe(repo.git('rev-parse', 'HEAD'));
+    expect(report.sample).toMatchObject({ replayed: 200, errors: 0 });
+    expect(readFileSync(path.join(repo.dir, 'out', 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(200);
+  });
+
+  it('runs the quickstart with --no-lock outside any git repository, marked unverified', async () => {
+    const dir = makeTempDir('deploysim-nolock-');
+    cpSync(QUICKSTART, dir, { recursive: true });
+    const result = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--no-lock', '--output-dir', 'out'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/--no-lock/);
+    const report = JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8')) as { demo: boolean; verified: boolean; registration: { lock_ref: string | null } };
+    expect(report).toMatchObject({ demo: true, verified: false, registration: { lock_ref: null } });
+  });
+
+  it('rejects a bad registration with exit 2, the file and the field path, before any request', async () => {
+    openai = await startMockOpenAI();
+    const repo = createGateRepo({
+      files: {
+        'deploysim.yml': registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 'twelve' }] }),
+        'corpus.jsonl': corpusText(buildCorpus({ size: 10 })),
+      },
+      workflow: false,
+    });
+    const result = await runCli(runFlags(openai.url), { cwd: repo.dir, env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-test-cli-777777' } });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('deploysim.yml');
+    expect(result.stderr).toContain('categories[0].prediction_per_100k');
+    expect(result.stderr).toMatch(/number/);
+    expect(result.stderr).toMatch(/nothing was sent to any model/);
+    expect(openai.requests).toHaveLength(0);
+  });
+
+  it('rejects a bad corpus line with exit 2 and corpus.jsonl:<line>, before any request', async () => {
+    openai = await startMockOpenAI();
+    const lines = corpusText(buildCorpus({ size: 10 })).trimEnd().split('\n');
+    lines[2] = '{"id": "broken", "messages": [{"role": "user", "content": "unterminated"}'; // line 3: not JSON
+    lines[5] = JSON.stringify({ id: 'no-user', messages: [{ role: 'assistant', content: 'hi' }] }); // line 6: no user turn
+    const repo = createGateRepo({
+      files: {
+        'deploysim.yml': registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] }),
+        'corpus.jsonl': `${lines.join('\n')}\n`,
+      },
+      workflow: false,
+    });
+    const result = await runCli(runFlags(openai.url), { cwd: repo.dir, env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-test-cli-888888' } });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('corpus.jsonl:3');
+    expect(result.stderr).toContain('corpus.jsonl:6');
+    expect(openai.requests).toHaveLength(0);
+  });
+});
+
+describe('help and plan', () => {
+  it('--help lists the subcommands and exits 0', async () => {
+    const result = await runCli(['--help'], { cwd: ROOT });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('run');
+    expect(result.stdout).toContain('plan');
+  });
+
+  it('every listed subcommand has --help (exit 0, usage on stdout)', async () => {
+    const main = await runCli(['--help'], { cwd: ROOT });
+    const commandsBlock = main.stdout.slice(main.stdout.indexOf('Commands:'));
+    const commands = [...commandsBlock.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1]!);
+    expect(commands).toEqual(expect.arrayContaining(['run', 'plan']));
+    for (const command of commands) {
+      const result = await runCli([command, '--help'], { cwd: ROOT });
+      expect(result.code, `${command} --help: ${result.stderr}`).toBe(0);
+      expect(result.stdout, `${command} --help`).toMatch(/usage/i);
+      expect(result.stdout, `${command} --help`).toContain(command);
+    }
+  });
+
+  it('plan --rate-per-100k 100 prints the number of prefixes', async () => {
+    const result = await runCli(['plan', '--rate-per-100k', '100'], { cwd: ROOT });
+    expect(result.code, result.stderr).toBe(0);
+    const n = Number(result.stdout.match(/\d+/)?.[0]);
+    // Showing a rate below 1/1000 with zero events needs (1 - 0.001)^n ≤ 0.05, i.e. n ≥ 2995 (one-sided 95%).
+    expect(n).toBeGreaterThanOrEqual(2994);
+    expect(n).toBeLessThan(4000);
+  });
+
+  it('an unknown command exits 2', async () => {
+    const result = await runCli(['frobnicate'], { cwd: ROOT });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('frobnicate');
+  });
+});

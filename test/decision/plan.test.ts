@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { decideGate } from '../../src/decision/decide.js';
+import { cli, tempDir } from '../calibration/fixture.js';
+
+const plan = async (args: string[]) => {
+  const result = await cli(['plan', ...args, '--json'], tempDir({}));
+  expect(result.code, result.stderr).toBe(0);
+  return (JSON.parse(result.stdout) as { prefixes: number }).prefixes;
+};
+const config = { rule: 'strict' as const, confidence: 0.95, tolerance: 1, max_error_rate: 0.02, on_inconclusive: 'fail' as const, multiplicity: 'holm' as const };
+
+describe('deploysim plan agrees with the gate', () => {
+  it('zero events: n = ⌊ln 0.025 / ln(1 − R)⌋ + 1 (R = 100 per 100k → 3688), and the strict rule passes there', async () => {
+    const n = await plan(['--rate-per-100k', '100']);
+    // ln 0.025 / ln 0.999 = −3.68888 / −0.0010005 = 3687.1 → 3688.
+    expect(n).toBe(3688);
+    const pass = decideGate([{ id: 'x', prediction_per_100k: 100, flagged: 0, graded: n }], config, { sampled: n, errors: 0 });
+    expect(pass.categories[0]!.verdict).toBe('pass');
+    const short = decideGate([{ id: 'x', prediction_per_100k: 100, flagged: 0, graded: n - 1 }], config, { sampled: n, errors: 0 });
+    expect(short.categories[0]!.verdict).toBe('inconclusive');
+  });
+
+  it('detecting a rate above a threshold needs more prefixes under Holm over several categories', async () => {
+    const one = await plan(['--rate-per-100k', '300', '--threshold-per-100k', '100']);
+    const twenty = await plan(['--rate-per-100k', '300', '--threshold-per-100k', '100', '--categories', '20']);
+    expect(twenty).toBeGreaterThan(one);
+  });
+});

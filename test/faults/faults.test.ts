@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { startMockOpenAI, type Fault, type MockOpenAI } from '../support/mockOpenAI.js';
+import { comparable, makeFixture, readResults, resultsById, runInProcess } from './fixture.js';
+
+const servers: MockOpenAI[] = [];
+async function server(options: Parameters<typeof startMockOpenAI>[0] = {}) {
+  const s = await startMockOpenAI(options);
+  servers.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+/** `Question 12: …` → 12: which corpus record a candidate or grader request is about. */
+function recordIndex(rawBody: string): number {
+  const m = /Question (\d+):/.exec(rawBody);
+  return m ? Number(m[1]) : -1;
+}
+
+describe('transient faults', () => {
+  it('429 with Retry-After, 500s, hangs past request-timeout and non-JSON grader answers: same counts as a fault-free run, no record lost', async () => {
+    const dir = await makeFixture({ records: 60, sample: 40 });
+    const clean = await server();
+    const reference = await runInProcess(dir, clean.url, { inputs: { 'output-dir': 'clean' } });
+    expect(reference.report.sample).toMatchObject({ replayed: 40, graded: 40, errors: 0 });
+
+    const injected: Record<string, number> = {};
+    // Every request's first attempt gets a fault, by record and role, so each kind hits candidates and graders.
+    const faults = (request: { rawBody: string; role: string }, attempt: number): Fault | undefined => {
+      if (attempt > 1) return undefined;
+      const i = recordIndex(request.rawBody);
+      const kinds: (Fault | undefined)[] =
+        request.role === 'grader'
+          ? [{ type: 'bad-json' }, { type: 'rate-limit', retryAfterMs: 20 }, { type: 'server-error' }, { type: 'hang' }, undefined]
+          : [{ type: 'rate-limit', retryAfterSeconds: 0 }, { type: 'server-error' }, { type: 'hang' }, { type: 'rate-limit', retryAfterMs: 30 }, undefined];
+      const fault = kinds[i % kinds.length];
+      if (fault) {
+        const name = `${request.role}:${fault.type}`;
+        injected[name] = (injected[name] ?? 0) + 1;
+      }
+      return fault;
+    };
+    const faulty = await server({ faults });
+    const started = Date.now();
+    const outcome = await runInProcess(dir, faulty.url, {
+      inputs: { 'output-dir': 'faulty', concurrency: '8', 'max-retries': '2' },
+      settings: { requestTimeoutMs: 400 },
+    });
+    const seconds = (Date.now() - started) / 1000;
+
+    for (const kind of ['candidate:rate-limit', 'candidate:server-error', 'candidate:hang', 'grader:bad-json', 'grader:rate-limit', 'grader:server-error', 'grader:hang']) {
+      expect(injected[kind], kind).toBeGreaterThan(0);
+    }
+    expect(outcome.report.sample).toMatchObject({ replayed: 40, graded: 40, errors: 0 });
+    expect(comparable(outcome.report)).toEqual(comparable(reference.report));
+    expect(await resultsById(outcome.resultsPath)).toEqual(await resultsById(reference.resultsPath));
+    expect(await readResults(outcome.resultsPath)).toHaveLength(40);
+    // Hung requests were abandoned at the timeout, not waited on.
+    expect(seconds).toBeLessThan(20);
+  });
+});
+
+describe('persistent faults', () => {
+  it('10% of prefixes failing every attempt with max_error_rate 0.02: the gate fails closed and says so; failed records are kept', async () => {
+    const dir = await makeFixture({ records: 50, maxErrorRate: 0.02 });
+    const mock = await server({ faults: (r) => (r.role === 'candidate' && recordIndex(r.rawBody) % 10 === 3 ? { type: 'server-error' } : undefined) });
+    const outcome = await runInProcess(dir, mock.url, { inputs: { 'max-retries': '1' } });
+    expect(outcome.report.passed).toBe(false);
+    expect(outcome.report.sample).toMatchObject({ replayed: 50, graded: 45, errors: 5 });
+    expect(outcome.report.reasons.join('\n')).toMatch(/5 of 50 sampled records \(10\.0%\) could not be replayed or graded, more than max_error_rate 2\.0%: the gate fails closed/);
+    const lines = await readResults(outcome.resultsPath);
+    expect(lines).toHaveLength(50);
+    const failed = lines.filter((l) => l.error !== null);
+    expect(failed.map((l) => Number(l.id.slice(2)) % 10)).toEqual([3, 3, 3, 3, 3]);
+    expect(failed[0]!.error).toMatch(/candidate request failed with 500/);
+    // Each failing prefix: the first try and one retry.
+    expect(mock.requests.filter((r) => recordIndex(r.rawBody) % 10 === 3)).toHaveLength(10);
+  });
+});
+
+describe('refusals', () => {
+  it('401 aborts the run early with one message, without the key', async () => {
+    const dir = await makeFixture({ records: 200 });
+    const mock = await server({ apiKey: 'sk-the-right-key-1234', echoKeyInErrors: true });
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const code = await runCli(
+      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--concurrency', '4', '--quiet'],
+      { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-wrong-key-987654' }, cwd: dir },
+    );
+    expect(code).toBe(1);
+    const errors = stderr.filter((l) => !l.startsWith('warning: --no-lock'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/candidate endpoint .* answered 401: .*Check the candidate-api-key input/);
+    expect(errors.join('\n')).not.toContain('sk-wrong-key-987654');
+    // Stopped at once: only the requests already in flight (≤ concurrency) reached the server; 401 is not retried.
+    expect(mock.requests.length).toBeLessThanOrEqual(4);
+  });
+});

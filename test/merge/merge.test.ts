@@ -1,0 +1,93 @@
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { makeFixture, readResults, runInProcess } from '../faults/fixture.js';
+
+let mock: MockOpenAI;
+let dir: string;
+
+async function cli(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: dir });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+async function reportJson(sub: string) {
+  const report = JSON.parse(await readFile(path.join(dir, sub, 'report.json'), 'utf8')) as Record<string, unknown> & { sample: Record<string, unknown> };
+  delete report.created_at;
+  report.sample.shard = null;
+  return report;
+}
+
+beforeAll(async () => {
+  mock = await startMockOpenAI();
+  // 97 sampled of 120: shards of 33, 32, 32 records; cat_a and cat_b both have flagged examples in every shard.
+  dir = await makeFixture({ records: 120, sample: 97 });
+  await runInProcess(dir, mock.url, { inputs: { 'output-dir': 'full', concurrency: '8' } });
+  for (const i of [1, 2, 3]) await runInProcess(dir, mock.url, { inputs: { 'output-dir': `shard-${i}`, shard: `${i}/3`, concurrency: '8' } });
+});
+afterAll(async () => {
+  await mock.close();
+});
+
+describe('deploysim merge', () => {
+  it('shards 1/3, 2/3, 3/3 merged equal the unsharded run (report and results)', async () => {
+    const shard1 = await reportJson('shard-1');
+    expect(shard1.sample).toMatchObject({ replayed: 33, sample_size: 97 });
+    const { code, stdout } = await cli(['merge', 'shard-3', 'shard-1', 'shard-2', '--output-dir', 'merged']);
+    expect(stdout).toContain('deploysim: gate');
+    const full = await reportJson('full');
+    const merged = await reportJson('merged');
+    expect(code).toBe(full.passed ? 0 : 1);
+    expect(merged).toEqual(full);
+    // Both categories have flagged records spread over all shards, so example selection is exercised.
+    expect((merged.categories as { flagged: number; examples: unknown[] }[]).map((c) => [c.flagged, c.examples.length])).toEqual([
+      [13, 3],
+      [11, 3],
+    ]);
+    const byRank = (lines: Awaited<ReturnType<typeof readResults>>) => [...lines].sort((a, b) => a.rank - b.rank);
+    expect(await readResults(path.join(dir, 'merged', 'results.jsonl'))).toEqual(byRank(await readResults(path.join(dir, 'full', 'results.jsonl'))));
+  });
+
+  it('refuses an incomplete set, a shard given twice, and a non-shard output (exit 2, nothing written)', async () => {
+    const incomplete = await cli(['merge', 'shard-1', 'shard-2', '--output-dir', 'x1']);
+    expect(incomplete.code).toBe(2);
+    expect(incomplete.stderr).toMatch(/incomplete: missing shard 3\/3/);
+    await cp(path.join(dir, 'shard-2'), path.join(dir, 'shard-2-copy'), { recursive: true });
+    const twice = await cli(['merge', 'shard-1', 'shard-2', 'shard-2-copy', 'shard-3', '--output-dir', 'x2']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/shard 2\/3 appears twice: shard-2 and shard-2-copy/);
+    const full = await cli(['merge', 'full', 'shard-1', '--output-dir', 'x3']);
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(/full: report.json is not a shard's/);
+    await expect(readFile(path.join(dir, 'x2', 'report.json'))).rejects.toThrow();
+  });
+
+  it('refuses shards of different lock refs, registrations or samples', async () => {
+    await cp(path.join(dir, 'shard-3'), path.join(dir, 'shard-3-other'), { recursive: true });
+    const file = path.join(dir, 'shard-3-other', 'report.json');
+    const report = JSON.parse(await readFile(file, 'utf8'));
+    report.registration.lock_ref = 'f'.repeat(40);
+    report.registration.files[0].sha256 = '0'.repeat(64);
+    report.sample.fingerprint = 'e'.repeat(64);
+    await writeFile(file, JSON.stringify(report));
+    const r = await cli(['merge', 'shard-1', 'shard-2', 'shard-3-other', '--output-dir', 'x4']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/differ in lock ref/);
+    expect(r.stderr).toMatch(/differ in registration file hashes/);
+    expect(r.stderr).toMatch(/differ in sample fingerprint/);
+  });
+
+  it('refuses a shard whose results.jsonl is short (an interrupted shard)', async () => {
+    await cp(path.join(dir, 'shard-1'), path.join(dir, 'shard-1-short'), { recursive: true });
+    const file = path.join(dir, 'shard-1-short', 'results.jsonl');
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    await writeFile(file, `${lines.slice(1).join('\n')}\n`);
+    const r = await cli(['merge', 'shard-1-short', 'shard-2', 'shard-3', '--output-dir', 'x5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/should hold 33 results; results.jsonl has 32/);
+  });
+});
