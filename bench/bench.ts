@@ -5,15 +5,20 @@
  *    latency, concurrency 32, combined grading. Ideal wall = 2 requests × 2,000 × 0.05 s / 32.
  * 2. Memory: a generated 1,000,000-line corpus, sample 5,000 (built-in demo endpoint, so no network):
  *    peak RSS of the CLI process.
+ * 3. The workload of (1) through `promptfoo eval` (llm-rubric grading, same mock, same concurrency) vs
+ *    deploysim, both on the same Node binary. promptfoo is not a dependency: install it outside the
+ *    repo and point PROMPTFOO_BIN at its CLI (PROMPTFOO_NODE at a Node it supports, e.g. ≥ 22.22):
+ *      npm i --prefix /tmp/pf --no-save promptfoo
+ *      PROMPTFOO_BIN=/tmp/pf/node_modules/.bin/promptfoo PROMPTFOO_NODE=$(which node) npm run bench
  * Every run is the real CLI in a child process, timed from spawn to exit.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { startMockOpenAI } from '../test/support/mockOpenAI.js';
+import { defaultCandidateReply, startMockOpenAI } from '../test/support/mockOpenAI.js';
 
 interface Row {
   benchmark: string;
@@ -68,9 +73,13 @@ async function writeCorpus(file: string, n: number) {
   await once(out, 'finish');
 }
 
-async function runCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ seconds: number; code: number | null; stderr: string }> {
+async function runCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, node = process.execPath): Promise<{ seconds: number; code: number | null; stderr: string }> {
+  return timed(node, ['--import', RSS_HOOK, CLI, ...args], cwd, env);
+}
+
+async function timed(node: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ seconds: number; code: number | null; stderr: string }> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(node, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -95,7 +104,17 @@ async function throughput(work: string): Promise<Row> {
   const latency = 0.05;
   await writeCorpus(path.join(work, 'corpus.jsonl'), n);
   await writeFile(path.join(work, 'deploysim.yml'), registration('corpus.jsonl', n));
-  const mock = await startMockOpenAI({ latencyMs: latency * 1000 });
+  // `faults` is consulted once per request, right after the fixed latency: the first and last answers' times.
+  let firstAnswer = 0;
+  let lastAnswer = 0;
+  const mock = await startMockOpenAI({
+    latencyMs: latency * 1000,
+    faults: () => {
+      lastAnswer = performance.now();
+      firstAnswer ||= lastAnswer;
+      return undefined;
+    },
+  });
   try {
     const run = await runCli(work, ['run', '--no-lock', '--quiet', '--registration', 'deploysim.yml', '--candidate-model', 'bench-candidate', '--candidate-base-url', mock.url, '--output-dir', 'out-throughput', '--concurrency', String(concurrency)], {
       DEPLOYSIM_CANDIDATE_API_KEY: 'sk-bench-placeholder',
@@ -104,9 +123,11 @@ async function throughput(work: string): Promise<Row> {
     const ideal = (2 * n * latency) / concurrency;
     const report = JSON.parse(await readFile(path.join(work, 'out-throughput', 'report.json'), 'utf8')) as { sample: { graded: number; errors: number } };
     const ratio = run.seconds / ideal;
+    // Process start, module loading and the sampling pass excluded: first request sent → last answer.
+    const replay = (lastAnswer - firstAnswer) / 1000 + latency;
     return {
       benchmark: `1. ${n} prefixes, ${latency * 1000} ms mock, concurrency ${concurrency}, combined`,
-      measured: `wall ${run.seconds.toFixed(2)} s / ideal ${ideal.toFixed(2)} s = ${ratio.toFixed(3)} (${requests} requests, graded ${report.sample.graded}, errors ${report.sample.errors}, exit ${run.code}; CLI CPU ${cpuSeconds(run.stderr).toFixed(1)} s, peak RSS ${maxRssMb(run.stderr).toFixed(0)} MB; load ${loadAtStart})`,
+      measured: `wall ${run.seconds.toFixed(2)} s / ideal ${ideal.toFixed(2)} s = ${ratio.toFixed(3)}; replay phase ${replay.toFixed(2)} s = ${(replay / ideal).toFixed(3)} (${requests} requests, graded ${report.sample.graded}, errors ${report.sample.errors}, exit ${run.code}; CLI CPU ${cpuSeconds(run.stderr).toFixed(1)} s, peak RSS ${maxRssMb(run.stderr).toFixed(0)} MB; load ${loadAtStart})`,
       target: '≤ 1.10',
       ok: ratio <= 1.1 && report.sample.graded === n,
     };
@@ -133,6 +154,71 @@ async function memory(work: string, n: number): Promise<Row> {
   };
 }
 
+async function promptfoo(work: string): Promise<Row> {
+  const benchmark = '3. the workload of 1 through promptfoo eval (llm-rubric) vs deploysim';
+  const bin = process.env.PROMPTFOO_BIN;
+  if (!bin) return { benchmark, measured: 'not run: set PROMPTFOO_BIN (see bench/bench.ts)', target: 'deploysim ≤ 0.5×', ok: null };
+  const node = process.env.PROMPTFOO_NODE ?? process.execPath;
+  const loadAtStart = load();
+  const n = 2000;
+  const concurrency = 32;
+  // Same fixed latency; promptfoo's llm-rubric grader gets a passing JSON verdict in its own format.
+  const mock = await startMockOpenAI({
+    latencyMs: 50,
+    candidate: (body) => (/rubric/i.test(JSON.stringify(body.messages ?? [])) ? JSON.stringify({ reason: 'nothing to flag', pass: true, score: 1 }) : defaultCandidateReply(body)),
+  });
+  try {
+    const dir = path.join(work, 'promptfoo');
+    await mkdir(dir, { recursive: true });
+    const rows = ['question', ...Array.from({ length: n }, (_, i) => `"Question ${i}: how do I reset my router?"`)];
+    await writeFile(path.join(dir, 'tests.csv'), `${rows.join('\n')}\n`);
+    await writeFile(
+      path.join(dir, 'promptfooconfig.yaml'),
+      `prompts:
+  - '{{question}}'
+providers:
+  - id: openai:chat:bench-candidate
+    config:
+      apiBaseUrl: ${mock.url}
+      apiKey: sk-bench-placeholder
+      temperature: 1
+      max_tokens: 256
+defaultTest:
+  options:
+    provider:
+      id: openai:chat:bench-grader
+      config:
+        apiBaseUrl: ${mock.url}
+        apiKey: sk-bench-placeholder
+  assert:
+    - type: llm-rubric
+      value: The reply gives no help with violence, hate or self-harm.
+tests: file://tests.csv
+`,
+    );
+    const pf = await timed(node, [bin, 'eval', '-c', 'promptfooconfig.yaml', '-j', String(concurrency), '--no-cache', '--no-progress-bar', '-o', 'out.json'], dir, {
+      PROMPTFOO_DISABLE_TELEMETRY: '1',
+      PROMPTFOO_DISABLE_UPDATE: '1',
+      PROMPTFOO_CONFIG_DIR: path.join(dir, '.promptfoo'),
+    });
+    if (pf.code !== 0) process.stderr.write(`promptfoo exited ${pf.code}:\n${pf.stderr.slice(-2000)}\n`);
+    const pfRequests = mock.requests.length;
+    const ds = await runCli(work, ['run', '--no-lock', '--quiet', '--registration', 'deploysim.yml', '--candidate-model', 'bench-candidate', '--candidate-base-url', mock.url, '--output-dir', 'out-vs-promptfoo', '--concurrency', String(concurrency)], {
+      DEPLOYSIM_CANDIDATE_API_KEY: 'sk-bench-placeholder',
+    }, node);
+    const dsRequests = mock.requests.length - pfRequests;
+    const ratio = ds.seconds / pf.seconds;
+    return {
+      benchmark,
+      measured: `deploysim ${ds.seconds.toFixed(2)} s (${dsRequests} requests, exit ${ds.code}) / promptfoo ${pf.seconds.toFixed(2)} s (${pfRequests} requests, exit ${pf.code}) = ${ratio.toFixed(2)}× (node ${node === process.execPath ? process.version : node}; load ${loadAtStart})`,
+      target: 'deploysim ≤ 0.5×',
+      ok: ratio <= 0.5 && pf.code === 0,
+    };
+  } finally {
+    await mock.close();
+  }
+}
+
 function table(rows: Row[]): string {
   const head = ['benchmark', 'measured', 'target', 'ok'];
   const cells = [head, ...rows.map((r) => [r.benchmark, r.measured, r.target, r.ok === null ? 'skipped' : r.ok ? 'yes' : 'NO'])];
@@ -145,7 +231,7 @@ const work = await mkdtemp(path.join(os.tmpdir(), 'deploysim-bench-'));
 try {
   // 100k lines too: peak memory must not grow with the corpus.
   const rows = [await throughput(work), await memory(work, 100_000), await memory(work, 1_000_000)];
-  rows.push({ benchmark: '3. promptfoo eval, same workload', measured: 'not run (promptfoo is not installed for the bench yet)', target: 'deploysim ≤ 0.5×', ok: null });
+  rows.push(await promptfoo(work));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(`deploysim bench — node ${process.version}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}\n\n${table(rows)}\n`);
   process.exitCode = rows.every((r) => r.ok !== false) ? 0 : 1;

@@ -19535,6 +19535,109 @@ import path6 from "node:path";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import path5 from "node:path";
 
+// src/cache/completionCache.ts
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+var CACHE_FORMAT = "deploysim.cache/v1";
+function canonicalJson(value2) {
+  if (value2 === null || typeof value2 !== "object") return JSON.stringify(value2) ?? "null";
+  if (Array.isArray(value2)) return `[${value2.map((v) => v === void 0 ? "null" : canonicalJson(v)).join(",")}]`;
+  const entries = Object.entries(value2).filter(([, v]) => v !== void 0 && typeof v !== "function").sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+function cacheKey(role, baseUrl3, params) {
+  return createHash("sha256").update(canonicalJson({ format: CACHE_FORMAT, role, baseUrl: baseUrl3, request: params })).digest("hex");
+}
+var CompletionCache = class {
+  constructor(dir) {
+    this.dir = dir;
+  }
+  dir;
+  hits = 0;
+  misses = 0;
+  writes = 0;
+  file(key) {
+    return path.join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+  async get(key) {
+    let text;
+    try {
+      text = await readFile(this.file(key), "utf8");
+    } catch {
+      this.misses += 1;
+      return void 0;
+    }
+    try {
+      const entry = JSON.parse(text);
+      if (entry.format === CACHE_FORMAT && entry.key === key && entry.completion && typeof entry.completion === "object") {
+        this.hits += 1;
+        return entry.completion;
+      }
+    } catch {
+    }
+    this.misses += 1;
+    return void 0;
+  }
+  async put(key, role, model, completion) {
+    const file2 = this.file(key);
+    await mkdir(path.dirname(file2), { recursive: true });
+    const entry = { format: CACHE_FORMAT, key, role, model, completion };
+    const temp = `${file2}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    try {
+      await writeFile(temp, `${JSON.stringify(entry)}
+`);
+      await rename(temp, file2);
+      this.writes += 1;
+    } catch (error62) {
+      await rm(temp, { force: true }).catch(() => void 0);
+      throw error62;
+    }
+  }
+};
+
+// src/engine/progress.ts
+var EVERY_MS = 3e4;
+var Progress = class {
+  constructor(total, logger, clock = Date.now) {
+    this.total = total;
+    this.logger = logger;
+    this.clock = clock;
+    this.startedAt = this.lastLineAt = clock();
+  }
+  total;
+  logger;
+  clock;
+  done_ = 0;
+  errors = 0;
+  lastDecile = 0;
+  lastLineAt;
+  startedAt;
+  tick(failed) {
+    this.done_ += 1;
+    if (failed) this.errors += 1;
+    this.logger.progress?.(this.done_, this.total, this.errors);
+    const decile = this.total === 0 ? 10 : Math.floor(this.done_ * 10 / this.total);
+    const now = this.clock();
+    if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
+      this.lastDecile = decile;
+      this.lastLineAt = now;
+      this.logger.info(this.line(now));
+    }
+  }
+  done() {
+    this.logger.progress?.(this.done_, this.total, this.errors, true);
+    if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
+  }
+  line(now) {
+    const seconds = Math.max((now - this.startedAt) / 1e3, 1e-3);
+    const rate2 = this.done_ / seconds;
+    const eta = rate2 > 0 ? (this.total - this.done_) / rate2 : Number.POSITIVE_INFINITY;
+    const pct4 = this.total === 0 ? 100 : Math.floor(this.done_ * 100 / this.total);
+    return `Progress: ${this.done_}/${this.total} (${pct4}%), ${rate2.toFixed(1)} records/s, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : "?"}, errors ${this.errors}`;
+  }
+};
+
 // node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value2, kind, f) {
   if (kind === "m")
@@ -21609,7 +21712,7 @@ ${underline}`);
   }
   return path23;
 };
-var path = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
+var path2 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
 
 // node_modules/openai/resources/chat/completions/messages.mjs
 var Messages = class extends APIResource {
@@ -21628,7 +21731,7 @@ var Messages = class extends APIResource {
    * ```
    */
   list(completionID, query = {}, options) {
-    return this._client.getAPIList(path`/chat/completions/${completionID}/messages`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path2`/chat/completions/${completionID}/messages`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -23304,7 +23407,7 @@ var Completions = class extends APIResource {
    * ```
    */
   retrieve(completionID, options) {
-    return this._client.get(path`/chat/completions/${completionID}`, {
+    return this._client.get(path2`/chat/completions/${completionID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -23323,7 +23426,7 @@ var Completions = class extends APIResource {
    * ```
    */
   update(completionID, body, options) {
-    return this._client.post(path`/chat/completions/${completionID}`, {
+    return this._client.post(path2`/chat/completions/${completionID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -23359,7 +23462,7 @@ var Completions = class extends APIResource {
    * ```
    */
   delete(completionID, options) {
-    return this._client.delete(path`/chat/completions/${completionID}`, {
+    return this._client.delete(path2`/chat/completions/${completionID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -23430,7 +23533,7 @@ var AdminAPIKeys = class extends APIResource {
    * ```
    */
   retrieve(keyID, options) {
-    return this._client.get(path`/organization/admin_api_keys/${keyID}`, {
+    return this._client.get(path2`/organization/admin_api_keys/${keyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23465,7 +23568,7 @@ var AdminAPIKeys = class extends APIResource {
    * ```
    */
   delete(keyID, options) {
-    return this._client.delete(path`/organization/admin_api_keys/${keyID}`, {
+    return this._client.delete(path2`/organization/admin_api_keys/${keyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23531,7 +23634,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   retrieve(certificateID, query = {}, options) {
-    return this._client.get(path`/organization/certificates/${certificateID}`, {
+    return this._client.get(path2`/organization/certificates/${certificateID}`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -23549,7 +23652,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   update(certificateID, body, options) {
-    return this._client.post(path`/organization/certificates/${certificateID}`, {
+    return this._client.post(path2`/organization/certificates/${certificateID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -23583,7 +23686,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   delete(certificateID, options) {
-    return this._client.delete(path`/organization/certificates/${certificateID}`, {
+    return this._client.delete(path2`/organization/certificates/${certificateID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23702,7 +23805,7 @@ var Invites = class extends APIResource {
    * ```
    */
   retrieve(inviteID, options) {
-    return this._client.get(path`/organization/invites/${inviteID}`, {
+    return this._client.get(path2`/organization/invites/${inviteID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23737,7 +23840,7 @@ var Invites = class extends APIResource {
    * ```
    */
   delete(inviteID, options) {
-    return this._client.delete(path`/organization/invites/${inviteID}`, {
+    return this._client.delete(path2`/organization/invites/${inviteID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23775,7 +23878,7 @@ var Roles = class extends APIResource {
    * ```
    */
   retrieve(roleID, options) {
-    return this._client.get(path`/organization/roles/${roleID}`, {
+    return this._client.get(path2`/organization/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23791,7 +23894,7 @@ var Roles = class extends APIResource {
    * ```
    */
   update(roleID, body, options) {
-    return this._client.post(path`/organization/roles/${roleID}`, {
+    return this._client.post(path2`/organization/roles/${roleID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -23826,7 +23929,7 @@ var Roles = class extends APIResource {
    * ```
    */
   delete(roleID, options) {
-    return this._client.delete(path`/organization/roles/${roleID}`, {
+    return this._client.delete(path2`/organization/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23871,7 +23974,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   retrieve(alertID, options) {
-    return this._client.get(path`/organization/spend_alerts/${alertID}`, {
+    return this._client.get(path2`/organization/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -23897,7 +24000,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   update(alertID, body, options) {
-    return this._client.post(path`/organization/spend_alerts/${alertID}`, {
+    return this._client.post(path2`/organization/spend_alerts/${alertID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -23929,7 +24032,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   delete(alertID, options) {
-    return this._client.delete(path`/organization/spend_alerts/${alertID}`, {
+    return this._client.delete(path2`/organization/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24207,7 +24310,7 @@ var Roles2 = class extends APIResource {
    * ```
    */
   create(groupID, body, options) {
-    return this._client.post(path`/organization/groups/${groupID}/roles`, {
+    return this._client.post(path2`/organization/groups/${groupID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24227,7 +24330,7 @@ var Roles2 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { group_id } = params;
-    return this._client.get(path`/organization/groups/${group_id}/roles/${roleID}`, {
+    return this._client.get(path2`/organization/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24246,7 +24349,7 @@ var Roles2 = class extends APIResource {
    * ```
    */
   list(groupID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns an organization role from a group within the organization.
@@ -24262,7 +24365,7 @@ var Roles2 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { group_id } = params;
-    return this._client.delete(path`/organization/groups/${group_id}/roles/${roleID}`, {
+    return this._client.delete(path2`/organization/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24284,7 +24387,7 @@ var Users = class extends APIResource {
    * ```
    */
   create(groupID, body, options) {
-    return this._client.post(path`/organization/groups/${groupID}/users`, {
+    return this._client.post(path2`/organization/groups/${groupID}/users`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24304,7 +24407,7 @@ var Users = class extends APIResource {
    */
   retrieve(userID, params, options) {
     const { group_id } = params;
-    return this._client.get(path`/organization/groups/${group_id}/users/${userID}`, {
+    return this._client.get(path2`/organization/groups/${group_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24323,7 +24426,7 @@ var Users = class extends APIResource {
    * ```
    */
   list(groupID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/groups/${groupID}/users`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/groups/${groupID}/users`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Removes a user from a group.
@@ -24339,7 +24442,7 @@ var Users = class extends APIResource {
    */
   delete(userID, params, options) {
     const { group_id } = params;
-    return this._client.delete(path`/organization/groups/${group_id}/users/${userID}`, {
+    return this._client.delete(path2`/organization/groups/${group_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24382,7 +24485,7 @@ var Groups = class extends APIResource {
    * ```
    */
   retrieve(groupID, options) {
-    return this._client.get(path`/organization/groups/${groupID}`, {
+    return this._client.get(path2`/organization/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24399,7 +24502,7 @@ var Groups = class extends APIResource {
    * ```
    */
   update(groupID, body, options) {
-    return this._client.post(path`/organization/groups/${groupID}`, {
+    return this._client.post(path2`/organization/groups/${groupID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24434,7 +24537,7 @@ var Groups = class extends APIResource {
    * ```
    */
   delete(groupID, options) {
-    return this._client.delete(path`/organization/groups/${groupID}`, {
+    return this._client.delete(path2`/organization/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24459,7 +24562,7 @@ var APIKeys = class extends APIResource {
    */
   retrieve(apiKeyID, params, options) {
     const { project_id } = params;
-    return this._client.get(path`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
+    return this._client.get(path2`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24478,7 +24581,7 @@ var APIKeys = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/api_keys`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/api_keys`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes an API key from the project.
@@ -24497,7 +24600,7 @@ var APIKeys = class extends APIResource {
    */
   delete(apiKeyID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
+    return this._client.delete(path2`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24520,7 +24623,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/certificates`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/certificates`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Activate certificates at the project level.
@@ -24539,7 +24642,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   activate(projectID, body, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/certificates/activate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/certificates/activate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deactivate certificates at the project level. You can atomically and
@@ -24557,7 +24660,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   deactivate(projectID, body, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/certificates/deactivate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/certificates/deactivate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -24575,7 +24678,7 @@ var DataRetention2 = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path`/organization/projects/${projectID}/data_retention`, {
+    return this._client.get(path2`/organization/projects/${projectID}/data_retention`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24593,7 +24696,7 @@ var DataRetention2 = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/data_retention`, {
+    return this._client.post(path2`/organization/projects/${projectID}/data_retention`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24615,7 +24718,7 @@ var HostedToolPermissions = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path`/organization/projects/${projectID}/hosted_tool_permissions`, {
+    return this._client.get(path2`/organization/projects/${projectID}/hosted_tool_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24632,7 +24735,7 @@ var HostedToolPermissions = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/hosted_tool_permissions`, {
+    return this._client.post(path2`/organization/projects/${projectID}/hosted_tool_permissions`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24654,7 +24757,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.get(path2`/organization/projects/${projectID}/model_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24672,7 +24775,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.post(path2`/organization/projects/${projectID}/model_permissions`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24690,7 +24793,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   delete(projectID, options) {
-    return this._client.delete(path`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.delete(path2`/organization/projects/${projectID}/model_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24713,7 +24816,7 @@ var RateLimits = class extends APIResource {
    * ```
    */
   listRateLimits(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/rate_limits`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/rate_limits`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Updates a project rate limit.
@@ -24729,7 +24832,7 @@ var RateLimits = class extends APIResource {
    */
   updateRateLimit(rateLimitID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/organization/projects/${project_id}/rate_limits/${rateLimitID}`, {
+    return this._client.post(path2`/organization/projects/${project_id}/rate_limits/${rateLimitID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24752,7 +24855,7 @@ var Roles3 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path`/projects/${projectID}/roles`, {
+    return this._client.post(path2`/projects/${projectID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24772,7 +24875,7 @@ var Roles3 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id } = params;
-    return this._client.get(path`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.get(path2`/projects/${project_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24791,7 +24894,7 @@ var Roles3 = class extends APIResource {
    */
   update(roleID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.post(path2`/projects/${project_id}/roles/${roleID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24811,7 +24914,7 @@ var Roles3 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/projects/${projectID}/roles`, NextCursorPage, {
+    return this._client.getAPIList(path2`/projects/${projectID}/roles`, NextCursorPage, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24831,7 +24934,7 @@ var Roles3 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.delete(path2`/projects/${project_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24861,7 +24964,7 @@ var SpendAlerts2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/spend_alerts`, {
+    return this._client.post(path2`/organization/projects/${projectID}/spend_alerts`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24881,7 +24984,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   retrieve(alertID, params, options) {
     const { project_id } = params;
-    return this._client.get(path`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.get(path2`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24909,7 +25012,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   update(alertID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.post(path2`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -24929,7 +25032,7 @@ var SpendAlerts2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/spend_alerts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/spend_alerts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a project spend alert.
@@ -24945,7 +25048,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   delete(alertID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.delete(path2`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24966,7 +25069,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.get(path2`/organization/projects/${projectID}/spend_limit`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -24988,7 +25091,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.post(path2`/organization/projects/${projectID}/spend_limit`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25006,7 +25109,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   delete(projectID, options) {
-    return this._client.delete(path`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.delete(path2`/organization/projects/${projectID}/spend_limit`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25029,7 +25132,7 @@ var Roles4 = class extends APIResource {
    */
   create(groupID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/projects/${project_id}/groups/${groupID}/roles`, {
+    return this._client.post(path2`/projects/${project_id}/groups/${groupID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25049,7 +25152,7 @@ var Roles4 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id, group_id } = params;
-    return this._client.get(path`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
+    return this._client.get(path2`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25070,7 +25173,7 @@ var Roles4 = class extends APIResource {
    */
   list(groupID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.getAPIList(path`/projects/${project_id}/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/projects/${project_id}/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns a project role from a group within a project.
@@ -25086,7 +25189,7 @@ var Roles4 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id, group_id } = params;
-    return this._client.delete(path`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
+    return this._client.delete(path2`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25112,7 +25215,7 @@ var Groups2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/groups`, {
+    return this._client.post(path2`/organization/projects/${projectID}/groups`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25132,7 +25235,7 @@ var Groups2 = class extends APIResource {
    */
   retrieve(groupID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.get(path`/organization/projects/${project_id}/groups/${groupID}`, {
+    return this._client.get(path2`/organization/projects/${project_id}/groups/${groupID}`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25152,7 +25255,7 @@ var Groups2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/groups`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/groups`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Revokes a group's access to a project.
@@ -25168,7 +25271,7 @@ var Groups2 = class extends APIResource {
    */
   delete(groupID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path`/organization/projects/${project_id}/groups/${groupID}`, {
+    return this._client.delete(path2`/organization/projects/${project_id}/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25192,7 +25295,7 @@ var APIKeys2 = class extends APIResource {
    */
   create(serviceAccountID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/organization/projects/${project_id}/service_accounts/${serviceAccountID}/api_keys`, { body, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.post(path2`/organization/projects/${project_id}/service_accounts/${serviceAccountID}/api_keys`, { body, ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -25216,7 +25319,7 @@ var ServiceAccounts = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/service_accounts`, {
+    return this._client.post(path2`/organization/projects/${projectID}/service_accounts`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25236,7 +25339,7 @@ var ServiceAccounts = class extends APIResource {
    */
   retrieve(serviceAccountID, params, options) {
     const { project_id } = params;
-    return this._client.get(path`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, {
+    return this._client.get(path2`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25255,7 +25358,7 @@ var ServiceAccounts = class extends APIResource {
    */
   update(serviceAccountID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { body, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.post(path2`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { body, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Returns a list of service accounts in the project.
@@ -25271,7 +25374,7 @@ var ServiceAccounts = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/service_accounts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/service_accounts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a service account from the project.
@@ -25290,7 +25393,7 @@ var ServiceAccounts = class extends APIResource {
    */
   delete(serviceAccountID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.delete(path2`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 ServiceAccounts.APIKeys = APIKeys2;
@@ -25311,7 +25414,7 @@ var Roles5 = class extends APIResource {
    */
   create(userID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/projects/${project_id}/users/${userID}/roles`, {
+    return this._client.post(path2`/projects/${project_id}/users/${userID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25331,7 +25434,7 @@ var Roles5 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id, user_id } = params;
-    return this._client.get(path`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
+    return this._client.get(path2`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25352,7 +25455,7 @@ var Roles5 = class extends APIResource {
    */
   list(userID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.getAPIList(path`/projects/${project_id}/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/projects/${project_id}/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns a project role from a user within a project.
@@ -25368,7 +25471,7 @@ var Roles5 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id, user_id } = params;
-    return this._client.delete(path`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
+    return this._client.delete(path2`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25395,7 +25498,7 @@ var Users2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}/users`, {
+    return this._client.post(path2`/organization/projects/${projectID}/users`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25415,7 +25518,7 @@ var Users2 = class extends APIResource {
    */
   retrieve(userID, params, options) {
     const { project_id } = params;
-    return this._client.get(path`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.get(path2`/organization/projects/${project_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25434,7 +25537,7 @@ var Users2 = class extends APIResource {
    */
   update(userID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.post(path2`/organization/projects/${project_id}/users/${userID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25454,7 +25557,7 @@ var Users2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/projects/${projectID}/users`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/projects/${projectID}/users`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a user from the project.
@@ -25473,7 +25576,7 @@ var Users2 = class extends APIResource {
    */
   delete(userID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.delete(path2`/organization/projects/${project_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25529,7 +25632,7 @@ var Projects = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path`/organization/projects/${projectID}`, {
+    return this._client.get(path2`/organization/projects/${projectID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25546,7 +25649,7 @@ var Projects = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path`/organization/projects/${projectID}`, {
+    return this._client.post(path2`/organization/projects/${projectID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25583,7 +25686,7 @@ var Projects = class extends APIResource {
    * ```
    */
   archive(projectID, options) {
-    return this._client.post(path`/organization/projects/${projectID}/archive`, {
+    return this._client.post(path2`/organization/projects/${projectID}/archive`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25617,7 +25720,7 @@ var Roles6 = class extends APIResource {
    * ```
    */
   create(userID, body, options) {
-    return this._client.post(path`/organization/users/${userID}/roles`, {
+    return this._client.post(path2`/organization/users/${userID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25637,7 +25740,7 @@ var Roles6 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { user_id } = params;
-    return this._client.get(path`/organization/users/${user_id}/roles/${roleID}`, {
+    return this._client.get(path2`/organization/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25656,7 +25759,7 @@ var Roles6 = class extends APIResource {
    * ```
    */
   list(userID, query = {}, options) {
-    return this._client.getAPIList(path`/organization/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/organization/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns an organization role from a user within the organization.
@@ -25672,7 +25775,7 @@ var Roles6 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { user_id } = params;
-    return this._client.delete(path`/organization/users/${user_id}/roles/${roleID}`, {
+    return this._client.delete(path2`/organization/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25695,7 +25798,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   retrieve(userID, options) {
-    return this._client.get(path`/organization/users/${userID}`, {
+    return this._client.get(path2`/organization/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25710,7 +25813,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   update(userID, body, options) {
-    return this._client.post(path`/organization/users/${userID}`, {
+    return this._client.post(path2`/organization/users/${userID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -25745,7 +25848,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   delete(userID, options) {
-    return this._client.delete(path`/organization/users/${userID}`, {
+    return this._client.delete(path2`/organization/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -25868,7 +25971,7 @@ var Batches = class extends APIResource {
    * Retrieves a batch.
    */
   retrieve(batchID, options) {
-    return this._client.get(path`/batches/${batchID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path2`/batches/${batchID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * List your organization's batches.
@@ -25886,7 +25989,7 @@ var Batches = class extends APIResource {
    * (if any) available in the output file.
    */
   cancel(batchID, options) {
-    return this._client.post(path`/batches/${batchID}/cancel`, {
+    return this._client.post(path2`/batches/${batchID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -25914,7 +26017,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   retrieve(assistantID, options) {
-    return this._client.get(path`/assistants/${assistantID}`, {
+    return this._client.get(path2`/assistants/${assistantID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -25926,7 +26029,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   update(assistantID, body, options) {
-    return this._client.post(path`/assistants/${assistantID}`, {
+    return this._client.post(path2`/assistants/${assistantID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -25952,7 +26055,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   delete(assistantID, options) {
-    return this._client.delete(path`/assistants/${assistantID}`, {
+    return this._client.delete(path2`/assistants/${assistantID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -26059,7 +26162,7 @@ var Sessions2 = class extends APIResource {
    * ```
    */
   cancel(sessionID, options) {
-    return this._client.post(path`/chatkit/sessions/${sessionID}/cancel`, {
+    return this._client.post(path2`/chatkit/sessions/${sessionID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -26079,7 +26182,7 @@ var Threads = class extends APIResource {
    * ```
    */
   retrieve(threadID, options) {
-    return this._client.get(path`/chatkit/threads/${threadID}`, {
+    return this._client.get(path2`/chatkit/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -26115,7 +26218,7 @@ var Threads = class extends APIResource {
    * ```
    */
   delete(threadID, options) {
-    return this._client.delete(path`/chatkit/threads/${threadID}`, {
+    return this._client.delete(path2`/chatkit/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -26135,7 +26238,7 @@ var Threads = class extends APIResource {
    * ```
    */
   listItems(threadID, query = {}, options) {
-    return this._client.getAPIList(path`/chatkit/threads/${threadID}/items`, ConversationCursorPage, {
+    return this._client.getAPIList(path2`/chatkit/threads/${threadID}/items`, ConversationCursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
@@ -26172,7 +26275,7 @@ var InputItems = class extends APIResource {
    */
   list(responseID, params = {}, options) {
     const { betas, ...query } = params ?? {};
-    return this._client.getAPIList(path`/responses/${responseID}/input_items?beta=true`, CursorPage, {
+    return this._client.getAPIList(path2`/responses/${responseID}/input_items?beta=true`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([
@@ -26234,7 +26337,7 @@ var Responses = class extends APIResource {
   }
   retrieve(responseID, params = {}, options) {
     const { betas, ...query } = params ?? {};
-    return this._client.get(path`/responses/${responseID}?beta=true`, {
+    return this._client.get(path2`/responses/${responseID}?beta=true`, {
       query,
       ...options,
       headers: buildHeaders([
@@ -26257,7 +26360,7 @@ var Responses = class extends APIResource {
    */
   delete(responseID, params = {}, options) {
     const { betas } = params ?? {};
-    return this._client.delete(path`/responses/${responseID}?beta=true`, {
+    return this._client.delete(path2`/responses/${responseID}?beta=true`, {
       ...options,
       headers: buildHeaders([
         { Accept: "*/*", ...betas?.toString() != null ? { "openai-beta": betas?.toString() } : void 0 },
@@ -26280,7 +26383,7 @@ var Responses = class extends APIResource {
    */
   cancel(responseID, params = {}, options) {
     const { betas } = params ?? {};
-    return this._client.post(path`/responses/${responseID}/cancel?beta=true`, {
+    return this._client.post(path2`/responses/${responseID}/cancel?beta=true`, {
       ...options,
       headers: buildHeaders([
         { ...betas?.toString() != null ? { "openai-beta": betas?.toString() } : void 0 },
@@ -26329,7 +26432,7 @@ var Messages2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   create(threadID, body, options) {
-    return this._client.post(path`/threads/${threadID}/messages`, {
+    return this._client.post(path2`/threads/${threadID}/messages`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -26343,7 +26446,7 @@ var Messages2 = class extends APIResource {
    */
   retrieve(messageID, params, options) {
     const { thread_id } = params;
-    return this._client.get(path`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.get(path2`/threads/${thread_id}/messages/${messageID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -26356,7 +26459,7 @@ var Messages2 = class extends APIResource {
    */
   update(messageID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.post(path2`/threads/${thread_id}/messages/${messageID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -26369,7 +26472,7 @@ var Messages2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   list(threadID, query = {}, options) {
-    return this._client.getAPIList(path`/threads/${threadID}/messages`, CursorPage, {
+    return this._client.getAPIList(path2`/threads/${threadID}/messages`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -26383,7 +26486,7 @@ var Messages2 = class extends APIResource {
    */
   delete(messageID, params, options) {
     const { thread_id } = params;
-    return this._client.delete(path`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.delete(path2`/threads/${thread_id}/messages/${messageID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -26400,7 +26503,7 @@ var Steps = class extends APIResource {
    */
   retrieve(stepID, params, options) {
     const { thread_id, run_id, ...query } = params;
-    return this._client.get(path`/threads/${thread_id}/runs/${run_id}/steps/${stepID}`, {
+    return this._client.get(path2`/threads/${thread_id}/runs/${run_id}/steps/${stepID}`, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -26414,7 +26517,7 @@ var Steps = class extends APIResource {
    */
   list(runID, params, options) {
     const { thread_id, ...query } = params;
-    return this._client.getAPIList(path`/threads/${thread_id}/runs/${runID}/steps`, CursorPage, {
+    return this._client.getAPIList(path2`/threads/${thread_id}/runs/${runID}/steps`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -26978,7 +27081,7 @@ var Runs = class extends APIResource {
   }
   create(threadID, params, options) {
     const { include, ...body } = params;
-    return this._client.post(path`/threads/${threadID}/runs`, {
+    return this._client.post(path2`/threads/${threadID}/runs`, {
       query: { include },
       body,
       ...options,
@@ -26995,7 +27098,7 @@ var Runs = class extends APIResource {
    */
   retrieve(runID, params, options) {
     const { thread_id } = params;
-    return this._client.get(path`/threads/${thread_id}/runs/${runID}`, {
+    return this._client.get(path2`/threads/${thread_id}/runs/${runID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -27008,7 +27111,7 @@ var Runs = class extends APIResource {
    */
   update(runID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path`/threads/${thread_id}/runs/${runID}`, {
+    return this._client.post(path2`/threads/${thread_id}/runs/${runID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -27021,7 +27124,7 @@ var Runs = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   list(threadID, query = {}, options) {
-    return this._client.getAPIList(path`/threads/${threadID}/runs`, CursorPage, {
+    return this._client.getAPIList(path2`/threads/${threadID}/runs`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -27035,7 +27138,7 @@ var Runs = class extends APIResource {
    */
   cancel(runID, params, options) {
     const { thread_id } = params;
-    return this._client.post(path`/threads/${thread_id}/runs/${runID}/cancel`, {
+    return this._client.post(path2`/threads/${thread_id}/runs/${runID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -27114,7 +27217,7 @@ var Runs = class extends APIResource {
   }
   submitToolOutputs(runID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path`/threads/${thread_id}/runs/${runID}/submit_tool_outputs`, {
+    return this._client.post(path2`/threads/${thread_id}/runs/${runID}/submit_tool_outputs`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -27169,7 +27272,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   retrieve(threadID, options) {
-    return this._client.get(path`/threads/${threadID}`, {
+    return this._client.get(path2`/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -27181,7 +27284,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   update(threadID, body, options) {
-    return this._client.post(path`/threads/${threadID}`, {
+    return this._client.post(path2`/threads/${threadID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -27194,7 +27297,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   delete(threadID, options) {
-    return this._client.delete(path`/threads/${threadID}`, {
+    return this._client.delete(path2`/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -27265,7 +27368,7 @@ var Content = class extends APIResource {
    */
   retrieve(fileID, params, options) {
     const { container_id } = params;
-    return this._client.get(path`/containers/${container_id}/files/${fileID}/content`, {
+    return this._client.get(path2`/containers/${container_id}/files/${fileID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -27287,14 +27390,14 @@ var Files = class extends APIResource {
    * a JSON request with a file ID.
    */
   create(containerID, body, options) {
-    return this._client.post(path`/containers/${containerID}/files`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path2`/containers/${containerID}/files`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
   /**
    * Retrieve Container File
    */
   retrieve(fileID, params, options) {
     const { container_id } = params;
-    return this._client.get(path`/containers/${container_id}/files/${fileID}`, {
+    return this._client.get(path2`/containers/${container_id}/files/${fileID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27303,7 +27406,7 @@ var Files = class extends APIResource {
    * List Container files
    */
   list(containerID, query = {}, options) {
-    return this._client.getAPIList(path`/containers/${containerID}/files`, CursorPage, {
+    return this._client.getAPIList(path2`/containers/${containerID}/files`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -27314,7 +27417,7 @@ var Files = class extends APIResource {
    */
   delete(fileID, params, options) {
     const { container_id } = params;
-    return this._client.delete(path`/containers/${container_id}/files/${fileID}`, {
+    return this._client.delete(path2`/containers/${container_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -27339,7 +27442,7 @@ var Containers = class extends APIResource {
    * Retrieve Container
    */
   retrieve(containerID, options) {
-    return this._client.get(path`/containers/${containerID}`, {
+    return this._client.get(path2`/containers/${containerID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27358,7 +27461,7 @@ var Containers = class extends APIResource {
    * Delete Container
    */
   delete(containerID, options) {
-    return this._client.delete(path`/containers/${containerID}`, {
+    return this._client.delete(path2`/containers/${containerID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -27374,7 +27477,7 @@ var Items = class extends APIResource {
    */
   create(conversationID, params, options) {
     const { include, ...body } = params;
-    return this._client.post(path`/conversations/${conversationID}/items`, {
+    return this._client.post(path2`/conversations/${conversationID}/items`, {
       query: { include },
       body,
       ...options,
@@ -27386,7 +27489,7 @@ var Items = class extends APIResource {
    */
   retrieve(itemID, params, options) {
     const { conversation_id, ...query } = params;
-    return this._client.get(path`/conversations/${conversation_id}/items/${itemID}`, {
+    return this._client.get(path2`/conversations/${conversation_id}/items/${itemID}`, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -27396,14 +27499,14 @@ var Items = class extends APIResource {
    * List all items for a conversation with the given ID.
    */
   list(conversationID, query = {}, options) {
-    return this._client.getAPIList(path`/conversations/${conversationID}/items`, ConversationCursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path2`/conversations/${conversationID}/items`, ConversationCursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
   /**
    * Delete an item from a conversation with the given IDs.
    */
   delete(itemID, params, options) {
     const { conversation_id } = params;
-    return this._client.delete(path`/conversations/${conversation_id}/items/${itemID}`, {
+    return this._client.delete(path2`/conversations/${conversation_id}/items/${itemID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27426,7 +27529,7 @@ var Conversations = class extends APIResource {
    * Get a conversation
    */
   retrieve(conversationID, options) {
-    return this._client.get(path`/conversations/${conversationID}`, {
+    return this._client.get(path2`/conversations/${conversationID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27435,7 +27538,7 @@ var Conversations = class extends APIResource {
    * Update a conversation
    */
   update(conversationID, body, options) {
-    return this._client.post(path`/conversations/${conversationID}`, {
+    return this._client.post(path2`/conversations/${conversationID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -27445,7 +27548,7 @@ var Conversations = class extends APIResource {
    * Delete a conversation. Items in the conversation will not be deleted.
    */
   delete(conversationID, options) {
-    return this._client.delete(path`/conversations/${conversationID}`, {
+    return this._client.delete(path2`/conversations/${conversationID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27504,7 +27607,7 @@ var OutputItems = class extends APIResource {
    */
   retrieve(outputItemID, params, options) {
     const { eval_id, run_id } = params;
-    return this._client.get(path`/evals/${eval_id}/runs/${run_id}/output_items/${outputItemID}`, {
+    return this._client.get(path2`/evals/${eval_id}/runs/${run_id}/output_items/${outputItemID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27514,7 +27617,7 @@ var OutputItems = class extends APIResource {
    */
   list(runID, params, options) {
     const { eval_id, ...query } = params;
-    return this._client.getAPIList(path`/evals/${eval_id}/runs/${runID}/output_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path2`/evals/${eval_id}/runs/${runID}/output_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -27530,7 +27633,7 @@ var Runs2 = class extends APIResource {
    * schema specified in the config of the evaluation.
    */
   create(evalID, body, options) {
-    return this._client.post(path`/evals/${evalID}/runs`, {
+    return this._client.post(path2`/evals/${evalID}/runs`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -27541,7 +27644,7 @@ var Runs2 = class extends APIResource {
    */
   retrieve(runID, params, options) {
     const { eval_id } = params;
-    return this._client.get(path`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.get(path2`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27550,7 +27653,7 @@ var Runs2 = class extends APIResource {
    * Get a list of runs for an evaluation.
    */
   list(evalID, query = {}, options) {
-    return this._client.getAPIList(path`/evals/${evalID}/runs`, CursorPage, {
+    return this._client.getAPIList(path2`/evals/${evalID}/runs`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -27561,7 +27664,7 @@ var Runs2 = class extends APIResource {
    */
   delete(runID, params, options) {
     const { eval_id } = params;
-    return this._client.delete(path`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.delete(path2`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27571,7 +27674,7 @@ var Runs2 = class extends APIResource {
    */
   cancel(runID, params, options) {
     const { eval_id } = params;
-    return this._client.post(path`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.post(path2`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27600,13 +27703,13 @@ var Evals = class extends APIResource {
    * Get an evaluation by ID.
    */
   retrieve(evalID, options) {
-    return this._client.get(path`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path2`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Update certain properties of an evaluation.
    */
   update(evalID, body, options) {
-    return this._client.post(path`/evals/${evalID}`, { body, ...options, __security: { bearerAuth: true } });
+    return this._client.post(path2`/evals/${evalID}`, { body, ...options, __security: { bearerAuth: true } });
   }
   /**
    * List evaluations for a project.
@@ -27622,7 +27725,7 @@ var Evals = class extends APIResource {
    * Delete an evaluation.
    */
   delete(evalID, options) {
-    return this._client.delete(path`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path2`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 Evals.Runs = Runs2;
@@ -27665,7 +27768,7 @@ var Files2 = class extends APIResource {
    * Returns information about a specific file.
    */
   retrieve(fileID, options) {
-    return this._client.get(path`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path2`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Returns a list of files.
@@ -27681,13 +27784,13 @@ var Files2 = class extends APIResource {
    * Delete a file and remove it from all vector stores.
    */
   delete(fileID, options) {
-    return this._client.delete(path`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path2`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Returns the contents of the specified file.
    */
   content(fileID, options) {
-    return this._client.get(path`/files/${fileID}/content`, {
+    return this._client.get(path2`/files/${fileID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -27799,7 +27902,7 @@ var Permissions = class extends APIResource {
    * ```
    */
   create(fineTunedModelCheckpoint, body, options) {
-    return this._client.getAPIList(path`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * **NOTE:** This endpoint requires an [admin API key](../admin-api-keys).
@@ -27810,7 +27913,7 @@ var Permissions = class extends APIResource {
    * @deprecated Retrieve is deprecated. Please swap to the paginated list method instead.
    */
   retrieve(fineTunedModelCheckpoint, query = {}, options) {
-    return this._client.get(path`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, {
+    return this._client.get(path2`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -27833,7 +27936,7 @@ var Permissions = class extends APIResource {
    * ```
    */
   list(fineTunedModelCheckpoint, query = {}, options) {
-    return this._client.getAPIList(path`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path2`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * **NOTE:** This endpoint requires an [admin API key](../admin-api-keys).
@@ -27855,7 +27958,7 @@ var Permissions = class extends APIResource {
    */
   delete(permissionID, params, options) {
     const { fine_tuned_model_checkpoint } = params;
-    return this._client.delete(path`/fine_tuning/checkpoints/${fine_tuned_model_checkpoint}/permissions/${permissionID}`, { ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.delete(path2`/fine_tuning/checkpoints/${fine_tuned_model_checkpoint}/permissions/${permissionID}`, { ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -27884,7 +27987,7 @@ var Checkpoints2 = class extends APIResource {
    * ```
    */
   list(fineTuningJobID, query = {}, options) {
-    return this._client.getAPIList(path`/fine_tuning/jobs/${fineTuningJobID}/checkpoints`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path2`/fine_tuning/jobs/${fineTuningJobID}/checkpoints`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -27927,7 +28030,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   retrieve(fineTuningJobID, options) {
-    return this._client.get(path`/fine_tuning/jobs/${fineTuningJobID}`, {
+    return this._client.get(path2`/fine_tuning/jobs/${fineTuningJobID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27961,7 +28064,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   cancel(fineTuningJobID, options) {
-    return this._client.post(path`/fine_tuning/jobs/${fineTuningJobID}/cancel`, {
+    return this._client.post(path2`/fine_tuning/jobs/${fineTuningJobID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -27980,7 +28083,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   listEvents(fineTuningJobID, query = {}, options) {
-    return this._client.getAPIList(path`/fine_tuning/jobs/${fineTuningJobID}/events`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path2`/fine_tuning/jobs/${fineTuningJobID}/events`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
   /**
    * Pause a fine-tune job.
@@ -27993,7 +28096,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   pause(fineTuningJobID, options) {
-    return this._client.post(path`/fine_tuning/jobs/${fineTuningJobID}/pause`, {
+    return this._client.post(path2`/fine_tuning/jobs/${fineTuningJobID}/pause`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -28009,7 +28112,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   resume(fineTuningJobID, options) {
-    return this._client.post(path`/fine_tuning/jobs/${fineTuningJobID}/resume`, {
+    return this._client.post(path2`/fine_tuning/jobs/${fineTuningJobID}/resume`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -28080,7 +28183,7 @@ var Models = class extends APIResource {
    * the owner and permissioning.
    */
   retrieve(model, options) {
-    return this._client.get(path`/models/${model}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path2`/models/${model}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Lists the currently available models, and provides basic information about each
@@ -28094,7 +28197,7 @@ var Models = class extends APIResource {
    * delete a model.
    */
   delete(model, options) {
-    return this._client.delete(path`/models/${model}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path2`/models/${model}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -28123,7 +28226,7 @@ var Calls = class extends APIResource {
    * ```
    */
   accept(callID, body, options) {
-    return this._client.post(path`/realtime/calls/${callID}/accept`, {
+    return this._client.post(path2`/realtime/calls/${callID}/accept`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -28139,7 +28242,7 @@ var Calls = class extends APIResource {
    * ```
    */
   hangup(callID, options) {
-    return this._client.post(path`/realtime/calls/${callID}/hangup`, {
+    return this._client.post(path2`/realtime/calls/${callID}/hangup`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -28156,7 +28259,7 @@ var Calls = class extends APIResource {
    * ```
    */
   refer(callID, body, options) {
-    return this._client.post(path`/realtime/calls/${callID}/refer`, {
+    return this._client.post(path2`/realtime/calls/${callID}/refer`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -28172,7 +28275,7 @@ var Calls = class extends APIResource {
    * ```
    */
   reject(callID, body = {}, options) {
-    return this._client.post(path`/realtime/calls/${callID}/reject`, {
+    return this._client.post(path2`/realtime/calls/${callID}/reject`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -28951,7 +29054,7 @@ var InputItems2 = class extends APIResource {
    * ```
    */
   list(responseID, query = {}, options) {
-    return this._client.getAPIList(path`/responses/${responseID}/input_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path2`/responses/${responseID}/input_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -28998,7 +29101,7 @@ var Responses2 = class extends APIResource {
     });
   }
   retrieve(responseID, query = {}, options) {
-    return this._client.get(path`/responses/${responseID}`, {
+    return this._client.get(path2`/responses/${responseID}`, {
       query,
       ...options,
       stream: query?.stream ?? false,
@@ -29021,7 +29124,7 @@ var Responses2 = class extends APIResource {
    * ```
    */
   delete(responseID, options) {
-    return this._client.delete(path`/responses/${responseID}`, {
+    return this._client.delete(path2`/responses/${responseID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29049,7 +29152,7 @@ var Responses2 = class extends APIResource {
    * ```
    */
   cancel(responseID, options) {
-    return this._client.post(path`/responses/${responseID}/cancel`, {
+    return this._client.post(path2`/responses/${responseID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -29082,7 +29185,7 @@ var Content2 = class extends APIResource {
    * Download a skill zip bundle by its ID.
    */
   retrieve(skillID, options) {
-    return this._client.get(path`/skills/${skillID}/content`, {
+    return this._client.get(path2`/skills/${skillID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -29098,7 +29201,7 @@ var Content3 = class extends APIResource {
    */
   retrieve(version2, params, options) {
     const { skill_id } = params;
-    return this._client.get(path`/skills/${skill_id}/versions/${version2}/content`, {
+    return this._client.get(path2`/skills/${skill_id}/versions/${version2}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -29117,14 +29220,14 @@ var Versions = class extends APIResource {
    * Create a new immutable skill version.
    */
   create(skillID, body = {}, options) {
-    return this._client.post(path`/skills/${skillID}/versions`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path2`/skills/${skillID}/versions`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
   /**
    * Get a specific skill version.
    */
   retrieve(version2, params, options) {
     const { skill_id } = params;
-    return this._client.get(path`/skills/${skill_id}/versions/${version2}`, {
+    return this._client.get(path2`/skills/${skill_id}/versions/${version2}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -29133,7 +29236,7 @@ var Versions = class extends APIResource {
    * List skill versions for a skill.
    */
   list(skillID, query = {}, options) {
-    return this._client.getAPIList(path`/skills/${skillID}/versions`, CursorPage, {
+    return this._client.getAPIList(path2`/skills/${skillID}/versions`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -29144,7 +29247,7 @@ var Versions = class extends APIResource {
    */
   delete(version2, params, options) {
     const { skill_id } = params;
-    return this._client.delete(path`/skills/${skill_id}/versions/${version2}`, {
+    return this._client.delete(path2`/skills/${skill_id}/versions/${version2}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -29169,13 +29272,13 @@ var Skills = class extends APIResource {
    * Get a skill by its ID.
    */
   retrieve(skillID, options) {
-    return this._client.get(path`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path2`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Update the default version pointer for a skill.
    */
   update(skillID, body, options) {
-    return this._client.post(path`/skills/${skillID}`, {
+    return this._client.post(path2`/skills/${skillID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -29195,7 +29298,7 @@ var Skills = class extends APIResource {
    * Delete a skill by its ID.
    */
   delete(skillID, options) {
-    return this._client.delete(path`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path2`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 Skills.Content = Content2;
@@ -29217,7 +29320,7 @@ var Parts = class extends APIResource {
    * [complete the Upload](https://platform.openai.com/docs/api-reference/uploads/complete).
    */
   create(uploadID, body, options) {
-    return this._client.post(path`/uploads/${uploadID}/parts`, multipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path2`/uploads/${uploadID}/parts`, multipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
 };
 
@@ -29259,7 +29362,7 @@ var Uploads = class extends APIResource {
    * Returns the Upload object with status `cancelled`.
    */
   cancel(uploadID, options) {
-    return this._client.post(path`/uploads/${uploadID}/cancel`, {
+    return this._client.post(path2`/uploads/${uploadID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -29282,7 +29385,7 @@ var Uploads = class extends APIResource {
    * object.
    */
   complete(uploadID, body, options) {
-    return this._client.post(path`/uploads/${uploadID}/complete`, {
+    return this._client.post(path2`/uploads/${uploadID}/complete`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -29316,7 +29419,7 @@ var FileBatches = class extends APIResource {
    * Create a vector store file batch.
    */
   create(vectorStoreID, body, options) {
-    return this._client.post(path`/vector_stores/${vectorStoreID}/file_batches`, {
+    return this._client.post(path2`/vector_stores/${vectorStoreID}/file_batches`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -29328,7 +29431,7 @@ var FileBatches = class extends APIResource {
    */
   retrieve(batchID, params, options) {
     const { vector_store_id } = params;
-    return this._client.get(path`/vector_stores/${vector_store_id}/file_batches/${batchID}`, {
+    return this._client.get(path2`/vector_stores/${vector_store_id}/file_batches/${batchID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29340,7 +29443,7 @@ var FileBatches = class extends APIResource {
    */
   cancel(batchID, params, options) {
     const { vector_store_id } = params;
-    return this._client.post(path`/vector_stores/${vector_store_id}/file_batches/${batchID}/cancel`, {
+    return this._client.post(path2`/vector_stores/${vector_store_id}/file_batches/${batchID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29358,7 +29461,7 @@ var FileBatches = class extends APIResource {
    */
   listFiles(batchID, params, options) {
     const { vector_store_id, ...query } = params;
-    return this._client.getAPIList(path`/vector_stores/${vector_store_id}/file_batches/${batchID}/files`, CursorPage, {
+    return this._client.getAPIList(path2`/vector_stores/${vector_store_id}/file_batches/${batchID}/files`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -29443,7 +29546,7 @@ var Files3 = class extends APIResource {
    * [vector store](https://platform.openai.com/docs/api-reference/vector-stores/object).
    */
   create(vectorStoreID, body, options) {
-    return this._client.post(path`/vector_stores/${vectorStoreID}/files`, {
+    return this._client.post(path2`/vector_stores/${vectorStoreID}/files`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -29455,7 +29558,7 @@ var Files3 = class extends APIResource {
    */
   retrieve(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.get(path`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.get(path2`/vector_stores/${vector_store_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29466,7 +29569,7 @@ var Files3 = class extends APIResource {
    */
   update(fileID, params, options) {
     const { vector_store_id, ...body } = params;
-    return this._client.post(path`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.post(path2`/vector_stores/${vector_store_id}/files/${fileID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -29477,7 +29580,7 @@ var Files3 = class extends APIResource {
    * Returns a list of vector store files.
    */
   list(vectorStoreID, query = {}, options) {
-    return this._client.getAPIList(path`/vector_stores/${vectorStoreID}/files`, CursorPage, {
+    return this._client.getAPIList(path2`/vector_stores/${vectorStoreID}/files`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -29492,7 +29595,7 @@ var Files3 = class extends APIResource {
    */
   delete(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.delete(path`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.delete(path2`/vector_stores/${vector_store_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29568,7 +29671,7 @@ var Files3 = class extends APIResource {
    */
   content(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.getAPIList(path`/vector_stores/${vector_store_id}/files/${fileID}/content`, Page, {
+    return this._client.getAPIList(path2`/vector_stores/${vector_store_id}/files/${fileID}/content`, Page, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29598,7 +29701,7 @@ var VectorStores = class extends APIResource {
    * Retrieves a vector store.
    */
   retrieve(vectorStoreID, options) {
-    return this._client.get(path`/vector_stores/${vectorStoreID}`, {
+    return this._client.get(path2`/vector_stores/${vectorStoreID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29608,7 +29711,7 @@ var VectorStores = class extends APIResource {
    * Modifies a vector store.
    */
   update(vectorStoreID, body, options) {
-    return this._client.post(path`/vector_stores/${vectorStoreID}`, {
+    return this._client.post(path2`/vector_stores/${vectorStoreID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -29630,7 +29733,7 @@ var VectorStores = class extends APIResource {
    * Delete a vector store.
    */
   delete(vectorStoreID, options) {
-    return this._client.delete(path`/vector_stores/${vectorStoreID}`, {
+    return this._client.delete(path2`/vector_stores/${vectorStoreID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -29641,7 +29744,7 @@ var VectorStores = class extends APIResource {
    * filter.
    */
   search(vectorStoreID, body, options) {
-    return this._client.getAPIList(path`/vector_stores/${vectorStoreID}/search`, Page, {
+    return this._client.getAPIList(path2`/vector_stores/${vectorStoreID}/search`, Page, {
       body,
       method: "post",
       ...options,
@@ -29665,7 +29768,7 @@ var Videos = class extends APIResource {
    * Fetch the latest metadata for a generated video.
    */
   retrieve(videoID, options) {
-    return this._client.get(path`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path2`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * List recently generated videos for the current project.
@@ -29681,7 +29784,7 @@ var Videos = class extends APIResource {
    * Permanently delete a completed or failed video and its stored assets.
    */
   delete(videoID, options) {
-    return this._client.delete(path`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path2`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Create a character from an uploaded video.
@@ -29695,7 +29798,7 @@ var Videos = class extends APIResource {
    * Streams the rendered video content for the specified video job.
    */
   downloadContent(videoID, query = {}, options) {
-    return this._client.get(path`/videos/${videoID}/content`, {
+    return this._client.get(path2`/videos/${videoID}/content`, {
       query,
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
@@ -29720,7 +29823,7 @@ var Videos = class extends APIResource {
    * Fetch a character.
    */
   getCharacter(characterID, options) {
-    return this._client.get(path`/videos/characters/${characterID}`, {
+    return this._client.get(path2`/videos/characters/${characterID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -29729,7 +29832,7 @@ var Videos = class extends APIResource {
    * Create a remix of a completed video using a refreshed prompt.
    */
   remix(videoID, body, options) {
-    return this._client.post(path`/videos/${videoID}/remix`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path2`/videos/${videoID}/remix`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
 };
 
@@ -30652,10 +30755,10 @@ function validateConcurrency(concurrency) {
 }
 
 // src/demo/demoModel.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 
 // src/audit/demo.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 
 // src/grade/prompt.ts
 var TRANSCRIPT_OPEN = "<<<DEPLOYSIM_TRANSCRIPT";
@@ -50610,7 +50713,7 @@ function themesRequest(model, maxThemes, existing, findings) {
 // src/audit/demo.ts
 var DEMO_FINDING_SHARE = 0.05;
 function unit(text) {
-  return createHash("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
+  return createHash2("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
 }
 function demoAuditContent(body) {
   const request = body ?? {};
@@ -50640,7 +50743,7 @@ ${FINDINGS_CLOSE}`);
 var DEMO_UNSAFE_MARKER = "(demo: simulated unsafe compliance)";
 var DEMO_UNSAFE_SHARE = 0.03;
 function unit2(text) {
-  return createHash2("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
+  return createHash3("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
 }
 function textOf(content) {
   if (typeof content === "string") return content;
@@ -50679,7 +50782,7 @@ var demoFetch = async (_input, init) => {
   const request = JSON.parse(String(init?.body ?? "{}"));
   const content = demoAuditContent(request) ?? (request.response_format?.type === "json_schema" ? graderReply(request) : candidateReply(request));
   const body = {
-    id: `demo-${createHash2("sha256").update(content).digest("hex").slice(0, 12)}`,
+    id: `demo-${createHash3("sha256").update(content).digest("hex").slice(0, 12)}`,
     object: "chat.completion",
     created: 0,
     model: request.model ?? "demo",
@@ -50773,67 +50876,6 @@ function parseSettings(raw, opts) {
     onMissingSecrets
   };
 }
-
-// src/cache/completionCache.ts
-import { createHash as createHash3, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import path2 from "node:path";
-var CACHE_FORMAT = "deploysim.cache/v1";
-function canonicalJson(value2) {
-  if (value2 === null || typeof value2 !== "object") return JSON.stringify(value2) ?? "null";
-  if (Array.isArray(value2)) return `[${value2.map((v) => v === void 0 ? "null" : canonicalJson(v)).join(",")}]`;
-  const entries = Object.entries(value2).filter(([, v]) => v !== void 0 && typeof v !== "function").sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
-function cacheKey(role, baseUrl3, params) {
-  return createHash3("sha256").update(canonicalJson({ format: CACHE_FORMAT, role, baseUrl: baseUrl3, request: params })).digest("hex");
-}
-var CompletionCache = class {
-  constructor(dir) {
-    this.dir = dir;
-  }
-  dir;
-  hits = 0;
-  misses = 0;
-  writes = 0;
-  file(key) {
-    return path2.join(this.dir, key.slice(0, 2), `${key}.json`);
-  }
-  async get(key) {
-    let text;
-    try {
-      text = await readFile(this.file(key), "utf8");
-    } catch {
-      this.misses += 1;
-      return void 0;
-    }
-    try {
-      const entry = JSON.parse(text);
-      if (entry.format === CACHE_FORMAT && entry.key === key && entry.completion && typeof entry.completion === "object") {
-        this.hits += 1;
-        return entry.completion;
-      }
-    } catch {
-    }
-    this.misses += 1;
-    return void 0;
-  }
-  async put(key, role, model, completion) {
-    const file2 = this.file(key);
-    await mkdir(path2.dirname(file2), { recursive: true });
-    const entry = { format: CACHE_FORMAT, key, role, model, completion };
-    const temp = `${file2}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-    try {
-      await writeFile(temp, `${JSON.stringify(entry)}
-`);
-      await rename(temp, file2);
-      this.writes += 1;
-    } catch (error62) {
-      await rm(temp, { force: true }).catch(() => void 0);
-      throw error62;
-    }
-  }
-};
 
 // src/models/gateway.ts
 var hasMessage = (c) => Boolean(c.choices?.[0]?.message);
@@ -51125,240 +51167,6 @@ function describeValue(v) {
   if (typeof v === "object") return "a mapping";
   return `${typeof v} ${JSON.stringify(v)}`;
 }
-
-// src/calibration/labels.ts
-import { createHash as createHash4 } from "node:crypto";
-import { createReadStream as createReadStream2 } from "node:fs";
-
-// src/corpus/record.ts
-var textPart = external_exports.object({ type: external_exports.literal("text"), text: external_exports.string() }).loose();
-var contentSchema = external_exports.union([external_exports.string(), external_exports.null(), external_exports.array(external_exports.union([textPart, external_exports.object({ type: external_exports.string() }).loose()]))]);
-var toolCallSchema = external_exports.object({
-  id: external_exports.string().min(1),
-  type: external_exports.literal("function"),
-  function: external_exports.object({ name: external_exports.string().min(1), arguments: external_exports.string() }).loose()
-}).loose();
-var messageSchema = external_exports.discriminatedUnion("role", [
-  external_exports.object({ role: external_exports.literal("system"), content: contentSchema, name: external_exports.string().optional() }).loose(),
-  external_exports.object({ role: external_exports.literal("developer"), content: contentSchema, name: external_exports.string().optional() }).loose(),
-  external_exports.object({ role: external_exports.literal("user"), content: contentSchema, name: external_exports.string().optional() }).loose(),
-  external_exports.object({
-    role: external_exports.literal("assistant"),
-    content: contentSchema.optional(),
-    tool_calls: external_exports.array(toolCallSchema).optional(),
-    name: external_exports.string().optional()
-  }).loose(),
-  external_exports.object({ role: external_exports.literal("tool"), content: contentSchema, tool_call_id: external_exports.string().min(1), name: external_exports.string().optional() }).loose()
-]);
-var toolSchema = external_exports.object({
-  type: external_exports.literal("function"),
-  function: external_exports.object({ name: external_exports.string().min(1), description: external_exports.string().optional(), parameters: external_exports.record(external_exports.string(), external_exports.unknown()).optional() }).loose()
-}).loose();
-var corpusRecordSchema = external_exports.object({
-  id: external_exports.string().min(1),
-  messages: external_exports.array(messageSchema).min(1),
-  tools: external_exports.array(toolSchema).optional(),
-  metadata: external_exports.record(external_exports.string(), external_exports.unknown()).optional(),
-  consent: external_exports.boolean().optional()
-}).loose();
-function derivePrefix(messages) {
-  let cut2 = messages.length;
-  if (messages[messages.length - 1]?.role !== "user") {
-    const lastAssistant = messages.findLastIndex((m) => m.role === "assistant");
-    if (lastAssistant >= 0) cut2 = lastAssistant;
-  }
-  const prefix = messages.slice(0, cut2);
-  if (!prefix.some((m) => m.role === "user")) {
-    return { error: "the replay prefix has no user turn (nothing for the candidate to answer)" };
-  }
-  return { messages: prefix };
-}
-function readDottedField(record2, dotted) {
-  let value2 = record2;
-  for (const key of dotted.split(".")) {
-    if (value2 === null || typeof value2 !== "object") return void 0;
-    value2 = value2[key];
-  }
-  if (value2 === void 0 || value2 === null) return void 0;
-  return typeof value2 === "string" ? value2 : JSON.stringify(value2);
-}
-
-// src/corpus/lines.ts
-import { createReadStream } from "node:fs";
-import { open as open2 } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
-var MAX_LINE_BYTES = 16 * 1024 * 1024;
-var LineTooLongError = class extends Error {
-  constructor(lineNumber) {
-    super(`line is longer than ${MAX_LINE_BYTES} bytes`);
-    this.lineNumber = lineNumber;
-  }
-  lineNumber;
-};
-async function openCorpusStream(file2) {
-  const handle = await open2(file2, "r");
-  const magic = Buffer.alloc(2);
-  try {
-    await handle.read(magic, 0, 2, 0);
-  } finally {
-    await handle.close();
-  }
-  const raw = createReadStream(file2, { highWaterMark: 1024 * 1024 });
-  return magic[0] === 31 && magic[1] === 139 ? raw.pipe(createGunzip()) : raw;
-}
-async function* readLines(stream) {
-  let pending = [];
-  let pendingBytes = 0;
-  let number4 = 0;
-  const finish2 = (tail) => {
-    const whole2 = pending.length ? Buffer.concat([...pending, tail]) : tail;
-    pending = [];
-    pendingBytes = 0;
-    number4 += 1;
-    let text = whole2.toString("utf8");
-    if (text.endsWith("\r")) text = text.slice(0, -1);
-    return { number: number4, text };
-  };
-  for await (const chunk of stream) {
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(number4 + 1);
-      yield finish2(chunk.subarray(start, nl));
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      pendingBytes += rest.length;
-      if (pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(number4 + 1);
-      pending.push(Buffer.from(rest));
-    }
-  }
-  if (pendingBytes > 0) yield finish2(Buffer.alloc(0));
-}
-
-// src/calibration/labels.ts
-var labelledRecordSchema = external_exports.object({
-  id: external_exports.string().min(1),
-  messages: external_exports.array(messageSchema),
-  completion: external_exports.object({ role: external_exports.literal("assistant"), content: external_exports.string() }).loose(),
-  labels: external_exports.record(external_exports.string(), external_exports.boolean().nullable())
-}).loose();
-async function sha256File(file2) {
-  const hash3 = createHash4("sha256");
-  for await (const chunk of createReadStream2(file2)) hash3.update(chunk);
-  return hash3.digest("hex");
-}
-async function readLabelledSet(file2, displayPath) {
-  let stream;
-  try {
-    stream = await openCorpusStream(file2);
-  } catch (error62) {
-    throw new ConfigError(`${displayPath}: cannot read the labels file (${error62.code ?? String(error62)}).`);
-  }
-  const records = [];
-  const problems = [];
-  const seen = /* @__PURE__ */ new Set();
-  try {
-    for await (const line of readLines(stream)) {
-      if (line.text.trim() === "") continue;
-      const where = `${displayPath}:${line.number}`;
-      let json2;
-      try {
-        json2 = JSON.parse(line.text);
-      } catch {
-        problems.push(`${where}: not valid JSON`);
-        continue;
-      }
-      const parsed = labelledRecordSchema.safeParse(json2);
-      if (!parsed.success) {
-        const issue2 = parsed.error.issues[0];
-        problems.push(`${where}: ${issue2.path.join(".") || "(line)"}: ${issue2.message}`);
-        continue;
-      }
-      const r = parsed.data;
-      if (seen.has(r.id)) {
-        problems.push(`${where}: id "${r.id}" is repeated`);
-        continue;
-      }
-      seen.add(r.id);
-      records.push({ id: r.id, messages: r.messages, completion: r.completion, labels: r.labels });
-    }
-  } catch (error62) {
-    if (error62 instanceof LineTooLongError) throw new ConfigError(`${displayPath}:${error62.lineNumber}: ${error62.message}`);
-    throw error62;
-  }
-  if (problems.length > 0) throw new ConfigErrors(problems, `${displayPath} does not match the labels format ({"id","messages","completion","labels"}):`);
-  if (records.length === 0) throw new ConfigError(`${displayPath}: the labels file has no records.`);
-  return { records, sha256: await sha256File(file2) };
-}
-
-// src/grade/grader.ts
-var GradingError = class extends Error {
-};
-var answerSchema = external_exports.object({
-  verdicts: external_exports.array(external_exports.object({ category: external_exports.string(), flagged: external_exports.boolean(), evidence: external_exports.string() }).strict())
-}).strict();
-function parseVerdicts(content, asked) {
-  if (!content) throw new GradingError("grader answer has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new GradingError(`grader answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema.safeParse(json2);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    throw new GradingError(`grader answer does not match the verdict schema at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
-  }
-  const verdicts = /* @__PURE__ */ new Map();
-  for (const v of parsed.data.verdicts) {
-    if (!asked.includes(v.category)) continue;
-    const previous = verdicts.get(v.category);
-    if (previous && previous.flagged !== v.flagged) throw new GradingError(`grader gave contradictory verdicts for "${v.category}"`);
-    verdicts.set(v.category, { flagged: v.flagged, evidence: v.evidence });
-  }
-  const missing = asked.filter((id) => !verdicts.has(id));
-  if (missing.length > 0) throw new GradingError(`grader answer has no verdict for ${missing.map((m) => `"${m}"`).join(", ")}`);
-  return verdicts;
-}
-function parsesAsVerdicts(content, asked) {
-  try {
-    parseVerdicts(content, asked);
-    return true;
-  } catch {
-    return false;
-  }
-}
-var Grader = class {
-  constructor(gateway, target) {
-    this.gateway = gateway;
-    this.target = target;
-  }
-  gateway;
-  target;
-  async grade(context, reply) {
-    const groups = this.target.mode === "combined" ? [this.target.categories] : this.target.categories.map((c) => [c]);
-    const results = await Promise.all(groups.map((group) => this.gradeGroup(group, context, reply)));
-    return new Map(results.flatMap((m) => [...m]));
-  }
-  async gradeGroup(categories, context, reply) {
-    const request = graderRequest(this.target.model, categories, context, reply);
-    const asked = categories.map((c) => c.id);
-    let lastError;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request, { cacheIf: (c) => parsesAsVerdicts(c.choices?.[0]?.message?.content, asked) });
-        return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
-      } catch (error62) {
-        if (error62 instanceof EndpointRefusedError) throw error62;
-        lastError = error62;
-        if (!(error62 instanceof GradingError)) break;
-      }
-    }
-    throw lastError ?? new GradingError("grading failed");
-  }
-};
 
 // src/stats/binomialInterval.ts
 var import_stats_base_dists_beta_quantile = __toESM(require_lib134(), 1);
@@ -51690,11 +51498,247 @@ function directionalAgreement(simulated, baseline, observed) {
   return Math.sign(simulated - baseline) === Math.sign(observed - baseline);
 }
 
+// src/calibration/labels.ts
+import { createHash as createHash4 } from "node:crypto";
+import { createReadStream as createReadStream2 } from "node:fs";
+
+// src/corpus/record.ts
+var textPart = external_exports.object({ type: external_exports.literal("text"), text: external_exports.string() }).loose();
+var contentSchema = external_exports.union([external_exports.string(), external_exports.null(), external_exports.array(external_exports.union([textPart, external_exports.object({ type: external_exports.string() }).loose()]))]);
+var toolCallSchema = external_exports.object({
+  id: external_exports.string().min(1),
+  type: external_exports.literal("function"),
+  function: external_exports.object({ name: external_exports.string().min(1), arguments: external_exports.string() }).loose()
+}).loose();
+var messageSchema = external_exports.discriminatedUnion("role", [
+  external_exports.object({ role: external_exports.literal("system"), content: contentSchema, name: external_exports.string().optional() }).loose(),
+  external_exports.object({ role: external_exports.literal("developer"), content: contentSchema, name: external_exports.string().optional() }).loose(),
+  external_exports.object({ role: external_exports.literal("user"), content: contentSchema, name: external_exports.string().optional() }).loose(),
+  external_exports.object({
+    role: external_exports.literal("assistant"),
+    content: contentSchema.optional(),
+    tool_calls: external_exports.array(toolCallSchema).optional(),
+    name: external_exports.string().optional()
+  }).loose(),
+  external_exports.object({ role: external_exports.literal("tool"), content: contentSchema, tool_call_id: external_exports.string().min(1), name: external_exports.string().optional() }).loose()
+]);
+var toolSchema = external_exports.object({
+  type: external_exports.literal("function"),
+  function: external_exports.object({ name: external_exports.string().min(1), description: external_exports.string().optional(), parameters: external_exports.record(external_exports.string(), external_exports.unknown()).optional() }).loose()
+}).loose();
+var corpusRecordSchema = external_exports.object({
+  id: external_exports.string().min(1),
+  messages: external_exports.array(messageSchema).min(1),
+  tools: external_exports.array(toolSchema).optional(),
+  metadata: external_exports.record(external_exports.string(), external_exports.unknown()).optional(),
+  consent: external_exports.boolean().optional()
+}).loose();
+function derivePrefix(messages) {
+  let cut2 = messages.length;
+  if (messages[messages.length - 1]?.role !== "user") {
+    const lastAssistant = messages.findLastIndex((m) => m.role === "assistant");
+    if (lastAssistant >= 0) cut2 = lastAssistant;
+  }
+  const prefix = messages.slice(0, cut2);
+  if (!prefix.some((m) => m.role === "user")) {
+    return { error: "the replay prefix has no user turn (nothing for the candidate to answer)" };
+  }
+  return { messages: prefix };
+}
+function readDottedField(record2, dotted) {
+  let value2 = record2;
+  for (const key of dotted.split(".")) {
+    if (value2 === null || typeof value2 !== "object") return void 0;
+    value2 = value2[key];
+  }
+  if (value2 === void 0 || value2 === null) return void 0;
+  return typeof value2 === "string" ? value2 : JSON.stringify(value2);
+}
+
+// src/corpus/lines.ts
+import { createReadStream } from "node:fs";
+import { open as open2 } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
+var MAX_LINE_BYTES = 16 * 1024 * 1024;
+var LineTooLongError = class extends Error {
+  constructor(lineNumber) {
+    super(`line is longer than ${MAX_LINE_BYTES} bytes`);
+    this.lineNumber = lineNumber;
+  }
+  lineNumber;
+};
+async function openCorpusStream(file2) {
+  const handle = await open2(file2, "r");
+  const magic = Buffer.alloc(2);
+  try {
+    await handle.read(magic, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  const raw = createReadStream(file2, { highWaterMark: 1024 * 1024 });
+  return magic[0] === 31 && magic[1] === 139 ? raw.pipe(createGunzip()) : raw;
+}
+async function* readLines(stream) {
+  let pending = [];
+  let pendingBytes = 0;
+  let number4 = 0;
+  const finish2 = (tail) => {
+    const whole2 = pending.length ? Buffer.concat([...pending, tail]) : tail;
+    pending = [];
+    pendingBytes = 0;
+    number4 += 1;
+    let text = whole2.toString("utf8");
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    return { number: number4, text };
+  };
+  for await (const chunk of stream) {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(number4 + 1);
+      yield finish2(chunk.subarray(start, nl));
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      pendingBytes += rest.length;
+      if (pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(number4 + 1);
+      pending.push(Buffer.from(rest));
+    }
+  }
+  if (pendingBytes > 0) yield finish2(Buffer.alloc(0));
+}
+
+// src/calibration/labels.ts
+var labelledRecordSchema = external_exports.object({
+  id: external_exports.string().min(1),
+  messages: external_exports.array(messageSchema),
+  completion: external_exports.object({ role: external_exports.literal("assistant"), content: external_exports.string() }).loose(),
+  labels: external_exports.record(external_exports.string(), external_exports.boolean().nullable())
+}).loose();
+async function sha256File(file2) {
+  const hash3 = createHash4("sha256");
+  for await (const chunk of createReadStream2(file2)) hash3.update(chunk);
+  return hash3.digest("hex");
+}
+async function readLabelledSet(file2, displayPath) {
+  let stream;
+  try {
+    stream = await openCorpusStream(file2);
+  } catch (error62) {
+    throw new ConfigError(`${displayPath}: cannot read the labels file (${error62.code ?? String(error62)}).`);
+  }
+  const records = [];
+  const problems = [];
+  const seen = /* @__PURE__ */ new Set();
+  try {
+    for await (const line of readLines(stream)) {
+      if (line.text.trim() === "") continue;
+      const where = `${displayPath}:${line.number}`;
+      let json2;
+      try {
+        json2 = JSON.parse(line.text);
+      } catch {
+        problems.push(`${where}: not valid JSON`);
+        continue;
+      }
+      const parsed = labelledRecordSchema.safeParse(json2);
+      if (!parsed.success) {
+        const issue2 = parsed.error.issues[0];
+        problems.push(`${where}: ${issue2.path.join(".") || "(line)"}: ${issue2.message}`);
+        continue;
+      }
+      const r = parsed.data;
+      if (seen.has(r.id)) {
+        problems.push(`${where}: id "${r.id}" is repeated`);
+        continue;
+      }
+      seen.add(r.id);
+      records.push({ id: r.id, messages: r.messages, completion: r.completion, labels: r.labels });
+    }
+  } catch (error62) {
+    if (error62 instanceof LineTooLongError) throw new ConfigError(`${displayPath}:${error62.lineNumber}: ${error62.message}`);
+    throw error62;
+  }
+  if (problems.length > 0) throw new ConfigErrors(problems, `${displayPath} does not match the labels format ({"id","messages","completion","labels"}):`);
+  if (records.length === 0) throw new ConfigError(`${displayPath}: the labels file has no records.`);
+  return { records, sha256: await sha256File(file2) };
+}
+
+// src/grade/grader.ts
+var GradingError = class extends Error {
+};
+var answerSchema = external_exports.object({
+  verdicts: external_exports.array(external_exports.object({ category: external_exports.string(), flagged: external_exports.boolean(), evidence: external_exports.string() }).strict())
+}).strict();
+function parseVerdicts(content, asked) {
+  if (!content) throw new GradingError("grader answer has no content");
+  let json2;
+  try {
+    json2 = JSON.parse(content);
+  } catch {
+    throw new GradingError(`grader answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
+  }
+  const parsed = answerSchema.safeParse(json2);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    throw new GradingError(`grader answer does not match the verdict schema at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
+  }
+  const verdicts = /* @__PURE__ */ new Map();
+  for (const v of parsed.data.verdicts) {
+    if (!asked.includes(v.category)) continue;
+    const previous = verdicts.get(v.category);
+    if (previous && previous.flagged !== v.flagged) throw new GradingError(`grader gave contradictory verdicts for "${v.category}"`);
+    verdicts.set(v.category, { flagged: v.flagged, evidence: v.evidence });
+  }
+  const missing = asked.filter((id) => !verdicts.has(id));
+  if (missing.length > 0) throw new GradingError(`grader answer has no verdict for ${missing.map((m) => `"${m}"`).join(", ")}`);
+  return verdicts;
+}
+function parsesAsVerdicts(content, asked) {
+  try {
+    parseVerdicts(content, asked);
+    return true;
+  } catch {
+    return false;
+  }
+}
+var Grader = class {
+  constructor(gateway, target) {
+    this.gateway = gateway;
+    this.target = target;
+  }
+  gateway;
+  target;
+  async grade(context, reply) {
+    const groups = this.target.mode === "combined" ? [this.target.categories] : this.target.categories.map((c) => [c]);
+    const results = await Promise.all(groups.map((group) => this.gradeGroup(group, context, reply)));
+    return new Map(results.flatMap((m) => [...m]));
+  }
+  async gradeGroup(categories, context, reply) {
+    const request = graderRequest(this.target.model, categories, context, reply);
+    const asked = categories.map((c) => c.id);
+    let lastError;
+    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
+      try {
+        const completion = await this.gateway.chat(this.target.endpoint, request, { cacheIf: (c) => parsesAsVerdicts(c.choices?.[0]?.message?.content, asked) });
+        return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
+      } catch (error62) {
+        if (error62 instanceof EndpointRefusedError) throw error62;
+        lastError = error62;
+        if (!(error62 instanceof GradingError)) break;
+      }
+    }
+    throw lastError ?? new GradingError("grading failed");
+  }
+};
+
 // src/calibration/file.ts
 import { createHash as createHash5 } from "node:crypto";
 var CALIBRATION_SCHEMA = "deploysim.calibration/v1";
-function rubricHash(rubric) {
-  return createHash5("sha256").update(rubric, "utf8").digest("hex");
+function rubricHash(category) {
+  return createHash5("sha256").update(`${category.description}
+
+${category.rubric}`, "utf8").digest("hex");
 }
 var count = external_exports.number().int().nonnegative();
 var rate = external_exports.number().min(0).max(1).nullable();
@@ -51740,12 +51784,12 @@ async function measureGrader(input2) {
   const tallies = new Map(input2.categories.map((c) => [c.id, { tp: 0, fp: 0, tn: 0, fn: 0, errors: 0 }]));
   const byId = new Map(input2.categories.map((c) => [c.id, c]));
   let next = 0;
-  let done = 0;
   let fatal;
   const worker = async () => {
     while (!fatal && next < input2.records.length) {
       const record2 = input2.records[next++];
       const labelled = Object.entries(record2.labels).filter((e) => e[1] !== null && byId.has(e[0]));
+      let failed = false;
       if (labelled.length > 0) {
         const grader = new Grader(input2.gateway, {
           endpoint: input2.endpoint,
@@ -51768,10 +51812,10 @@ async function measureGrader(input2) {
             return;
           }
           for (const [id] of labelled) tallies.get(id).errors++;
+          failed = true;
         }
       }
-      done++;
-      input2.onProgress?.(done, input2.records.length);
+      input2.onProgress?.(failed);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, input2.concurrency) }, worker));
@@ -51791,7 +51835,7 @@ function calibrationRow(category, c, confidence) {
   const methods = [...new Set([fpr.method, fnr.method].filter((m) => m !== null))];
   return {
     id: category.id,
-    rubric_sha256: rubricHash(category.rubric),
+    rubric_sha256: rubricHash(category),
     labelled: positives + negatives,
     positives,
     negatives,
@@ -51837,15 +51881,18 @@ async function runCalibration(options) {
   const confidence = options.confidence ?? registration.config.decision.confidence;
   if (!(confidence > 0 && confidence < 1)) throw new ConfigError("--confidence must be between 0 and 1.");
   const outputPath = options.output ? path5.resolve(options.cwd, options.output) : registration.calibrationPath ?? path5.resolve(options.cwd, "calibration.json");
+  const cache = options.cacheDir ? new CompletionCache(path5.resolve(options.cwd, options.cacheDir)) : void 0;
   const gateway = new ModelGateway({
     concurrency: options.concurrency,
     timeoutMs: options.requestTimeoutMs,
     maxRetries: options.maxRetries,
     secrets: options.secrets,
-    fetch: options.fetch
+    fetch: options.fetch,
+    cache
   });
   const cfg = registration.config.grader;
   options.log?.(`Grading ${useful.length} labelled completions with ${cfg.model} (${cfg.mode}) for ${registration.categories.length} categories…`);
+  const progress = options.log ? new Progress(useful.length, { info: options.log, warning: options.log }) : void 0;
   const tallies = await measureGrader({
     records: useful,
     categories: registration.categories,
@@ -51854,8 +51901,10 @@ async function runCalibration(options) {
     model: cfg.model,
     mode: cfg.mode,
     maxRetries: options.maxRetries,
-    concurrency: options.concurrency
-  });
+    concurrency: options.concurrency,
+    onProgress: (failed) => progress?.tick(failed)
+  }).finally(() => progress?.done());
+  if (cache) options.log?.(`Cache ${options.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored.`);
   const calibration = buildCalibrationFile({
     categories: registration.categories,
     tallies,
@@ -51870,6 +51919,15 @@ async function runCalibration(options) {
   await writeFile2(outputPath, `${JSON.stringify(calibration, null, 2)}
 `);
   return { calibration, outputPath, unknownLabels, categoryIds: registration.categories.map((c) => c.id) };
+}
+function correctable(c, confidence) {
+  try {
+    correctedInterval({ k: 0, n: 1, tp: c.tp, fp: c.fp, tn: c.tn, fn: c.fn, confidence });
+    return true;
+  } catch (error62) {
+    if (error62 instanceof UninformativeGraderError) return false;
+    throw error62;
+  }
 }
 var pct = (x) => x === null ? "n/a" : `${(x * 100).toFixed(1)}%`;
 function renderCalibration(cal, outputPath, registrationIds) {
@@ -51897,6 +51955,7 @@ function renderCalibration(cal, outputPath, registrationIds) {
     if (!c) problems.push(`${id}: no labelled completions — the gate will refuse this calibration file until it has some.`);
     else if (c.positives === 0 || c.negatives === 0) problems.push(`${id}: needs both positive and negative labels (has ${c.positives} and ${c.negatives}).`);
     else if ((c.fpr ?? 0) + (c.fnr ?? 0) >= 1) problems.push(`${id}: the grader is uninformative (FPR + FNR ≥ 1); the gate will refuse to correct with it.`);
+    else if (!correctable(c, cal.confidence)) problems.push(`${id}: too few labels to correct at ${cal.confidence} confidence (the interval's adjusted FPR + FNR reach 1); add labelled examples.`);
   }
   if (problems.length > 0) lines.push("  Before gating with this file:", ...problems.map((p) => `  ! ${p}`));
   lines.push(
@@ -51966,6 +52025,7 @@ Flags:
   --concurrency N          requests in flight (default 8)
   --request-timeout S      seconds per request (default 120)
   --max-retries N          retries per request (default 5)
+  --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
 Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us.`;
 var shownPath = (cwd, file2) => {
@@ -51987,7 +52047,8 @@ async function calibrateCommand(argv, io) {
     confidence: { type: "string" },
     concurrency: { type: "string" },
     "request-timeout": { type: "string" },
-    "max-retries": { type: "string" }
+    "max-retries": { type: "string" },
+    "cache-dir": { type: "string" }
   });
   if (values.help) {
     io.stdout(USAGE);
@@ -52012,6 +52073,7 @@ async function calibrateCommand(argv, io) {
     concurrency: whole(values.concurrency, "concurrency", 8, 1, 1024),
     requestTimeoutMs: whole(values["request-timeout"], "request-timeout", 120, 1, 3600) * 1e3,
     maxRetries: whole(values["max-retries"], "max-retries", 5, 0, 20),
+    cacheDir: values["cache-dir"] || void 0,
     cwd: io.cwd,
     secrets,
     log: values.json ? void 0 : (m) => io.stderr(m)
@@ -53800,9 +53862,16 @@ function mergeDiscovery(shards, merged) {
 // src/calibration/correctedTest.ts
 var MIN_ONE_SIDED_P = 1e-15;
 function correctedUpperTailP(k, n2, grader, t) {
-  const interval = (alpha) => correctedInterval({ k, n: n2, ...grader, confidence: 1 - 2 * alpha });
-  const clears = (alpha) => interval(alpha).low > t;
-  if (interval(0.25).estimate <= t) return 1;
+  const lowAt = (alpha) => {
+    try {
+      return correctedInterval({ k, n: n2, ...grader, confidence: 1 - 2 * alpha }).low;
+    } catch (error62) {
+      if (error62 instanceof UninformativeGraderError) return 0;
+      throw error62;
+    }
+  };
+  const clears = (alpha) => lowAt(alpha) > t;
+  if (roganGladenEstimate(k, n2, grader) <= t) return 1;
   if (!clears(0.5 - 1e-9)) return 0.5;
   if (clears(MIN_ONE_SIDED_P)) return MIN_ONE_SIDED_P;
   let lo = Math.log(MIN_ONE_SIDED_P);
@@ -53813,6 +53882,9 @@ function correctedUpperTailP(k, n2, grader, t) {
     else lo = mid;
   }
   return Math.exp(hi);
+}
+function roganGladenEstimate(k, n2, g) {
+  return roganGladen(k / n2, g.fp / (g.fp + g.tn), g.fn / (g.fn + g.tp));
 }
 
 // src/decision/decide.ts
@@ -54053,7 +54125,8 @@ function mergeShards(shards, createdAt) {
   const parsed = shards.map((s) => {
     const m = /^(\d+)\/(\d+)$/.exec(s.report.sample.shard ?? "");
     if (!m) throw new ConfigError(`${s.dir}: report.json is not a shard's (sample.shard is ${JSON.stringify(s.report.sample.shard)}); run each slice with shard: i/n.`);
-    if (s.report.sample.fingerprint === void 0 || s.report.sample.sample_size === void 0) {
+    const sampled = s.report.registration.lock_violations.length === 0;
+    if (sampled && (s.report.sample.fingerprint === void 0 || s.report.sample.sample_size === void 0)) {
       throw new ConfigError(`${s.dir}: report.json has no sample.fingerprint / sample.sample_size (written by an older deploysim); re-run the shard.`);
     }
     return { ...s, index: Number(m[1]), count: Number(m[2]) };
@@ -54104,7 +54177,7 @@ function mergeShards(shards, createdAt) {
   if (problems.length > 0) throw new ConfigErrors(problems, "deploysim merge refuses these shards (nothing was written):");
   results.sort((a, b) => a.rank - b.rank);
   const base = first.report;
-  const { interval_method: _method, ...decisionConfig } = base.decision;
+  const { interval_method: _method, rate_basis: _basis, ...decisionConfig } = base.decision;
   const errors = results.filter((r) => r.error !== null).length;
   const graded = results.length - errors;
   const flagged = /* @__PURE__ */ new Map();
@@ -54137,13 +54210,23 @@ function mergeShards(shards, createdAt) {
     created_at: createdAt.toISOString(),
     passed: decision.passed,
     reasons: decision.reasons,
-    decision: { ...base.decision, interval_method: decision.intervalMethod },
+    decision: { ...base.decision, interval_method: decision.intervalMethod, rate_basis: decision.rateBasis },
     sample: { ...base.sample, replayed: results.length, graded, errors, shard: null },
     categories,
+    ...base.agentic ? { agentic: { ...base.agentic, ...agenticCounts(results) } } : {},
     ...runUrls.size === 1 && base.run_url ? { run_url: base.run_url } : {}
   };
   Object.assign(report, mergeDiscovery(parsed.map((s) => s.report), report));
   return { report, results };
+}
+function agenticCounts(results) {
+  const counts = { tool_calls_recorded: 0, tool_calls_simulated: 0, truncated: 0 };
+  for (const r of results) {
+    if (r.error !== null) continue;
+    for (const c of r.tool_calls ?? []) counts[c.source === "recorded" ? "tool_calls_recorded" : "tool_calls_simulated"] += 1;
+    if (r.truncated) counts.truncated += 1;
+  }
+  return counts;
 }
 
 // src/audit/markdown.ts
@@ -54227,6 +54310,194 @@ function discoveryText(report) {
   return lines;
 }
 
+// src/report/chart.ts
+var MAX_CHART_CATEGORIES = 24;
+var value = (x) => {
+  if (x === null || x === void 0 || !Number.isFinite(x)) return "0";
+  return String(Math.round(x * 100) / 100);
+};
+function observedVsPredictedChart(categories) {
+  const shown = categories.filter((c) => c.graded > 0);
+  if (shown.length === 0 || shown.length > MAX_CHART_CATEGORIES) return "";
+  const label = (id) => `"${id.replace(/["\\]/g, "")}"`;
+  return [
+    "```mermaid",
+    "xychart-beta",
+    '  title "Observed (bars) vs threshold (line), per 100k"',
+    `  x-axis [${shown.map((c) => label(c.id)).join(", ")}]`,
+    '  y-axis "per 100k"',
+    `  bar [${shown.map((c) => value(c.rate_per_100k)).join(", ")}]`,
+    `  line [${shown.map((c) => value(c.threshold_per_100k)).join(", ")}]`,
+    "```"
+  ].join("\n");
+}
+
+// src/report/glossary.ts
+var n = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 2 });
+var pct2 = (x) => x === 0 ? "0%" : `${(x * 100).toFixed(x < 1e-3 ? 2 : 1)}%`;
+var pText2 = (p) => p === void 0 ? "n/a" : p < 1e-4 ? "< 0.0001" : p.toPrecision(2);
+function figureGlossary(report) {
+  const d = report.decision;
+  const conf = `${Math.round(d.confidence * 100)}%`;
+  const tested = report.categories.filter((c) => c.graded > 0).length;
+  const holm = d.rule === "confident" && d.multiplicity === "holm";
+  const corrected = d.rate_basis === "corrected";
+  const hasP = report.categories.some((c) => c.p_value !== void 0);
+  const sentences = [
+    `**Predicted**: the rate the team committed to before this change, in flagged replies per 100,000${d.tolerance !== 1 ? `; the gate allows ×${d.tolerance} of it (the threshold)` : ""}.`,
+    `**Observed**: out of every 100,000 replies the candidate wrote to real conversation openings, how many the grader flagged${corrected ? ", corrected for the grader's measured mistakes" : ""}.`,
+    `**${conf} interval**: the range the true rate very likely lies in, given how many replies were checked; more replies make it narrower.`,
+    `**Flagged / graded**: the raw counts behind the rate.`,
+    `**Detectable**: the smallest true rate this sample would catch above the threshold 8 times out of 10; a problem smaller than that can pass unnoticed, so replay more prefixes (\`deploysim plan\`) if it is above what you care about.`,
+    d.rule === "confident" ? holm ? `**Verdict**: a category fails only when its rate is confidently above the threshold; because ${tested} categories are tested at once, the bar is raised (Holm) so that, if every prediction were right, a false alarm on any of them happens at most ${pct2((1 - d.confidence) / 2)} of the time.` : `**Verdict**: a category fails only when even the low end of its interval is above the threshold; each category is judged on its own, so with many categories an occasional false alarm is expected.` : d.rule === "regression" ? `**Verdict**: a category fails only when the candidate is significantly worse than the baseline model on the same conversations${d.multiplicity === "holm" ? ` (Holm over ${tested} categories)` : ""} and its rate is above the threshold.` : d.rule === "strict" ? `**Verdict**: a category passes only when the whole interval is at or below the threshold; when the sample is too small to show that, it is inconclusive.` : `**Verdict**: a category fails when its observed rate is above the threshold, however small the sample.`,
+    hasP && `**p-value**: how surprising this many flags would be if the true rate were exactly at the threshold (small = very likely above it)${holm ? "; the adjusted p-value accounts for testing all categories together and is what the verdict uses" : ""}.`,
+    report.grader.calibrated ? `**Calibrated grader**: the grader's false alarms and misses were measured against human labels, and each rate was corrected for them (Rogan–Gladen), with a wider interval for the uncertainty of that measurement.` : `**Grader not calibrated**: the grader was not checked against human labels here, so the rates include its unknown mistakes.`,
+    report.baseline && `**Baseline**: the same conversations were also answered by the current model \`${report.baseline.model}\` and graded the same way; "difference" is how many more (or fewer) of every 100,000 replies the candidate has flagged, "ratio" is candidate ÷ current, and the McNemar p-value says how likely a difference this big is by chance when both models are equally safe.`,
+    `**Errors**: ${report.sample.errors} of ${report.sample.replayed} sampled conversations could not be replayed or graded; above ${pct2(d.max_error_rate)} the gate fails rather than guess.`
+  ];
+  const columns = ["Category", "p-value", "Adjusted p"];
+  if (corrected) columns.push("Observed (raw) /100k", "Corrected /100k", "Grader false alarms / misses");
+  if (report.baseline) columns.push("Baseline /100k", "Difference /100k", "Ratio", "McNemar p");
+  const header = `| ${columns.join(" | ")} |
+|---|${columns.slice(1).map(() => "---:").join("|")}|`;
+  const rows = report.categories.map((c) => {
+    const cells = [`\`${c.id}\``, pText2(c.p_value), pText2(c.adjusted_p_value)];
+    if (corrected) {
+      cells.push(
+        c.observed_raw ? n(c.observed_raw.rate_per_100k) : "n/a",
+        c.corrected ? `${n(c.corrected.estimate_per_100k)} (${n(c.corrected.low_per_100k)} – ${n(c.corrected.high_per_100k)})` : "n/a",
+        c.corrected ? `${pct2(c.corrected.grader.fpr)} / ${pct2(c.corrected.grader.fnr)}` : "n/a"
+      );
+    }
+    if (report.baseline) {
+      const b = c.baseline;
+      cells.push(
+        b ? n(b.rate_per_100k) : "n/a",
+        b ? `${b.difference_per_100k > 0 ? "+" : ""}${n(b.difference_per_100k)} (${b.candidate_only} vs ${b.baseline_only} discordant)` : "n/a",
+        b ? b.ratio === null ? "n/a" : `×${n(b.ratio)}` : "n/a",
+        b ? pText2(b.mcnemar_p_value) : "n/a"
+      );
+    }
+    return `| ${cells.join(" | ")} |`;
+  });
+  return [
+    "<details><summary>How to read these numbers</summary>",
+    "",
+    ...sentences.filter((s) => typeof s === "string").map((s) => `- ${s}`),
+    "",
+    ...hasP || corrected || report.baseline ? [header, ...rows, ""] : [],
+    "</details>"
+  ].join("\n");
+}
+
+// src/report/markdown.ts
+var MAX_COMMENT_CHARS = 65536;
+function commentMarker(registrationPath) {
+  return `<!-- deploysim:${registrationPath} -->`;
+}
+var ICON = { pass: "✅", fail: "❌", inconclusive: "⚠️" };
+var fmt2 = (x) => {
+  if (x === null || !Number.isFinite(x)) return "n/a";
+  if (x === 0) return "0";
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+};
+var short = (sha) => sha ? sha.slice(0, 12) : "none";
+function fenced2(text) {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}text
+${text}
+${fence}`;
+}
+function escapeCell2(text) {
+  return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
+}
+function aboveButNotSignificant(c) {
+  return c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k;
+}
+function categoryRow(c) {
+  const cells = [
+    `${aboveButNotSignificant(c) ? "⚠️" : ICON[c.verdict]} \`${c.id}\``,
+    fmt2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt2(c.threshold_per_100k)})` : ""),
+    `**${fmt2(c.rate_per_100k)}**`,
+    `${fmt2(c.ci_low_per_100k)} – ${fmt2(c.ci_high_per_100k)}`,
+    `${c.flagged} / ${c.graded}`,
+    fmt2(c.detectable_rate_per_100k),
+    aboveButNotSignificant(c) ? "pass (above prediction, not significant)" : c.verdict
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function examplesSection(c) {
+  if (c.examples.length === 0) return "";
+  const items = c.examples.map(
+    (e, i) => `**${i + 1}. \`${escapeCell2(e.id)}\`** — grader: ${escapeCell2(e.evidence)}
+
+Prompt (last user turn):
+${fenced2(e.prompt)}
+Reply:
+${fenced2(e.reply)}`
+  ).join("\n\n");
+  return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>
+
+${items}
+
+</details>`;
+}
+function renderMarkdown(report, options = {}) {
+  const pct4 = `${Math.round(report.decision.confidence * 100)}%`;
+  const demo = report.demo ? " [DEMO]" : "";
+  const lockSkipped = !report.verified && report.registration.lock_ref === null;
+  const unverified = lockSkipped ? " (UNVERIFIED: lock skipped)" : "";
+  const headline = report.passed ? `## ✅ deploysim: gate passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: gate failed — ${escapeCell2(report.name)}${demo}${unverified}`;
+  const parts = [commentMarker(report.registration.path), headline];
+  if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
+  if (lockSkipped) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join("\n"));
+  const ran = report.sample.replayed > 0;
+  if (ran) {
+    parts.push(
+      [
+        `| Category | Predicted /100k | Observed /100k | ${pct4} interval | Flagged / graded | Detectable ≥ /100k | Verdict |`,
+        "|---|---:|---:|---:|---:|---:|---|",
+        ...report.categories.map(categoryRow)
+      ].join("\n")
+    );
+    const failing = report.categories.filter((c) => c.verdict !== "pass" || aboveButNotSignificant(c));
+    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join("\n"));
+    const chart = observedVsPredictedChart(report.categories);
+    if (chart) parts.push(chart);
+    parts.push(
+      `Rule \`${report.decision.rule}\` at ${pct4} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell2(report.candidate.model)}\`, grader \`${escapeCell2(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
+    );
+    parts.push(figureGlossary(report));
+  }
+  parts.push(...discoverySections(report));
+  parts.push(
+    [
+      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short(report.registration.lock_ref)}\`` : lockSkipped ? "not verified" : `VIOLATED against \`${short(report.registration.lock_ref)}\``}</summary>`,
+      "",
+      "| File | sha256 |",
+      "|---|---|",
+      ...report.registration.files.map((f) => `| \`${escapeCell2(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
+      "",
+      "</details>"
+    ].join("\n")
+  );
+  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run](${report.run_url}) · [report artifact](${report.run_url}#artifacts)` : ""}</sub>`;
+  const examples = options.includeExamples === false ? [] : report.categories.filter((c) => c.verdict !== "pass").map(examplesSection).filter(Boolean);
+  const assemble = (ex) => [...parts, ...ex, footer].join("\n\n");
+  let body = assemble(examples);
+  while (body.length > MAX_COMMENT_CHARS && examples.length > 0) {
+    examples.pop();
+    body = assemble(examples);
+  }
+  if (body.length > MAX_COMMENT_CHARS) {
+    const note = "\n\n… (cut to fit GitHub's comment limit; see report.json in the run artifact)";
+    body = body.slice(0, MAX_COMMENT_CHARS - note.length) + note;
+  }
+  return body;
+}
+
 // src/report/text.ts
 var num2 = (x) => x === null || !Number.isFinite(x) ? "n/a" : String(Number(x.toFixed(2)));
 function renderText(report, reportPath) {
@@ -54245,6 +54516,8 @@ function renderText(report, reportPath) {
     lines.push(
       `  rule ${report.decision.rule}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`
     );
+    if (report.decision.rate_basis === "corrected") lines.push("  note: observed rates are corrected for the grader's measured errors (grader.calibration); raw rates are in report.json");
+    if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);
   }
   lines.push(...discoveryText(report));
   lines.push(`  lock: ${report.verified ? `verified at ${report.registration.lock_ref?.slice(0, 12)}` : lockSkipped ? "not verified" : `VIOLATED against ${report.registration.lock_ref?.slice(0, 12)}`}; report: ${reportPath}`);
@@ -54254,12 +54527,14 @@ function renderText(report, reportPath) {
 // src/cli/commands/merge.ts
 var USAGE4 = `Usage: deploysim merge DIR... --output-dir OUT [--json]
 
-  Combines the output-dirs of the shard runs of one gate (shard: 1/n … n/n) into one report.json and
-  results.jsonl in OUT, with the same counts and decision as an unsharded run of the same sample.
+  Combines the output-dirs of the shard runs of one gate (shard: 1/n … n/n) into one report.json,
+  results.jsonl and comment.md in OUT, with the same counts and decision as an unsharded run of the
+  same sample.
   Refuses (exit 2, writes nothing) shards of different registrations, lock refs or samples,
   a shard given twice, or an incomplete set.
   Exit codes: 0 merged gate passed, 1 merged gate failed, 2 refused.
-  To post the PR comment, render it with "deploysim report OUT/report.json" (see examples/sharded).`;
+  The CLI posts no comment: OUT/comment.md is the markdown the action would post (see
+  examples/sharded/workflow.yml for a merge job that posts it as a sticky comment).`;
 async function writeAtomically(file2, text) {
   const temp = `${file2}.${process.pid}.tmp`;
   await writeFile4(temp, text);
@@ -54284,6 +54559,8 @@ async function mergeCommand(argv, io) {
 `);
   await writeAtomically(path13.join(outDir, "results.jsonl"), merged.results.map((r) => `${JSON.stringify(r)}
 `).join(""));
+  await writeAtomically(path13.join(outDir, "comment.md"), `${renderMarkdown(merged.report)}
+`);
   io.stdout(values.json ? JSON.stringify(merged.report, null, 2) : renderText(merged.report, path13.relative(io.cwd, reportPath)));
   return merged.report.passed ? 0 : 1;
 }
@@ -54941,11 +55218,11 @@ async function measureRealism(options) {
   };
   return { report, trials };
 }
-var pct2 = (x) => x === null ? "—" : `${(x * 100).toFixed(1)}%`;
+var pct3 = (x) => x === null ? "—" : `${(x * 100).toFixed(1)}%`;
 function renderRealism(report) {
   const rows = [
-    ...report.tools.map((t) => [t.name, String(t.judged), String(t.simulated_wins), pct2(t.win_rate), t.ci_low === null ? "—" : `${pct2(t.ci_low)} – ${pct2(t.ci_high)}`]),
-    ["(all tools)", String(report.judged), String(report.simulated_wins), pct2(report.win_rate), report.ci_low === null ? "—" : `${pct2(report.ci_low)} – ${pct2(report.ci_high)}`]
+    ...report.tools.map((t) => [t.name, String(t.judged), String(t.simulated_wins), pct3(t.win_rate), t.ci_low === null ? "—" : `${pct3(t.ci_low)} – ${pct3(t.ci_high)}`]),
+    ["(all tools)", String(report.judged), String(report.simulated_wins), pct3(report.win_rate), report.ci_low === null ? "—" : `${pct3(report.ci_low)} – ${pct3(report.ci_high)}`]
   ];
   const header = ["tool", "judged", "sim. wins", "win rate", `${Math.round(report.confidence * 100)}% CI`];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -55068,196 +55345,6 @@ var realismCommandDef = {
 // src/cli/commands/report.ts
 import { readFile as readFile5 } from "node:fs/promises";
 import path15 from "node:path";
-
-// src/report/chart.ts
-var MAX_CHART_CATEGORIES = 24;
-var value = (x) => {
-  if (x === null || x === void 0 || !Number.isFinite(x)) return "0";
-  return String(Math.round(x * 100) / 100);
-};
-function observedVsPredictedChart(categories) {
-  const shown = categories.filter((c) => c.graded > 0);
-  if (shown.length === 0 || shown.length > MAX_CHART_CATEGORIES) return "";
-  const label = (id) => `"${id.replace(/["\\]/g, "")}"`;
-  return [
-    "```mermaid",
-    "xychart-beta",
-    '  title "Observed (bars) vs threshold (line), per 100k"',
-    `  x-axis [${shown.map((c) => label(c.id)).join(", ")}]`,
-    '  y-axis "per 100k"',
-    `  bar [${shown.map((c) => value(c.rate_per_100k)).join(", ")}]`,
-    `  line [${shown.map((c) => value(c.threshold_per_100k)).join(", ")}]`,
-    "```"
-  ].join("\n");
-}
-
-// src/report/glossary.ts
-var n = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 2 });
-var pct3 = (x) => x === 0 ? "0%" : `${(x * 100).toFixed(x < 1e-3 ? 2 : 1)}%`;
-var pText2 = (p) => p === void 0 ? "n/a" : p < 1e-4 ? "< 0.0001" : p.toPrecision(2);
-function figureGlossary(report) {
-  const d = report.decision;
-  const conf = `${Math.round(d.confidence * 100)}%`;
-  const tested = report.categories.filter((c) => c.graded > 0).length;
-  const holm = d.rule === "confident" && d.multiplicity === "holm";
-  const corrected = d.rate_basis === "corrected";
-  const hasP = report.categories.some((c) => c.p_value !== void 0);
-  const sentences = [
-    `**Predicted**: the rate the team committed to before this change, in flagged replies per 100,000${d.tolerance !== 1 ? `; the gate allows ×${d.tolerance} of it (the threshold)` : ""}.`,
-    `**Observed**: out of every 100,000 replies the candidate wrote to real conversation openings, how many the grader flagged${corrected ? ", corrected for the grader's measured mistakes" : ""}.`,
-    `**${conf} interval**: the range the true rate very likely lies in, given how many replies were checked; more replies make it narrower.`,
-    `**Flagged / graded**: the raw counts behind the rate.`,
-    `**Detectable**: the smallest true rate this sample would catch above the threshold 8 times out of 10; a problem smaller than that can pass unnoticed, so replay more prefixes (\`deploysim plan\`) if it is above what you care about.`,
-    d.rule === "confident" ? holm ? `**Verdict**: a category fails only when its rate is confidently above the threshold; because ${tested} categories are tested at once, the bar is raised (Holm) so that, if every prediction were right, a false alarm on any of them happens at most ${pct3((1 - d.confidence) / 2)} of the time.` : `**Verdict**: a category fails only when even the low end of its interval is above the threshold; each category is judged on its own, so with many categories an occasional false alarm is expected.` : d.rule === "regression" ? `**Verdict**: a category fails only when the candidate is significantly worse than the baseline model on the same conversations${d.multiplicity === "holm" ? ` (Holm over ${tested} categories)` : ""} and its rate is above the threshold.` : d.rule === "strict" ? `**Verdict**: a category passes only when the whole interval is at or below the threshold; when the sample is too small to show that, it is inconclusive.` : `**Verdict**: a category fails when its observed rate is above the threshold, however small the sample.`,
-    hasP && `**p-value**: how surprising this many flags would be if the true rate were exactly at the threshold (small = very likely above it)${holm ? "; the adjusted p-value accounts for testing all categories together and is what the verdict uses" : ""}.`,
-    report.grader.calibrated ? `**Calibrated grader**: the grader's false alarms and misses were measured against human labels, and each rate was corrected for them (Rogan–Gladen), with a wider interval for the uncertainty of that measurement.` : `**Grader not calibrated**: the grader was not checked against human labels here, so the rates include its unknown mistakes.`,
-    report.baseline && `**Baseline**: the same conversations were also answered by the current model \`${report.baseline.model}\` and graded the same way; "difference" is how many more (or fewer) of every 100,000 replies the candidate has flagged, "ratio" is candidate ÷ current, and the McNemar p-value says how likely a difference this big is by chance when both models are equally safe.`,
-    `**Errors**: ${report.sample.errors} of ${report.sample.replayed} sampled conversations could not be replayed or graded; above ${pct3(d.max_error_rate)} the gate fails rather than guess.`
-  ];
-  const columns = ["Category", "p-value", "Adjusted p"];
-  if (corrected) columns.push("Observed (raw) /100k", "Corrected /100k", "Grader false alarms / misses");
-  if (report.baseline) columns.push("Baseline /100k", "Difference /100k", "Ratio", "McNemar p");
-  const header = `| ${columns.join(" | ")} |
-|---|${columns.slice(1).map(() => "---:").join("|")}|`;
-  const rows = report.categories.map((c) => {
-    const cells = [`\`${c.id}\``, pText2(c.p_value), pText2(c.adjusted_p_value)];
-    if (corrected) {
-      cells.push(
-        c.observed_raw ? n(c.observed_raw.rate_per_100k) : "n/a",
-        c.corrected ? `${n(c.corrected.estimate_per_100k)} (${n(c.corrected.low_per_100k)} – ${n(c.corrected.high_per_100k)})` : "n/a",
-        c.corrected ? `${pct3(c.corrected.grader.fpr)} / ${pct3(c.corrected.grader.fnr)}` : "n/a"
-      );
-    }
-    if (report.baseline) {
-      const b = c.baseline;
-      cells.push(
-        b ? n(b.rate_per_100k) : "n/a",
-        b ? `${b.difference_per_100k > 0 ? "+" : ""}${n(b.difference_per_100k)} (${b.candidate_only} vs ${b.baseline_only} discordant)` : "n/a",
-        b ? b.ratio === null ? "n/a" : `×${n(b.ratio)}` : "n/a",
-        b ? pText2(b.mcnemar_p_value) : "n/a"
-      );
-    }
-    return `| ${cells.join(" | ")} |`;
-  });
-  return [
-    "<details><summary>How to read these numbers</summary>",
-    "",
-    ...sentences.filter((s) => typeof s === "string").map((s) => `- ${s}`),
-    "",
-    ...hasP || corrected || report.baseline ? [header, ...rows, ""] : [],
-    "</details>"
-  ].join("\n");
-}
-
-// src/report/markdown.ts
-var MAX_COMMENT_CHARS = 65536;
-function commentMarker(registrationPath) {
-  return `<!-- deploysim:${registrationPath} -->`;
-}
-var ICON = { pass: "✅", fail: "❌", inconclusive: "⚠️" };
-var fmt2 = (x) => {
-  if (x === null || !Number.isFinite(x)) return "n/a";
-  if (x === 0) return "0";
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-};
-var short = (sha) => sha ? sha.slice(0, 12) : "none";
-function fenced2(text) {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence}text
-${text}
-${fence}`;
-}
-function escapeCell2(text) {
-  return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
-}
-function aboveButNotSignificant(c) {
-  return c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k;
-}
-function categoryRow(c) {
-  const cells = [
-    `${aboveButNotSignificant(c) ? "⚠️" : ICON[c.verdict]} \`${c.id}\``,
-    fmt2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt2(c.threshold_per_100k)})` : ""),
-    `**${fmt2(c.rate_per_100k)}**`,
-    `${fmt2(c.ci_low_per_100k)} – ${fmt2(c.ci_high_per_100k)}`,
-    `${c.flagged} / ${c.graded}`,
-    fmt2(c.detectable_rate_per_100k),
-    aboveButNotSignificant(c) ? "pass (above prediction, not significant)" : c.verdict
-  ];
-  return `| ${cells.join(" | ")} |`;
-}
-function examplesSection(c) {
-  if (c.examples.length === 0) return "";
-  const items = c.examples.map(
-    (e, i) => `**${i + 1}. \`${escapeCell2(e.id)}\`** — grader: ${escapeCell2(e.evidence)}
-
-Prompt (last user turn):
-${fenced2(e.prompt)}
-Reply:
-${fenced2(e.reply)}`
-  ).join("\n\n");
-  return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>
-
-${items}
-
-</details>`;
-}
-function renderMarkdown(report, options = {}) {
-  const pct4 = `${Math.round(report.decision.confidence * 100)}%`;
-  const demo = report.demo ? " [DEMO]" : "";
-  const lockSkipped = !report.verified && report.registration.lock_ref === null;
-  const unverified = lockSkipped ? " (UNVERIFIED: lock skipped)" : "";
-  const headline = report.passed ? `## ✅ deploysim: gate passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: gate failed — ${escapeCell2(report.name)}${demo}${unverified}`;
-  const parts = [commentMarker(report.registration.path), headline];
-  if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
-  if (lockSkipped) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
-  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join("\n"));
-  const ran = report.sample.replayed > 0;
-  if (ran) {
-    parts.push(
-      [
-        `| Category | Predicted /100k | Observed /100k | ${pct4} interval | Flagged / graded | Detectable ≥ /100k | Verdict |`,
-        "|---|---:|---:|---:|---:|---:|---|",
-        ...report.categories.map(categoryRow)
-      ].join("\n")
-    );
-    const failing = report.categories.filter((c) => c.verdict !== "pass" || aboveButNotSignificant(c));
-    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join("\n"));
-    const chart = observedVsPredictedChart(report.categories);
-    if (chart) parts.push(chart);
-    parts.push(
-      `Rule \`${report.decision.rule}\` at ${pct4} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell2(report.candidate.model)}\`, grader \`${escapeCell2(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
-    );
-    parts.push(figureGlossary(report));
-  }
-  parts.push(...discoverySections(report));
-  parts.push(
-    [
-      `<details><summary>Pre-registration lock: ${report.verified ? `verified at \`${short(report.registration.lock_ref)}\`` : lockSkipped ? "not verified" : `VIOLATED against \`${short(report.registration.lock_ref)}\``}</summary>`,
-      "",
-      "| File | sha256 |",
-      "|---|---|",
-      ...report.registration.files.map((f) => `| \`${escapeCell2(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
-      "",
-      "</details>"
-    ].join("\n")
-  );
-  const footer = `<sub>deploysim · ${report.schema}${report.run_url ? ` · [workflow run](${report.run_url}) · [report artifact](${report.run_url}#artifacts)` : ""}</sub>`;
-  const examples = options.includeExamples === false ? [] : report.categories.filter((c) => c.verdict !== "pass").map(examplesSection).filter(Boolean);
-  const assemble = (ex) => [...parts, ...ex, footer].join("\n\n");
-  let body = assemble(examples);
-  while (body.length > MAX_COMMENT_CHARS && examples.length > 0) {
-    examples.pop();
-    body = assemble(examples);
-  }
-  if (body.length > MAX_COMMENT_CHARS) {
-    const note = "\n\n… (cut to fit GitHub's comment limit; see report.json in the run artifact)";
-    body = body.slice(0, MAX_COMMENT_CHARS - note.length) + note;
-  }
-  return body;
-}
-
-// src/cli/commands/report.ts
 var USAGE7 = `Usage: deploysim report REPORT.json
 
   Prints the PR comment markdown rendered from a saved report.json.`;
@@ -55791,8 +55878,8 @@ async function loadCalibration(registration) {
     const row = cal.categories.find((r) => r.id === category.id);
     const where = `${shown}, category "${category.id}"`;
     if (!row) throw new ConfigError(`${where}: not in the calibration file (no labelled completions for it). Add labels for it and ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`);
-    if (row.rubric_sha256 !== rubricHash(category.rubric)) {
-      throw new ConfigError(`${where}: the rubric changed since calibration (sha256 ${row.rubric_sha256.slice(0, 12)} in the file, ${rubricHash(category.rubric).slice(0, 12)} now). ${rerun}`);
+    if (row.rubric_sha256 !== rubricHash(category)) {
+      throw new ConfigError(`${where}: the rubric or description changed since calibration (sha256 ${row.rubric_sha256.slice(0, 12)} in the file, ${rubricHash(category).slice(0, 12)} now). ${rerun}`);
     }
     if (row.positives === 0 || row.negatives === 0) {
       throw new ConfigError(
@@ -55806,7 +55893,16 @@ async function loadCalibration(registration) {
         `${where}: the grader is uninformative — false-positive rate ${fpr.toFixed(3)} + false-negative rate ${fnr.toFixed(3)} ≥ 1, so its flags say nothing about the true rate and cannot be corrected. Fix the rubric or the grader model, then re-calibrate.`
       );
     }
-    counts.set(category.id, { tp: row.tp, fp: row.fp, tn: row.tn, fn: row.fn });
+    const errorCounts = { tp: row.tp, fp: row.fp, tn: row.tn, fn: row.fn };
+    try {
+      correctedInterval({ k: 0, n: 1, ...errorCounts, confidence: registration.config.decision.confidence });
+    } catch (error62) {
+      if (!(error62 instanceof UninformativeGraderError)) throw error62;
+      throw new ConfigError(
+        `${where}: with ${row.positives} positive and ${row.negatives} negative labels the grader's error rates are too uncertain to correct with at confidence ${registration.config.decision.confidence} (the interval's adjusted FPR + FNR reach 1). Add labelled examples, especially for the smaller side, and re-calibrate.`
+      );
+    }
+    counts.set(category.id, errorCounts);
   }
   return { file: cal, counts };
 }
@@ -55975,48 +56071,6 @@ var ReplayDriver = class {
   }
 };
 
-// src/engine/progress.ts
-var EVERY_MS = 3e4;
-var Progress = class {
-  constructor(total, logger, clock = Date.now) {
-    this.total = total;
-    this.logger = logger;
-    this.clock = clock;
-    this.startedAt = this.lastLineAt = clock();
-  }
-  total;
-  logger;
-  clock;
-  done_ = 0;
-  errors = 0;
-  lastDecile = 0;
-  lastLineAt;
-  startedAt;
-  tick(failed) {
-    this.done_ += 1;
-    if (failed) this.errors += 1;
-    this.logger.progress?.(this.done_, this.total, this.errors);
-    const decile = this.total === 0 ? 10 : Math.floor(this.done_ * 10 / this.total);
-    const now = this.clock();
-    if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
-      this.lastDecile = decile;
-      this.lastLineAt = now;
-      this.logger.info(this.line(now));
-    }
-  }
-  done() {
-    this.logger.progress?.(this.done_, this.total, this.errors, true);
-    if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
-  }
-  line(now) {
-    const seconds = Math.max((now - this.startedAt) / 1e3, 1e-3);
-    const rate2 = this.done_ / seconds;
-    const eta = rate2 > 0 ? (this.total - this.done_) / rate2 : Number.POSITIVE_INFINITY;
-    const pct4 = this.total === 0 ? 100 : Math.floor(this.done_ * 100 / this.total);
-    return `Progress: ${this.done_}/${this.total} (${pct4}%), ${rate2.toFixed(1)} records/s, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : "?"}, errors ${this.errors}`;
-  }
-};
-
 // src/engine/runGate.ts
 var EXAMPLES_PER_CATEGORY2 = 3;
 async function runGate(settings, deps) {
@@ -56051,9 +56105,11 @@ async function runGate(settings, deps) {
   const inShard = (rank) => !shard2 || rank % shard2.count === shard2.index - 1;
   const toReplay = shard2 ? Math.floor((plan.sampleSize - shard2.index) / shard2.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === "combined" ? 1 : registration.categories.length;
-  const expectedRequests = toReplay * (1 + graderCalls) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard2?.count ?? 1);
+  const agenticRecords = Math.ceil(toReplay * toolResponses.stats.records_with_tools / plan.corpusRecords);
+  const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
+  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard2?.count ?? 1);
   deps.logger.info(
-    `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; about ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record, before retries).`
+    `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; ${extraAgentic > 0 ? "up to" : "about"} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ""}${settings.baseline ? ", twice with the baseline" : ""}, before retries).`
   );
   if (settings.maxRequests !== void 0 && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
@@ -56069,6 +56125,7 @@ async function runGate(settings, deps) {
     fetch: deps.fetch,
     cache
   });
+  const simulator = settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0;
   const driver = new ReplayDriver(
     gateway,
     {
@@ -56078,7 +56135,7 @@ async function runGate(settings, deps) {
     },
     {
       database: toolResponses,
-      simulator: settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0
+      simulator
     }
   );
   const grader = new Grader(gateway, {
@@ -56094,7 +56151,7 @@ async function runGate(settings, deps) {
       { endpoint: { role: "baseline", baseUrl: settings.baseline.baseUrl, apiKey: settings.baseline.apiKey }, model: settings.baseline.model, generation: cfg.candidate },
       {
         database: toolResponses,
-        simulator: settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0
+        simulator
       }
     ),
     grader,
@@ -56211,7 +56268,7 @@ function checkAgenticSetup(db, settings, logger) {
     );
   }
   logger.info(
-    `Agentic replay: ${stats.records_with_tools} records declare tools; ${stats.entries} recorded tool responses indexed (${stats.responses_seen} seen, ${(stats.bytes / 1048576).toFixed(1)} MiB); unmatched calls go to simulator ${settings.simulator.model}. Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (the request estimate counts one).`
+    `Agentic replay: ${stats.records_with_tools} records declare tools; ${stats.entries} recorded tool responses indexed (${stats.responses_seen} seen, ${(stats.bytes / 1048576).toFixed(1)} MiB); unmatched calls go to simulator ${settings.simulator.model}. Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (parallel calls can add more than the plan counts).`
   );
   if (stats.capped) {
     logger.warning(

@@ -64482,11 +64482,199 @@ function describeValue(v) {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+// src/stats/binomialInterval.ts
+var import_stats_base_dists_beta_quantile = __toESM(require_lib135(), 1);
+var import_stats_base_dists_normal_quantile = __toESM(require_lib138(), 1);
+
+// src/stats/validate.ts
+function assertCount(name, x) {
+  if (!Number.isInteger(x) || x < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${x}`);
+  }
+}
+function assertKN(k, n2) {
+  assertCount("n", n2);
+  assertCount("k", k);
+  if (k > n2) throw new RangeError(`k (${k}) must not exceed n (${n2})`);
+}
+function assertOpenUnit(name, x) {
+  if (!(x > 0 && x < 1)) throw new RangeError(`${name} must be in (0, 1), got ${x}`);
+}
+function assertUnit(name, x) {
+  if (!(x >= 0 && x <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${x}`);
+}
+function clamp01(x) {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+// src/stats/binomialInterval.ts
+var EXACT_INTERVAL_BELOW = 100;
+var INTERVAL_METHOD_NOTE = `Two-sided intervals are exact Clopper–Pearson (1934) when fewer than ${EXACT_INTERVAL_BELOW} completions were flagged (or fewer than ${EXACT_INTERVAL_BELOW} were not flagged), where the Wilson score interval can under-cover, and Wilson (1927) score intervals otherwise.`;
+function zTwoSided(confidence) {
+  return (0, import_stats_base_dists_normal_quantile.default)(1 - (1 - confidence) / 2, 0, 1);
+}
+function wilsonInterval(k, n2, confidence) {
+  assertKN(k, n2);
+  assertOpenUnit("confidence", confidence);
+  if (n2 === 0) return { low: 0, high: 1 };
+  const z2 = zTwoSided(confidence);
+  const z22 = z2 * z2;
+  const p = k / n2;
+  const denom = 1 + z22 / n2;
+  const centre = (p + z22 / (2 * n2)) / denom;
+  const half = z2 * Math.sqrt(p * (1 - p) / n2 + z22 / (4 * n2 * n2)) / denom;
+  return {
+    // At k = 0 (k = n) the bound is exactly 0 (1); avoid a rounding residue.
+    low: k === 0 ? 0 : clamp01(centre - half),
+    high: k === n2 ? 1 : clamp01(centre + half)
+  };
+}
+function clopperPearsonInterval(k, n2, confidence) {
+  assertKN(k, n2);
+  assertOpenUnit("confidence", confidence);
+  if (n2 === 0) return { low: 0, high: 1 };
+  const alpha = 1 - confidence;
+  return {
+    low: k === 0 ? 0 : (0, import_stats_base_dists_beta_quantile.default)(alpha / 2, k, n2 - k + 1),
+    high: k === n2 ? 1 : (0, import_stats_base_dists_beta_quantile.default)(1 - alpha / 2, k + 1, n2 - k)
+  };
+}
+function binomialInterval(k, n2, confidence) {
+  assertKN(k, n2);
+  assertOpenUnit("confidence", confidence);
+  if (k < EXACT_INTERVAL_BELOW || n2 - k < EXACT_INTERVAL_BELOW) {
+    return { ...clopperPearsonInterval(k, n2, confidence), method: "clopper-pearson" };
+  }
+  return { ...wilsonInterval(k, n2, confidence), method: "wilson" };
+}
+
+// src/stats/binomialTest.ts
+var import_stats_base_dists_binomial_cdf = __toESM(require_lib140(), 1);
+function binomialUpperTailP(k, n2, p0) {
+  assertKN(k, n2);
+  assertUnit("p0", p0);
+  if (k === 0) return 1;
+  return (0, import_stats_base_dists_binomial_cdf.default)(n2 - k, n2, 1 - p0);
+}
+
+// src/stats/mcnemar.ts
+var import_stats_base_dists_binomial_cdf2 = __toESM(require_lib140(), 1);
+function mcnemarExact(b, c) {
+  assertCount("b", b);
+  assertCount("c", c);
+  const n2 = b + c;
+  if (n2 === 0) return { pValue: 1 };
+  return { pValue: Math.min(1, 2 * (0, import_stats_base_dists_binomial_cdf2.default)(Math.min(b, c), n2, 0.5)) };
+}
+
+// src/stats/misclassification.ts
+var UninformativeGraderError = class extends Error {
+  constructor(fpr, fnr) {
+    super(
+      `grader is uninformative: false-positive rate ${fpr} + false-negative rate ${fnr} ≥ 1, so its flag rate cannot be corrected for misclassification`
+    );
+    this.fpr = fpr;
+    this.fnr = fnr;
+    this.name = "UninformativeGraderError";
+  }
+  fpr;
+  fnr;
+};
+function roganGladen(apparent, fpr, fnr) {
+  assertUnit("apparent", apparent);
+  assertUnit("fpr", fpr);
+  assertUnit("fnr", fnr);
+  const j = 1 - fpr - fnr;
+  if (j <= 0) throw new UninformativeGraderError(fpr, fnr);
+  return clamp01((apparent - fpr) / j);
+}
+function correctedInterval(input2) {
+  const { k, n: n2, fp, tn, fn, tp, confidence } = input2;
+  assertKN(k, n2);
+  for (const [name, x] of [["fp", fp], ["tn", tn], ["fn", fn], ["tp", tp]]) assertCount(name, x);
+  assertOpenUnit("confidence", confidence);
+  if (n2 === 0) throw new RangeError("n must be positive");
+  const negatives = fp + tn;
+  const positives = fn + tp;
+  if (negatives === 0) throw new RangeError("grader validation needs at least one negative (fp + tn > 0)");
+  if (positives === 0) throw new RangeError("grader validation needs at least one positive (fn + tp > 0)");
+  const estimate = roganGladen(k / n2, fp / negatives, fn / positives);
+  const z2 = zTwoSided(confidence);
+  const add = z2 * z2 / 2;
+  const nA = n2 + 2 * add;
+  const nF = negatives + 2 * add;
+  const nG = positives + 2 * add;
+  const a = (k + add) / nA;
+  const f = (fp + add) / nF;
+  const g = (fn + add) / nG;
+  const j = 1 - f - g;
+  if (j <= 0) throw new UninformativeGraderError(f, g);
+  const theta = (a - f) / j;
+  const variance = (a * (1 - a) / nA + (1 - theta) ** 2 * (f * (1 - f) / nF) + theta ** 2 * (g * (1 - g) / nG)) / (j * j);
+  const half = z2 * Math.sqrt(variance);
+  return {
+    estimate,
+    low: Math.min(estimate, clamp01(theta - half)),
+    high: Math.max(estimate, clamp01(theta + half)),
+    method: "delta"
+  };
+}
+
+// src/stats/multiplicity.ts
+function holmAdjust(pValues) {
+  for (const p of pValues) {
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`p-values must be in [0, 1], got ${p}`);
+  }
+  const m = pValues.length;
+  const order = pValues.map((_, i) => i).sort((a, b) => pValues[a] - pValues[b] || a - b);
+  const adjusted = new Array(m);
+  let running = 0;
+  order.forEach((idx, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * pValues[idx]));
+    adjusted[idx] = running;
+  });
+  return adjusted;
+}
+
+// src/stats/sampleSize.ts
+var import_stats_base_dists_beta_quantile2 = __toESM(require_lib135(), 1);
+var import_stats_base_dists_normal_quantile2 = __toESM(require_lib138(), 1);
+function binomialCriticalCount(n2, p0, alpha) {
+  assertCount("n", n2);
+  assertOpenUnit("alpha", alpha);
+  let lo = 0;
+  let hi = n2 + 1;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (binomialUpperTailP(mid, n2, p0) <= alpha) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+function checkPlanArgs(threshold, confidence, power) {
+  assertOpenUnit("threshold", threshold);
+  assertOpenUnit("confidence", confidence);
+  assertOpenUnit("power", power);
+  const alpha = 1 - confidence;
+  if (power <= alpha) throw new RangeError(`power (${power}) must exceed 1 − confidence (${alpha})`);
+  return alpha;
+}
+function detectableRate(input2) {
+  const { n: n2, threshold, confidence, power } = input2;
+  const alpha = checkPlanArgs(threshold, confidence, power);
+  assertCount("n", n2);
+  const c = binomialCriticalCount(n2, threshold, alpha);
+  if (c > n2) return Infinity;
+  return (0, import_stats_base_dists_beta_quantile2.default)(power, c, n2 - c + 1);
+}
+
 // src/calibration/file.ts
 import { createHash as createHash2 } from "node:crypto";
 var CALIBRATION_SCHEMA = "deploysim.calibration/v1";
-function rubricHash(rubric) {
-  return createHash2("sha256").update(rubric, "utf8").digest("hex");
+function rubricHash(category) {
+  return createHash2("sha256").update(`${category.description}
+
+${category.rubric}`, "utf8").digest("hex");
 }
 var count = external_exports.number().int().nonnegative();
 var rate = external_exports.number().min(0).max(1).nullable();
@@ -64560,8 +64748,8 @@ async function loadCalibration(registration) {
     const row = cal.categories.find((r) => r.id === category.id);
     const where = `${shown}, category "${category.id}"`;
     if (!row) throw new ConfigError(`${where}: not in the calibration file (no labelled completions for it). Add labels for it and ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`);
-    if (row.rubric_sha256 !== rubricHash(category.rubric)) {
-      throw new ConfigError(`${where}: the rubric changed since calibration (sha256 ${row.rubric_sha256.slice(0, 12)} in the file, ${rubricHash(category.rubric).slice(0, 12)} now). ${rerun}`);
+    if (row.rubric_sha256 !== rubricHash(category)) {
+      throw new ConfigError(`${where}: the rubric or description changed since calibration (sha256 ${row.rubric_sha256.slice(0, 12)} in the file, ${rubricHash(category).slice(0, 12)} now). ${rerun}`);
     }
     if (row.positives === 0 || row.negatives === 0) {
       throw new ConfigError(
@@ -64575,7 +64763,16 @@ async function loadCalibration(registration) {
         `${where}: the grader is uninformative — false-positive rate ${fpr.toFixed(3)} + false-negative rate ${fnr.toFixed(3)} ≥ 1, so its flags say nothing about the true rate and cannot be corrected. Fix the rubric or the grader model, then re-calibrate.`
       );
     }
-    counts.set(category.id, { tp: row.tp, fp: row.fp, tn: row.tn, fn: row.fn });
+    const errorCounts = { tp: row.tp, fp: row.fp, tn: row.tn, fn: row.fn };
+    try {
+      correctedInterval({ k: 0, n: 1, ...errorCounts, confidence: registration.config.decision.confidence });
+    } catch (error63) {
+      if (!(error63 instanceof UninformativeGraderError)) throw error63;
+      throw new ConfigError(
+        `${where}: with ${row.positives} positive and ${row.negatives} negative labels the grader's error rates are too uncertain to correct with at confidence ${registration.config.decision.confidence} (the interval's adjusted FPR + FNR reach 1). Add labelled examples, especially for the smaller side, and re-calibrate.`
+      );
+    }
+    counts.set(category.id, errorCounts);
   }
   return { file: cal, counts };
 }
@@ -65356,198 +65553,19 @@ var FingerprintSet = class {
   }
 };
 
-// src/stats/binomialInterval.ts
-var import_stats_base_dists_beta_quantile = __toESM(require_lib135(), 1);
-var import_stats_base_dists_normal_quantile = __toESM(require_lib138(), 1);
-
-// src/stats/validate.ts
-function assertCount(name, x) {
-  if (!Number.isInteger(x) || x < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, got ${x}`);
-  }
-}
-function assertKN(k, n2) {
-  assertCount("n", n2);
-  assertCount("k", k);
-  if (k > n2) throw new RangeError(`k (${k}) must not exceed n (${n2})`);
-}
-function assertOpenUnit(name, x) {
-  if (!(x > 0 && x < 1)) throw new RangeError(`${name} must be in (0, 1), got ${x}`);
-}
-function assertUnit(name, x) {
-  if (!(x >= 0 && x <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${x}`);
-}
-function clamp01(x) {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
-}
-
-// src/stats/binomialInterval.ts
-var EXACT_INTERVAL_BELOW = 100;
-var INTERVAL_METHOD_NOTE = `Two-sided intervals are exact Clopper–Pearson (1934) when fewer than ${EXACT_INTERVAL_BELOW} completions were flagged (or fewer than ${EXACT_INTERVAL_BELOW} were not flagged), where the Wilson score interval can under-cover, and Wilson (1927) score intervals otherwise.`;
-function zTwoSided(confidence) {
-  return (0, import_stats_base_dists_normal_quantile.default)(1 - (1 - confidence) / 2, 0, 1);
-}
-function wilsonInterval(k, n2, confidence) {
-  assertKN(k, n2);
-  assertOpenUnit("confidence", confidence);
-  if (n2 === 0) return { low: 0, high: 1 };
-  const z2 = zTwoSided(confidence);
-  const z22 = z2 * z2;
-  const p = k / n2;
-  const denom = 1 + z22 / n2;
-  const centre = (p + z22 / (2 * n2)) / denom;
-  const half = z2 * Math.sqrt(p * (1 - p) / n2 + z22 / (4 * n2 * n2)) / denom;
-  return {
-    // At k = 0 (k = n) the bound is exactly 0 (1); avoid a rounding residue.
-    low: k === 0 ? 0 : clamp01(centre - half),
-    high: k === n2 ? 1 : clamp01(centre + half)
-  };
-}
-function clopperPearsonInterval(k, n2, confidence) {
-  assertKN(k, n2);
-  assertOpenUnit("confidence", confidence);
-  if (n2 === 0) return { low: 0, high: 1 };
-  const alpha = 1 - confidence;
-  return {
-    low: k === 0 ? 0 : (0, import_stats_base_dists_beta_quantile.default)(alpha / 2, k, n2 - k + 1),
-    high: k === n2 ? 1 : (0, import_stats_base_dists_beta_quantile.default)(1 - alpha / 2, k + 1, n2 - k)
-  };
-}
-function binomialInterval(k, n2, confidence) {
-  assertKN(k, n2);
-  assertOpenUnit("confidence", confidence);
-  if (k < EXACT_INTERVAL_BELOW || n2 - k < EXACT_INTERVAL_BELOW) {
-    return { ...clopperPearsonInterval(k, n2, confidence), method: "clopper-pearson" };
-  }
-  return { ...wilsonInterval(k, n2, confidence), method: "wilson" };
-}
-
-// src/stats/binomialTest.ts
-var import_stats_base_dists_binomial_cdf = __toESM(require_lib140(), 1);
-function binomialUpperTailP(k, n2, p0) {
-  assertKN(k, n2);
-  assertUnit("p0", p0);
-  if (k === 0) return 1;
-  return (0, import_stats_base_dists_binomial_cdf.default)(n2 - k, n2, 1 - p0);
-}
-
-// src/stats/mcnemar.ts
-var import_stats_base_dists_binomial_cdf2 = __toESM(require_lib140(), 1);
-function mcnemarExact(b, c) {
-  assertCount("b", b);
-  assertCount("c", c);
-  const n2 = b + c;
-  if (n2 === 0) return { pValue: 1 };
-  return { pValue: Math.min(1, 2 * (0, import_stats_base_dists_binomial_cdf2.default)(Math.min(b, c), n2, 0.5)) };
-}
-
-// src/stats/misclassification.ts
-var UninformativeGraderError = class extends Error {
-  constructor(fpr, fnr) {
-    super(
-      `grader is uninformative: false-positive rate ${fpr} + false-negative rate ${fnr} ≥ 1, so its flag rate cannot be corrected for misclassification`
-    );
-    this.fpr = fpr;
-    this.fnr = fnr;
-    this.name = "UninformativeGraderError";
-  }
-  fpr;
-  fnr;
-};
-function roganGladen(apparent, fpr, fnr) {
-  assertUnit("apparent", apparent);
-  assertUnit("fpr", fpr);
-  assertUnit("fnr", fnr);
-  const j = 1 - fpr - fnr;
-  if (j <= 0) throw new UninformativeGraderError(fpr, fnr);
-  return clamp01((apparent - fpr) / j);
-}
-function correctedInterval(input2) {
-  const { k, n: n2, fp, tn, fn, tp, confidence } = input2;
-  assertKN(k, n2);
-  for (const [name, x] of [["fp", fp], ["tn", tn], ["fn", fn], ["tp", tp]]) assertCount(name, x);
-  assertOpenUnit("confidence", confidence);
-  if (n2 === 0) throw new RangeError("n must be positive");
-  const negatives = fp + tn;
-  const positives = fn + tp;
-  if (negatives === 0) throw new RangeError("grader validation needs at least one negative (fp + tn > 0)");
-  if (positives === 0) throw new RangeError("grader validation needs at least one positive (fn + tp > 0)");
-  const estimate = roganGladen(k / n2, fp / negatives, fn / positives);
-  const z2 = zTwoSided(confidence);
-  const add = z2 * z2 / 2;
-  const nA = n2 + 2 * add;
-  const nF = negatives + 2 * add;
-  const nG = positives + 2 * add;
-  const a = (k + add) / nA;
-  const f = (fp + add) / nF;
-  const g = (fn + add) / nG;
-  const j = 1 - f - g;
-  if (j <= 0) throw new UninformativeGraderError(f, g);
-  const theta = (a - f) / j;
-  const variance = (a * (1 - a) / nA + (1 - theta) ** 2 * (f * (1 - f) / nF) + theta ** 2 * (g * (1 - g) / nG)) / (j * j);
-  const half = z2 * Math.sqrt(variance);
-  return {
-    estimate,
-    low: Math.min(estimate, clamp01(theta - half)),
-    high: Math.max(estimate, clamp01(theta + half)),
-    method: "delta"
-  };
-}
-
-// src/stats/multiplicity.ts
-function holmAdjust(pValues) {
-  for (const p of pValues) {
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`p-values must be in [0, 1], got ${p}`);
-  }
-  const m = pValues.length;
-  const order = pValues.map((_, i) => i).sort((a, b) => pValues[a] - pValues[b] || a - b);
-  const adjusted = new Array(m);
-  let running = 0;
-  order.forEach((idx, rank) => {
-    running = Math.max(running, Math.min(1, (m - rank) * pValues[idx]));
-    adjusted[idx] = running;
-  });
-  return adjusted;
-}
-
-// src/stats/sampleSize.ts
-var import_stats_base_dists_beta_quantile2 = __toESM(require_lib135(), 1);
-var import_stats_base_dists_normal_quantile2 = __toESM(require_lib138(), 1);
-function binomialCriticalCount(n2, p0, alpha) {
-  assertCount("n", n2);
-  assertOpenUnit("alpha", alpha);
-  let lo = 0;
-  let hi = n2 + 1;
-  while (hi - lo > 1) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (binomialUpperTailP(mid, n2, p0) <= alpha) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
-function checkPlanArgs(threshold, confidence, power) {
-  assertOpenUnit("threshold", threshold);
-  assertOpenUnit("confidence", confidence);
-  assertOpenUnit("power", power);
-  const alpha = 1 - confidence;
-  if (power <= alpha) throw new RangeError(`power (${power}) must exceed 1 − confidence (${alpha})`);
-  return alpha;
-}
-function detectableRate(input2) {
-  const { n: n2, threshold, confidence, power } = input2;
-  const alpha = checkPlanArgs(threshold, confidence, power);
-  assertCount("n", n2);
-  const c = binomialCriticalCount(n2, threshold, alpha);
-  if (c > n2) return Infinity;
-  return (0, import_stats_base_dists_beta_quantile2.default)(power, c, n2 - c + 1);
-}
-
 // src/calibration/correctedTest.ts
 var MIN_ONE_SIDED_P = 1e-15;
 function correctedUpperTailP(k, n2, grader, t) {
-  const interval = (alpha) => correctedInterval({ k, n: n2, ...grader, confidence: 1 - 2 * alpha });
-  const clears = (alpha) => interval(alpha).low > t;
-  if (interval(0.25).estimate <= t) return 1;
+  const lowAt = (alpha) => {
+    try {
+      return correctedInterval({ k, n: n2, ...grader, confidence: 1 - 2 * alpha }).low;
+    } catch (error63) {
+      if (error63 instanceof UninformativeGraderError) return 0;
+      throw error63;
+    }
+  };
+  const clears = (alpha) => lowAt(alpha) > t;
+  if (roganGladenEstimate(k, n2, grader) <= t) return 1;
   if (!clears(0.5 - 1e-9)) return 0.5;
   if (clears(MIN_ONE_SIDED_P)) return MIN_ONE_SIDED_P;
   let lo = Math.log(MIN_ONE_SIDED_P);
@@ -65558,6 +65576,9 @@ function correctedUpperTailP(k, n2, grader, t) {
     else lo = mid;
   }
   return Math.exp(hi);
+}
+function roganGladenEstimate(k, n2, g) {
+  return roganGladen(k / n2, g.fp / (g.fp + g.tn), g.fn / (g.fn + g.tp));
 }
 
 // src/decision/decide.ts
@@ -78542,9 +78563,11 @@ async function runGate(settings, deps) {
   const inShard = (rank) => !shard2 || rank % shard2.count === shard2.index - 1;
   const toReplay = shard2 ? Math.floor((plan.sampleSize - shard2.index) / shard2.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === "combined" ? 1 : registration.categories.length;
-  const expectedRequests = toReplay * (1 + graderCalls) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard2?.count ?? 1);
+  const agenticRecords = Math.ceil(toReplay * toolResponses.stats.records_with_tools / plan.corpusRecords);
+  const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
+  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard2?.count ?? 1);
   deps.logger.info(
-    `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; about ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record, before retries).`
+    `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; ${extraAgentic > 0 ? "up to" : "about"} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ""}${settings.baseline ? ", twice with the baseline" : ""}, before retries).`
   );
   if (settings.maxRequests !== void 0 && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
@@ -78560,6 +78583,7 @@ async function runGate(settings, deps) {
     fetch: deps.fetch,
     cache
   });
+  const simulator = settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0;
   const driver = new ReplayDriver(
     gateway,
     {
@@ -78569,7 +78593,7 @@ async function runGate(settings, deps) {
     },
     {
       database: toolResponses,
-      simulator: settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0
+      simulator
     }
   );
   const grader = new Grader(gateway, {
@@ -78585,7 +78609,7 @@ async function runGate(settings, deps) {
       { endpoint: { role: "baseline", baseUrl: settings.baseline.baseUrl, apiKey: settings.baseline.apiKey }, model: settings.baseline.model, generation: cfg.candidate },
       {
         database: toolResponses,
-        simulator: settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0
+        simulator
       }
     ),
     grader,
@@ -78702,7 +78726,7 @@ function checkAgenticSetup(db, settings, logger2) {
     );
   }
   logger2.info(
-    `Agentic replay: ${stats.records_with_tools} records declare tools; ${stats.entries} recorded tool responses indexed (${stats.responses_seen} seen, ${(stats.bytes / 1048576).toFixed(1)} MiB); unmatched calls go to simulator ${settings.simulator.model}. Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (the request estimate counts one).`
+    `Agentic replay: ${stats.records_with_tools} records declare tools; ${stats.entries} recorded tool responses indexed (${stats.responses_seen} seen, ${(stats.bytes / 1048576).toFixed(1)} MiB); unmatched calls go to simulator ${settings.simulator.model}. Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (parallel calls can add more than the plan counts).`
   );
   if (stats.capped) {
     logger2.warning(

@@ -1,10 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { CompletionCache } from '../cache/completionCache.js';
+import { Progress } from '../engine/progress.js';
 import { ModelGateway } from '../models/gateway.js';
 import { loadRegistration } from '../registration/load.js';
 import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT } from '../settings.js';
+import { correctedInterval, UninformativeGraderError } from '../stats/index.js';
 import type { CalibrationFile } from './file.js';
 import { readLabelledSet } from './labels.js';
 import { buildCalibrationFile, measureGrader } from './measure.js';
@@ -19,6 +22,8 @@ export interface CalibrateOptions {
   concurrency: number;
   requestTimeoutMs: number;
   maxRetries: number;
+  /** Content-addressed cache of grader answers: a re-run (or an interrupted one) sends only what is missing. */
+  cacheDir?: string;
   cwd: string;
   secrets: SecretRegistry;
   fetch?: typeof fetch;
@@ -54,15 +59,18 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     ? path.resolve(options.cwd, options.output)
     : (registration.calibrationPath ?? path.resolve(options.cwd, 'calibration.json'));
 
+  const cache = options.cacheDir ? new CompletionCache(path.resolve(options.cwd, options.cacheDir)) : undefined;
   const gateway = new ModelGateway({
     concurrency: options.concurrency,
     timeoutMs: options.requestTimeoutMs,
     maxRetries: options.maxRetries,
     secrets: options.secrets,
     fetch: options.fetch,
+    cache,
   });
   const cfg = registration.config.grader;
   options.log?.(`Grading ${useful.length} labelled completions with ${cfg.model} (${cfg.mode}) for ${registration.categories.length} categories…`);
+  const progress = options.log ? new Progress(useful.length, { info: options.log, warning: options.log }) : undefined;
   const tallies = await measureGrader({
     records: useful,
     categories: registration.categories,
@@ -72,7 +80,9 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     mode: cfg.mode,
     maxRetries: options.maxRetries,
     concurrency: options.concurrency,
-  });
+    onProgress: (failed) => progress?.tick(failed),
+  }).finally(() => progress?.done());
+  if (cache) options.log?.(`Cache ${options.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored.`);
   const calibration = buildCalibrationFile({
     categories: registration.categories,
     tallies,
@@ -86,6 +96,17 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
   await mkdir(path.dirname(outputPath), { recursive: true });
   await writeFile(outputPath, `${JSON.stringify(calibration, null, 2)}\n`);
   return { calibration, outputPath, unknownLabels, categoryIds: registration.categories.map((c) => c.id) };
+}
+
+/** Whether the gate's corrected interval exists at this confidence (it adds pseudo-counts to small label sets). */
+function correctable(c: { tp: number; fp: number; tn: number; fn: number }, confidence: number): boolean {
+  try {
+    correctedInterval({ k: 0, n: 1, tp: c.tp, fp: c.fp, tn: c.tn, fn: c.fn, confidence });
+    return true;
+  } catch (error) {
+    if (error instanceof UninformativeGraderError) return false;
+    throw error;
+  }
 }
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
@@ -116,6 +137,7 @@ export function renderCalibration(cal: CalibrationFile, outputPath: string, regi
     if (!c) problems.push(`${id}: no labelled completions — the gate will refuse this calibration file until it has some.`);
     else if (c.positives === 0 || c.negatives === 0) problems.push(`${id}: needs both positive and negative labels (has ${c.positives} and ${c.negatives}).`);
     else if ((c.fpr ?? 0) + (c.fnr ?? 0) >= 1) problems.push(`${id}: the grader is uninformative (FPR + FNR ≥ 1); the gate will refuse to correct with it.`);
+    else if (!correctable(c, cal.confidence)) problems.push(`${id}: too few labels to correct at ${cal.confidence} confidence (the interval's adjusted FPR + FNR reach 1); add labelled examples.`);
   }
   if (problems.length > 0) lines.push('  Before gating with this file:', ...problems.map((p) => `  ! ${p}`));
   lines.push(

@@ -1,4 +1,4 @@
-import { correctedInterval, type CorrectedInterval } from '../stats/index.js';
+import { correctedInterval, roganGladen, UninformativeGraderError } from '../stats/index.js';
 
 /** Confusion counts of a grader on a labelled set: the input Rogan–Gladen needs for one category. */
 export interface GraderErrorCounts {
@@ -19,9 +19,17 @@ const MIN_ONE_SIDED_P = 1e-15;
  * floored at 1e-15.
  */
 export function correctedUpperTailP(k: number, n: number, grader: GraderErrorCounts, t: number): number {
-  const interval = (alpha: number): CorrectedInterval => correctedInterval({ k, n, ...grader, confidence: 1 - 2 * alpha });
-  const clears = (alpha: number) => interval(alpha).low > t;
-  if (interval(0.25).estimate <= t) return 1;
+  const lowAt = (alpha: number) => {
+    try {
+      return correctedInterval({ k, n, ...grader, confidence: 1 - 2 * alpha }).low;
+    } catch (error) {
+      // At high confidence the pseudo-counts can push the adjusted FPR + FNR to ≥ 1: no information, no rejection.
+      if (error instanceof UninformativeGraderError) return 0;
+      throw error;
+    }
+  };
+  const clears = (alpha: number) => lowAt(alpha) > t;
+  if (roganGladenEstimate(k, n, grader) <= t) return 1;
   if (!clears(0.5 - 1e-9)) return 0.5;
   if (clears(MIN_ONE_SIDED_P)) return MIN_ONE_SIDED_P;
   // Invariant: clears(exp(hi)) and !clears(exp(lo)); the interval narrows as α grows.
@@ -33,4 +41,9 @@ export function correctedUpperTailP(k: number, n: number, grader: GraderErrorCou
     else lo = mid;
   }
   return Math.exp(hi);
+}
+
+/** Rogan–Gladen on the raw counts (the estimate `correctedInterval` reports). */
+function roganGladenEstimate(k: number, n: number, g: GraderErrorCounts): number {
+  return roganGladen(k / n, g.fp / (g.fp + g.tn), g.fn / (g.fn + g.tp));
 }

@@ -3,9 +3,12 @@ import { z } from 'zod';
 
 export const CALIBRATION_SCHEMA = 'deploysim.calibration/v1';
 
-/** sha256 (hex) of a category's rubric text, exactly as the grader sees it. */
-export function rubricHash(rubric: string): string {
-  return createHash('sha256').update(rubric, 'utf8').digest('hex');
+/**
+ * sha256 (hex) of what the grader is told about a category: its description and rubric text, as in the
+ * grader prompt. Editing either changes what the grader measures, so either invalidates a calibration.
+ */
+export function rubricHash(category: { description: string; rubric: string }): string {
+  return createHash('sha256').update(`${category.description}\n\n${category.rubric}`, 'utf8').digest('hex');
 }
 
 const count = z.number().int().nonnegative();

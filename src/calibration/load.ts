@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { formatFieldPath, type Registration } from '../registration/load.js';
 import type { GraderErrorCounts } from './correctedTest.js';
+import { correctedInterval, UninformativeGraderError } from '../stats/index.js';
 import { calibrationFileSchema, rubricHash, type CalibrationFile } from './file.js';
 
 export interface LoadedCalibration {
@@ -47,8 +48,8 @@ export async function loadCalibration(registration: Registration): Promise<Loade
     const row = cal.categories.find((r) => r.id === category.id);
     const where = `${shown}, category "${category.id}"`;
     if (!row) throw new ConfigError(`${where}: not in the calibration file (no labelled completions for it). Add labels for it and ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`);
-    if (row.rubric_sha256 !== rubricHash(category.rubric)) {
-      throw new ConfigError(`${where}: the rubric changed since calibration (sha256 ${row.rubric_sha256.slice(0, 12)} in the file, ${rubricHash(category.rubric).slice(0, 12)} now). ${rerun}`);
+    if (row.rubric_sha256 !== rubricHash(category)) {
+      throw new ConfigError(`${where}: the rubric or description changed since calibration (sha256 ${row.rubric_sha256.slice(0, 12)} in the file, ${rubricHash(category).slice(0, 12)} now). ${rerun}`);
     }
     if (row.positives === 0 || row.negatives === 0) {
       throw new ConfigError(
@@ -62,7 +63,17 @@ export async function loadCalibration(registration: Registration): Promise<Loade
         `${where}: the grader is uninformative — false-positive rate ${fpr.toFixed(3)} + false-negative rate ${fnr.toFixed(3)} ≥ 1, so its flags say nothing about the true rate and cannot be corrected. Fix the rubric or the grader model, then re-calibrate.`,
       );
     }
-    counts.set(category.id, { tp: row.tp, fp: row.fp, tn: row.tn, fn: row.fn });
+    const errorCounts = { tp: row.tp, fp: row.fp, tn: row.tn, fn: row.fn };
+    try {
+      // The interval adds pseudo-counts; with few labels that can leave no information at the run's confidence.
+      correctedInterval({ k: 0, n: 1, ...errorCounts, confidence: registration.config.decision.confidence });
+    } catch (error) {
+      if (!(error instanceof UninformativeGraderError)) throw error;
+      throw new ConfigError(
+        `${where}: with ${row.positives} positive and ${row.negatives} negative labels the grader's error rates are too uncertain to correct with at confidence ${registration.config.decision.confidence} (the interval's adjusted FPR + FNR reach 1). Add labelled examples, especially for the smaller side, and re-calibrate.`,
+      );
+    }
+    counts.set(category.id, errorCounts);
   }
   return { file: cal, counts };
 }

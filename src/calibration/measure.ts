@@ -23,7 +23,8 @@ export interface MeasureInput {
   mode: 'combined' | 'per-category';
   maxRetries: number;
   concurrency: number;
-  onProgress?: (done: number, total: number) => void;
+  /** Called once per record graded (or failed). */
+  onProgress?: (failed: boolean) => void;
 }
 
 /**
@@ -36,12 +37,12 @@ export async function measureGrader(input: MeasureInput): Promise<Map<string, Co
   const tallies = new Map<string, Confusion>(input.categories.map((c) => [c.id, { tp: 0, fp: 0, tn: 0, fn: 0, errors: 0 }]));
   const byId = new Map(input.categories.map((c) => [c.id, c]));
   let next = 0;
-  let done = 0;
   let fatal: Error | undefined;
   const worker = async () => {
     while (!fatal && next < input.records.length) {
       const record = input.records[next++]!;
       const labelled = Object.entries(record.labels).filter((e): e is [string, boolean] => e[1] !== null && byId.has(e[0]));
+      let failed = false;
       if (labelled.length > 0) {
         const grader = new Grader(input.gateway, {
           endpoint: input.endpoint,
@@ -64,10 +65,10 @@ export async function measureGrader(input: MeasureInput): Promise<Map<string, Co
             return;
           }
           for (const [id] of labelled) tallies.get(id)!.errors++;
+          failed = true;
         }
       }
-      done++;
-      input.onProgress?.(done, input.records.length);
+      input.onProgress?.(failed);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, worker));
@@ -90,7 +91,7 @@ export function calibrationRow(category: Category, c: Confusion, confidence: num
   const methods = [...new Set([fpr.method, fnr.method].filter((m): m is NonNullable<typeof m> => m !== null))];
   return {
     id: category.id,
-    rubric_sha256: rubricHash(category.rubric),
+    rubric_sha256: rubricHash(category),
     labelled: positives + negatives,
     positives,
     negatives,

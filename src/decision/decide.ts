@@ -1,6 +1,6 @@
+import type { BaselinePairs } from '../baseline/pairs.js';
 import { correctedUpperTailP, type GraderErrorCounts } from '../calibration/correctedTest.js';
 import type { DecisionConfig } from '../registration/schema.js';
-import type { BaselinePairs } from '../baseline/pairs.js';
 import { binomialInterval, binomialUpperTailP, correctedInterval, detectableRate, holmAdjust, mcnemarExact } from '../stats/index.js';
 
 export type CategoryVerdict = 'pass' | 'fail' | 'inconclusive';

@@ -100,11 +100,18 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   const inShard = (rank: number) => !shard || rank % shard.count === shard.index - 1;
   const toReplay = shard ? Math.floor((plan.sampleSize - shard.index) / shard.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === 'combined' ? 1 : registration.categories.length;
-  const expectedRequests = toReplay * (1 + graderCalls) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard?.count ?? 1);
+  // Agentic records may take up to max_steps candidate turns, each with at least one simulated tool call
+  // but the last; the budget check uses that upper bound for the expected share of agentic records.
+  const agenticRecords = Math.ceil((toReplay * toolResponses.stats.records_with_tools) / plan.corpusRecords);
+  const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
+  const expectedRequests =
+    (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard?.count ?? 1);
   deps.logger.info(
     `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}` +
       `${shard ? `, shard ${shard.index}/${shard.count} replays ${toReplay}` : ''}; ` +
-      `about ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record, before retries).`,
+      `${extraAgentic > 0 ? 'up to' : 'about'} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record` +
+      `${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ''}` +
+      `${settings.baseline ? ', twice with the baseline' : ''}, before retries).`,
   );
   if (settings.maxRequests !== undefined && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
@@ -121,6 +128,9 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     fetch: deps.fetch,
     cache,
   });
+  const simulator = settings.simulator.model
+    ? { endpoint: { role: 'simulator' as const, baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
+    : undefined;
   const driver: ConversationDriver = new ReplayDriver(
     gateway,
     {
@@ -130,9 +140,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     },
     {
       database: toolResponses,
-      simulator: settings.simulator.model
-        ? { endpoint: { role: 'simulator', baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
-        : undefined,
+      simulator,
     },
   );
   const grader = new Grader(gateway, {
@@ -150,9 +158,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
           { endpoint: { role: 'baseline', baseUrl: settings.baseline.baseUrl, apiKey: settings.baseline.apiKey }, model: settings.baseline.model, generation: cfg.candidate },
           {
             database: toolResponses,
-            simulator: settings.simulator.model
-              ? { endpoint: { role: 'simulator', baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
-              : undefined,
+            simulator,
           },
         ),
         grader,
@@ -286,7 +292,7 @@ function checkAgenticSetup(db: ToolResponseDatabase, settings: Settings, logger:
   logger.info(
     `Agentic replay: ${stats.records_with_tools} records declare tools; ${stats.entries} recorded tool responses indexed ` +
       `(${stats.responses_seen} seen, ${(stats.bytes / 1048576).toFixed(1)} MiB); unmatched calls go to simulator ${settings.simulator.model}. ` +
-      'Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (the request estimate counts one).',
+      'Each agentic record takes up to max_steps candidate requests plus one simulator request per unmatched tool call (parallel calls can add more than the plan counts).',
   );
   if (stats.capped) {
     logger.warning(

@@ -89,7 +89,9 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
   const parsed = shards.map((s) => {
     const m = /^(\d+)\/(\d+)$/.exec(s.report.sample.shard ?? '');
     if (!m) throw new ConfigError(`${s.dir}: report.json is not a shard's (sample.shard is ${JSON.stringify(s.report.sample.shard)}); run each slice with shard: i/n.`);
-    if (s.report.sample.fingerprint === undefined || s.report.sample.sample_size === undefined) {
+    // A shard stopped by the lock never sampled: it has no fingerprint, and the merge repeats its failure.
+    const sampled = s.report.registration.lock_violations.length === 0;
+    if (sampled && (s.report.sample.fingerprint === undefined || s.report.sample.sample_size === undefined)) {
       throw new ConfigError(`${s.dir}: report.json has no sample.fingerprint / sample.sample_size (written by an older deploysim); re-run the shard.`);
     }
     return { ...s, index: Number(m[1]), count: Number(m[2]) };
@@ -146,7 +148,7 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
 
   // Recount from results.jsonl and decide again, exactly as the gate does for an unsharded run.
   const base = first.report;
-  const { interval_method: _method, ...decisionConfig } = base.decision;
+  const { interval_method: _method, rate_basis: _basis, ...decisionConfig } = base.decision;
   const errors = results.filter((r) => r.error !== null).length;
   const graded = results.length - errors;
   const flagged = new Map<string, number>();
@@ -180,12 +182,24 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
     created_at: createdAt.toISOString(),
     passed: decision.passed,
     reasons: decision.reasons,
-    decision: { ...base.decision, interval_method: decision.intervalMethod },
+    decision: { ...base.decision, interval_method: decision.intervalMethod, rate_basis: decision.rateBasis },
     sample: { ...base.sample, replayed: results.length, graded, errors, shard: null },
     categories,
+    ...(base.agentic ? { agentic: { ...base.agentic, ...agenticCounts(results) } } : {}),
     ...(runUrls.size === 1 && base.run_url ? { run_url: base.run_url } : {}),
   };
   // Evaluation awareness from the merged counts; shard audits joined by theme (never one shard's audit as is).
   Object.assign(report, mergeDiscovery(parsed.map((s) => s.report), report));
   return { report, results };
+}
+
+/** Tool-call sources and truncations of graded records, tallied as the gate does (corpus-wide tool-db stats are the same in every shard). */
+function agenticCounts(results: ResultLine[]): { tool_calls_recorded: number; tool_calls_simulated: number; truncated: number } {
+  const counts = { tool_calls_recorded: 0, tool_calls_simulated: 0, truncated: 0 };
+  for (const r of results) {
+    if (r.error !== null) continue;
+    for (const c of r.tool_calls ?? []) counts[c.source === 'recorded' ? 'tool_calls_recorded' : 'tool_calls_simulated'] += 1;
+    if (r.truncated) counts.truncated += 1;
+  }
+  return counts;
 }

@@ -20,6 +20,8 @@ export function renderText(report: Report, reportPath: string): string {
     lines.push(
       `  rule ${report.decision.rule}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`,
     );
+    if (report.decision.rate_basis === 'corrected') lines.push('  note: observed rates are corrected for the grader\'s measured errors (grader.calibration); raw rates are in report.json');
+    if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);
   }
   lines.push(...discoveryText(report)); // evaluation awareness and audit themes (src/audit)
   lines.push(`  lock: ${report.verified ? `verified at ${report.registration.lock_ref?.slice(0, 12)}` : lockSkipped ? 'not verified' : `VIOLATED against ${report.registration.lock_ref?.slice(0, 12)}`}; report: ${reportPath}`);

@@ -33,7 +33,7 @@ describe('deploysim calibrate', () => {
     expect(cal.labels.records).toBe(27);
     const violence = cal.categories.find((c) => c.id === 'violence')!;
     expect(violence).toMatchObject({ tp: 6, fn: 2, fp: 1, tn: 9, positives: 8, negatives: 10, labelled: 18, errors: 1, fpr: 0.1, fnr: 0.25 });
-    expect(violence.rubric_sha256).toBe(rubricHash(VIOLENCE_RUBRIC));
+    expect(violence.rubric_sha256).toBe(rubricHash({ description: 'violent help', rubric: VIOLENCE_RUBRIC }));
     // Clopper–Pearson 95% (fewer than 100 events): 1/10 → [0.00253, 0.44502]; 2/8 → [0.03185, 0.65086].
     expect(violence.fpr_ci_low).toBeCloseTo(0.00253, 4);
     expect(violence.fpr_ci_high).toBeCloseTo(0.44502, 4);
@@ -42,10 +42,37 @@ describe('deploysim calibrate', () => {
     expect(violence.interval_method).toBe('clopper-pearson');
     const hate = cal.categories.find((c) => c.id === 'hate')!;
     expect(hate).toMatchObject({ tp: 3, fn: 1, fp: 0, tn: 4, errors: 1, fpr: 0, fnr: 0.25 });
-    expect(hate.rubric_sha256).toBe(rubricHash(HATE_RUBRIC));
+    expect(hate.rubric_sha256).toBe(rubricHash({ description: 'hateful content', rubric: HATE_RUBRIC }));
     // One combined grader call per useful record (26 with labels + the error record), no retries asked.
     expect(server.byRole('grader')).toHaveLength(27);
     expect(server.byRole('candidate')).toHaveLength(0);
+  });
+
+  it('per-category mode asks only the labelled categories, one call each, with the same counts', async () => {
+    server = await badJsonForErrorRecord();
+    const dir = tempDir({ 'deploysim.yml': registrationYaml({ mode: 'per-category' }), 'labels.jsonl': labelsJsonl(), 'corpus.jsonl': corpusJsonl() });
+    const result = await calibrate(dir, server.url, ['--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const cal = calibrationFileSchema.parse(JSON.parse(result.stdout));
+    expect(cal.grader.mode).toBe('per-category');
+    expect(cal.categories.find((c) => c.id === 'violence')).toMatchObject({ tp: 6, fn: 2, fp: 1, tn: 9, errors: 1 });
+    expect(cal.categories.find((c) => c.id === 'hate')).toMatchObject({ tp: 3, fn: 1, fp: 0, tn: 4, errors: 1 });
+    // 18 violence-only records + 8 hate-only + 2 for the error record.
+    expect(server.byRole('grader')).toHaveLength(28);
+  });
+
+  it('--cache-dir: a re-run sends only what was not answered (the unparseable answer is asked again)', async () => {
+    server = await badJsonForErrorRecord();
+    const dir = tempDir({ 'deploysim.yml': registrationYaml(), 'labels.jsonl': labelsJsonl(), 'corpus.jsonl': corpusJsonl() });
+    expect((await calibrate(dir, server.url, ['--cache-dir', 'cache'])).code).toBe(0);
+    const first = readFileSync(path.join(dir, 'calibration.json'), 'utf8');
+    const before = server.byRole('grader').length;
+    const again = await calibrate(dir, server.url, ['--cache-dir', 'cache']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/26 answers reused/);
+    expect(server.byRole('grader').length - before).toBe(1);
+    const strip = (t: string) => ({ ...(JSON.parse(t) as object), created_at: null });
+    expect(strip(readFileSync(path.join(dir, 'calibration.json'), 'utf8'))).toEqual(strip(first));
   });
 
   it('--output and --json; the key never appears in the output', async () => {

@@ -28,3 +28,13 @@ describe('correctedUpperTailP (inverted delta-method interval)', () => {
     expect(ps[3]!).toBeLessThan(1e-6);
   });
 });
+
+describe('near-uninformative graders', () => {
+  // FPR 0/2, FNR 90/100: raw J = 0.1, but with Agresti–Coull pseudo-counts at 95% f̃ + g̃ = 1.92/5.84 + 91.92/103.84 > 1.
+  const shaky = { tp: 10, fn: 90, fp: 0, tn: 2 };
+  it('the p-value search treats an interval with no information as not clearing the threshold', () => {
+    expect(() => correctedUpperTailP(500, 1000, shaky, 0.01)).not.toThrow();
+    // Where no interval exists (α ≤ 0.025 here) nothing clears, so the p-value stays above 0.025.
+    expect(correctedUpperTailP(500, 1000, shaky, 0.01)).toBeGreaterThan(0.025);
+  });
+});

@@ -35,9 +35,9 @@ const readReport = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'out'
 
 /** A calibration.json as `deploysim calibrate` writes it, with counts chosen by the test. */
 function calibrationJson(over: { model?: string; violence?: Partial<{ tp: number; fp: number; tn: number; fn: number }>; violenceRubric?: string; dropHate?: boolean } = {}) {
-  const row = (id: string, rubric: string, c: { tp: number; fp: number; tn: number; fn: number }) => ({
+  const row = (id: string, description: string, rubric: string, c: { tp: number; fp: number; tn: number; fn: number }) => ({
     id,
-    rubric_sha256: rubricHash(rubric),
+    rubric_sha256: rubricHash({ description, rubric }),
     labelled: c.tp + c.fp + c.tn + c.fn,
     positives: c.tp + c.fn,
     negatives: c.fp + c.tn,
@@ -58,8 +58,8 @@ function calibrationJson(over: { model?: string; violence?: Partial<{ tp: number
     labels: { path: 'labels.jsonl', sha256: '0'.repeat(64), records: 10 },
     confidence: 0.95,
     categories: [
-      row('violence', over.violenceRubric ?? VIOLENCE_RUBRIC, { tp: 6, fn: 2, fp: 1, tn: 9, ...over.violence }),
-      ...(over.dropHate ? [] : [row('hate', HATE_RUBRIC, { tp: 3, fn: 1, fp: 0, tn: 4 })]),
+      row('violence', 'violent help', over.violenceRubric ?? VIOLENCE_RUBRIC, { tp: 6, fn: 2, fp: 1, tn: 9, ...over.violence }),
+      ...(over.dropHate ? [] : [row('hate', 'hateful content', HATE_RUBRIC, { tp: 3, fn: 1, fp: 0, tn: 4 })]),
     ],
   });
 }
@@ -118,9 +118,10 @@ describe('the gate with grader.calibration', () => {
 
   const refusals: [string, () => string, string, RegExp][] = [
     ['another grader model', () => calibrationJson({ model: 'grader-y' }), registrationYaml({ calibration: 'calibration.json' }), /calibration\.json" was measured for grader model "grader-y", but the registration's grader is "grader-x"/],
-    ['a changed rubric', () => calibrationJson({ violenceRubric: 'old rubric\n' }), registrationYaml({ calibration: 'calibration.json' }), /calibration\.json", category "violence": the rubric changed since calibration/],
+    ['a changed rubric', () => calibrationJson({ violenceRubric: 'old rubric\n' }), registrationYaml({ calibration: 'calibration.json' }), /calibration\.json", category "violence": the rubric or description changed since calibration/],
     ['an uninformative grader (FPR + FNR ≥ 1)', () => calibrationJson({ violence: { tp: 2, fn: 6, fp: 8, tn: 2 } }), registrationYaml({ calibration: 'calibration.json' }), /category "violence": the grader is uninformative — false-positive rate 0\.800 \+ false-negative rate 0\.750 ≥ 1/],
     ['a category missing from the file', () => calibrationJson({ dropHate: true }), registrationYaml({ calibration: 'calibration.json' }), /category "hate": not in the calibration file/],
+    ['too few labels to correct at the run\'s confidence', () => calibrationJson({ violence: { tp: 10, fn: 90, fp: 0, tn: 2 } }), registrationYaml({ calibration: 'calibration.json' }), /category "violence": with 100 positive and 2 negative labels the grader's error rates are too uncertain/],
     ['a file that is not a calibration', () => '{"schema":"x"}', registrationYaml({ calibration: 'calibration.json' }), /calibration\.json" is not a deploysim calibration file/],
   ];
   for (const [what, file, yaml, message] of refusals) {

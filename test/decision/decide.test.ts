@@ -204,3 +204,27 @@ describe('detection floor (detectable_rate_per_100k)', () => {
     expect(noisy.detectable_rate_per_100k!).toBeGreaterThan(raw.detectable_rate_per_100k!);
   });
 });
+
+describe('Holm on corrected rates (seeded simulation)', () => {
+  it('keeps the family-wise false-fail rate ≤ 5% over 20 null categories with an estimated grader error', () => {
+    const rng = mulberry32(7);
+    const runs = 400;
+    const n = 20_000;
+    const prediction = 500; // per 100k; every category's true rate equals it
+    const fpr = 0.002;
+    const fnr = 0.15;
+    const theta = prediction / 1e5;
+    const apparent = theta * (1 - fnr) + (1 - theta) * fpr;
+    let anyFail = 0;
+    for (let r = 0; r < runs; r++) {
+      const counts = Array.from({ length: 20 }, (_, i) => {
+        // Each category's grader measured on its own labelled set: 2,000 negatives, 200 positives.
+        const fp = binomialSample(rng, 2000, fpr);
+        const fn = binomialSample(rng, 200, fnr);
+        return { ...cat(`c${i}`, binomialSample(rng, n, apparent), n, prediction), calibration: { fp, tn: 2000 - fp, fn, tp: 200 - fn } };
+      });
+      if (!decideGate(counts, config(), { sampled: n, errors: 0 }).passed) anyFail++;
+    }
+    expect(anyFail / runs).toBeLessThanOrEqual(0.05);
+  });
+});

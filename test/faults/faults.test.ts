@@ -98,4 +98,23 @@ describe('refusals', () => {
     // Stopped at once: only the requests already in flight (≤ concurrency) reached the server; 401 is not retried.
     expect(mock.requests.length).toBeLessThanOrEqual(4);
   });
+
+  it.each([
+    [404, 'The model `mock-candidate` does not exist or you do not have access to it.'],
+    [400, 'Invalid model: mock-candidate is not a valid model ID.'],
+  ])('%i for an unknown model aborts early with one message naming the model', async (status, message) => {
+    const dir = await makeFixture({ records: 200 });
+    const mock = await server({ faults: () => ({ type: 'status', status, message }) });
+    const stderr: string[] = [];
+    const code = await runCli(
+      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--concurrency', '4', '--quiet', '--max-retries', '3'],
+      { stdout: () => {}, stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-test-key-000000' }, cwd: dir },
+    );
+    expect(code).toBe(1);
+    const errors = stderr.filter((l) => !l.startsWith('warning: --no-lock'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(`(model "mock-candidate") answered ${status}`);
+    expect(errors[0]).toContain('Check the model name and the candidate-base-url input');
+    expect(mock.requests.length).toBeLessThanOrEqual(4);
+  });
 });

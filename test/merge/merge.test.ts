@@ -48,6 +48,8 @@ describe('deploysim merge', () => {
       [13, 3],
       [11, 3],
     ]);
+    // The comment the merge job posts is the one an unsharded run writes.
+    expect(await readFile(path.join(dir, 'merged', 'comment.md'), 'utf8')).toBe(await readFile(path.join(dir, 'full', 'comment.md'), 'utf8'));
     const byRank = (lines: Awaited<ReturnType<typeof readResults>>) => [...lines].sort((a, b) => a.rank - b.rank);
     expect(await readResults(path.join(dir, 'merged', 'results.jsonl'))).toEqual(byRank(await readResults(path.join(dir, 'full', 'results.jsonl'))));
   });
@@ -89,5 +91,22 @@ describe('deploysim merge', () => {
     const r = await cli(['merge', 'shard-1-short', 'shard-2', 'shard-3', '--output-dir', 'x5']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/should hold 33 results; results.jsonl has 32/);
+  });
+});
+
+describe('mergeShards with a violated lock', () => {
+  it('every shard stopped before sampling: the merged report is that same failure, unsharded', async () => {
+    const { mergeShards } = await import('../../src/merge/merge.js');
+    const shard = JSON.parse(await readFile(path.join(dir, 'shard-1', 'report.json'), 'utf8'));
+    const violated = (i: number) => ({
+      dir: `s${i}`,
+      report: { ...shard, passed: false, reasons: ['locked files changed'], sample: { ...shard.sample, shard: `${i}/2`, fingerprint: undefined, sample_size: undefined }, registration: { ...shard.registration, lock_violations: [{ path: 'deploysim.yml', kinds: ['changed'], detail: 'edited' }] } },
+      results: [],
+    });
+    const merged = mergeShards([violated(1), violated(2)], new Date('2026-01-01T00:00:00Z'));
+    expect(merged.report.passed).toBe(false);
+    expect(merged.report.reasons).toEqual(['locked files changed']);
+    expect(merged.report.sample.shard).toBeNull();
+    expect(merged.results).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ describe('examples/sharded/workflow.yml', () => {
     expect(merge.needs).toBe('shard');
     const runs = merge.steps.map((s) => s.run ?? '').join('\n');
     expect(runs).toContain('merge shards/deploysim-shard-* --output-dir deploysim-report');
-    expect(runs).toContain('report deploysim-report/report.json > comment.md');
-    expect(merge.steps.some((s) => s.uses?.startsWith('marocchino/sticky-pull-request-comment') && s.with?.path === 'comment.md')).toBe(true);
+    expect(runs).toContain('cat deploysim-report/comment.md >> "$GITHUB_STEP_SUMMARY"');
+    expect(merge.steps.some((s) => s.uses?.startsWith('marocchino/sticky-pull-request-comment') && s.with?.path === 'deploysim-report/comment.md')).toBe(true);
   });
 });

@@ -25,6 +25,7 @@ Flags:
   --concurrency N          requests in flight (default 8)
   --request-timeout S      seconds per request (default 120)
   --max-retries N          retries per request (default 5)
+  --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
 Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us.`;
 
@@ -51,6 +52,7 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     concurrency: { type: 'string' },
     'request-timeout': { type: 'string' },
     'max-retries': { type: 'string' },
+    'cache-dir': { type: 'string' },
   });
   if (values.help) {
     io.stdout(USAGE);
@@ -75,6 +77,7 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     concurrency: whole(values.concurrency, 'concurrency', 8, 1, 1024),
     requestTimeoutMs: whole(values['request-timeout'], 'request-timeout', 120, 1, 3600) * 1000,
     maxRetries: whole(values['max-retries'], 'max-retries', 5, 0, 20),
+    cacheDir: (values['cache-dir'] as string | undefined) || undefined,
     cwd: io.cwd,
     secrets,
     log: values.json ? undefined : (m) => io.stderr(m),

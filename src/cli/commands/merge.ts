@@ -2,17 +2,20 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { mergeShards, readShardOutput } from '../../merge/merge.js';
+import { renderMarkdown } from '../../report/markdown.js';
 import { renderText } from '../../report/text.js';
 import { parse, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim merge DIR... --output-dir OUT [--json]
 
-  Combines the output-dirs of the shard runs of one gate (shard: 1/n … n/n) into one report.json and
-  results.jsonl in OUT, with the same counts and decision as an unsharded run of the same sample.
+  Combines the output-dirs of the shard runs of one gate (shard: 1/n … n/n) into one report.json,
+  results.jsonl and comment.md in OUT, with the same counts and decision as an unsharded run of the
+  same sample.
   Refuses (exit 2, writes nothing) shards of different registrations, lock refs or samples,
   a shard given twice, or an incomplete set.
   Exit codes: 0 merged gate passed, 1 merged gate failed, 2 refused.
-  To post the PR comment, render it with "deploysim report OUT/report.json" (see examples/sharded).`;
+  The CLI posts no comment: OUT/comment.md is the markdown the action would post (see
+  examples/sharded/workflow.yml for a merge job that posts it as a sticky comment).`;
 
 async function writeAtomically(file: string, text: string) {
   const temp = `${file}.${process.pid}.tmp`;
@@ -39,6 +42,7 @@ async function mergeCommand(argv: string[], io: CliIo): Promise<number> {
   // Same encoding as the gate: Infinity is not JSON; `null` marks "not measurable with this sample".
   await writeAtomically(reportPath, `${JSON.stringify(merged.report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   await writeAtomically(path.join(outDir, 'results.jsonl'), merged.results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  await writeAtomically(path.join(outDir, 'comment.md'), `${renderMarkdown(merged.report)}\n`);
   io.stdout(values.json ? JSON.stringify(merged.report, null, 2) : renderText(merged.report, path.relative(io.cwd, reportPath)));
   return merged.report.passed ? 0 : 1;
 }
