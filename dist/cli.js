@@ -51664,6 +51664,23 @@ async function readLabelledSet(file2, displayPath) {
   return { records, sha256: await sha256File(file2) };
 }
 
+// src/grade/structuredAnswer.ts
+function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema") {
+  if (!content) throw fail(`${what} has no content`);
+  let json2;
+  try {
+    json2 = JSON.parse(content);
+  } catch {
+    throw fail(`${what} is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
+  }
+  const parsed = schema.safeParse(json2);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    throw fail(`${what} does not match the ${schemaName} at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
+  }
+  return parsed.data;
+}
+
 // src/grade/grader.ts
 var GradingError = class extends Error {
 };
@@ -51671,20 +51688,9 @@ var answerSchema = external_exports.object({
   verdicts: external_exports.array(external_exports.object({ category: external_exports.string(), flagged: external_exports.boolean(), evidence: external_exports.string() }).strict())
 }).strict();
 function parseVerdicts(content, asked) {
-  if (!content) throw new GradingError("grader answer has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new GradingError(`grader answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema.safeParse(json2);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    throw new GradingError(`grader answer does not match the verdict schema at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
-  }
+  const answer = parseStructuredAnswer(content, answerSchema, "grader answer", (m) => new GradingError(m), "verdict schema");
   const verdicts = /* @__PURE__ */ new Map();
-  for (const v of parsed.data.verdicts) {
+  for (const v of answer.verdicts) {
     if (!asked.includes(v.category)) continue;
     const previous = verdicts.get(v.category);
     if (previous && previous.flagged !== v.flagged) throw new GradingError(`grader gave contradictory verdicts for "${v.category}"`);
@@ -52783,22 +52789,11 @@ function normaliseLabel(text) {
   return text.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
 }
 function parseFindings(content, registeredIds) {
-  if (!content) throw new AuditError("auditor answer has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new AuditError(`auditor answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema2.safeParse(json2);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    throw new AuditError(`auditor answer does not match the findings schema at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
-  }
+  const answer = parseStructuredAnswer(content, answerSchema2, "auditor answer", (m) => new AuditError(m), "findings schema");
   const registered = new Set(registeredIds);
   const novel = [];
   let inTaxonomy = 0;
-  for (const f of parsed.data.findings) {
+  for (const f of answer.findings) {
     const claimed = f.category_id === null ? "" : normaliseLabel(f.category_id);
     if (registered.has(claimed) || registered.has(normaliseLabel(f.label))) {
       inTaxonomy += 1;
@@ -53501,23 +53496,12 @@ var answerSchema3 = external_exports.object({
   )
 }).strict();
 function parseThemes(content, chunkSize) {
-  if (!content) throw new ThemesError("theme summary has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new ThemesError(`theme summary is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema3.safeParse(json2);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    throw new ThemesError(`theme summary does not match the schema at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
-  }
-  for (const t of parsed.data.themes) {
+  const answer = parseStructuredAnswer(content, answerSchema3, "theme summary", (m) => new ThemesError(m));
+  for (const t of answer.themes) {
     const bad = t.finding_indices.find((i) => i < 0 || i >= chunkSize);
     if (bad !== void 0) throw new ThemesError(`theme summary names finding ${bad}, but the findings are numbered 0 to ${chunkSize - 1}`);
   }
-  return parsed.data.themes;
+  return answer.themes;
 }
 var cut = (text, max) => text.length > max ? `${text.slice(0, max - 1)}…` : text;
 function themesByLabel(findings) {
@@ -54509,12 +54493,12 @@ function renderText(report, reportPath) {
     const pct4 = `${Math.round(report.decision.confidence * 100)}%`;
     const rows = [
       ["category", "predicted/100k", "observed/100k", `${pct4} interval`, "flagged/graded", "verdict"],
-      ...report.categories.map((c) => [c.id, num2(c.threshold_per_100k), num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict])
+      ...report.categories.map((c) => [c.id, num2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num2(c.threshold_per_100k)})` : ""), num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k ? "pass (above prediction, not significant)" : c.verdict])
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join("  ")}`);
+    for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join("  ")}`.trimEnd());
     lines.push(
-      `  rule ${report.decision.rule}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`
+      `  rule ${report.decision.rule}${report.decision.tolerance !== 1 ? ` (tolerance ×${report.decision.tolerance})` : ""}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`
     );
     if (report.decision.rate_basis === "corrected") lines.push("  note: observed rates are corrected for the grader's measured errors (grader.calibration); raw rates are in report.json");
     if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);

@@ -65758,6 +65758,23 @@ function decideGate(counts, config2, sample) {
   };
 }
 
+// src/grade/structuredAnswer.ts
+function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema") {
+  if (!content) throw fail(`${what} has no content`);
+  let json2;
+  try {
+    json2 = JSON.parse(content);
+  } catch {
+    throw fail(`${what} is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
+  }
+  const parsed = schema.safeParse(json2);
+  if (!parsed.success) {
+    const issue3 = parsed.error.issues[0];
+    throw fail(`${what} does not match the ${schemaName} at ${issue3.path.join(".") || "(top)"}: ${issue3.message}`);
+  }
+  return parsed.data;
+}
+
 // node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value2, kind, f) {
   if (kind === "m")
@@ -77418,20 +77435,9 @@ var answerSchema = external_exports.object({
   verdicts: external_exports.array(external_exports.object({ category: external_exports.string(), flagged: external_exports.boolean(), evidence: external_exports.string() }).strict())
 }).strict();
 function parseVerdicts(content, asked) {
-  if (!content) throw new GradingError("grader answer has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new GradingError(`grader answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema.safeParse(json2);
-  if (!parsed.success) {
-    const issue3 = parsed.error.issues[0];
-    throw new GradingError(`grader answer does not match the verdict schema at ${issue3.path.join(".") || "(top)"}: ${issue3.message}`);
-  }
+  const answer = parseStructuredAnswer(content, answerSchema, "grader answer", (m) => new GradingError(m), "verdict schema");
   const verdicts = /* @__PURE__ */ new Map();
-  for (const v of parsed.data.verdicts) {
+  for (const v of answer.verdicts) {
     if (!asked.includes(v.category)) continue;
     const previous = verdicts.get(v.category);
     if (previous && previous.flagged !== v.flagged) throw new GradingError(`grader gave contradictory verdicts for "${v.category}"`);
@@ -77501,22 +77507,11 @@ function normaliseLabel(text) {
   return text.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
 }
 function parseFindings(content, registeredIds) {
-  if (!content) throw new AuditError("auditor answer has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new AuditError(`auditor answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema2.safeParse(json2);
-  if (!parsed.success) {
-    const issue3 = parsed.error.issues[0];
-    throw new AuditError(`auditor answer does not match the findings schema at ${issue3.path.join(".") || "(top)"}: ${issue3.message}`);
-  }
+  const answer = parseStructuredAnswer(content, answerSchema2, "auditor answer", (m) => new AuditError(m), "findings schema");
   const registered = new Set(registeredIds);
   const novel = [];
   let inTaxonomy = 0;
-  for (const f of parsed.data.findings) {
+  for (const f of answer.findings) {
     const claimed = f.category_id === null ? "" : normaliseLabel(f.category_id);
     if (registered.has(claimed) || registered.has(normaliseLabel(f.label))) {
       inTaxonomy += 1;
@@ -77679,23 +77674,12 @@ var answerSchema3 = external_exports.object({
   )
 }).strict();
 function parseThemes(content, chunkSize) {
-  if (!content) throw new ThemesError("theme summary has no content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new ThemesError(`theme summary is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema3.safeParse(json2);
-  if (!parsed.success) {
-    const issue3 = parsed.error.issues[0];
-    throw new ThemesError(`theme summary does not match the schema at ${issue3.path.join(".") || "(top)"}: ${issue3.message}`);
-  }
-  for (const t of parsed.data.themes) {
+  const answer = parseStructuredAnswer(content, answerSchema3, "theme summary", (m) => new ThemesError(m));
+  for (const t of answer.themes) {
     const bad = t.finding_indices.find((i) => i < 0 || i >= chunkSize);
     if (bad !== void 0) throw new ThemesError(`theme summary names finding ${bad}, but the findings are numbered 0 to ${chunkSize - 1}`);
   }
-  return parsed.data.themes;
+  return answer.themes;
 }
 var cut = (text, max) => text.length > max ? `${text.slice(0, max - 1)}…` : text;
 function themesByLabel(findings) {

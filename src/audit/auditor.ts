@@ -1,3 +1,4 @@
+import { parseStructuredAnswer } from '../grade/structuredAnswer.js';
 import { z } from 'zod';
 import type { ChatMessage } from '../corpus/record.js';
 import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
@@ -59,22 +60,11 @@ export function normaliseLabel(text: string): string {
  * `category_id` that names no registered category is treated as null (the finding is novel).
  */
 export function parseFindings(content: string | null | undefined, registeredIds: readonly string[]): AuditAnswer {
-  if (!content) throw new AuditError('auditor answer has no content');
-  let json: unknown;
-  try {
-    json = JSON.parse(content);
-  } catch {
-    throw new AuditError(`auditor answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new AuditError(`auditor answer does not match the findings schema at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
+  const answer = parseStructuredAnswer(content, answerSchema, 'auditor answer', (m) => new AuditError(m), 'findings schema');
   const registered = new Set(registeredIds);
   const novel: RawFinding[] = [];
   let inTaxonomy = 0;
-  for (const f of parsed.data.findings) {
+  for (const f of answer.findings) {
     const claimed = f.category_id === null ? '' : normaliseLabel(f.category_id);
     if (registered.has(claimed) || registered.has(normaliseLabel(f.label))) {
       inTaxonomy += 1;

@@ -1,3 +1,4 @@
+import { parseStructuredAnswer } from '../grade/structuredAnswer.js';
 import { z } from 'zod';
 import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
 import { normaliseLabel, parses } from './auditor.js';
@@ -69,23 +70,12 @@ const answerSchema = z
 
 /** Strict parse; an index outside the chunk is an error (asked again), a repeated index keeps its first theme. */
 export function parseThemes(content: string | null | undefined, chunkSize: number): ProposedTheme[] {
-  if (!content) throw new ThemesError('theme summary has no content');
-  let json: unknown;
-  try {
-    json = JSON.parse(content);
-  } catch {
-    throw new ThemesError(`theme summary is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ThemesError(`theme summary does not match the schema at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
-  for (const t of parsed.data.themes) {
+  const answer = parseStructuredAnswer(content, answerSchema, 'theme summary', (m) => new ThemesError(m));
+  for (const t of answer.themes) {
     const bad = t.finding_indices.find((i) => i < 0 || i >= chunkSize);
     if (bad !== undefined) throw new ThemesError(`theme summary names finding ${bad}, but the findings are numbered 0 to ${chunkSize - 1}`);
   }
-  return parsed.data.themes;
+  return answer.themes;
 }
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);

@@ -1,3 +1,4 @@
+import { parseStructuredAnswer } from './structuredAnswer.js';
 import { z } from 'zod';
 import type { ChatMessage } from '../corpus/record.js';
 import type { Endpoint, ModelGateway } from '../models/gateway.js';
@@ -24,20 +25,9 @@ const answerSchema = z
  * or contradictory verdict for an asked category is an error, never a pass.
  */
 export function parseVerdicts(content: string | null | undefined, asked: string[]): Map<string, Verdict> {
-  if (!content) throw new GradingError('grader answer has no content');
-  let json: unknown;
-  try {
-    json = JSON.parse(content);
-  } catch {
-    throw new GradingError(`grader answer is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = answerSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new GradingError(`grader answer does not match the verdict schema at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
+  const answer = parseStructuredAnswer(content, answerSchema, 'grader answer', (m) => new GradingError(m), 'verdict schema');
   const verdicts = new Map<string, Verdict>();
-  for (const v of parsed.data.verdicts) {
+  for (const v of answer.verdicts) {
     if (!asked.includes(v.category)) continue;
     const previous = verdicts.get(v.category);
     if (previous && previous.flagged !== v.flagged) throw new GradingError(`grader gave contradictory verdicts for "${v.category}"`);

@@ -13,12 +13,12 @@ export function renderText(report: Report, reportPath: string): string {
     const pct = `${Math.round(report.decision.confidence * 100)}%`;
     const rows = [
       ['category', 'predicted/100k', 'observed/100k', `${pct} interval`, 'flagged/graded', 'verdict'],
-      ...report.categories.map((c) => [c.id, num(c.threshold_per_100k), num(c.rate_per_100k), `${num(c.ci_low_per_100k)}–${num(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict]),
+      ...report.categories.map((c) => [c.id, num(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num(c.threshold_per_100k)})` : ''), num(c.rate_per_100k), `${num(c.ci_low_per_100k)}–${num(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict === 'pass' && c.rate_per_100k > c.threshold_per_100k ? 'pass (above prediction, not significant)' : c.verdict]),
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`);
+    for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd());
     lines.push(
-      `  rule ${report.decision.rule}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`,
+      `  rule ${report.decision.rule}${report.decision.tolerance !== 1 ? ` (tolerance ×${report.decision.tolerance})` : ''}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`,
     );
     if (report.decision.rate_basis === 'corrected') lines.push('  note: observed rates are corrected for the grader\'s measured errors (grader.calibration); raw rates are in report.json');
     if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);
