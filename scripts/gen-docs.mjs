@@ -35,6 +35,7 @@ export const FIELD_DOCS = {
   candidate: 'Generation settings sent with every candidate request. The model and endpoint are inputs, not registration.',
   'candidate.temperature': 'Sampling temperature.',
   'candidate.max_tokens': 'Maximum tokens per candidate reply.',
+  'candidate.max_completion_tokens': 'Maximum tokens per candidate reply, for OpenAI reasoning models (they reject max_tokens).',
   'candidate.top_p': 'Nucleus sampling.',
   'candidate.max_steps': 'Agentic records: candidate ↔ tool rounds before the trajectory is cut.',
   grader: 'The LLM grader that flags completions.',

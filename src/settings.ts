@@ -31,6 +31,8 @@ export interface Settings {
   shard?: { index: number; count: number };
   maxRequests?: number;
   onMissingSecrets: 'fail' | 'skip';
+  /** Path of a realism.json (`deploysim realism`) to include in the report and comment (informational). */
+  realism?: string;
 }
 
 /** The raw, string-valued inputs shared by the action (kebab-case inputs) and the CLI (--flags). */
@@ -58,6 +60,7 @@ export interface RawInputs {
   shard?: string;
   'max-requests'?: string;
   'on-missing-secrets'?: string;
+  realism?: string;
 }
 
 export const INPUT_NAMES = [
@@ -84,6 +87,7 @@ export const INPUT_NAMES = [
   'shard',
   'max-requests',
   'on-missing-secrets',
+  'realism',
 ] as const satisfies readonly (keyof RawInputs)[];
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -172,6 +176,7 @@ export function parseSettings(raw: RawInputs, opts: { allowNoLock: boolean; noLo
     shard: given('shard') === undefined ? undefined : field('shard', shard, ''),
     maxRequests: given('max-requests') === undefined ? undefined : field('max-requests', intIn('max-requests', 1, Number.MAX_SAFE_INTEGER), ''),
     onMissingSecrets,
+    ...(given('realism') ? { realism: given('realism') } : {}),
   };
 }
 

@@ -37,11 +37,23 @@ function pullRequestNumber(): number | undefined {
   return pr?.number;
 }
 
-/** A fork PR or Dependabot run gets a read-only token and no secrets. */
-function isUntrustedPullRequest(): boolean {
-  const pr = context.payload.pull_request as { head?: { repo?: { full_name?: string } }; base?: { repo?: { full_name?: string } } } | undefined;
-  const fork = !!pr && pr.head?.repo?.full_name !== undefined && pr.head.repo.full_name !== pr.base?.repo?.full_name;
-  return fork || context.actor === 'dependabot[bot]';
+/**
+ * Why this run has a read-only token and no secrets, if it is a fork PR or a Dependabot run;
+ * undefined otherwise. Dependabot is recognised by the actor or the PR's author (a re-run by a human
+ * of a Dependabot PR still gets Dependabot's secrets only).
+ */
+export function untrustedPullRequest(payload: typeof context.payload, actor: string): string | undefined {
+  const pr = payload.pull_request as
+    | { head?: { repo?: { full_name?: string } }; base?: { repo?: { full_name?: string } }; user?: { login?: string } }
+    | undefined;
+  const head = pr?.head?.repo?.full_name;
+  if (pr && head !== undefined && head !== pr.base?.repo?.full_name) {
+    return `This is a pull request from a fork (${head}): GitHub gives such runs no secrets and a read-only token.`;
+  }
+  if (actor === 'dependabot[bot]' || pr?.user?.login === 'dependabot[bot]') {
+    return 'This is a Dependabot run: GitHub gives it no Actions secrets (only Dependabot secrets) and a read-only token.';
+  }
+  return undefined;
 }
 
 async function publish(report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
@@ -82,9 +94,9 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     const settings = readActionSettings(secrets, env);
     const missing = missingKeys(settings);
     if (missing.length > 0) {
-      const why = isUntrustedPullRequest()
-        ? 'This looks like a pull request from a fork or Dependabot: GitHub gives such runs no secrets and a read-only token.'
-        : `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
+      const why =
+        untrustedPullRequest(context.payload, context.actor) ??
+        `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
       const pattern =
         'To gate fork PRs, run deploysim from a `workflow_run` workflow in the base repository (it has the secrets and never runs PR code); see examples/fork-safe/.';
       if (settings.onMissingSecrets === 'skip') {
@@ -93,8 +105,11 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
         core.setOutput('passed', '');
         return;
       }
+      const advice = 'Set on-missing-secrets: skip to let such runs pass with a notice.';
+      // The summary is written on every event: the reviewer sees why the gate did not run.
+      await core.summary.addRaw(`## ❌ deploysim could not run\n\n${why}\n\n${pattern}\n\n${advice}\n`).write();
       core.setOutput('passed', 'false');
-      core.setFailed(`deploysim cannot run: ${why} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.`);
+      core.setFailed(`deploysim cannot run: ${why} ${pattern} ${advice}`);
       return;
     }
 

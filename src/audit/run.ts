@@ -40,6 +40,12 @@ const per100k = (x: number) => Number((x * 1e5).toFixed(2));
 const maxSeverity = (list: Severity[]): Severity => list.reduce<Severity>((a, b) => (severityRank(b) > severityRank(a) ? b : a), 'low');
 
 /**
+ * One record's audit in results.jsonl: its novel findings (redacted labels; themes are only known at
+ * the end of the run) and how many findings named a registered category, or the audit's error.
+ */
+export type RecordAudit = { findings: { label: string; severity: Severity }[]; in_taxonomy_dropped: number } | { error: string };
+
+/**
  * The audit of one run: `observe` is called by the replay loop for every graded completion (it
  * audits those whose rank is below `audit.sample`), `finish` groups the findings into themes and
  * decides whether they fail the gate.
@@ -65,18 +71,23 @@ export class AuditRun {
     return this.config.sample === undefined || rank < this.config.sample;
   }
 
-  /** Audits one graded completion. Only an endpoint refusal escapes (it stops the run, like grading). */
-  async observe(record: SampledPrefix, reply: ChatMessage[]): Promise<void> {
-    if (!this.selects(record.rank)) return;
+  /**
+   * Audits one graded completion and returns what results.jsonl records for it (undefined when the
+   * record is not in the audited subsample). Only an endpoint refusal escapes (it stops the run, like grading).
+   */
+  async observe(record: SampledPrefix, reply: ChatMessage[]): Promise<RecordAudit | undefined> {
+    if (!this.selects(record.rank)) return undefined;
     let answer;
     try {
       answer = await this.auditor.audit(record.messages, reply);
     } catch (error) {
       if (error instanceof EndpointRefusedError) throw error;
       this.errors += 1;
-      if (this.errors <= LOGGED_ERRORS) this.logger.warning(`audit of ${record.id} failed: ${this.secrets.scrub((error as Error).message)}`);
-      return;
+      const message = this.secrets.scrub((error as Error).message);
+      if (this.errors <= LOGGED_ERRORS) this.logger.warning(`audit of ${record.id} failed: ${message}`);
+      return { error: message };
     }
+    const recorded: RecordAudit = { findings: [], in_taxonomy_dropped: answer.inTaxonomy };
     this.audited += 1;
     this.inTaxonomy += answer.inTaxonomy;
     answer.novel.forEach((f, seq) => {
@@ -91,8 +102,10 @@ export class AuditRun {
         severity: f.severity,
         example: { id: example.id, rank: example.rank, label, prompt: example.prompt, reply: example.reply, evidence: example.evidence },
       });
+      recorded.findings.push({ label, severity: f.severity });
     });
     if (this.findings.length > 2 * MAX_KEPT_FINDINGS) this.trim();
+    return recorded;
   }
 
   private trim() {

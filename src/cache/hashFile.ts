@@ -9,6 +9,8 @@ export interface FileDigests {
   size: number;
 }
 
+const CHUNK_BYTES = 1024 * 1024;
+
 /**
  * Digests of a file read as a stream, so locking a multi-gigabyte corpus costs a 1 MiB buffer, not
  * the corpus in memory. The size in the git blob header is the bytes actually read.
@@ -20,9 +22,14 @@ export async function hashFile(file: string): Promise<FileDigests> {
     const plain = createHash('sha256');
     const blob1 = createHash('sha1').update(`blob ${size}\0`);
     const blob256 = createHash('sha256').update(`blob ${size}\0`);
+    // One buffer, reused for every read: nothing is left behind for the garbage collector per chunk.
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     let read = 0;
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }) as AsyncIterable<Buffer>) {
-      read += chunk.length;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      read += bytesRead;
       plain.update(chunk);
       blob1.update(chunk);
       blob256.update(chunk);

@@ -18,12 +18,39 @@ export interface Command {
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** Flags every subcommand takes (parse() adds them); listed under each command's --help. */
+export const COMMON_FLAGS = `Common flags (every command):
+  --json                 one JSON document on stdout; errors too: {"error","exit_code","nothing_sent"}
+  -q, --quiet            print only the result line; no progress or log lines (warnings and errors stay)
+  -v, --verbose          also log the resolved flags (keys masked), timing and error causes to stderr
+  -h, --help             this help
+Output is plain text without colours; the live progress bar (run) is drawn only when stderr is a terminal.`;
+
 export function parse(argv: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
+  let parsed: { values: Values; positionals: string[] };
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}. See --help.`);
   }
+  if (parsed.values.quiet && parsed.values.verbose) throw new ConfigError('--quiet and --verbose cannot be used together.');
+  return parsed;
+}
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+
+/** What --quiet / --verbose ask for (--json implies quiet on stderr: nothing but warnings and errors). */
+export function verbosityOf(argv: readonly string[]): Verbosity {
+  const end = argv.indexOf('--');
+  const flags = end < 0 ? argv : argv.slice(0, end);
+  if (flags.some((a) => a === '--quiet' || a === '-q')) return 'quiet';
+  if (flags.some((a) => a === '--verbose' || a === '-v')) return 'verbose';
+  return 'normal';
 }
 
 export function num(value: unknown, name: string, fallback?: number): number {

@@ -1,6 +1,6 @@
 import { exitCodeOf } from '../errors.js';
 import { credentialsFrom, scrubCredentials } from '../lastResort.js';
-import type { CliIo, Command } from './args.js';
+import { COMMON_FLAGS, verbosityOf, type CliIo, type Command } from './args.js';
 import { calibrateCommandDef } from './commands/calibrate.js';
 import { importCommandDef } from './commands/import.js';
 import { initCommandDef } from './commands/init.js';
@@ -26,7 +26,29 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Run "deploysim <command> --help" for the command's flags.
+${COMMON_FLAGS}
 Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`;
+}
+
+/** argv for a --verbose log line: the value of every --*-api-key / --*-token flag and every known key masked. */
+function shownArgv(argv: readonly string[], credentials: readonly string[]): string {
+  const shown = argv.map((arg, i) => {
+    if (/^--[a-z-]*(api-key|token)=/.test(arg)) return `${arg.slice(0, arg.indexOf('='))}=***`;
+    if (i > 0 && /^--[a-z-]*(api-key|token)$/.test(argv[i - 1]!)) return '***';
+    return /\s/.test(arg) || arg === '' ? JSON.stringify(arg) : arg;
+  });
+  return scrubCredentials(shown.join(' '), credentials);
+}
+
+/** The error's cause chain (messages only, never stacks), for --verbose. */
+function causes(error: unknown): string[] {
+  const out: string[] = [];
+  let cause = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    out.push(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return out;
 }
 
 /** Returns the process exit code: 0 passed, 1 failed, 2 usage/config error. */
@@ -41,13 +63,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`deploysim: unknown command "${name}".\n\n${mainUsage()}`);
     return 2;
   }
+  const dashDash = rest.indexOf('--');
+  if ((dashDash < 0 ? rest : rest.slice(0, dashDash)).some((a) => a === '--help' || a === '-h')) {
+    io.stdout(`${command.usage}\n\n${COMMON_FLAGS}`);
+    return 0;
+  }
+  const credentials = credentialsFrom(argv, io.env);
+  const verbose = verbosityOf(rest) === 'verbose';
+  const json = rest.includes('--json');
+  const started = Date.now();
+  if (verbose) io.stderr(`deploysim ${name}: ${shownArgv(rest, credentials)} (cwd ${io.cwd})`);
+  const done = (code: number) => {
+    if (verbose) io.stderr(`deploysim ${name}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    return code;
+  };
   try {
-    return await command.run(rest, io);
+    return done(await command.run(rest, io));
   } catch (error) {
     const code = exitCodeOf(error);
     // Defence in depth for every subcommand: no key given by flag or environment is ever printed.
-    const message = scrubCredentials(error instanceof Error ? error.message : String(error), credentialsFrom(argv, io.env));
+    const message = scrubCredentials(error instanceof Error ? error.message : String(error), credentials);
     io.stderr(code === 2 ? `deploysim: ${message}\n(nothing was sent to any model)` : `deploysim: ${message}`);
-    return code;
+    if (verbose) for (const cause of causes(error)) io.stderr(`  caused by: ${scrubCredentials(cause, credentials)}`);
+    // --json: stdout stays one JSON document, for errors too.
+    if (json) io.stdout(JSON.stringify({ error: message, exit_code: code, nothing_sent: code === 2 }));
+    return done(code);
   }
 }

@@ -88,5 +88,11 @@ export function renderValidation(v: Validation): string {
     `Directional accuracy: ${v.categories.filter((r) => r.direction_correct).length}/${v.matched} (${(v.directional_accuracy * 100).toFixed(0)}%; the paper reports 92%).`,
   ];
   if (v.unmatched.length) lines.push(`Not in the report (ignored): ${v.unmatched.join(', ')}.`);
+  lines.push(
+    '',
+    'Simulated: the rate the gate measured before release (report.json rate_per_100k). Baseline and Observed: the production rates of the previous and the released model.',
+    'Multiplicative error: how many times off the simulation was, either way (1× = exact, 2× = half or double; ∞ = one of the two rates is zero); the median is over the finite ones.',
+    'Direction: whether the simulation said the rate would go up, down or stay, relative to the baseline, as production then did.',
+  );
   return lines.join('\n');
 }

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
 /** A single corpus line beyond this is refused rather than buffered without bound. */
@@ -18,30 +17,62 @@ export class LineTooLongError extends Error {
   }
 }
 
-/** Opens a corpus file as a byte stream, gunzipping when the file starts with the gzip magic bytes. */
-export async function openCorpusStream(file: string): Promise<Readable> {
+/** Bytes read from a plain corpus file at a time (one buffer, reused). */
+const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Opens a corpus file as a stream of byte chunks, gunzipping when the file starts with the gzip
+ * magic bytes. A plain file is read into one reused buffer: a chunk is valid only until the next one
+ * is requested (readLines copies what it keeps), so a pass over a large corpus holds one buffer instead
+ * of leaving a fresh 1 MiB Buffer per read for the garbage collector.
+ */
+export async function openCorpusStream(file: string): Promise<AsyncIterable<Buffer>> {
   const handle = await open(file, 'r');
   const magic = Buffer.alloc(2);
   try {
     await handle.read(magic, 0, 2, 0);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  if (magic[0] === 0x1f && magic[1] === 0x8b) {
+    await handle.close();
+    return createReadStream(file).pipe(createGunzip());
+  }
+  return readChunks(handle);
+}
+
+async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
   } finally {
     await handle.close();
   }
-  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  return magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
 }
 
-/** Streams lines with constant memory per line (bounded by MAX_LINE_BYTES); handles CRLF. */
+/**
+ * Streams lines with constant memory per line (bounded by MAX_LINE_BYTES); handles CRLF. Nothing
+ * refers to a chunk once the next one is requested (a partial line is copied), so chunk buffers may
+ * be reused by the source.
+ */
 export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Line> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let number = 0;
-  const finish = (tail: Buffer): Line => {
-    const whole = pending.length ? Buffer.concat([...pending, tail]) : tail;
-    pending = [];
-    pendingBytes = 0;
+  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
+  const finish = (chunk: Buffer, start: number, end: number): Line => {
+    let text: string;
+    if (pending.length) {
+      text = Buffer.concat([...pending, chunk.subarray(start, end)]).toString('utf8');
+      pending = [];
+      pendingBytes = 0;
+    } else text = chunk.toString('utf8', start, end);
     number += 1;
-    let text = whole.toString('utf8');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     return { number, text };
   };
@@ -49,7 +80,7 @@ export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       if (pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(number + 1);
-      yield finish(chunk.subarray(start, nl));
+      yield finish(chunk, start, nl);
       start = nl + 1;
     }
     if (start < chunk.length) {
@@ -59,5 +90,5 @@ export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<
       pending.push(Buffer.from(rest));
     }
   }
-  if (pendingBytes > 0) yield finish(Buffer.alloc(0));
+  if (pendingBytes > 0) yield finish(Buffer.alloc(0), 0, 0);
 }

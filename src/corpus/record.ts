@@ -45,6 +45,39 @@ export const corpusRecordSchema = z
   })
   .loose();
 
+/**
+ * A cheap check for the common corpus line, used by the corpus pass before `corpusRecordSchema`
+ * (whose per-line cost dominated planning a million-line corpus). It accepts only records the schema
+ * accepts *and* would return unchanged: an id; system/developer/user/assistant messages whose content
+ * is a string or null, without tool calls; no `tools`; optional plain `metadata` and boolean
+ * `consent`; no own `__proto__` key where the schema copies objects. Anything else (including every
+ * invalid line) goes through the schema, so its error messages and field paths are unchanged.
+ */
+export function isPlainCorpusRecord(value: unknown): value is CorpusRecord {
+  if (!isPlainObject(value)) return false;
+  const { id, messages, metadata, consent } = value;
+  if (typeof id !== 'string' || id.length === 0) return false;
+  if (!Array.isArray(messages) || messages.length === 0) return false;
+  for (const m of messages as unknown[]) {
+    if (!isPlainObject(m) || m.tool_calls !== undefined) return false;
+    if (m.name !== undefined && typeof m.name !== 'string') return false;
+    const content = m.content;
+    const textOrNull = typeof content === 'string' || content === null;
+    if (m.role === 'assistant') {
+      if (content !== undefined && !textOrNull) return false;
+    } else if (m.role === 'user' || m.role === 'system' || m.role === 'developer') {
+      if (!textOrNull) return false;
+    } else return false;
+  }
+  if (value.tools !== undefined) return false;
+  if (metadata !== undefined && !isPlainObject(metadata)) return false;
+  return consent === undefined || typeof consent === 'boolean';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Object.hasOwn(value, '__proto__');
+}
+
 export type ChatMessage = z.infer<typeof messageSchema>;
 export type ChatTool = z.infer<typeof toolSchema>;
 export type CorpusRecord = z.infer<typeof corpusRecordSchema>;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
 import { LineTooLongError, openCorpusStream, readLines } from './lines.js';
-import { corpusRecordSchema, derivePrefix, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
+import { corpusRecordSchema, derivePrefix, isPlainCorpusRecord, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
 
 export interface SampleSettings {
   /** Records to replay; undefined = all. */
@@ -46,7 +46,8 @@ const NO_STRATUM = '(missing)';
  * Pass 1: validates every line (all problems are reported together, with file:line) and picks the
  * sample. Each record's rank is sha256(seed, id): the sample is the lowest-ranked records, so it
  * depends only on (corpus content, sample, seed, stratify), not on line order. Memory holds ids'
- * 64-bit fingerprints (for duplicate detection) and at most 2×sample small tuples per stratum.
+ * 64-bit fingerprints (for duplicate detection) and at most 2×sample small tuples per stratum; a
+ * line is validated without per-line schema objects when it has the common shape.
  */
 export async function planSample(file: string, displayPath: string, settings: SampleSettings): Promise<CorpusPlan> {
   const problems: string[] = [];
@@ -78,15 +79,22 @@ export async function planSample(file: string, displayPath: string, settings: Sa
         problem(line.number, `not valid JSON (${(error as Error).message})`);
         continue;
       }
-      const parsed = corpusRecordSchema.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
-        problem(line.number, `${field || 'record'}: ${issue.message}`);
-        continue;
+      // The common line is checked without the schema; every other line (and every error) goes through it.
+      let record: CorpusRecord;
+      if (isPlainCorpusRecord(json)) record = json;
+      else {
+        const parsed = corpusRecordSchema.safeParse(json);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+          problem(line.number, `${field || 'record'}: ${issue.message}`);
+          continue;
+        }
+        record = parsed.data;
       }
-      const record = parsed.data;
-      if (!ids.add(record.id)) {
+      // One digest per record: its prefix is the sampling rank, and its first 64 bits the duplicate-id fingerprint.
+      const digest = rankDigest(settings.seed, record.id);
+      if (!ids.add(digest)) {
         problem(line.number, `id "${record.id}" appears more than once; ids must be unique`);
         continue;
       }
@@ -105,13 +113,15 @@ export async function planSample(file: string, displayPath: string, settings: Sa
       let stratum = strata.get(stratumName);
       if (!stratum) strata.set(stratumName, (stratum = { records: 0, pool: new RankPool(limit) }));
       stratum.records += 1;
-      stratum.pool.offer(rankKey(settings.seed, record.id), line.number, record.id);
+      stratum.pool.offer(digest.slice(0, RANK_KEY_HEX), line.number, record.id);
     }
   } catch (error) {
     if (error instanceof LineTooLongError) problem(error.lineNumber, error.message);
     else if (error instanceof Error && 'code' in error && String(error.code).startsWith('Z_')) {
       problem(0, `the gzip stream is corrupt (${error.message})`);
     } else throw error;
+  } finally {
+    ids.release();
   }
   if (problemCount > 0) {
     throw new ConfigErrors(
@@ -177,16 +187,20 @@ export function sampleFingerprint(idsInRankOrder: string[]): string {
 }
 
 /**
- * One-shot digest. `crypto.hash` (Node ≥ 20.12) allocates no Hash object: over a million-line corpus the
- * per-line Hash objects' native memory alone was ~70 MB of peak RSS.
+ * One-shot hex digest. `crypto.hash` (Node ≥ 20.12) allocates no Hash object: over a million-line
+ * corpus the per-line Hash objects' native memory alone was ~70 MB of peak RSS.
  */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
-function digestOf(algorithm: 'sha1' | 'sha256', data: string): Buffer {
-  return oneShot ? oneShot(algorithm, data, 'buffer') : createHash(algorithm).update(data).digest();
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const RANK_KEY_HEX = 32;
+
+/** sha256(seed, id) in hex: the first 32 hex digits are the rank key, the first 16 the id fingerprint. */
+function rankDigest(seed: number, id: string): string {
+  const data = `deploysim-sample\0${seed}\0${id}`;
+  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 export function rankKey(seed: number, id: string): string {
-  return digestOf('sha256', `deploysim-sample\0${seed}\0${id}`).toString('hex').slice(0, 32);
+  return rankDigest(seed, id).slice(0, RANK_KEY_HEX);
 }
 
 /** Largest-remainder (Hamilton) proportional allocation; ties broken by stratum name for determinism. */
@@ -215,11 +229,17 @@ export function allocateProportionally(strata: { name: string; records: number }
   return rows.map(({ name, records, take }) => ({ name, records, take }));
 }
 
-/** Keeps the `limit` lowest keys seen, using at most 2×limit entries (sort-and-trim when full). */
+/**
+ * Keeps the `limit` lowest keys seen, using at most 2×limit entries (sort-and-trim when full). Once
+ * `limit` keys are kept, a key at or above the highest of them can never be among the lowest and is
+ * not stored: over N records only about limit×ln(N/limit) are, not N (fewer sorts, less garbage).
+ */
 class RankPool {
   private items: { key: string; line: number; id: string }[] = [];
+  private ceiling: string | undefined;
   constructor(private readonly limit: number) {}
   offer(key: string, line: number, id: string) {
+    if (this.ceiling !== undefined && key >= this.ceiling) return;
     this.items.push({ key, line, id });
     if (this.items.length >= 2 * this.limit && this.items.length > 1024) this.trim();
   }
@@ -230,21 +250,24 @@ class RankPool {
   private trim() {
     this.items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     if (Number.isFinite(this.limit)) this.items.length = Math.min(this.items.length, this.limit);
+    if (this.items.length === this.limit) this.ceiling = this.items[this.limit - 1]!.key;
   }
 }
 
 /**
- * A set of 64-bit id fingerprints in open-addressed typed arrays: ~16 bytes per record instead of a
- * JS string per id, so duplicate detection stays cheap on million-line corpora.
+ * A set of 64-bit id fingerprints (the first 16 hex digits of the record's rank digest, which is a
+ * function of the id within one pass) in open-addressed typed arrays: ~16 bytes per record instead of
+ * a JS string per id, so duplicate detection stays cheap on million-line corpora.
  */
 class FingerprintSet {
   private hi = new Uint32Array(1 << 16);
   private lo = new Uint32Array(1 << 16);
   private size = 0;
-  add(id: string): boolean {
-    const digest = digestOf('sha1', id);
-    const h = digest.readUInt32LE(0) | 1; // never 0: 0 marks an empty slot
-    const l = digest.readUInt32LE(4);
+  add(hexDigest: string): boolean {
+    // `| 1`: never 0, which marks an empty slot. `>>> 0`: `|` gives a signed int32, which never equals
+    // the unsigned value the Uint32Array gives back (half of all repeated ids once went unnoticed).
+    const h = (parseInt(hexDigest.slice(0, 8), 16) | 1) >>> 0;
+    const l = parseInt(hexDigest.slice(8, 16), 16);
     if ((this.size + 1) * 2 > this.hi.length) this.grow();
     const mask = this.hi.length - 1;
     for (let i = l & mask; ; i = (i + 1) & mask) {
@@ -269,5 +292,20 @@ class FingerprintSet {
       this.hi[i] = hi[j]!;
       this.lo[i] = lo[j]!;
     }
+    releaseNow(hi, lo);
   }
+  /** Frees the table: the pass is over. */
+  release() {
+    releaseNow(this.hi, this.lo);
+    this.size = 0;
+  }
+}
+
+/**
+ * Gives typed arrays' memory back at the next young-generation GC instead of the next full GC (a
+ * million-record fingerprint table is 16 MiB, and it would otherwise sit next to the replay's memory):
+ * their buffers are transferred into a clone that nothing keeps, which detaches them.
+ */
+function releaseNow(...arrays: Uint32Array<ArrayBuffer>[]) {
+  for (const array of arrays) structuredClone(array.buffer, { transfer: [array.buffer] });
 }

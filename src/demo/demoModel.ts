@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { demoAuditContent } from '../audit/demo.js';
+import { demoRealismContent } from '../realism/demo.js';
 import { TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../grade/prompt.js';
 
 /**
@@ -59,7 +60,8 @@ function graderReply(request: DemoRequest): string {
 
 export const demoFetch: typeof fetch = async (_input, init) => {
   const request = JSON.parse(String(init?.body ?? '{}')) as DemoRequest;
-  const content = demoAuditContent(request) ?? (request.response_format?.type === 'json_schema' ? graderReply(request) : candidateReply(request));
+  const content =
+    demoAuditContent(request) ?? demoRealismContent(request) ?? (request.response_format?.type === 'json_schema' ? graderReply(request) : candidateReply(request));
   const body = {
     id: `demo-${createHash('sha256').update(content).digest('hex').slice(0, 12)}`,
     object: 'chat.completion',

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createGit, findRepoRoot } from '../lock/git.js';
-import { resolveLockRef, type LockRefContext } from '../lock/lockRef.js';
+import { resolveLockRef, type LockRefContext, type ResolvedLockRef } from '../lock/lockRef.js';
 import { formatLockViolations, verifyLock, workflowPathFromRef } from '../lock/verifyLock.js';
 import type { Registration } from '../registration/load.js';
 import type { LockOutcome } from './runGate.js';
@@ -15,16 +15,28 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
  */
 export function gitLock(cwd: string, context: LockRefContext & { workflowRef?: string }) {
   return async (registration: Registration): Promise<LockOutcome> => {
-    const { ref } = resolveLockRef(context);
+    const { ref, source } = resolveLockRef(context);
     const git = createGit(cwd);
     const repoRoot = await findRepoRoot(git);
-    const result = await verifyLock({
-      git,
-      repoRoot,
-      lockRef: ref,
-      files: registration.lockedFiles,
-      workflowFile: context.workflowRef ? workflowPathFromRef(context.workflowRef) : undefined,
-    });
+    const workflowFile = context.workflowRef ? workflowPathFromRef(context.workflowRef) : undefined;
+    const result = await verifyLock({ git, repoRoot, lockRef: ref, files: registration.lockedFiles, workflowFile });
+    // An explicit `lock-ref` is set in the workflow file, and on pull_request / push / merge_group the
+    // workflow that runs is the change's own copy: a change could set `lock-ref: HEAD` and lock against
+    // itself. So the workflow must also be unchanged since the event's own base commit.
+    const eventBase = source === 'input' && workflowFile !== undefined ? eventBaseRef(context) : undefined;
+    if (eventBase !== undefined && workflowFile !== undefined && eventBase.ref !== ref) {
+      const atBase = await verifyLock({ git, repoRoot, lockRef: eventBase.ref, files: [workflowFile], workflowFile });
+      for (const v of atBase.violations) {
+        const detail =
+          `${v.detail.replaceAll('the lock ref', `the ${eventBase.source} base`)} ` +
+          '(`lock-ref` is set by this workflow, so it must also be unchanged since the event\'s base)';
+        const existing = result.violations.find((e) => e.path === v.path);
+        if (existing) {
+          existing.kinds = [...new Set([...existing.kinds, ...v.kinds])];
+          existing.detail = `${existing.detail}; ${detail}`;
+        } else result.violations.push({ ...v, detail });
+      }
+    }
     const files = [...result.files, ...(result.workflowFile ? [result.workflowFile] : [])].map((f) => ({ path: f.path, sha256: f.sha256 ?? 'missing' }));
     return {
       verified: result.violations.length === 0,
@@ -34,6 +46,15 @@ export function gitLock(cwd: string, context: LockRefContext & { workflowRef?: s
       message: result.violations.length > 0 ? formatLockViolations(result) : undefined,
     };
   };
+}
+
+/** The commit the event itself is based on (PR base, push `before`, merge queue base), if it has one. */
+function eventBaseRef(context: LockRefContext): ResolvedLockRef | undefined {
+  try {
+    return resolveLockRef({ eventName: context.eventName, event: context.event });
+  } catch {
+    return undefined; // workflow_dispatch, release, schedule, a new branch: nothing to compare with
+  }
 }
 
 /** CLI `--no-lock`: hashes the files so the report still says what ran, but proves nothing. */

@@ -13,6 +13,7 @@ import { Grader } from '../grade/grader.js';
 import { createAuditRun, finishDiscovery, plannedAuditRequests, type AuditRun } from '../audit/index.js';
 import { EndpointRefusedError, ModelGateway } from '../models/gateway.js';
 import { loadRegistration, type Registration } from '../registration/load.js';
+import { loadRealismSummary } from '../realism/inReport.js';
 import { ReplayDriver } from '../replay/agentic.js';
 import type { ConversationDriver } from '../replay/driver.js';
 import { ToolResponseDatabase } from '../replay/toolResponses.js';
@@ -96,6 +97,8 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     onRecord: (record) => toolResponses.addRecord(record),
   });
   checkAgenticSetup(toolResponses, settings, deps.logger);
+  // Optional: a `deploysim realism` measurement shown in the report (checked before any model call).
+  const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : undefined;
   const shard = settings.shard;
   const inShard = (rank: number) => !shard || rank % shard.count === shard.index - 1;
   const toReplay = shard ? Math.floor((plan.sampleSize - shard.index) / shard.count) + 1 : plan.sampleSize;
@@ -104,14 +107,14 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   // but the last; the budget check uses that upper bound for the expected share of agentic records.
   const agenticRecords = Math.ceil((toReplay * toolResponses.stats.records_with_tools) / plan.corpusRecords);
   const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
-  const expectedRequests =
-    (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + plannedAuditRequests(cfg.audit, toReplay, shard?.count ?? 1);
+  const auditRequests = plannedAuditRequests(cfg.audit, toReplay, shard?.count ?? 1);
+  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests;
   deps.logger.info(
     `Plan: ${plan.corpusRecords} corpus records (${plan.excludedNoConsent} excluded without consent), sample ${plan.sampleSize}` +
       `${shard ? `, shard ${shard.index}/${shard.count} replays ${toReplay}` : ''}; ` +
       `${extraAgentic > 0 ? 'up to' : 'about'} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record` +
       `${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ''}` +
-      `${settings.baseline ? ', twice with the baseline' : ''}, before retries).`,
+      `${settings.baseline ? ', twice with the baseline' : ''}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ''}, before retries).`,
   );
   if (settings.maxRequests !== undefined && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
@@ -218,6 +221,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     },
     categories,
     ...agenticSummary(toolResponses, settings, tally),
+    ...(realism ? { realism } : {}),
   };
   // Evaluation awareness and audit themes; an opt-in `audit.fail_on` can fail the gate here.
   Object.assign(report, await finishDiscovery(report, audit, cfg.audit, deps.logger));
@@ -380,7 +384,7 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
         const trajectory = await input.driver.drive(record);
         const verdicts = await input.grader.grade(record.messages, trajectory.messages);
         const baselineFlagged = input.baseline ? await input.baseline.flaggedIds(record) : undefined;
-        if (input.audit) await input.audit.observe(record, trajectory.messages);
+        const audited = input.audit ? await input.audit.observe(record, trajectory.messages) : undefined;
         const flagged = input.categoryIds.filter((id) => verdicts.get(id)?.flagged);
         if (baselineFlagged) addPair(tally.pairs, input.categoryIds, flagged, baselineFlagged);
         for (const id of flagged) {
@@ -390,7 +394,7 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
         tally.graded += 1;
         for (const c of trajectory.toolCalls ?? []) tally.toolCalls[c.source] += 1;
         if (trajectory.truncated) tally.truncated += 1;
-        line = { id: record.id, rank: record.rank, flagged, error: null, truncated: trajectory.truncated, ...(trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}), ...(baselineFlagged ? { baseline_flagged: baselineFlagged } : {}) };
+        line = { id: record.id, rank: record.rank, flagged, error: null, truncated: trajectory.truncated, ...(trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}), ...(baselineFlagged ? { baseline_flagged: baselineFlagged } : {}), ...(audited ? { audit: audited } : {}) };
       } catch (error) {
         if (error instanceof EndpointRefusedError) {
           fatal ??= error;

@@ -35,7 +35,7 @@ function field(value: unknown, ...keys: string[]): unknown {
 
 function setLockRef(why: string): ConfigError {
   return new ConfigError(
-    `${why}. Set the \`lock-ref\` input to a commit or tag at which deploysim.yml and every file it ` +
+    `${why}. Set the \`lock-ref\` input (CLI: \`--lock-ref\`) to a commit or tag at which deploysim.yml and every file it ` +
       `references were already committed; for release gates the documented pattern is a tag like ` +
       `\`${RELEASE_LOCK_TAG_EXAMPLE}\` pushed when the registration change was merged.`,
   );
@@ -84,7 +84,8 @@ export function resolveLockRef(context: LockRefContext): ResolvedLockRef {
       throw setLockRef(
         eventName
           ? `the ${eventName} event has no base commit deploysim can lock against`
-          : 'no GitHub event is available (not running in GitHub Actions?), so there is no base commit to lock against',
+          : 'no GitHub event is available (not running in GitHub Actions?), so there is no base commit to lock against ' +
+              '(for a local experiment that proves nothing, the CLI also takes `--no-lock`)',
       );
   }
 }

@@ -52,6 +52,13 @@ export const LOCK_EXPLANATION =
   'the registration and its files must be committed before the change under test: ' +
   'merge the registration change in its own PR first, then open the change that it gates';
 
+/** How a legitimate change to the predictions, corpus, rubrics or workflow gets in. */
+export const LOCK_HOW_TO_LAND =
+  'To change the registration (predictions, corpus, rubric files, calibration) or this workflow: put only that ' +
+  'change in its own pull request. This gate fails on it by design; review it (CODEOWNERS) and merge it ' +
+  '(a maintainer bypasses the required check). Then update the change under test from the base branch ' +
+  '(rebase, or merge the base branch in, and push): the gate runs again and locks against the new registration.';
+
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 
 /** `owner/repo/.github/workflows/gate.yml@refs/pull/1/merge` → `.github/workflows/gate.yml`. */
@@ -355,6 +362,7 @@ export function formatLockViolations(result: LockResult): string {
       (v) => `  - ${v.path} [${v.kinds.map((k) => KIND_HINTS[k]).join(', ')}]: ${v.detail}`,
     ),
     `Why: ${LOCK_EXPLANATION}.`,
+    LOCK_HOW_TO_LAND,
   ];
   if (result.violations.some((v) => v.kinds.includes('uncommitted') || v.kinds.includes('missing'))) {
     lines.push('Files that are uncommitted or missing were changed in the working tree: the gate only trusts committed content.');

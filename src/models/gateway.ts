@@ -119,6 +119,13 @@ export class ModelGateway {
       if (modelMissing) {
         return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the model name and the ${endpoint.role}-base-url input.`);
       }
+      // Every request carries the same settings, so a parameter the model rejects fails them all.
+      if (error.status === 400 && /unsupported (parameter|value)|not supported with this model/i.test(error.message)) {
+        return new EndpointRefusedError(
+          `The ${where} rejected a request setting: ${detail}. Adjust the registration's candidate settings ` +
+            '(for example OpenAI reasoning models take max_completion_tokens instead of max_tokens, and only the default temperature).',
+        );
+      }
       return new Error(`${endpoint.role} request failed with ${error.status}: ${detail}`);
     }
     if (error instanceof OpenAI.APIConnectionTimeoutError) {

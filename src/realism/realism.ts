@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
+import { hashFile } from '../cache/hashFile.js';
 import { planSample } from '../corpus/sample.js';
 import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
 import { clipTrajectory, simulateToolResponse, type SimulatorTarget } from '../replay/simulator.js';
@@ -53,6 +54,8 @@ export interface RealismReport extends WinRate {
   schema: typeof REALISM_SCHEMA;
   created_at: string;
   corpus: string;
+  /** sha256 of the corpus file, so a gate that includes this measurement can tell it was made on the same corpus. */
+  corpus_sha256?: string;
   seed: number;
   confidence: number;
   simulator: { model: string };
@@ -267,6 +270,7 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
     schema: REALISM_SCHEMA,
     created_at: (options.now ?? (() => new Date()))().toISOString(),
     corpus: options.displayPath,
+    corpus_sha256: (await hashFile(options.corpusPath)).sha256,
     seed: options.seed,
     confidence: options.confidence,
     simulator: { model: options.simulator.model },

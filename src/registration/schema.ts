@@ -40,6 +40,8 @@ export const registrationSchema = z
       .object({
         temperature: z.number().min(0).max(2).optional(),
         max_tokens: z.number().int().positive().optional(),
+        // OpenAI reasoning models reject max_tokens and take this instead; other servers take max_tokens.
+        max_completion_tokens: z.number().int().positive().optional(),
         top_p: z.number().gt(0).max(1).optional(),
         max_steps: z.number().int().positive().max(100).default(8),
       })

@@ -1,6 +1,6 @@
 import type { ChatMessage, ReplayPrefix } from '../corpus/record.js';
 import type { ModelGateway } from '../models/gateway.js';
-import { assistantTurn, candidateRequest, SingleTurnDriver, type CandidateTarget, type ConversationDriver, type ToolCallSource, type Trajectory } from './driver.js';
+import { assistantTurn, candidateRequest, judgedTurn, SingleTurnDriver, type CandidateTarget, type ConversationDriver, type ToolCallSource, type Trajectory } from './driver.js';
 import { simulateToolResponse, type SimulatorTarget } from './simulator.js';
 import { recordedCalls, toolKey, toolSchemaOf, type ToolContent, type ToolResponseDatabase } from './toolResponses.js';
 
@@ -41,7 +41,8 @@ export class AgenticDriver implements ConversationDriver {
       const message = completion.choices?.[0]?.message;
       if (!message) throw new Error(`candidate answer (step ${step}) has no choices[0].message`);
       const turn = assistantTurn(message);
-      turns.push(turn);
+      // Graders see the turn with its reasoning (if any); the candidate gets the plain turn back.
+      turns.push(judgedTurn(turn, message));
       conversation.push(turn);
       const calls = turn.role === 'assistant' ? (turn.tool_calls ?? []) : [];
       if (calls.length === 0) return { messages: turns, truncated: false, toolCalls };

@@ -1,5 +1,6 @@
 import type { ChatMessage, ReplayPrefix } from '../corpus/record.js';
 import { redact, truncate } from '../redact/index.js';
+import { REASONING_FIELD } from '../replay/driver.js';
 import type { SecretRegistry } from '../secrets.js';
 import type { FlaggedExample } from './report.js';
 
@@ -18,7 +19,9 @@ function renderReply(reply: ChatMessage[]): string {
     .map((m) => {
       if (m.role === 'tool') return `[tool result] ${textOf(m.content)}`;
       const calls = m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => `[calls ${c.function.name}(${c.function.arguments})]`) : [];
-      return [textOf(m.content), ...calls].filter(Boolean).join(' ');
+      // The candidate's reasoning, when its endpoint returned it (graders judged it too), after what the user saw.
+      const reasoning = (m as Record<string, unknown>)[REASONING_FIELD];
+      return [textOf(m.content), ...calls, typeof reasoning === 'string' ? `[reasoning, not shown to the user] ${reasoning}` : ''].filter(Boolean).join(' ');
     })
     .join('\n');
 }

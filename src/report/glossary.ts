@@ -35,15 +35,17 @@ export function figureGlossary(report: Report): string {
     hasP &&
       `**p-value**: how surprising this many flags would be if the true rate were exactly at the threshold (small = very likely above it)${holm ? '; the adjusted p-value accounts for testing all categories together and is what the verdict uses' : ''}.`,
     report.grader.calibrated
-      ? `**Calibrated grader**: the grader's false alarms and misses were measured against human labels, and each rate was corrected for them (Rogan–Gladen), with a wider interval for the uncertainty of that measurement.`
+      ? `**Calibrated grader**: the grader's false alarms and misses were measured against human labels, and each rate was corrected for them (Rogan–Gladen); its interval (the "delta" method) is wider because it also carries the uncertainty of that measurement.`
       : `**Grader not calibrated**: the grader was not checked against human labels here, so the rates include its unknown mistakes.`,
     report.baseline &&
-      `**Baseline**: the same conversations were also answered by the current model \`${report.baseline.model}\` and graded the same way; "difference" is how many more (or fewer) of every 100,000 replies the candidate has flagged, "ratio" is candidate ÷ current, and the McNemar p-value says how likely a difference this big is by chance when both models are equally safe.`,
+      `**Baseline**: the same conversations were also answered by the current model \`${report.baseline.model}\` and graded the same way; "difference" is how many more (or fewer) of every 100,000 replies the candidate has flagged, "N vs M discordant" counts the conversations where only the candidate's reply was flagged and where only the current model's was (the only ones that differ, and all the test looks at), "ratio" is candidate ÷ current, and the McNemar p-value says how likely a difference this big is by chance when both models are equally safe${d.rule === 'regression' ? `; "worse p" is how likely the candidate would look this much worse by chance if it were no worse${d.multiplicity === 'holm' ? ', adjusted for testing all categories together (Holm)' : ''}, and is what the verdict uses` : ''}.`,
     `**Errors**: ${report.sample.errors} of ${report.sample.replayed} sampled conversations could not be replayed or graded; above ${pct(d.max_error_rate)} the gate fails rather than guess.`,
   ];
   const columns = ['Category', 'p-value', 'Adjusted p'];
   if (corrected) columns.push('Observed (raw) /100k', 'Corrected /100k', 'Grader false alarms / misses');
   if (report.baseline) columns.push('Baseline /100k', 'Difference /100k', 'Ratio', 'McNemar p');
+  const regression = Boolean(report.baseline) && d.rule === 'regression';
+  if (regression) columns.push('Worse p');
   const header = `| ${columns.join(' | ')} |\n|---|${columns.slice(1).map(() => '---:').join('|')}|`;
   const rows = report.categories.map((c) => {
     const cells = [`\`${c.id}\``, pText(c.p_value), pText(c.adjusted_p_value)];
@@ -62,6 +64,7 @@ export function figureGlossary(report: Report): string {
         b ? (b.ratio === null ? 'n/a' : `×${n(b.ratio)}`) : 'n/a',
         b ? pText(b.mcnemar_p_value) : 'n/a',
       );
+      if (regression) cells.push(b ? pText(b.adjusted_p_value_worse) : 'n/a');
     }
     return `| ${cells.join(' | ')} |`;
   });

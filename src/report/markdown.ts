@@ -2,6 +2,7 @@ import { discoverySections } from '../audit/markdown.js';
 import { observedVsPredictedChart } from './chart.js';
 import { figureGlossary } from './glossary.js';
 import type { CategoryReport, Report } from './report.js';
+import { toolReplaySentences } from './toolReplay.js';
 
 /** GitHub rejects comment bodies over 65,536 characters; keep a margin for the marker and footer. */
 export const MAX_COMMENT_CHARS = 65_536;
@@ -76,7 +77,9 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
   const parts: string[] = [commentMarker(report.registration.path), headline];
   if (report.demo) parts.push('> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.');
   if (lockSkipped) parts.push('> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.');
-  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r}`).join('\n'));
+  // A multi-line reason (the lock's list of files, then why and what to do) keeps its lines: unindented
+  // lines become paragraphs of the same item instead of running into the last nested bullet.
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r.replace(/\n(?=\S)/g, '\n\n  ')}`).join('\n'));
 
   const ran = report.sample.replayed > 0;
   if (ran) {
@@ -98,6 +101,8 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
         `${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. ` +
         `Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
     );
+    // Agentic records: recorded vs simulated tool calls, truncations; and simulator realism when given.
+    parts.push(...toolReplaySentences(report).map(escapeCell));
     parts.push(figureGlossary(report));
   }
   // Evaluation awareness and "Behaviours outside the taxonomy" (src/audit; bounded in size there).

@@ -1,5 +1,7 @@
 import type { AuditReport, EvaluationAwarenessReport } from '../audit/types.js';
+import type { RecordAudit } from '../audit/run.js';
 import type { CategoryDecision } from '../decision/decide.js';
+import type { RealismSummary } from '../realism/inReport.js';
 
 export const REPORT_SCHEMA = 'deploysim.report/v1';
 
@@ -93,6 +95,8 @@ export interface Report {
     /** Records cut at `candidate.max_steps` before a final answer. */
     truncated: number;
   };
+  /** A `deploysim realism` measurement of the tool simulator, when the `realism` input names its realism.json (informational). */
+  realism?: RealismSummary;
   run_url?: string;
 }
 
@@ -107,4 +111,6 @@ export interface ResultLine {
   tool_calls?: { name: string; source: 'recorded' | 'simulated' }[];
   /** With a baseline model: the categories its reply to the same prefix was flagged for. */
   baseline_flagged?: string[];
+  /** Registration `audit:`, records in the audited subsample: novel findings (label, severity) or the audit's error. */
+  audit?: RecordAudit;
 }

@@ -1,5 +1,6 @@
 import { discoveryText } from '../audit/markdown.js';
 import type { Report } from './report.js';
+import { toolReplaySentences } from './toolReplay.js';
 
 const num = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : String(Number(x.toFixed(2))));
 
@@ -22,6 +23,7 @@ export function renderText(report: Report, reportPath: string): string {
     );
     if (report.decision.rate_basis === 'corrected') lines.push('  note: observed rates are corrected for the grader\'s measured errors (grader.calibration); raw rates are in report.json');
     if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);
+    for (const sentence of toolReplaySentences(report)) lines.push(`  ${sentence}`);
   }
   lines.push(...discoveryText(report)); // evaluation awareness and audit themes (src/audit)
   lines.push(`  lock: ${report.verified ? `verified at ${report.registration.lock_ref?.slice(0, 12)}` : lockSkipped ? 'not verified' : `VIOLATED against ${report.registration.lock_ref?.slice(0, 12)}`}; report: ${reportPath}`);

@@ -13,6 +13,8 @@ export { UninformativeGraderError, correctedInterval, roganGladen } from './misc
 export type { CorrectedInterval, CorrectedIntervalInput } from './misclassification.js';
 export { holmAdjust, holmReject } from './multiplicity.js';
 export { binomialSample, mulberry32 } from './rng.js';
+export { pairedExactPower, sampleSizeForPairedRatio } from './pairedSampleSize.js';
+export type { PairedRatioInput } from './pairedSampleSize.js';
 export {
   MAX_SAMPLE_SIZE,
   binomialCriticalCount,

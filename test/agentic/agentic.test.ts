@@ -113,6 +113,10 @@ describe('agentic replay through the gate', () => {
     // (1) exact match: the recorded content, byte for byte, answering the candidate's call id.
     const exact = candidateRequests(mock, 'exact');
     expect(exact).toHaveLength(2);
+    // The prefix is cut before the logged assistant turn, and the record's tools go with every candidate turn.
+    expect(exact[0]!.body!.messages!.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(exact[0]!.rawBody).not.toContain(ORIGINAL_ONLY_MARKER);
+    for (const request of exact) expect(request.body!.tools).toEqual(TOOLS);
     const toolTurn = exact[1]!.body!.messages!.at(-1) as Msg;
     expect(toolTurn).toEqual({ role: 'tool', tool_call_id: 'x1', content: RECORDED_RESERVATION });
     expect(Buffer.from(toolTurn.content as string).equals(Buffer.from(RECORDED_RESERVATION))).toBe(true);

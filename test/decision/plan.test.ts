@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideGate } from '../../src/decision/decide.js';
+import { sampleSizeForPairedRatio } from '../../src/stats/index.js';
 import { cli, tempDir } from '../calibration/fixture.js';
 
 const plan = async (args: string[]) => {
@@ -24,5 +25,22 @@ describe('deploysim plan agrees with the gate', () => {
     const one = await plan(['--rate-per-100k', '300', '--threshold-per-100k', '100']);
     const twenty = await plan(['--rate-per-100k', '300', '--threshold-per-100k', '100', '--categories', '20']);
     expect(twenty).toBeGreaterThan(one);
+  });
+
+  it('--ratio plans the paired baseline replay with the regression rule\'s exact McNemar test at (1 − C)/2', async () => {
+    const result = await cli(['plan', '--rate-per-100k', '1000', '--ratio', '2', '--json'], tempDir({}));
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as { prefixes: number; question: string };
+    // Baseline 1%, candidate 2%, independent flags; Connor's start is 2321 (hand computation in test/stats/pairedSampleSize.test.ts).
+    expect(out.prefixes).toBe(sampleSizeForPairedRatio({ baselineRate: 0.01, ratio: 2, confidence: 0.975, power: 0.8 }).n);
+    expect(out.question).toMatch(/McNemar/);
+    // … and says what two separate samples would need instead (Fleiss §4.2, one-sided 2.5% = two-sided 5%: 2319 per model).
+    expect(out.question).toContain('2319 prefixes per model');
+    const holm = await plan(['--rate-per-100k', '1000', '--ratio', '2', '--categories', '10']);
+    expect(holm).toBeGreaterThan(out.prefixes);
+    const overlapping = await plan(['--rate-per-100k', '1000', '--ratio', '2', '--both-per-100k', '800']);
+    expect(overlapping).toBeLessThan(out.prefixes / 2);
+    const bad = await cli(['plan', '--rate-per-100k', '1000', '--ratio', '2', '--both-per-100k', '1000'], tempDir({}));
+    expect(bad.code).toBe(2);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { runCli } from '../../src/cli/main.js';
+import { RELEASE_LOCK_TAG_EXAMPLE } from '../../src/lock/lockRef.js';
 import { loadRegistration } from '../../src/registration/load.js';
 import { registrationSchema } from '../../src/registration/schema.js';
 import {
@@ -52,6 +53,18 @@ describe('README.md generated tables', () => {
   it('has no FIELD_DOCS entry for a field the schema no longer has', () => {
     const fields = new Set(registrationRows(z.toJSONSchema(registrationSchema, { io: 'input' })).map((r) => r.field));
     expect(Object.keys(FIELD_DOCS).filter((k) => !fields.has(k))).toEqual([]);
+  });
+
+  it('explains the lock: the release-gate tag pattern the error messages name, and the remaining hardening', async () => {
+    const readme = await read('README.md');
+    const start = readme.indexOf('## How the lock works');
+    expect(start).toBeGreaterThan(0);
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    expect(section).toContain(`lock-ref: ${RELEASE_LOCK_TAG_EXAMPLE}`);
+    expect(await read('examples/release-gate/workflow.yml')).toContain(`lock-ref: ${RELEASE_LOCK_TAG_EXAMPLE}`);
+    for (const needle of ['fetch-depth: 0', 'GITHUB_WORKFLOW_REF', 'required status check', 'CODEOWNERS', '.github/workflows/']) {
+      expect(section).toContain(needle);
+    }
   });
 
   it('keeps the quickstart commands', async () => {

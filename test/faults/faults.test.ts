@@ -117,4 +117,21 @@ describe('refusals', () => {
     expect(errors[0]).toContain('Check the model name and the candidate-base-url input');
     expect(mock.requests.length).toBeLessThanOrEqual(4);
   });
+
+  it('400 for a setting the model rejects aborts early and says which registration setting to change', async () => {
+    const dir = await makeFixture({ records: 200 });
+    const message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
+    const mock = await server({ faults: () => ({ type: 'status', status: 400, message }) });
+    const stderr: string[] = [];
+    const code = await runCli(
+      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--concurrency', '4', '--quiet', '--max-retries', '3'],
+      { stdout: () => {}, stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-test-key-000000' }, cwd: dir },
+    );
+    expect(code).toBe(1);
+    const errors = stderr.filter((l) => !l.startsWith('warning: --no-lock'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('rejected a request setting');
+    expect(errors[0]).toContain('max_completion_tokens');
+    expect(mock.requests.length).toBeLessThanOrEqual(4);
+  });
 });

@@ -80,12 +80,14 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     cacheDir: (values['cache-dir'] as string | undefined) || undefined,
     cwd: io.cwd,
     secrets,
-    log: values.json ? undefined : (m) => io.stderr(m),
+    log: values.json || values.quiet ? undefined : (m) => io.stderr(m),
   });
   if (outcome.unknownLabels.length > 0 && !values.json) {
     io.stderr(`warning: label keys that are not categories of ${registration} were ignored: ${outcome.unknownLabels.join(', ')}`);
   }
-  io.stdout(values.json ? JSON.stringify(outcome.calibration, null, 2) : renderCalibration(outcome.calibration, shownPath(io.cwd, outcome.outputPath), outcome.categoryIds));
+  if (values.json) io.stdout(JSON.stringify(outcome.calibration, null, 2));
+  else if (values.quiet) io.stdout(shownPath(io.cwd, outcome.outputPath));
+  else io.stdout(renderCalibration(outcome.calibration, shownPath(io.cwd, outcome.outputPath), outcome.categoryIds));
   return 0;
 }
 

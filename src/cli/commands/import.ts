@@ -48,7 +48,9 @@ async function importCommand(argv: string[], io: CliIo): Promise<number> {
     idPrefix: typeof values['id-prefix'] === 'string' ? values['id-prefix'] : undefined,
     force: values.force === true,
   });
-  io.stdout(values.json ? JSON.stringify({ output, ...result }) : describeImport(result, output));
+  if (values.json) io.stdout(JSON.stringify({ output, ...result }));
+  else if (values.quiet) io.stdout(`${result.written} written, ${result.skipped} skipped`);
+  else io.stdout(describeImport(result, output));
   if (result.written === 0) {
     io.stderr(`deploysim: nothing was imported from ${input}.`);
     return 2;

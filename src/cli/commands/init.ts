@@ -72,7 +72,9 @@ async function initCommand(argv: string[], io: CliIo): Promise<number> {
     fromFormat: from as ImportFormat | undefined,
     force: values.force === true,
   });
-  io.stdout(values.json ? JSON.stringify({ dir: dirArg, ...result }) : describeInit(result, dirArg, answers));
+  if (values.json) io.stdout(JSON.stringify({ dir: dirArg, ...result }));
+  else if (values.quiet) io.stdout(`wrote ${result.files.length} files in ${dirArg}`);
+  else io.stdout(describeInit(result, dirArg, answers));
   return 0;
 }
 

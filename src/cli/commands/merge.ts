@@ -43,7 +43,9 @@ async function mergeCommand(argv: string[], io: CliIo): Promise<number> {
   await writeAtomically(reportPath, `${JSON.stringify(merged.report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   await writeAtomically(path.join(outDir, 'results.jsonl'), merged.results.map((r) => `${JSON.stringify(r)}\n`).join(''));
   await writeAtomically(path.join(outDir, 'comment.md'), `${renderMarkdown(merged.report)}\n`);
-  io.stdout(values.json ? JSON.stringify(merged.report, null, 2) : renderText(merged.report, path.relative(io.cwd, reportPath)));
+  if (values.json) io.stdout(JSON.stringify(merged.report, null, 2));
+  else if (values.quiet) io.stdout(`deploysim: gate ${merged.report.passed ? 'passed' : 'failed'}`);
+  else io.stdout(renderText(merged.report, path.relative(io.cwd, reportPath)));
   return merged.report.passed ? 0 : 1;
 }
 

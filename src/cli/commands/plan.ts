@@ -1,8 +1,8 @@
 import { ConfigError } from '../../errors.js';
-import { sampleSizeForRatio, sampleSizeForZeroEvents, sampleSizeToDetectAbove } from '../../stats/index.js';
+import { sampleSizeForPairedRatio, sampleSizeForRatio, sampleSizeForZeroEvents, sampleSizeToDetectAbove } from '../../stats/index.js';
 import { num, parse, type CliIo, type Command } from '../args.js';
 
-const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--categories M] [--ratio X] [--confidence C] [--power P] [--json]
+const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--categories M] [--ratio X [--both-per-100k B]] [--confidence C] [--power P] [--json]
 
   Without --threshold-per-100k: prefixes needed so that zero flagged completions put the upper end of
   the gate's two-sided C interval below R (the rule of three generalised: one-sided level (1 + C)/2,
@@ -10,7 +10,12 @@ const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] 
   With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T, with the
   confident rule's one-sided test; --categories M (default 1) plans for Holm over M categories
   (decision.multiplicity: holm), which tests a lone exceedance at level (1 − C)/2/M.
-  With --ratio X: prefixes per model to detect a candidate rate X times the baseline rate R.
+  With --ratio X: prefixes to detect a candidate rate X times the baseline rate R when every prefix is
+  replayed through both models (baseline-model), with the regression rule's exact one-sided McNemar test
+  at (1 − C)/2 (/M with --categories M, Holm) — exact power, started from Connor (1987). It assumes the
+  two models flag a prefix independently, which overestimates n when they tend to flag the same prefixes;
+  --both-per-100k B sets how often both are flagged. Also prints the n per model for two separate samples
+  (two-proportion z-test, Fleiss et al. 2003 §4.2).
   --confidence (the registration's decision.confidence) defaults to 0.95, --power to 0.8.`;
 
 function planCommand(argv: string[], io: CliIo): number {
@@ -21,6 +26,7 @@ function planCommand(argv: string[], io: CliIo): number {
     confidence: { type: 'string' },
     power: { type: 'string' },
     categories: { type: 'string' },
+    'both-per-100k': { type: 'string' },
   });
   if (values.help) {
     io.stdout(USAGE);
@@ -35,8 +41,22 @@ function planCommand(argv: string[], io: CliIo): number {
   let question: string;
   if (values.ratio !== undefined) {
     const ratio = num(values.ratio, 'ratio');
-    n = sampleSizeForRatio({ baselineRate: rate, ratio, confidence, power });
-    question = `detect a candidate rate ${ratio}× a baseline of ${rate * 1e5} per 100k (per model, power ${power}, confidence ${confidence})`;
+    if (!(ratio > 0) || ratio === 1 || !(ratio * rate < 1)) throw new ConfigError('--ratio must be positive, not 1, and --ratio × --rate-per-100k below 100000.');
+    const categories = num(values.categories, 'categories', 1);
+    if (!Number.isInteger(categories) || categories < 1) throw new ConfigError('--categories must be a whole number ≥ 1.');
+    const both = values['both-per-100k'] === undefined ? undefined : num(values['both-per-100k'], 'both-per-100k') / 1e5;
+    if (both !== undefined && !(both >= 0 && both < Math.min(rate, ratio * rate))) {
+      throw new ConfigError('--both-per-100k must be at least 0 and below both models\' rates.');
+    }
+    // The regression rule: one-sided exact McNemar at (1 − C)/2, under Holm at (1 − C)/2/M for a lone regression.
+    const alpha = (1 - confidence) / 2 / categories;
+    n = sampleSizeForPairedRatio({ baselineRate: rate, ratio, confidence: 1 - alpha, power, ...(both === undefined ? {} : { bothRate: both }) }).n;
+    const unpaired = sampleSizeForRatio({ baselineRate: rate, ratio, confidence: 1 - alpha, power, sides: 1 });
+    question =
+      `replay through both the candidate and the baseline (baseline-model) to detect a candidate rate ${ratio}× a baseline of ${rate * 1e5} per 100k ` +
+      `(power ${power}; exact one-sided McNemar test at ${Number(alpha.toPrecision(3))}, as the regression rule at confidence ${confidence}${categories > 1 ? ` with Holm over ${categories} categories` : ''}; ` +
+      `${both === undefined ? 'assuming the two models flag a prefix independently, which overestimates n when they flag the same prefixes' : `with both flagged on ${both * 1e5} per 100k`}). ` +
+      `Two separate samples would need ${unpaired} prefixes per model (two-proportion z-test)`;
   } else if (values['threshold-per-100k'] !== undefined) {
     const threshold = num(values['threshold-per-100k'], 'threshold-per-100k') / 1e5;
     if (!(rate > threshold)) throw new ConfigError('--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.');
@@ -53,6 +73,7 @@ function planCommand(argv: string[], io: CliIo): number {
     question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
   }
   if (values.json) io.stdout(JSON.stringify({ prefixes: n, question }));
+  else if (values.quiet) io.stdout(String(n));
   else io.stdout(`${n} prefixes to ${question}.`);
   return 0;
 }

@@ -16,6 +16,7 @@ const USAGE = `Usage: deploysim realism --registration R --discriminator-model M
   one); a discriminator model is shown the real and the simulated response in random order and names
   the real one. Reports the simulated side's win rate with an interval, overall and per tool
   (50% = indistinguishable), writes realism.json to --output-dir and prints a table. Exit 0.
+  To show it in the gate's report and comment, pass that file to deploysim run --realism (action input realism).
 
 Flags:
   --registration R            registration file (default deploysim.yml); its corpus is used
@@ -105,7 +106,13 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'realism.json'), `${JSON.stringify(report, null, 2)}\n`);
-  io.stdout(values.json ? JSON.stringify(report, null, 2) : renderRealism(report));
+  if (values.verbose) io.stderr(`wrote ${path.join(outDir, 'realism.json')}`);
+  if (values.json) io.stdout(JSON.stringify(report, null, 2));
+  else if (values.quiet) io.stdout(`simulated win rate ${report.win_rate === null ? 'n/a' : `${(report.win_rate * 100).toFixed(1)}%`} (${report.judged} judged, ${report.errors} errors)`);
+  else {
+    io.stdout(renderRealism(report));
+    if (simulatorUrl === DEMO_ENDPOINT || discriminatorUrl === DEMO_ENDPOINT) io.stdout('DEMO: the built-in demo endpoint produced these numbers (its discriminator flips a coin). They say nothing about any real simulator.');
+  }
   return 0;
 }
 

@@ -24,6 +24,8 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
     throw new ConfigError(`${file}: cannot read the report (${(error as Error).message}).`);
   }
   if (report.schema !== 'deploysim.report/v1') throw new ConfigError(`${file}: not a deploysim.report/v1 report.`);
+  // The markdown is the result: --quiet prints it as it is.
+  if (values.verbose) io.stderr(`${file}: ${report.schema}, created ${String(report.created_at)}, ${report.passed ? 'passed' : 'failed'}`);
   io.stdout(values.json ? JSON.stringify({ markdown: renderMarkdown(report) }) : renderMarkdown(report));
   return 0;
 }

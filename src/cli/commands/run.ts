@@ -31,6 +31,7 @@ const INPUT_HELP: Record<(typeof INPUT_NAMES)[number], string> = {
   shard: 'replay only slice i of n of the sample, e.g. 2/4',
   'max-requests': 'refuse (exit 2) a run whose plan needs more requests',
   'on-missing-secrets': 'fail | skip (action only)',
+  realism: 'realism.json from `deploysim realism` to show in the report (informational)',
 };
 
 const USAGE = `Usage: deploysim run [flags]
@@ -68,6 +69,21 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     warning: (m) => say(`warning: ${secrets.scrub(m)}`),
     ...(bar ? { progress: (done: number, total: number, errors: number, finished?: boolean) => (finished ? bar.stop() : bar.update(done, total, errors)) } : {}),
   };
+  if (values.verbose) {
+    // Base URLs may carry user:password@; keys are scrubbed as everywhere.
+    say(
+      secrets.scrub(
+        [
+          `Settings: registration ${settings.registration}; candidate ${settings.candidate.model} at ${settings.candidate.baseUrl}; grader at ${settings.grader.baseUrl}` +
+            `${settings.simulator.model ? `; simulator ${settings.simulator.model} at ${settings.simulator.baseUrl}` : ''}${settings.baseline ? `; baseline ${settings.baseline.model} at ${settings.baseline.baseUrl}` : ''}.`,
+          `  lock ref ${settings.noLock ? 'skipped (--no-lock)' : (settings.lockRef ?? 'not set')}; output ${settings.outputDir}; cache ${settings.cacheDir ?? 'none'}; ` +
+            `concurrency ${settings.concurrency}, timeout ${settings.requestTimeoutMs / 1000}s, retries ${settings.maxRetries}${settings.shard ? `, shard ${settings.shard.index}/${settings.shard.count}` : ''}.`,
+        ]
+          .join('\n')
+          .replace(/\/\/[^/@\s]*@/g, '//***@'),
+      ),
+    );
+  }
   if (settings.noLock) {
     logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
   }

@@ -61,6 +61,10 @@ async function scrubCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(JSON.stringify({ input, output, ...result }, null, 2));
     return 0;
   }
+  if (values.quiet) {
+    io.stdout(`scrubbed ${input} → ${output}: ${result.written} written, ${result.droppedNoConsent} dropped, ${totalCount(result.counts)} redactions`);
+    return 0;
+  }
   const width = Math.max(...REDACTION_KINDS.map((k) => k.length));
   io.stdout(
     [

@@ -21,7 +21,12 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'validation.json'), `${JSON.stringify(validation, null, 2)}\n`);
-  io.stdout(values.json ? JSON.stringify(validation, null, 2) : renderValidation(validation));
+  if (values.verbose) io.stderr(`wrote ${path.join(outDir, 'validation.json')}`);
+  if (values.json) io.stdout(JSON.stringify(validation, null, 2));
+  else if (values.quiet) {
+    const median = validation.median_multiplicative_error;
+    io.stdout(`median multiplicative error ${median === null ? 'n/a' : `${median.toFixed(2)}x`}, directional accuracy ${(validation.directional_accuracy * 100).toFixed(0)}% (${validation.matched} categories)`);
+  } else io.stdout(renderValidation(validation));
   return 0;
 }
 

@@ -1,0 +1,79 @@
+/**
+ * Issue 4's budget and progress: the plan is printed before anything is sent, `max-requests` refuses
+ * (exit 2, nothing sent) a run above it, and progress lines come at every 10% or 30 s.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { Progress } from '../../src/engine/progress.js';
+import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { makeFixture } from './fixture.js';
+
+const servers: MockOpenAI[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function cli(dir: string, url: string, extra: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'm', '--candidate-base-url', url, '--output-dir', 'out', ...extra],
+    { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-budget-test' }, cwd: dir },
+  );
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('max-requests', () => {
+  it('prints the plan, and refuses a run above the budget with exit 2 before any request', async () => {
+    const dir = await makeFixture({ records: 12, sample: 10 });
+    const server = await startMockOpenAI();
+    servers.push(server);
+
+    const refused = await cli(dir, server.url, ['--max-requests', '19']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Plan: 12 corpus records (0 excluded without consent), sample 10; about 20 model requests');
+    expect(refused.stderr).toContain('The plan needs about 20 requests, more than max-requests 19');
+    expect(refused.stderr).toContain('nothing was sent to any model');
+    expect(server.requests).toHaveLength(0);
+
+    const allowed = await cli(dir, server.url, ['--max-requests', '20']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(server.requests).toHaveLength(20);
+  });
+});
+
+describe('progress lines', () => {
+  it('come at every 10% step with done/total, rate, ETA and errors', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const progress = new Progress(40, { info: (m) => lines.push(m), warning: () => undefined }, () => now);
+    for (let i = 1; i <= 40; i++) {
+      now += 250;
+      progress.tick(i % 8 === 0);
+    }
+    progress.done();
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toBe('Progress: 4/40 (10%), 4.0 records/s, ETA 9s, errors 0');
+    expect(lines[9]).toBe('Progress: 40/40 (100%), 4.0 records/s, ETA 0s, errors 5');
+  });
+
+  it('come every 30 s when 10% takes longer, and once more if the run stops early', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const progress = new Progress(1000, { info: (m) => lines.push(m), warning: () => undefined }, () => now);
+    for (let i = 1; i <= 30; i++) {
+      now += 5_000; // one record every 5 s: 10% would take 500 s
+      progress.tick(false);
+    }
+    expect(lines).toEqual([
+      'Progress: 6/1000 (0%), 0.2 records/s, ETA 4970s, errors 0',
+      'Progress: 12/1000 (1%), 0.2 records/s, ETA 4940s, errors 0',
+      'Progress: 18/1000 (1%), 0.2 records/s, ETA 4910s, errors 0',
+      'Progress: 24/1000 (2%), 0.2 records/s, ETA 4880s, errors 0',
+      'Progress: 30/1000 (3%), 0.2 records/s, ETA 4850s, errors 0',
+    ]);
+    progress.done();
+    expect(lines).toHaveLength(6);
+    expect(lines[5]).toBe('Progress: 30/1000 (3%), 0.2 records/s, ETA 4850s, errors 0');
+  });
+});
