@@ -44510,7 +44510,10 @@ function gitLock(cwd, context3) {
       lockRef: result.lockRef,
       files,
       violations: result.violations,
-      message: result.violations.length > 0 ? formatLockViolations(result) : void 0
+      message: result.violations.length > 0 ? formatLockViolations(result) : void 0,
+      // Locking against the commit under test proves only that the files are committed, not that they
+      // came first: fine for a local try, meaningless as a gate.
+      warnings: result.lockRef === result.head ? [`The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`] : []
     };
   };
 }
@@ -78745,6 +78748,7 @@ var EXAMPLES_PER_CATEGORY = 3;
 async function runGate(settings, deps) {
   const registration = await loadRegistration(settings.registration, deps.cwd);
   const lock = await deps.lock(registration);
+  for (const warning2 of lock.warnings ?? []) deps.logger.warning(warning2);
   const outputDir = path7.resolve(deps.cwd, settings.outputDir);
   await mkdir3(outputDir, { recursive: true });
   const reportPath = path7.join(outputDir, "report.json");

@@ -8,6 +8,7 @@ import { mergeCommandDef } from './commands/merge.js';
 import { planCommandDef } from './commands/plan.js';
 import { realismCommandDef } from './commands/realism.js';
 import { reportCommandDef } from './commands/report.js';
+import { commentCommandDef } from './commands/comment.js';
 import { runCommandDef } from './commands/run.js';
 import { scrubCommandDef } from './commands/scrub.js';
 import { validateCommandDef } from './commands/validate.js';
@@ -15,7 +16,7 @@ import { validateCommandDef } from './commands/validate.js';
 export type { CliIo } from './args.js';
 
 /** Every subcommand; each lives in commands/<name>.ts with its own --help text. */
-const COMMANDS: Command[] = [runCommandDef, planCommandDef, validateCommandDef, reportCommandDef, scrubCommandDef, mergeCommandDef, calibrateCommandDef, realismCommandDef, initCommandDef, importCommandDef];
+const COMMANDS: Command[] = [runCommandDef, planCommandDef, validateCommandDef, reportCommandDef, commentCommandDef, scrubCommandDef, mergeCommandDef, calibrateCommandDef, realismCommandDef, initCommandDef, importCommandDef];
 
 function mainUsage(): string {
   return `deploysim — gate a model release on a pre-registered deployment simulation

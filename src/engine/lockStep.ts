@@ -44,6 +44,12 @@ export function gitLock(cwd: string, context: LockRefContext & { workflowRef?: s
       files,
       violations: result.violations,
       message: result.violations.length > 0 ? formatLockViolations(result) : undefined,
+      // Locking against the commit under test proves only that the files are committed, not that they
+      // came first: fine for a local try, meaningless as a gate.
+      warnings:
+        result.lockRef === result.head
+          ? [`The lock ref ${ref === 'HEAD' ? 'is HEAD' : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`]
+          : [],
     };
   };
 }

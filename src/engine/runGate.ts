@@ -40,6 +40,8 @@ export interface LockOutcome {
   violations: { path: string; kinds: string[]; detail: string }[];
   /** The message explaining the violations, when there are any. */
   message?: string;
+  /** Things the lock holds but that weaken what it proves (logged as warnings). */
+  warnings?: string[];
 }
 
 export interface GateDependencies {
@@ -68,6 +70,7 @@ const EXAMPLES_PER_CATEGORY = 3;
 export async function runGate(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
   const registration = await loadRegistration(settings.registration, deps.cwd);
   const lock = await deps.lock(registration);
+  for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const outputDir = path.resolve(deps.cwd, settings.outputDir);
   await mkdir(outputDir, { recursive: true });
   const reportPath = path.join(outputDir, 'report.json');

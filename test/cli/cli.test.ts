@@ -47,6 +47,8 @@ describe('deploysim run', () => {
     expect(report.demo).toBe(true);
     expect(report.verified).toBe(true);
     expect(report.registration.lock_ref).toBe(repo.git('rev-parse', 'HEAD'));
+    // Locking against the commit under test is allowed for a local try, but said to prove little.
+    expect(result.stderr).toContain('warning: The lock ref is HEAD: this shows the registration is committed, not that it was committed before the change');
     expect(report.sample).toMatchObject({ replayed: 200, errors: 0 });
     expect(readFileSync(path.join(repo.dir, 'out', 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(200);
   });

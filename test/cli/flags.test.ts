@@ -7,6 +7,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runBuiltCli } from '../support/runAction.js';
+import { startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
 import { cleanupTempDirs, cli, corpusLine, tempDir, write, type CliResult } from '../security/helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -14,6 +15,9 @@ const EXAMPLES = path.join(ROOT, 'examples');
 const DEMO = ['--candidate-model', 'demo', '--candidate-base-url', 'builtin:demo', '--no-lock'];
 
 let dir: string;
+/** A local GitHub REST server for `comment`; the token comes from the environment. */
+let github: MockGitHub;
+const ENV: Record<string, NodeJS.ProcessEnv> = { comment: { GITHUB_TOKEN: 'ghs_flags-test-token' } };
 
 /** Each command with arguments that succeed offline; `out` makes every mode write somewhere of its own. */
 const COMMANDS: Record<string, (out: string) => string[]> = {
@@ -21,6 +25,7 @@ const COMMANDS: Record<string, (out: string) => string[]> = {
   plan: () => ['plan', '--rate-per-100k', '100'],
   validate: (out) => ['validate', '--report', 'base/report.json', '--observed', 'observed.json', '--output-dir', `validate-${out}`],
   report: () => ['report', 'base/report.json'],
+  comment: () => ['comment', 'base/report.json', '--pr', '1', '--repo', 'acme/gate', '--api-url', github.url],
   calibrate: (out) => ['calibrate', '--registration', 'deploysim.yml', '--labels', 'labels.jsonl', '--grader-base-url', 'builtin:demo', '--output', `calibration-${out}.json`],
   realism: (out) => ['realism', '--registration', 'agentic/deploysim.yml', '--discriminator-model', 'disc', '--simulator-base-url', 'builtin:demo', '--sample', '3', '--output-dir', `realism-${out}`],
   merge: (out) => ['merge', 'shard-1', 'shard-2', '--output-dir', `merged-${out}`],
@@ -40,6 +45,7 @@ const nonWarnings = (stderr: string) =>
 const normal = new Map<string, CliResult>();
 
 beforeAll(async () => {
+  github = await startMockGitHub();
   dir = tempDir('deploysim-flags-');
   cpSync(path.join(EXAMPLES, 'quickstart'), dir, { recursive: true });
   cpSync(path.join(EXAMPLES, 'agentic'), path.join(dir, 'agentic'), { recursive: true });
@@ -70,10 +76,13 @@ beforeAll(async () => {
     'pii.jsonl',
     [corpusLine('p1', 'mail jane@example.com or call +44 20 7946 0958'), corpusLine('p2', 'no consent', { consent: false }), ''].join('\n'),
   );
-  for (const name of NAMES) normal.set(name, await cli(COMMANDS[name]!('normal'), dir));
+  for (const name of NAMES) normal.set(name, await cli(COMMANDS[name]!('normal'), dir, ENV[name]));
 }, 120_000);
 
-afterAll(() => cleanupTempDirs());
+afterAll(async () => {
+  await github.close();
+  cleanupTempDirs();
+});
 
 describe('the table covers every subcommand', () => {
   it('lists exactly the commands of `deploysim --help`', async () => {
@@ -92,7 +101,7 @@ describe('the table covers every subcommand', () => {
 
 describe('--json', () => {
   it.each(NAMES)('%s --json prints one JSON document on stdout and no log lines', async (name) => {
-    const r = await cli([...COMMANDS[name]!('json'), '--json'], dir);
+    const r = await cli([...COMMANDS[name]!('json'), '--json'], dir, ENV[name]);
     expect(r.code, r.stderr).toBe(0);
     expect(() => JSON.parse(r.stdout) as unknown, r.stdout.slice(0, 300)).not.toThrow();
     expect(typeof JSON.parse(r.stdout)).toBe('object');
@@ -110,7 +119,7 @@ describe('--json', () => {
 
   it('the built CLI (node dist/cli.js) prints valid JSON for every subcommand', async () => {
     for (const name of NAMES) {
-      const r = await runBuiltCli([...COMMANDS[name]!('dist-json'), '--json'], { cwd: dir });
+      const r = await runBuiltCli([...COMMANDS[name]!('dist-json'), '--json'], { cwd: dir, env: ENV[name] });
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout) as unknown, `${name}: ${r.stdout.slice(0, 300)}`).not.toThrow();
     }
@@ -119,7 +128,7 @@ describe('--json', () => {
 
 describe('--quiet', () => {
   it.each(NAMES)('%s --quiet prints only its result and no log lines', async (name) => {
-    const r = await cli([...COMMANDS[name]!('quiet'), '--quiet'], dir);
+    const r = await cli([...COMMANDS[name]!('quiet'), '--quiet'], dir, ENV[name]);
     expect(r.code, r.stderr).toBe(0);
     expect(nonWarnings(r.stderr)).toEqual([]);
     if (name === 'report') {
@@ -153,7 +162,7 @@ describe('--quiet', () => {
 
 describe('--verbose', () => {
   it.each(NAMES)('%s --verbose logs the invocation, timing and exit code to stderr, and the same result', async (name) => {
-    const r = await cli([...COMMANDS[name]!('verbose'), '--verbose'], dir);
+    const r = await cli([...COMMANDS[name]!('verbose'), '--verbose'], dir, ENV[name]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`deploysim ${name}: `);
     expect(r.stderr).toMatch(new RegExp(`deploysim ${name}: exit 0 after \\d+\\.\\ds`));

@@ -13,7 +13,7 @@ interface Workflow {
 }
 
 describe('examples/sharded/workflow.yml', () => {
-  it('shards with a matrix, uploads each output-dir, merges them and posts the rendered comment', async () => {
+  it('shards with a matrix, uploads each output-dir, merges them and posts the sticky comment with deploysim comment', async () => {
     const text = await readFile(path.resolve(import.meta.dirname, '../../examples/sharded/workflow.yml'), 'utf8');
     const wf = parse(text) as Workflow;
     const shard = wf.jobs.shard!;
@@ -26,6 +26,9 @@ describe('examples/sharded/workflow.yml', () => {
     const runs = merge.steps.map((s) => s.run ?? '').join('\n');
     expect(runs).toContain('merge shards/deploysim-shard-* --output-dir deploysim-report');
     expect(runs).toContain('cat deploysim-report/comment.md >> "$GITHUB_STEP_SUMMARY"');
-    expect(merge.steps.some((s) => s.uses?.startsWith('marocchino/sticky-pull-request-comment') && s.with?.path === 'deploysim-report/comment.md')).toBe(true);
+    // Posted by deploysim itself, so the merged run keeps the sticky comment and its audit trail.
+    const comment = merge.steps.find((s) => s.run?.includes('dist/cli.js comment'))!;
+    expect(comment.run).toContain('comment deploysim-report/report.json --pr ${{ github.event.pull_request.number }}');
+    expect((comment as Step & { env?: Record<string, string> }).env).toEqual({ GITHUB_TOKEN: '${{ github.token }}' });
   });
 });

@@ -1,0 +1,80 @@
+import { getOctokit } from '@actions/github';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, GateError } from '../../errors.js';
+import { historyRowFromReport } from '../../github/auditTrail.js';
+import { upsertStickyComment } from '../../github/stickyComment.js';
+import { commentMarker, renderMarkdown } from '../../report/markdown.js';
+import type { Report } from '../../report/report.js';
+import { SecretRegistry } from '../../secrets.js';
+import { parse, type CliIo, type Command } from '../args.js';
+
+const USAGE = `Usage: deploysim comment REPORT.json --pr N [--repo OWNER/NAME] [--head-sha SHA] [--api-url URL]
+
+  Posts or updates the sticky PR comment for a saved report.json, exactly as the action does: one
+  comment per registration path (hidden marker, the token's own author), the audit trail of earlier
+  runs kept and a row appended. Use it after \`deploysim merge\` in a sharded workflow.
+
+  The token comes from the GITHUB_TOKEN environment variable (needs pull-requests: write).
+  --repo defaults to GITHUB_REPOSITORY, --head-sha to GITHUB_SHA, --api-url to GITHUB_API_URL
+  (else https://api.github.com). Prints the comment URL. Exit 0 when posted, 1 when GitHub refused,
+  2 for a usage error.`;
+
+async function commentCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    pr: { type: 'string' },
+    repo: { type: 'string' },
+    'head-sha': { type: 'string' },
+    'api-url': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const file = positionals[0];
+  if (!file) throw new ConfigError('comment needs the path of a report.json. See --help.');
+  const prNumber = Number(values.pr);
+  if (!Number.isInteger(prNumber) || prNumber < 1) throw new ConfigError('--pr must be the pull request number. See --help.');
+  const repo = (values.repo as string | undefined) ?? io.env.GITHUB_REPOSITORY ?? '';
+  const [owner, name, ...rest] = repo.split('/');
+  if (!owner || !name || rest.length > 0) throw new ConfigError(`--repo must be OWNER/NAME (got "${repo}"); it defaults to GITHUB_REPOSITORY.`);
+  const token = io.env.GITHUB_TOKEN ?? '';
+  if (!token) throw new ConfigError('Set the GITHUB_TOKEN environment variable to a token with pull-requests: write.');
+  const secrets = new SecretRegistry();
+  secrets.add(token);
+
+  let report: Report;
+  try {
+    report = JSON.parse(await readFile(path.resolve(io.cwd, file), 'utf8')) as Report;
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read the report (${(error as Error).message}).`);
+  }
+  if (report.schema !== 'deploysim.report/v1') throw new ConfigError(`${file}: not a deploysim.report/v1 report.`);
+
+  const octokit = getOctokit(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com' });
+  const headSha = (values['head-sha'] as string | undefined) ?? io.env.GITHUB_SHA ?? null;
+  try {
+    const result = await upsertStickyComment(
+      octokit,
+      { owner, repo: name, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
+      secrets.scrub(renderMarkdown(report)),
+      historyRowFromReport(report, headSha),
+    );
+    io.stdout(values.json ? JSON.stringify(result) : values.quiet ? result.url : `PR comment ${result.action}: ${result.url}`);
+    return 0;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    throw new GateError(
+      status === 403
+        ? 'GitHub refused the comment (403): the token needs pull-requests: write (fork pull requests get a read-only token).'
+        : `Could not post the PR comment: ${secrets.scrub((error as Error).message)}`,
+    );
+  }
+}
+
+export const commentCommandDef: Command = {
+  name: 'comment',
+  summary: 'post or update the sticky PR comment for a saved report.json',
+  usage: USAGE,
+  run: commentCommand,
+};
