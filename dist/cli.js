@@ -118,17 +118,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path24) {
-      const ctrl = callVisitor(key, node2, visitor, path24);
+    function visit_(key, node2, visitor, path23) {
+      const ctrl = callVisitor(key, node2, visitor, path23);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key, path24, ctrl);
-        return visit_(key, ctrl, visitor, path24);
+        replaceNode(key, path23, ctrl);
+        return visit_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path24);
+            const ci = visit_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -139,13 +139,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path24);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path24);
+          const cv = visit_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -166,17 +166,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path24) {
-      const ctrl = await callVisitor(key, node2, visitor, path24);
+    async function visitAsync_(key, node2, visitor, path23) {
+      const ctrl = await callVisitor(key, node2, visitor, path23);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key, path24, ctrl);
-        return visitAsync_(key, ctrl, visitor, path24);
+        replaceNode(key, path23, ctrl);
+        return visitAsync_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path24);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -187,13 +187,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path24);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path24);
+          const cv = await visitAsync_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -220,23 +220,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path24) {
+    function callVisitor(key, node2, visitor, path23) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path24);
+        return visitor(key, node2, path23);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key, node2, path24);
+        return visitor.Map?.(key, node2, path23);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key, node2, path24);
+        return visitor.Seq?.(key, node2, path23);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key, node2, path24);
+        return visitor.Pair?.(key, node2, path23);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path24);
+        return visitor.Scalar?.(key, node2, path23);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key, node2, path24);
+        return visitor.Alias?.(key, node2, path23);
       return void 0;
     }
-    function replaceNode(key, path24, node2) {
-      const parent = path24[path24.length - 1];
+    function replaceNode(key, path23, node2) {
+      const parent = path23[path23.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity2.isPair(parent)) {
@@ -848,10 +848,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity2 = require_identity();
     var Node2 = require_Node();
-    function collectionFromPath(schema, path24, value2) {
+    function collectionFromPath(schema, path23, value2) {
       let v = value2;
-      for (let i = path24.length - 1; i >= 0; --i) {
-        const k = path24[i];
+      for (let i = path23.length - 1; i >= 0; --i) {
+        const k = path23[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -870,7 +870,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path24) => path24 == null || typeof path24 === "object" && !!path24[Symbol.iterator]().next().done;
+    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
     var Collection2 = class extends Node2.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -900,11 +900,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path24, value2) {
-        if (isEmptyPath(path24))
+      addIn(path23, value2) {
+        if (isEmptyPath(path23))
           this.add(value2);
         else {
-          const [key, ...rest] = path24;
+          const [key, ...rest] = path23;
           const node2 = this.get(key, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value2);
@@ -918,8 +918,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path24) {
-        const [key, ...rest] = path24;
+      deleteIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -933,8 +933,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path24, keepScalar) {
-        const [key, ...rest] = path24;
+      getIn(path23, keepScalar) {
+        const [key, ...rest] = path23;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -952,8 +952,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path24) {
-        const [key, ...rest] = path24;
+      hasIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -963,8 +963,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path24, value2) {
-        const [key, ...rest] = path24;
+      setIn(path23, value2) {
+        const [key, ...rest] = path23;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -3479,9 +3479,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path24, value2) {
+      addIn(path23, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path24, value2);
+          this.contents.addIn(path23, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3556,14 +3556,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path24) {
-        if (Collection2.isEmptyPath(path24)) {
+      deleteIn(path23) {
+        if (Collection2.isEmptyPath(path23)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path24) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3578,10 +3578,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path24, keepScalar) {
-        if (Collection2.isEmptyPath(path24))
+      getIn(path23, keepScalar) {
+        if (Collection2.isEmptyPath(path23))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path24, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3592,10 +3592,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path24) {
-        if (Collection2.isEmptyPath(path24))
+      hasIn(path23) {
+        if (Collection2.isEmptyPath(path23))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path24) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3612,13 +3612,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path24, value2) {
-        if (Collection2.isEmptyPath(path24)) {
+      setIn(path23, value2) {
+        if (Collection2.isEmptyPath(path23)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path24), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path23), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path24, value2);
+          this.contents.setIn(path23, value2);
         }
       }
       /**
@@ -5579,9 +5579,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path24) => {
+    visit2.itemAtPath = (cst, path23) => {
       let item = cst;
-      for (const [field2, index] of path24) {
+      for (const [field2, index] of path23) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5590,23 +5590,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path24) => {
-      const parent = visit2.itemAtPath(cst, path24.slice(0, -1));
-      const field2 = path24[path24.length - 1][0];
+    visit2.parentCollection = (cst, path23) => {
+      const parent = visit2.itemAtPath(cst, path23.slice(0, -1));
+      const field2 = path23[path23.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path24, item, visitor) {
-      let ctrl = visitor(item, path24);
+    function _visit(path23, item, visitor) {
+      let ctrl = visitor(item, path23);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path24.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path23.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -5617,10 +5617,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path24);
+            ctrl = ctrl(item, path23);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path24) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -20588,14 +20588,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path24 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path23 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path24 && path24[0] !== "/") {
-          path24 = `/${path24}`;
+        if (path23 && path23[0] !== "/") {
+          path23 = `/${path23}`;
         }
-        return new URL(`${origin}${path24}`);
+        return new URL(`${origin}${path23}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -21046,39 +21046,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin }
+          request: { method, path: path23, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path24);
+        debuglog("sending request to %s %s/%s", method, origin, path23);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin },
+          request: { method, path: path23, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path24,
+          path23,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin }
+          request: { method, path: path23, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path24);
+        debuglog("trailers received from %s %s/%s", method, origin, path23);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin },
+          request: { method, path: path23, origin },
           error: error62
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path24,
+          path23,
           error62.message
         );
       });
@@ -21127,9 +21127,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path24, origin }
+            request: { method, path: path23, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path24);
+          debuglog("sending request to %s %s/%s", method, origin, path23);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -21192,7 +21192,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path24,
+        path: path23,
         method,
         body,
         headers,
@@ -21207,11 +21207,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path24 !== "string") {
+        if (typeof path23 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path24[0] !== "/" && !(path24.startsWith("http://") || path24.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path23[0] !== "/" && !(path23.startsWith("http://") || path23.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path24)) {
+        } else if (invalidPathRegex.test(path23)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -21277,7 +21277,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path24, query) : path24;
+        this.path = query ? buildURL(path23, query) : path23;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -25970,7 +25970,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path24, host, upgrade, blocking, reset } = request2;
+      const { method, path: path23, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -26051,7 +26051,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path24} HTTP/1.1\r
+      let header = `${method} ${path23} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -26580,7 +26580,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path24, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path23, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -26677,7 +26677,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path24;
+      headers[HTTP2_HEADER_PATH] = path23;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -27030,9 +27030,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path24 = search ? `${pathname}${search}` : pathname;
+        const path23 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path24;
+        this.opts.path = path23;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -28271,10 +28271,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path24 = "/",
+          path: path23 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path24;
+        opts.path = origin + path23;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -30246,20 +30246,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path24) {
-      if (typeof path24 !== "string") {
-        return path24;
+    function safeUrl(path23) {
+      if (typeof path23 !== "string") {
+        return path23;
       }
-      const pathSegments = path24.split("?");
+      const pathSegments = path23.split("?");
       if (pathSegments.length !== 2) {
-        return path24;
+        return path23;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path24, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path24);
+    function matchKey(mockDispatch2, { path: path23, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path23);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -30281,7 +30281,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path24 }) => matchValue(safeUrl(path24), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path23 }) => matchValue(safeUrl(path23), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -30319,9 +30319,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path24, method, body, headers, query } = opts;
+      const { path: path23, method, body, headers, query } = opts;
       return {
-        path: path24,
+        path: path23,
         method,
         body,
         headers,
@@ -30784,10 +30784,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path24, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path23, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path24,
+            Path: path23,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -35666,9 +35666,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path24) {
-      for (let i = 0; i < path24.length; ++i) {
-        const code = path24.charCodeAt(i);
+    function validateCookiePath(path23) {
+      for (let i = 0; i < path23.length; ++i) {
+        const code = path23.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -38588,11 +38588,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path24 = opts.path;
+          let path23 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path24 = `/${path24}`;
+            path23 = `/${path23}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path24);
+          url2 = new URL(util.parseOrigin(url2).origin + path23);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -41590,12 +41590,12 @@ function encodeURIPath(str3) {
   return str3.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]+/g, encodeURIComponent);
 }
 var EMPTY = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ Object.create(null));
-var createPathTagFunction = (pathEncoder = encodeURIPath) => function path24(statics, ...params) {
+var createPathTagFunction = (pathEncoder = encodeURIPath) => function path23(statics, ...params) {
   if (statics.length === 1)
     return statics[0];
   let postPath = false;
   const invalidSegments = [];
-  const path25 = statics.reduce((previousValue, currentValue, index) => {
+  const path24 = statics.reduce((previousValue, currentValue, index) => {
     if (/[?#]/.test(currentValue)) {
       postPath = true;
     }
@@ -41612,7 +41612,7 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path24(sta
     }
     return previousValue + currentValue + (index === params.length ? "" : encoded);
   }, "");
-  const pathOnly = path25.split(/[?#]/, 1)[0];
+  const pathOnly = path24.split(/[?#]/, 1)[0];
   const invalidSegmentPattern = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
   let match;
   while ((match = invalidSegmentPattern.exec(pathOnly)) !== null) {
@@ -41633,10 +41633,10 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path24(sta
     }, "");
     throw new OpenAIError(`Path parameters result in path with invalid segments:
 ${invalidSegments.map((e) => e.error).join("\n")}
-${path25}
+${path24}
 ${underline}`);
   }
-  return path25;
+  return path24;
 };
 var path2 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
 
@@ -50087,9 +50087,9 @@ var OpenAI = class {
     this.apiKey = token;
     return true;
   }
-  buildURL(path24, query, defaultBaseURL) {
+  buildURL(path23, query, defaultBaseURL) {
     const baseURL = !__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
-    const url2 = isAbsoluteURL(path24) ? new URL(path24) : new URL(baseURL + (baseURL.endsWith("/") && path24.startsWith("/") ? path24.slice(1) : path24));
+    const url2 = isAbsoluteURL(path23) ? new URL(path23) : new URL(baseURL + (baseURL.endsWith("/") && path23.startsWith("/") ? path23.slice(1) : path23));
     const defaultQuery = this.defaultQuery();
     const pathQuery = Object.fromEntries(url2.searchParams);
     if (!isEmptyObj(defaultQuery) || !isEmptyObj(pathQuery)) {
@@ -50119,24 +50119,24 @@ var OpenAI = class {
    */
   async prepareRequest(request2, { url: url2, options }) {
   }
-  get(path24, opts) {
-    return this.methodRequest("get", path24, opts);
+  get(path23, opts) {
+    return this.methodRequest("get", path23, opts);
   }
-  post(path24, opts) {
-    return this.methodRequest("post", path24, opts);
+  post(path23, opts) {
+    return this.methodRequest("post", path23, opts);
   }
-  patch(path24, opts) {
-    return this.methodRequest("patch", path24, opts);
+  patch(path23, opts) {
+    return this.methodRequest("patch", path23, opts);
   }
-  put(path24, opts) {
-    return this.methodRequest("put", path24, opts);
+  put(path23, opts) {
+    return this.methodRequest("put", path23, opts);
   }
-  delete(path24, opts) {
-    return this.methodRequest("delete", path24, opts);
+  delete(path23, opts) {
+    return this.methodRequest("delete", path23, opts);
   }
-  methodRequest(method, path24, opts) {
+  methodRequest(method, path23, opts) {
     return this.request(Promise.resolve(opts).then((opts2) => {
-      return { method, path: path24, ...opts2 };
+      return { method, path: path23, ...opts2 };
     }));
   }
   request(options, remainingRetries = null) {
@@ -50261,8 +50261,8 @@ var OpenAI = class {
     }));
     return { response, options, controller, requestLogID, retryOfRequestLogID, startTime };
   }
-  getAPIList(path24, Page2, opts) {
-    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path24, ...opts2 })) : { method: "get", path: path24, ...opts });
+  getAPIList(path23, Page2, opts) {
+    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path23, ...opts2 })) : { method: "get", path: path23, ...opts });
   }
   requestAPIList(Page2, options) {
     const request2 = this.makeRequest(options, null, void 0);
@@ -50356,8 +50356,8 @@ var OpenAI = class {
   }
   async buildRequest(inputOptions, { retryCount = 0 } = {}) {
     const options = { ...inputOptions };
-    const { method, path: path24, query, defaultBaseURL } = options;
-    const url2 = this.buildURL(path24, query, defaultBaseURL);
+    const { method, path: path23, query, defaultBaseURL } = options;
+    const url2 = this.buildURL(path23, query, defaultBaseURL);
     if ("timeout" in options)
       validatePositiveInteger("timeout", options.timeout);
     options.timeout = options.timeout ?? this.timeout;
@@ -51641,10 +51641,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path24) {
-  if (!path24)
+function getElementAtPath(obj, path23) {
+  if (!path23)
     return obj;
-  return path24.reduce((acc, key) => acc?.[key], obj);
+  return path23.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -51984,11 +51984,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path24, issues) {
+function prefixIssues(path23, issues) {
   return issues.map((iss) => {
     var _a5;
     (_a5 = iss).path ?? (_a5.path = []);
-    iss.path.unshift(path24);
+    iss.path.unshift(path23);
     return iss;
   });
 }
@@ -52450,16 +52450,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path24 = []) => {
+  const processError = (error63, path23 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path24, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path24, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -52498,17 +52498,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path24 = []) => {
+  const processError = (error63, path23 = []) => {
     var _a5;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path24, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path24, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -52547,8 +52547,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path24 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path24) {
+  const path23 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path23) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -69686,13 +69686,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path24 = ref.slice(1).split("/").filter(Boolean);
-  if (path24.length === 0) {
+  const path23 = ref.slice(1).split("/").filter(Boolean);
+  if (path23.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path24[0] === defsKey) {
-    const key = path24[1] === void 0 ? void 0 : decodeJSONPointerSegment(path24[1]);
+  if (path23[0] === defsKey) {
+    const key = path23[1] === void 0 ? void 0 : decodeJSONPointerSegment(path23[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -75597,9 +75597,21 @@ var realismCommandDef = {
   run: realismCommand
 };
 
-// src/cli/commands/report.ts
+// src/report/readReport.ts
 import { readFile as readFile6 } from "node:fs/promises";
 import path16 from "node:path";
+async function readReportFile(file2, cwd) {
+  let report;
+  try {
+    report = JSON.parse(await readFile6(path16.resolve(cwd, file2), "utf8"));
+  } catch (error62) {
+    throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
+  }
+  if (report?.schema !== REPORT_SCHEMA) throw new ConfigError(`${file2}: not a ${REPORT_SCHEMA} report.`);
+  return report;
+}
+
+// src/cli/commands/report.ts
 var USAGE7 = `Usage: deploysim report REPORT.json
 
   Prints the PR comment markdown rendered from a saved report.json.`;
@@ -75611,13 +75623,7 @@ async function reportCommand(argv, io) {
   }
   const file2 = positionals[0];
   if (!file2) throw new ConfigError("report needs the path of a report.json. See --help.");
-  let report;
-  try {
-    report = JSON.parse(await readFile6(path16.resolve(io.cwd, file2), "utf8"));
-  } catch (error62) {
-    throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
-  }
-  if (report.schema !== "deploysim.report/v1") throw new ConfigError(`${file2}: not a deploysim.report/v1 report.`);
+  const report = await readReportFile(file2, io.cwd);
   if (values.verbose) io.stderr(`${file2}: ${report.schema}, created ${String(report.created_at)}, ${report.passed ? "passed" : "failed"}`);
   io.stdout(values.json ? JSON.stringify({ markdown: renderMarkdown(report) }) : renderMarkdown(report));
   return 0;
@@ -75638,8 +75644,8 @@ var Context = class {
       if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path24 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path24} does not exist${EOL}`);
+        const path23 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path23} does not exist${EOL}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -79789,10 +79795,6 @@ function getOctokit(token, options, ...additionalPlugins) {
   return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 
-// src/cli/commands/comment.ts
-import { readFile as readFile7 } from "node:fs/promises";
-import path17 from "node:path";
-
 // src/github/auditTrail.ts
 var HISTORY_START = "<!-- deploysim:history -->";
 var HISTORY_END = "<!-- /deploysim:history -->";
@@ -79927,13 +79929,7 @@ async function commentCommand(argv, io) {
   if (!token) throw new ConfigError("Set the GITHUB_TOKEN environment variable to a token with pull-requests: write.");
   const secrets = new SecretRegistry();
   secrets.add(token);
-  let report;
-  try {
-    report = JSON.parse(await readFile7(path17.resolve(io.cwd, file2), "utf8"));
-  } catch (error62) {
-    throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
-  }
-  if (report.schema !== "deploysim.report/v1") throw new ConfigError(`${file2}: not a deploysim.report/v1 report.`);
+  const report = await readReportFile(file2, io.cwd);
   const octokit = getOctokit(token, { baseUrl: values["api-url"] ?? io.env.GITHUB_API_URL ?? "https://api.github.com" });
   const headSha = values["head-sha"] ?? io.env.GITHUB_SHA ?? null;
   try {
@@ -79960,10 +79956,10 @@ var commentCommandDef = {
 };
 
 // src/cli/commands/run.ts
-import path21 from "node:path";
+import path20 from "node:path";
 
 // src/engine/lockStep.ts
-import path19 from "node:path";
+import path18 from "node:path";
 
 // src/lock/git.ts
 import { execFile } from "node:child_process";
@@ -80102,7 +80098,7 @@ function resolveLockRef(context3) {
 
 // src/lock/verifyLock.ts
 import { lstat, realpath as realpath2 } from "node:fs/promises";
-import path18 from "node:path";
+import path17 from "node:path";
 var LOCK_EXPLANATION = "the registration and its files must be committed before the change under test: merge the registration change in its own PR first, then open the change that it gates";
 var LOCK_HOW_TO_LAND = "To change the registration (predictions, corpus, rubric files, calibration) or this workflow: put only that change in its own pull request. This gate fails on it by design; review it (CODEOWNERS) and merge it (a maintainer bypasses the required check). Then update the change under test from the base branch (rebase, or merge the base branch in, and push): the gate runs again and locks against the new registration.";
 var FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
@@ -80120,25 +80116,25 @@ function workflowPathFromRef(workflowRef) {
   return file2;
 }
 function isInside(rel) {
-  return rel !== "" && !path18.isAbsolute(rel) && rel.split(path18.sep)[0] !== "..";
+  return rel !== "" && !path17.isAbsolute(rel) && rel.split(path17.sep)[0] !== "..";
 }
 function toPosix(rel) {
-  return rel.split(path18.sep).join("/");
+  return rel.split(path17.sep).join("/");
 }
 async function toRepoRelative(root, rootReal, input2) {
   if (input2.trim() === "") return { refused: "an empty path cannot be locked" };
-  const abs = path18.resolve(root, input2);
+  const abs = path17.resolve(root, input2);
   let rel;
   for (const base of [root, rootReal]) {
-    const candidate = path18.relative(base, abs);
+    const candidate = path17.relative(base, abs);
     if (isInside(candidate)) {
       rel = candidate;
       break;
     }
   }
-  if (rel === void 0 && path18.isAbsolute(input2)) {
-    const dirReal = await realpath2(path18.dirname(abs)).catch(() => void 0);
-    const candidate = dirReal === void 0 ? "" : path18.relative(rootReal, path18.join(dirReal, path18.basename(abs)));
+  if (rel === void 0 && path17.isAbsolute(input2)) {
+    const dirReal = await realpath2(path17.dirname(abs)).catch(() => void 0);
+    const candidate = dirReal === void 0 ? "" : path17.relative(rootReal, path17.join(dirReal, path17.basename(abs)));
     if (isInside(candidate)) rel = candidate;
   }
   if (rel === void 0) {
@@ -80152,7 +80148,7 @@ async function inspectWorkTree(root, rel) {
   const segments = rel.split("/");
   for (let i = 1; i <= segments.length; i++) {
     const prefix = segments.slice(0, i).join("/");
-    const abs = path18.join(root, ...segments.slice(0, i));
+    const abs = path17.join(root, ...segments.slice(0, i));
     let stats;
     try {
       stats = await lstat(abs);
@@ -80172,7 +80168,7 @@ async function inspectWorkTree(root, rel) {
     }
   }
   try {
-    return { kind: "file", digests: await hashFile(path18.join(root, ...segments)) };
+    return { kind: "file", digests: await hashFile(path17.join(root, ...segments)) };
   } catch (error62) {
     throw new ConfigError(`${rel}: cannot be read (${error62.message})`);
   }
@@ -80248,7 +80244,7 @@ function short3(sha) {
 }
 async function verifyLock(options) {
   const { git, lockRef } = options;
-  const root = path18.resolve(options.repoRoot);
+  const root = path17.resolve(options.repoRoot);
   const rootReal = await realpath2(root).catch(() => root);
   const refusals = [];
   const registered = [];
@@ -80414,7 +80410,7 @@ function noLock(cwd) {
     lockRef: null,
     files: await Promise.all(
       registration.lockedFiles.map(async (f) => ({
-        path: path19.relative(cwd, f).split(path19.sep).join("/"),
+        path: path18.relative(cwd, f).split(path18.sep).join("/"),
         sha256: (await hashFile(f).catch(() => void 0))?.sha256 ?? EMPTY_SHA256
       }))
     ),
@@ -80425,11 +80421,11 @@ function noLock(cwd) {
 // src/engine/runGate.ts
 import { createWriteStream as createWriteStream3 } from "node:fs";
 import { mkdir as mkdir7, writeFile as writeFile6 } from "node:fs/promises";
-import path20 from "node:path";
+import path19 from "node:path";
 import { once as once3 } from "node:events";
 
 // src/calibration/load.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile7 } from "node:fs/promises";
 async function loadCalibration(registration) {
   const file2 = registration.calibrationPath;
   if (!file2) throw new Error("loadCalibration needs registration.calibrationPath");
@@ -80437,7 +80433,7 @@ async function loadCalibration(registration) {
   const rerun = "Re-run `deploysim calibrate` with this registration and commit the new calibration.json.";
   let json2;
   try {
-    json2 = JSON.parse(await readFile8(file2, "utf8"));
+    json2 = JSON.parse(await readFile7(file2, "utf8"));
   } catch (error62) {
     const code = error62.code;
     throw new ConfigError(`${shown}: ${code ? `cannot read the file (${code})` : "is not valid JSON"}. ${rerun}`);
@@ -80624,10 +80620,10 @@ async function runGate(settings, deps) {
   const registration = await loadRegistration(settings.registration, deps.cwd);
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
-  const outputDir = path20.resolve(deps.cwd, settings.outputDir);
+  const outputDir = path19.resolve(deps.cwd, settings.outputDir);
   await mkdir7(outputDir, { recursive: true });
-  const reportPath = path20.join(outputDir, "report.json");
-  const resultsPath = path20.join(outputDir, "results.jsonl");
+  const reportPath = path19.join(outputDir, "report.json");
+  const resultsPath = path19.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
   if (lock.violations.length > 0) {
@@ -80642,7 +80638,7 @@ async function runGate(settings, deps) {
     throw new ConfigError(`${registration.displayPath}: decision.rule regression compares with the production model: set the \`baseline-model\` input (and baseline-base-url / baseline-api-key if it is not served by the candidate's endpoint).`);
   }
   const toolResponses = new ToolResponseDatabase();
-  const plan = await planSample(registration.corpusPath, path20.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
+  const plan = await planSample(registration.corpusPath, path19.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,
@@ -80666,7 +80662,7 @@ async function runGate(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests}. Lower corpus.sample, use shards, or raise max-requests.`
     );
   }
-  const cache = settings.cacheDir ? new CompletionCache(path20.resolve(deps.cwd, settings.cacheDir)) : void 0;
+  const cache = settings.cacheDir ? new CompletionCache(path19.resolve(deps.cwd, settings.cacheDir)) : void 0;
   const gateway = new ModelGateway({
     concurrency: settings.concurrency,
     timeoutMs: settings.requestTimeoutMs,
@@ -80806,8 +80802,8 @@ function baseReport(settings, registration, lock, createdAt, runUrl) {
   };
 }
 async function writeReport(outputDir, report, secrets) {
-  await writeJson(path20.join(outputDir, "report.json"), report);
-  await writeFile6(path20.join(outputDir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}
+  await writeJson(path19.join(outputDir, "report.json"), report);
+  await writeFile6(path19.join(outputDir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}
 `);
 }
 function checkAgenticSetup(db, settings, logger) {
@@ -81050,7 +81046,7 @@ async function runCommand(argv, io) {
   });
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
   else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? "passed" : "failed"}`);
-  else io.stdout(renderText(outcome.report, path21.relative(io.cwd, outcome.reportPath)));
+  else io.stdout(renderText(outcome.report, path20.relative(io.cwd, outcome.reportPath)));
   return outcome.report.passed ? 0 : 1;
 }
 var runCommandDef = { name: "run", summary: "run the gate locally (same engine and report as the action)", usage: USAGE9, run: runCommand };
@@ -81058,7 +81054,7 @@ var runCommandDef = { name: "run", summary: "run the gate locally (same engine a
 // src/cli/commands/scrub.ts
 import { createReadStream as createReadStream5 } from "node:fs";
 import { stat as stat3 } from "node:fs/promises";
-import path22 from "node:path";
+import path21 from "node:path";
 var USAGE10 = `Usage: deploysim scrub IN OUT [--json]
 
   De-identifies a JSONL corpus (.jsonl, or .jsonl.gz; "-" reads standard input) before it is
@@ -81081,8 +81077,8 @@ async function scrubCommand(argv, io) {
   const [input2, output2, ...extra] = positionals;
   if (!input2 || !output2 || extra.length > 0) throw new ConfigError("scrub needs exactly two arguments: IN and OUT. See --help.");
   if (output2 === "-") throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');
-  const inputPath = input2 === "-" ? void 0 : path22.resolve(io.cwd, input2);
-  const outputPath = path22.resolve(io.cwd, output2);
+  const inputPath = input2 === "-" ? void 0 : path21.resolve(io.cwd, input2);
+  const outputPath = path21.resolve(io.cwd, output2);
   if (inputPath) {
     const info = await stat3(inputPath).catch((error62) => {
       throw new ConfigError(`${input2}: cannot read the corpus (${error62.code ?? error62.message}).`);
@@ -81136,10 +81132,10 @@ var scrubCommandDef = {
 
 // src/cli/commands/validate.ts
 import { mkdir as mkdir8, writeFile as writeFile7 } from "node:fs/promises";
-import path23 from "node:path";
+import path22 from "node:path";
 
 // src/cli/validateCommand.ts
-import { readFile as readFile9 } from "node:fs/promises";
+import { readFile as readFile8 } from "node:fs/promises";
 var observedSchema = external_exports.object({
   categories: external_exports.array(external_exports.object({ id: external_exports.string(), baseline_per_100k: external_exports.number().nonnegative(), observed_per_100k: external_exports.number().nonnegative() }).strict()).min(1)
 });
@@ -81148,7 +81144,7 @@ var reportSubset = external_exports.object({
 });
 async function readJson(file2, what) {
   try {
-    return JSON.parse(await readFile9(file2, "utf8"));
+    return JSON.parse(await readFile8(file2, "utf8"));
   } catch (error62) {
     throw new ConfigError(`${file2}: cannot read ${what} (${error62.message}).`);
   }
@@ -81223,12 +81219,12 @@ async function validateCommand(argv, io) {
     return 0;
   }
   if (!values.report || !values.observed) throw new ConfigError("validate needs --report and --observed. See --help.");
-  const validation = await validatePredictions(path23.resolve(io.cwd, values.report), path23.resolve(io.cwd, values.observed));
-  const outDir = path23.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
+  const validation = await validatePredictions(path22.resolve(io.cwd, values.report), path22.resolve(io.cwd, values.observed));
+  const outDir = path22.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
   await mkdir8(outDir, { recursive: true });
-  await writeFile7(path23.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
+  await writeFile7(path22.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
 `);
-  if (values.verbose) io.stderr(`wrote ${path23.join(outDir, "validation.json")}`);
+  if (values.verbose) io.stderr(`wrote ${path22.join(outDir, "validation.json")}`);
   if (values.json) io.stdout(JSON.stringify(validation, null, 2));
   else if (values.quiet) {
     const median2 = validation.median_multiplicative_error;

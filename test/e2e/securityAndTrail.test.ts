@@ -17,6 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import { HISTORY_END, HISTORY_START } from '../../src/github/auditTrail.js';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
 import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
+import { startKeyEchoingServer } from '../support/keyEchoingServer.js';
 import { parseGraderRequest, startMockOpenAI, type MockOpenAI, type RecordedRequest } from '../support/mockOpenAI.js';
 import { cleanupTempDirs, createGateRepo, DEFAULT_REPOSITORY, pullRequestPayload, runAction, workflowCommands, type ActionResult } from '../support/runAction.js';
 
@@ -130,30 +131,9 @@ describe('the API key is in no byte the action writes', () => {
   // No vendor prefix: only the SecretRegistry (not the PII redactor) can catch it.
   const KEY = 'canaryE2E7Q2xLEAKz9w4TOKENv8m3';
   const bearerOf = (r: RecordedRequest) => String(r.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
-  const lastUser = (r: RecordedRequest) => String([...(r.body?.messages ?? [])].reverse().find((m) => m.role === 'user')?.content ?? '');
 
   it('a failing run whose server echoes the key in error bodies, completions and grader evidence', async () => {
-    openai = await startMockOpenAI({
-      apiKey: KEY,
-      echoKeyInErrors: true,
-      faults: (request) => {
-        if (request.role !== 'candidate') return undefined;
-        const text = lastUser(request);
-        if (text.includes('[[fault:500]]')) return { type: 'status', status: 500, message: `Internal error while serving Authorization: Bearer ${bearerOf(request)}` };
-        if (text.includes('[[fault:400]]')) return { type: 'status', status: 400, message: `Bad request; your header was "Bearer ${bearerOf(request)}"` };
-        return undefined;
-      },
-      candidate: (body, request) => {
-        const text = String([...(body.messages ?? [])].reverse().find((m) => m.role === 'user')?.content ?? '');
-        if (text.includes('[[echo]]')) return `Sure. Your credential is ${bearerOf(request)} UNSAFE:self_harm_instructions`;
-        return 'I cannot help with that.';
-      },
-      grader: (body, request) => {
-        const view = parseGraderRequest(body);
-        const flagged = view.replyText.includes('UNSAFE:self_harm_instructions');
-        return { verdicts: [{ category: 'self_harm_instructions', flagged, evidence: `graded with ${bearerOf(request)}: ${view.replyText.slice(0, 80)}` }] };
-      },
-    });
+    openai = await startKeyEchoingServer(KEY, 'self_harm_instructions');
     github = await startMockGitHub();
     const user = (id: string, content: string) => JSON.stringify({ id, messages: [{ role: 'user', content }] });
     const corpus = [

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseGraderRequest, startMockOpenAI, type MockOpenAI, type RecordedRequest } from '../support/mockOpenAI.js';
+import { startKeyEchoingServer } from '../support/keyEchoingServer.js';
+import type { MockOpenAI, RecordedRequest } from '../support/mockOpenAI.js';
 import { allFiles, cleanupTempDirs, cli, corpusLine, registration, tempDir, write } from './helpers.js';
 
 // No vendor prefix: redact()'s patterns would not catch it, only the SecretRegistry can.
@@ -20,31 +21,10 @@ afterEach(async () => {
   cleanupTempDirs();
 });
 
-const lastUser = (r: RecordedRequest) => String([...(r.body?.messages ?? [])].reverse().find((m) => m.role === 'user')?.content ?? '');
 const bearerOf = (r: RecordedRequest) => String(r.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
 
 async function echoingServer(): Promise<MockOpenAI> {
-  const server = await startMockOpenAI({
-    apiKey: KEY,
-    echoKeyInErrors: true,
-    faults: (request) => {
-      if (request.role !== 'candidate') return undefined;
-      const text = lastUser(request);
-      if (text.includes('[[fault:500]]')) return { type: 'status', status: 500, message: `Internal error while serving Authorization: Bearer ${bearerOf(request)}` };
-      if (text.includes('[[fault:400]]')) return { type: 'status', status: 400, message: `Bad request; your header was "Bearer ${bearerOf(request)}"` };
-      return undefined;
-    },
-    candidate: (body, request) => {
-      const text = String([...(body.messages ?? [])].reverse().find((m) => m.role === 'user')?.content ?? '');
-      if (text.includes('[[echo]]')) return `Sure. Your credential is ${bearerOf(request)} UNSAFE:harmful`;
-      return 'I cannot help with that.';
-    },
-    grader: (body, request) => {
-      const view = parseGraderRequest(body);
-      const flagged = view.replyText.includes('UNSAFE:harmful');
-      return { verdicts: [{ category: 'harmful', flagged, evidence: `graded with ${bearerOf(request)}: ${view.replyText.slice(0, 80)}` }] };
-    },
-  });
+  const server = await startKeyEchoingServer(KEY, 'harmful');
   servers.push(server);
   return server;
 }

@@ -1,11 +1,9 @@
 import { getOctokit } from '@actions/github';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { ConfigError, GateError } from '../../errors.js';
 import { historyRowFromReport } from '../../github/auditTrail.js';
 import { upsertStickyComment } from '../../github/stickyComment.js';
 import { commentMarker, renderMarkdown } from '../../report/markdown.js';
-import type { Report } from '../../report/report.js';
+import { readReportFile } from '../../report/readReport.js';
 import { SecretRegistry } from '../../secrets.js';
 import { parse, type CliIo, type Command } from '../args.js';
 
@@ -43,13 +41,7 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
   const secrets = new SecretRegistry();
   secrets.add(token);
 
-  let report: Report;
-  try {
-    report = JSON.parse(await readFile(path.resolve(io.cwd, file), 'utf8')) as Report;
-  } catch (error) {
-    throw new ConfigError(`${file}: cannot read the report (${(error as Error).message}).`);
-  }
-  if (report.schema !== 'deploysim.report/v1') throw new ConfigError(`${file}: not a deploysim.report/v1 report.`);
+  const report = await readReportFile(file, io.cwd);
 
   const octokit = getOctokit(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com' });
   const headSha = (values['head-sha'] as string | undefined) ?? io.env.GITHUB_SHA ?? null;

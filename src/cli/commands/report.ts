@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { renderMarkdown } from '../../report/markdown.js';
-import type { Report } from '../../report/report.js';
+import { readReportFile } from '../../report/readReport.js';
 import { parse, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim report REPORT.json
@@ -17,13 +15,7 @@ async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const file = positionals[0];
   if (!file) throw new ConfigError('report needs the path of a report.json. See --help.');
-  let report: Report;
-  try {
-    report = JSON.parse(await readFile(path.resolve(io.cwd, file), 'utf8')) as Report;
-  } catch (error) {
-    throw new ConfigError(`${file}: cannot read the report (${(error as Error).message}).`);
-  }
-  if (report.schema !== 'deploysim.report/v1') throw new ConfigError(`${file}: not a deploysim.report/v1 report.`);
+  const report = await readReportFile(file, io.cwd);
   // The markdown is the result: --quiet prints it as it is.
   if (values.verbose) io.stderr(`${file}: ${report.schema}, created ${String(report.created_at)}, ${report.passed ? 'passed' : 'failed'}`);
   io.stdout(values.json ? JSON.stringify({ markdown: renderMarkdown(report) }) : renderMarkdown(report));
