@@ -1,4 +1,3 @@
-import { getOctokit } from '@actions/github';
 import { ConfigError, GateError } from '../../errors.js';
 import { historyRowFromReport } from '../../github/auditTrail.js';
 import { upsertStickyComment } from '../../github/stickyComment.js';
@@ -43,6 +42,8 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
 
   const report = await readReportFile(file, io.cwd);
 
+  // Loaded on demand: octokit is large, and no other subcommand needs it (startup time and memory).
+  const { getOctokit } = await import('@actions/github');
   const octokit = getOctokit(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com' });
   const headSha = (values['head-sha'] as string | undefined) ?? io.env.GITHUB_SHA ?? null;
   try {
