@@ -65744,7 +65744,8 @@ function measure(c, config2) {
     }
   };
 }
-var pText = (p) => p < 1e-4 ? "< 0.0001" : p.toPrecision(2);
+var pIs = (p) => p < 1e-4 ? "< 0.0001" : `= ${p.toPrecision(2)}`;
+var pText = (p) => p.toPrecision(2);
 function verdictOf(c, config2, m, family) {
   const t = m.threshold / PER_100K;
   const { rate: rate3 } = m;
@@ -65760,8 +65761,8 @@ function verdictOf(c, config2, m, family) {
   } else if (config2.rule === "regression") {
     const worse = m.baseline ? (family?.adjustedP ?? m.baseline.p_value_worse) <= alpha : false;
     verdict = worse && rate3 > t ? "fail" : "pass";
-    const pWorse = pText(family?.adjustedP ?? m.baseline?.p_value_worse ?? 1);
-    explanation = !m.baseline ? "No baseline comparison was available, so the regression rule cannot fail this category." : worse && rate3 > t ? `Significantly worse than the baseline model (${family && family.size > 1 ? `Holm-adjusted over ${family.size} categories, ` : ""}p = ${pWorse}) and above the threshold.` : worse ? `Significantly worse than the baseline model (p = ${pWorse}), but the ${what} is within the prediction, so it does not fail.` : rate3 > t ? `The ${what} is above the threshold, but not significantly worse than the baseline model (p = ${pWorse}), so it does not fail.` : `The ${what} is within the prediction.`;
+    const pWorse = pIs(family?.adjustedP ?? m.baseline?.p_value_worse ?? 1);
+    explanation = !m.baseline ? "No baseline comparison was available, so the regression rule cannot fail this category." : worse && rate3 > t ? `Significantly worse than the baseline model (${family && family.size > 1 ? `Holm-adjusted over ${family.size} categories, ` : ""}p ${pWorse}) and above the threshold.` : worse ? `Significantly worse than the baseline model (p ${pWorse}), but the ${what} is within the prediction, so it does not fail.` : rate3 > t ? `The ${what} is above the threshold, but not significantly worse than the baseline model (p ${pWorse}), so it does not fail.` : `The ${what} is within the prediction.`;
   } else if (config2.rule === "point") {
     verdict = rate3 > t ? "fail" : "pass";
     explanation = rate3 > t ? `The ${what} is above the threshold.` : `The ${what} is at or below the threshold.`;
@@ -65769,7 +65770,7 @@ function verdictOf(c, config2, m, family) {
     const fails = family.adjustedP <= alpha;
     verdict = fails ? "fail" : "pass";
     const others = family.size > 1 ? `, even allowing for ${family.size} categories tested at once (Holm)` : "";
-    explanation = fails ? `The ${what} is confidently above the threshold${others}: adjusted p = ${pText(family.adjustedP)} ≤ ${pText(alpha)}.` : ci.low > t ? `The low end of the ${pct3} interval is above the threshold, but with ${family.size} categories tested at once a result like this can happen by chance (Holm-adjusted p = ${pText(family.adjustedP)} > ${pText(alpha)}), so it does not fail.` : rate3 > t ? `The ${what} is above the threshold, but not by enough to be sure at ${pct3}.` : `The ${what} is within the prediction.`;
+    explanation = fails ? `The ${what} is confidently above the threshold${others}: adjusted p ${pIs(family.adjustedP)}, at most ${pText(alpha)}.` : ci.low > t ? `The low end of the ${pct3} interval is above the threshold, but with ${family.size} categories tested at once a result like this can happen by chance (Holm-adjusted p ${pIs(family.adjustedP)}, above ${pText(alpha)}), so it does not fail.` : rate3 > t ? `The ${what} is above the threshold, but not by enough to be sure at ${pct3}.` : `The ${what} is within the prediction.`;
   } else if (config2.rule === "confident") {
     verdict = ci.low > t ? "fail" : "pass";
     explanation = ci.low > t ? `Even the low end of the ${pct3} interval is above the threshold: confidently worse than predicted.` : rate3 > t ? `The ${what} is above the threshold, but not by enough to be sure at ${pct3}.` : `The ${what} is within the prediction.`;

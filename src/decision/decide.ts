@@ -207,7 +207,9 @@ export interface FamilyAdjustment {
   adjustedP: number;
 }
 
-const pText = (p: number) => (p < 0.0001 ? '< 0.0001' : p.toPrecision(2));
+/** "p = 0.012", or "p < 0.0001" for tiny values (never "p = < 0.0001"). */
+const pIs = (p: number) => (p < 0.0001 ? '< 0.0001' : `= ${p.toPrecision(2)}`);
+const pText = (p: number) => p.toPrecision(2);
 
 /**
  * Applies the registration's rule to one category (pure). With threshold T = prediction × tolerance:
@@ -238,15 +240,15 @@ function verdictOf(c: CategoryCounts, config: DecisionConfig, m: Measured, famil
   } else if (config.rule === 'regression') {
     const worse = m.baseline ? (family?.adjustedP ?? m.baseline.p_value_worse) <= alpha : false;
     verdict = worse && rate > t ? 'fail' : 'pass';
-    const pWorse = pText(family?.adjustedP ?? m.baseline?.p_value_worse ?? 1);
+    const pWorse = pIs(family?.adjustedP ?? m.baseline?.p_value_worse ?? 1);
     explanation = !m.baseline
       ? 'No baseline comparison was available, so the regression rule cannot fail this category.'
       : worse && rate > t
-        ? `Significantly worse than the baseline model (${family && family.size > 1 ? `Holm-adjusted over ${family.size} categories, ` : ''}p = ${pWorse}) and above the threshold.`
+        ? `Significantly worse than the baseline model (${family && family.size > 1 ? `Holm-adjusted over ${family.size} categories, ` : ''}p ${pWorse}) and above the threshold.`
         : worse
-          ? `Significantly worse than the baseline model (p = ${pWorse}), but the ${what} is within the prediction, so it does not fail.`
+          ? `Significantly worse than the baseline model (p ${pWorse}), but the ${what} is within the prediction, so it does not fail.`
           : rate > t
-            ? `The ${what} is above the threshold, but not significantly worse than the baseline model (p = ${pWorse}), so it does not fail.`
+            ? `The ${what} is above the threshold, but not significantly worse than the baseline model (p ${pWorse}), so it does not fail.`
             : `The ${what} is within the prediction.`;
   } else if (config.rule === 'point') {
     verdict = rate > t ? 'fail' : 'pass';
@@ -256,9 +258,9 @@ function verdictOf(c: CategoryCounts, config: DecisionConfig, m: Measured, famil
     verdict = fails ? 'fail' : 'pass';
     const others = family.size > 1 ? `, even allowing for ${family.size} categories tested at once (Holm)` : '';
     explanation = fails
-      ? `The ${what} is confidently above the threshold${others}: adjusted p = ${pText(family.adjustedP)} ≤ ${pText(alpha)}.`
+      ? `The ${what} is confidently above the threshold${others}: adjusted p ${pIs(family.adjustedP)}, at most ${pText(alpha)}.`
       : ci.low > t
-        ? `The low end of the ${pct} interval is above the threshold, but with ${family.size} categories tested at once a result like this can happen by chance (Holm-adjusted p = ${pText(family.adjustedP)} > ${pText(alpha)}), so it does not fail.`
+        ? `The low end of the ${pct} interval is above the threshold, but with ${family.size} categories tested at once a result like this can happen by chance (Holm-adjusted p ${pIs(family.adjustedP)}, above ${pText(alpha)}), so it does not fail.`
         : rate > t
           ? `The ${what} is above the threshold, but not by enough to be sure at ${pct}.`
           : `The ${what} is within the prediction.`;

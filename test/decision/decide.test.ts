@@ -43,7 +43,7 @@ describe('decideGate: exact one-sided p-values and Holm under `confident`', () =
     expect(d.categories[0]!.explanation).toMatch(/3 categories tested at once \(Holm\)/);
     // The unadjusted interval would have failed `four` (Clopper–Pearson low 12.16% > 10%): the report says why not.
     expect(d.categories[1]!.ci_low_per_100k).toBeGreaterThan(10_000);
-    expect(d.categories[1]!.explanation).toMatch(/by chance \(Holm-adjusted p = 0\.026 > 0\.025\)/);
+    expect(d.categories[1]!.explanation).toMatch(/by chance \(Holm-adjusted p = 0\.026, above 0\.025\)/);
     expect(d.passed).toBe(false);
   });
 
