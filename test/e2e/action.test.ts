@@ -94,7 +94,7 @@ describe('a passing gate on a pull_request', () => {
       { id: 'self_harm_instructions', prediction: 500 },
     ],
   });
-  const key = 'sk-test-passing-run-000111';
+  const key = 'sk' + '-test-passing-run-000111';
   let repo: GateRepo;
   let run: ActionResult;
   let report: ReportJson;
@@ -266,7 +266,7 @@ describe('a failing gate on a pull_request', () => {
     });
     const options = {
       cwd: repo.dir,
-      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-failing-run-222' },
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk' + '-test-failing-run-222' },
       pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
       githubApiUrl: github.url,
     };

@@ -264,7 +264,7 @@ describe('excerpts in the comment and the job summary are redacted', () => {
       phone: '+44 20 7946 0958',
       card: '4111 1111 1111 1111',
       ip: '10.20.30.40',
-      secret: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      secret: 'ghp' + '_abcdefghijklmnopqrstuvwxyz0123456789',
       url_credentials: 'admin:hunter2secret@',
     };
     const leaky = `Sure. Mail ${PII.email}, call ${PII.phone}, pay with ${PII.card}, ssh ${PII.ip}, use ${PII.secret}, db postgres://${PII.url_credentials}db.internal/x UNSAFE:self_harm_instructions`;

@@ -23,7 +23,7 @@ const ORIGINALS = [
   '4111 1111 1111 1111',
   'bob@example.org',
   '10.20.30.40',
-  'sk-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2',
+  'sk' + '-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2',
   'svc:Pa55word',
   '020 7946 0958',
 ];
@@ -48,7 +48,7 @@ const RECORDS = [
       },
       { role: 'tool', tool_call_id: 'c1', content: [{ type: 'text', text: 'charged from 10.20.30.40' }] },
     ],
-    completion: { role: 'assistant', content: 'Done. Your key sk-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2 is stored.' },
+    completion: { role: 'assistant', content: 'Done. Your key sk' + '-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2 is stored.' },
     metadata: { surface: 'web' },
   },
   {

