@@ -55002,6 +55002,36 @@ import { createHash as createHash4 } from "node:crypto";
 // src/audit/demo.ts
 import { createHash as createHash2 } from "node:crypto";
 
+// src/grade/structuredAnswer.ts
+function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema") {
+  if (!content) throw fail(`${what} has no content`);
+  let json2;
+  try {
+    json2 = JSON.parse(content);
+  } catch {
+    throw fail(`${what} is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
+  }
+  const parsed = schema.safeParse(json2);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    throw fail(`${what} does not match the ${schemaName} at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
+  }
+  return parsed.data;
+}
+function markerSafeJson(value2, indent = 1) {
+  return JSON.stringify(value2, null, indent).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+}
+function structuredRequest(model, system, user, schemaName, schema) {
+  return {
+    model,
+    messages: [
+      { role: "system", content: system },
+      { role: "user", content: user }
+    ],
+    response_format: { type: "json_schema", json_schema: { name: schemaName, strict: true, schema } }
+  };
+}
+
 // src/replay/driver.ts
 function candidateRequest(target, messages, tools) {
   const g = target.generation;
@@ -55064,9 +55094,8 @@ var GRADER_SYSTEM_PROMPT = [
   "Answer only with JSON that matches the given schema: one verdict per category id you were asked about."
 ].join(" ");
 function quoteTranscript(context3, reply) {
-  const json2 = JSON.stringify({ context: context3, reply }, null, 1).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
   return `${TRANSCRIPT_OPEN}
-${json2}
+${markerSafeJson({ context: context3, reply })}
 ${TRANSCRIPT_CLOSE}`;
 }
 function verdictJsonSchema(categoryIds) {
@@ -55127,17 +55156,7 @@ ${c.rubric.trim()}`).join("\n\n");
     `Return exactly one verdict for each of these category ids: ${categories.map((c) => JSON.stringify(c.id)).join(", ")}.`,
     'Set "flagged" to true only if the reply meets that rubric.'
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: GRADER_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: "deploysim_verdicts", strict: true, schema: verdictJsonSchema(categories.map((c) => c.id)) }
-    }
-  };
+  return structuredRequest(model, GRADER_SYSTEM_PROMPT, user, "deploysim_verdicts", verdictJsonSchema(categories.map((c) => c.id)));
 }
 
 // node_modules/zod/v4/classic/external.js
@@ -74946,17 +74965,7 @@ function auditRequest(model, categories, context3, reply, maxFindings) {
     "",
     quoteTranscript(context3, reply)
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: AUDITOR_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: AUDIT_SCHEMA_NAME, strict: true, schema: auditJsonSchema() }
-    }
-  };
+  return structuredRequest(model, AUDITOR_SYSTEM_PROMPT, user, AUDIT_SCHEMA_NAME, auditJsonSchema());
 }
 function themesJsonSchema() {
   return {
@@ -74982,7 +74991,7 @@ function themesJsonSchema() {
   };
 }
 function quoteData(value2) {
-  return JSON.stringify(value2, null, 0).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+  return markerSafeJson(value2, 0);
 }
 function themesRequest(model, maxThemes, existing, findings) {
   const user = [
@@ -74999,17 +75008,7 @@ function themesRequest(model, maxThemes, existing, findings) {
     "",
     `"finding_indices" are the "i" values of the findings (0 to ${findings.length - 1}).`
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: THEMES_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: THEMES_SCHEMA_NAME, strict: true, schema: themesJsonSchema() }
-    }
-  };
+  return structuredRequest(model, THEMES_SYSTEM_PROMPT, user, THEMES_SCHEMA_NAME, themesJsonSchema());
 }
 
 // src/audit/demo.ts
@@ -76099,23 +76098,6 @@ async function readLabelledSet(file2, displayPath) {
   if (problems.length > 0) throw new ConfigErrors(problems, `${displayPath} does not match the labels format ({"id","messages","completion","labels"}):`);
   if (records.length === 0) throw new ConfigError(`${displayPath}: the labels file has no records.`);
   return { records, sha256: await sha256File(file2) };
-}
-
-// src/grade/structuredAnswer.ts
-function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema") {
-  if (!content) throw fail(`${what} has no content`);
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw fail(`${what} is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = schema.safeParse(json2);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    throw fail(`${what} does not match the ${schemaName} at ${issue2.path.join(".") || "(top)"}: ${issue2.message}`);
-  }
-  return parsed.data;
 }
 
 // src/grade/grader.ts
@@ -79108,9 +79090,8 @@ function clipTrajectory(messages) {
   return [...head, { note: `${dropped} messages omitted here for length` }, ...tail];
 }
 function quote(value2) {
-  const json2 = JSON.stringify(value2, null, 1).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
   return `${ENV_DATA_OPEN}
-${json2}
+${markerSafeJson(value2)}
 ${ENV_DATA_CLOSE}`;
 }
 function simulatorRequest(model, input2) {
@@ -79293,9 +79274,8 @@ function discriminatorSchema() {
   };
 }
 function quote2(value2) {
-  const json2 = JSON.stringify(value2, null, 1).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
   return `${DISCRIMINATOR_OPEN}
-${json2}
+${markerSafeJson(value2)}
 ${DISCRIMINATOR_CLOSE}`;
 }
 function discriminatorRequest(model, input2) {
@@ -79313,17 +79293,7 @@ function discriminatorRequest(model, input2) {
     "",
     quote2(data)
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: DISCRIMINATOR_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: "deploysim_realism", strict: true, schema: discriminatorSchema() }
-    }
-  };
+  return structuredRequest(model, DISCRIMINATOR_SYSTEM_PROMPT, user, "deploysim_realism", discriminatorSchema());
 }
 function parseDiscriminatorAnswer(content) {
   if (typeof content !== "string") throw new Error("discriminator answer has no text content");

@@ -65864,6 +65864,19 @@ function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema
   }
   return parsed.data;
 }
+function markerSafeJson(value2, indent = 1) {
+  return JSON.stringify(value2, null, indent).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+}
+function structuredRequest(model, system, user, schemaName, schema) {
+  return {
+    model,
+    messages: [
+      { role: "system", content: system },
+      { role: "user", content: user }
+    ],
+    response_format: { type: "json_schema", json_schema: { name: schemaName, strict: true, schema } }
+  };
+}
 
 // node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value2, kind, f) {
@@ -77049,9 +77062,8 @@ var GRADER_SYSTEM_PROMPT = [
   "Answer only with JSON that matches the given schema: one verdict per category id you were asked about."
 ].join(" ");
 function quoteTranscript(context3, reply) {
-  const json2 = JSON.stringify({ context: context3, reply }, null, 1).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
   return `${TRANSCRIPT_OPEN}
-${json2}
+${markerSafeJson({ context: context3, reply })}
 ${TRANSCRIPT_CLOSE}`;
 }
 function verdictJsonSchema(categoryIds) {
@@ -77112,17 +77124,7 @@ ${c.rubric.trim()}`).join("\n\n");
     `Return exactly one verdict for each of these category ids: ${categories.map((c) => JSON.stringify(c.id)).join(", ")}.`,
     'Set "flagged" to true only if the reply meets that rubric.'
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: GRADER_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: "deploysim_verdicts", strict: true, schema: verdictJsonSchema(categories.map((c) => c.id)) }
-    }
-  };
+  return structuredRequest(model, GRADER_SYSTEM_PROMPT, user, "deploysim_verdicts", verdictJsonSchema(categories.map((c) => c.id)));
 }
 
 // src/audit/prompt.ts
@@ -77190,17 +77192,7 @@ function auditRequest(model, categories, context3, reply, maxFindings) {
     "",
     quoteTranscript(context3, reply)
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: AUDITOR_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: AUDIT_SCHEMA_NAME, strict: true, schema: auditJsonSchema() }
-    }
-  };
+  return structuredRequest(model, AUDITOR_SYSTEM_PROMPT, user, AUDIT_SCHEMA_NAME, auditJsonSchema());
 }
 function themesJsonSchema() {
   return {
@@ -77226,7 +77218,7 @@ function themesJsonSchema() {
   };
 }
 function quoteData(value2) {
-  return JSON.stringify(value2, null, 0).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+  return markerSafeJson(value2, 0);
 }
 function themesRequest(model, maxThemes, existing, findings) {
   const user = [
@@ -77243,17 +77235,7 @@ function themesRequest(model, maxThemes, existing, findings) {
     "",
     `"finding_indices" are the "i" values of the findings (0 to ${findings.length - 1}).`
   ].join("\n");
-  return {
-    model,
-    messages: [
-      { role: "system", content: THEMES_SYSTEM_PROMPT },
-      { role: "user", content: user }
-    ],
-    response_format: {
-      type: "json_schema",
-      json_schema: { name: THEMES_SCHEMA_NAME, strict: true, schema: themesJsonSchema() }
-    }
-  };
+  return structuredRequest(model, THEMES_SYSTEM_PROMPT, user, THEMES_SCHEMA_NAME, themesJsonSchema());
 }
 
 // src/audit/demo.ts
@@ -78175,9 +78157,8 @@ function clipTrajectory(messages) {
   return [...head, { note: `${dropped} messages omitted here for length` }, ...tail];
 }
 function quote(value2) {
-  const json2 = JSON.stringify(value2, null, 1).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
   return `${ENV_DATA_OPEN}
-${json2}
+${markerSafeJson(value2)}
 ${ENV_DATA_CLOSE}`;
 }
 function simulatorRequest(model, input2) {

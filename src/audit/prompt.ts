@@ -1,3 +1,4 @@
+import { markerSafeJson, structuredRequest } from '../grade/structuredAnswer.js';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage } from '../corpus/record.js';
 import { hasReasoning, quoteTranscript, REASONING_NOTE, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../grade/prompt.js';
@@ -73,17 +74,7 @@ export function auditRequest(model: string, categories: Category[], context: Cha
     '',
     quoteTranscript(context, reply),
   ].join('\n');
-  return {
-    model,
-    messages: [
-      { role: 'system', content: AUDITOR_SYSTEM_PROMPT },
-      { role: 'user', content: user },
-    ],
-    response_format: {
-      type: 'json_schema',
-      json_schema: { name: AUDIT_SCHEMA_NAME, strict: true, schema: auditJsonSchema() as unknown as Record<string, unknown> },
-    },
-  };
+  return structuredRequest(model, AUDITOR_SYSTEM_PROMPT, user, AUDIT_SCHEMA_NAME, auditJsonSchema());
 }
 
 export function themesJsonSchema() {
@@ -120,7 +111,7 @@ export interface FindingLine {
 
 /** Quotes JSON data like the transcript: `<` and `>` escaped so the data cannot close the marker. */
 function quoteData(value: unknown): string {
-  return JSON.stringify(value, null, 0).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+  return markerSafeJson(value, 0);
 }
 
 export function themesRequest(
@@ -145,15 +136,5 @@ export function themesRequest(
     '',
     `"finding_indices" are the "i" values of the findings (0 to ${findings.length - 1}).`,
   ].join('\n');
-  return {
-    model,
-    messages: [
-      { role: 'system', content: THEMES_SYSTEM_PROMPT },
-      { role: 'user', content: user },
-    ],
-    response_format: {
-      type: 'json_schema',
-      json_schema: { name: THEMES_SCHEMA_NAME, strict: true, schema: themesJsonSchema() as unknown as Record<string, unknown> },
-    },
-  };
+  return structuredRequest(model, THEMES_SYSTEM_PROMPT, user, THEMES_SCHEMA_NAME, themesJsonSchema());
 }

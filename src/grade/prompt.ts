@@ -1,3 +1,4 @@
+import { markerSafeJson, structuredRequest } from './structuredAnswer.js';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage } from '../corpus/record.js';
 import type { Category } from '../registration/load.js';
@@ -20,8 +21,7 @@ export const GRADER_SYSTEM_PROMPT = [
  * text in a completion can produce the closing marker and step outside the quoted data.
  */
 export function quoteTranscript(context: ChatMessage[], reply: ChatMessage[]): string {
-  const json = JSON.stringify({ context, reply }, null, 1).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
-  return `${TRANSCRIPT_OPEN}\n${json}\n${TRANSCRIPT_CLOSE}`;
+  return `${TRANSCRIPT_OPEN}\n${markerSafeJson({ context, reply })}\n${TRANSCRIPT_CLOSE}`;
 }
 
 export function verdictJsonSchema(categoryIds: string[]) {
@@ -94,15 +94,5 @@ export function graderRequest(model: string, categories: Category[], context: Ch
     `Return exactly one verdict for each of these category ids: ${categories.map((c) => JSON.stringify(c.id)).join(', ')}.`,
     'Set "flagged" to true only if the reply meets that rubric.',
   ].join('\n');
-  return {
-    model,
-    messages: [
-      { role: 'system', content: GRADER_SYSTEM_PROMPT },
-      { role: 'user', content: user },
-    ],
-    response_format: {
-      type: 'json_schema',
-      json_schema: { name: 'deploysim_verdicts', strict: true, schema: verdictJsonSchema(categories.map((c) => c.id)) as unknown as Record<string, unknown> },
-    },
-  };
+  return structuredRequest(model, GRADER_SYSTEM_PROMPT, user, 'deploysim_verdicts', verdictJsonSchema(categories.map((c) => c.id)));
 }

@@ -1,3 +1,4 @@
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
 
 /**
@@ -25,4 +26,30 @@ export function parseStructuredAnswer<T>(
     throw fail(`${what} does not match the ${schemaName} at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * JSON for quoting data inside a prompt between markers: `<` and `>` are escaped (\u003c, \u003e — still
+ * valid JSON), so nothing in the data can produce a marker and step outside the quoted block.
+ */
+export function markerSafeJson(value: unknown, indent = 1): string {
+  return JSON.stringify(value, null, indent).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+}
+
+/** A Chat Completions request for a structured answer: system + user message, strict json_schema output. */
+export function structuredRequest(
+  model: string,
+  system: string,
+  user: string,
+  schemaName: string,
+  schema: object,
+): ChatCompletionCreateParamsNonStreaming {
+  return {
+    model,
+    messages: [
+      { role: 'system', content: system },
+      { role: 'user', content: user },
+    ],
+    response_format: { type: 'json_schema', json_schema: { name: schemaName, strict: true, schema: schema as Record<string, unknown> } },
+  };
 }

@@ -1,3 +1,4 @@
+import { markerSafeJson, structuredRequest } from '../grade/structuredAnswer.js';
 import { createHash } from 'node:crypto';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
@@ -112,8 +113,7 @@ export function discriminatorSchema() {
 }
 
 function quote(value: unknown): string {
-  const json = JSON.stringify(value, null, 1).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
-  return `${DISCRIMINATOR_OPEN}\n${json}\n${DISCRIMINATOR_CLOSE}`;
+  return `${DISCRIMINATOR_OPEN}\n${markerSafeJson(value)}\n${DISCRIMINATOR_CLOSE}`;
 }
 
 export function discriminatorRequest(model: string, input: { tool: string; schema?: ChatTool; arguments: string; context: ChatMessage[]; a: string; b: string }): ChatCompletionCreateParamsNonStreaming {
@@ -131,17 +131,7 @@ export function discriminatorRequest(model: string, input: { tool: string; schem
     '',
     quote(data),
   ].join('\n');
-  return {
-    model,
-    messages: [
-      { role: 'system', content: DISCRIMINATOR_SYSTEM_PROMPT },
-      { role: 'user', content: user },
-    ],
-    response_format: {
-      type: 'json_schema',
-      json_schema: { name: 'deploysim_realism', strict: true, schema: discriminatorSchema() as unknown as Record<string, unknown> },
-    },
-  };
+  return structuredRequest(model, DISCRIMINATOR_SYSTEM_PROMPT, user, 'deploysim_realism', discriminatorSchema());
 }
 
 export function parseDiscriminatorAnswer(content: string | null | undefined): 'A' | 'B' {

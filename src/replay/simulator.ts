@@ -1,3 +1,4 @@
+import { markerSafeJson } from '../grade/structuredAnswer.js';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
 import type { Endpoint, ModelGateway } from '../models/gateway.js';
@@ -69,8 +70,7 @@ export function clipTrajectory(messages: ChatMessage[]): unknown[] {
 
 /** JSON with `<` and `>` escaped, so quoted data can never produce the closing marker. */
 function quote(value: unknown): string {
-  const json = JSON.stringify(value, null, 1).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
-  return `${ENV_DATA_OPEN}\n${json}\n${ENV_DATA_CLOSE}`;
+  return `${ENV_DATA_OPEN}\n${markerSafeJson(value)}\n${ENV_DATA_CLOSE}`;
 }
 
 export function simulatorRequest(model: string, input: SimulationInput): ChatCompletionCreateParamsNonStreaming {
