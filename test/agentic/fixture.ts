@@ -1,12 +1,11 @@
 /** An agentic corpus + registration in a temp dir, and the gate run in-process (no lock) against the mock server. */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { noLock } from '../../src/engine/lockStep.js';
-import { runGate, type GateOutcome } from '../../src/engine/runGate.js';
+import type { GateOutcome } from '../../src/engine/runGate.js';
 import type { ResultLine } from '../../src/report/report.js';
-import { SecretRegistry } from '../../src/secrets.js';
-import { parseSettings, type RawInputs, type Settings } from '../../src/settings.js';
+import type { RawInputs, Settings } from '../../src/settings.js';
+import { readResults as readResultLines, runInProcess } from '../faults/fixture.js';
 
 export const TOOLS = ['get_reservation_details', 'get_user_details', 'search_direct_flight', 'calculate'].map((name) => ({
   type: 'function',
@@ -84,36 +83,13 @@ export async function makeAgenticFixture(scenarios: string[], options: { maxStep
   return dir;
 }
 
-export async function runAgentic(dir: string, baseUrl: string, inputs: RawInputs = {}, overrides: Partial<Settings> = {}): Promise<GateOutcome & { log: string[] }> {
-  const log: string[] = [];
-  const secrets = new SecretRegistry();
-  const raw: RawInputs = {
-    registration: 'deploysim.yml',
-    'candidate-model': 'cand',
-    'candidate-base-url': baseUrl,
-    'candidate-api-key': 'sk-test-agentic-0000',
-    'simulator-model': 'sim',
-    'output-dir': 'out',
-    concurrency: '4',
-    'max-retries': '0',
-    ...inputs,
-  };
-  secrets.add(raw['candidate-api-key']);
-  const settings = { ...parseSettings(raw, { allowNoLock: true, noLock: true }), ...overrides };
-  const outcome = await runGate(settings, {
-    cwd: dir,
-    logger: { info: (m) => log.push(m), warning: (m) => log.push(`warning: ${m}`) },
-    secrets,
-    lock: noLock(dir),
+export function runAgentic(dir: string, baseUrl: string, inputs: RawInputs = {}, overrides: Partial<Settings> = {}): Promise<GateOutcome & { log: string[] }> {
+  return runInProcess(dir, baseUrl, {
+    inputs: { 'candidate-model': 'cand', 'candidate-api-key': 'sk-test-agentic-0000', 'simulator-model': 'sim', 'max-retries': '0', ...inputs },
+    settings: overrides,
   });
-  return { ...outcome, log };
 }
 
 export async function readResults(file: string): Promise<Map<string, ResultLine>> {
-  const text = await readFile(file, 'utf8');
-  const lines = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as ResultLine);
-  return new Map(lines.map((l) => [l.id, l]));
+  return new Map((await readResultLines(file)).map((l) => [l.id, l]));
 }

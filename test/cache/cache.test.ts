@@ -4,20 +4,12 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, CompletionCache } from '../../src/cache/completionCache.js';
-import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { mockOpenAIPerTest } from '../support/mockOpenAI.js';
 import { comparable, makeFixture, resultsById, runInProcess } from '../faults/fixture.js';
 
-const servers: MockOpenAI[] = [];
-async function server(options: Parameters<typeof startMockOpenAI>[0] = {}) {
-  const s = await startMockOpenAI(options);
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const server = mockOpenAIPerTest();
 
 async function cacheFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

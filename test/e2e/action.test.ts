@@ -10,6 +10,7 @@ import { buildCorpus, corpusText, expectedFlags, registrationYaml, replayPrefix,
 import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import {
+  describeRun,
   cleanupTempDirs,
   createGateRepo,
   DEFAULT_REPOSITORY,
@@ -56,10 +57,6 @@ const readResults = (file: string): ResultLine[] =>
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Everything a run leaves behind that a human or another job could read. */
-function describeRun(run: ActionResult): string {
-  return `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}\n--- outputs ---\n${run.outputFile}`;
-}
-
 /** SPEC: the comment's content goes to the job summary too (the comment may add an audit trail of earlier runs). */
 function expectSameContent(summary: string, commentBody: string) {
   expect(summary.trim()).not.toBe('');

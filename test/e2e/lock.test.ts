@@ -13,6 +13,7 @@ import { buildCorpus, corpusText } from '../support/corpus.js';
 import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import {
+  describeRun,
   cleanEnv,
   cleanupTempDirs,
   createGateRepo,
@@ -91,10 +92,6 @@ afterEach(async () => {
 });
 
 afterAll(() => cleanupTempDirs());
-
-function describeRun(run: ActionResult): string {
-  return `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}\n--- summary ---\n${run.summary}`;
-}
 
 function readReport(dir: string): ReportJson {
   return JSON.parse(readFileSync(path.join(dir, 'deploysim-report', 'report.json'), 'utf8')) as ReportJson;

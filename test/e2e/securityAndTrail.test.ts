@@ -19,7 +19,7 @@ import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js'
 import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
 import { startKeyEchoingServer } from '../support/keyEchoingServer.js';
 import { parseGraderRequest, startMockOpenAI, type MockOpenAI, type RecordedRequest } from '../support/mockOpenAI.js';
-import { cleanupTempDirs, createGateRepo, DEFAULT_REPOSITORY, pullRequestPayload, runAction, workflowCommands, type ActionResult } from '../support/runAction.js';
+import { cleanupTempDirs, createGateRepo, describeRun, DEFAULT_REPOSITORY, pullRequestPayload, runAction, workflowCommands } from '../support/runAction.js';
 
 const [OWNER, REPO] = DEFAULT_REPOSITORY.split('/') as [string, string];
 const PR = 7;
@@ -35,7 +35,6 @@ afterEach(async () => {
 });
 afterAll(() => cleanupTempDirs());
 
-const describeRun = (run: ActionResult) => `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}\n--- summary ---\n${run.summary}`;
 /** A Node stack frame, as an uncaught error would print. */
 const STACK_FRAME = /^\s+at .+[(:]\d+/m;
 

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { startMockOpenAI, type Fault, type MockOpenAI } from '../support/mockOpenAI.js';
+import { mockOpenAIPerTest, type Fault } from '../support/mockOpenAI.js';
 import { comparable, makeFixture, readResults, resultsById, runInProcess } from './fixture.js';
 
-const servers: MockOpenAI[] = [];
-async function server(options: Parameters<typeof startMockOpenAI>[0] = {}) {
-  const s = await startMockOpenAI(options);
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const server = mockOpenAIPerTest();
 
 /** `Question 12: …` → 12: which corpus record a candidate or grader request is about. */
 function recordIndex(rawBody: string): number {

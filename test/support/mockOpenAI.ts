@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 export type MockRole = 'candidate' | 'grader';
 
@@ -341,5 +342,21 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * For a test file: returns a starter for mock servers and registers an afterEach that closes every
+ * server started during the test.
+ */
+export function mockOpenAIPerTest(): (options?: MockOpenAIOptions) => Promise<MockOpenAI> {
+  const servers: MockOpenAI[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (options = {}) => {
+    const s = await startMockOpenAI(options);
+    servers.push(s);
+    return s;
   };
 }

@@ -193,6 +193,11 @@ function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
   });
 }
 
+/** Everything a runner shows for a run, for assertion messages. */
+export function describeRun(run: ActionResult): string {
+  return `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}\n--- outputs ---\n${run.outputFile}\n--- summary ---\n${run.summary}`;
+}
+
 export interface CliOptions {
   cwd: string;
   /** Added to a clean environment (no keys from the developer's shell). */
