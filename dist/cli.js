@@ -78800,13 +78800,14 @@ import path13 from "node:path";
 import { createHash as createHash7 } from "node:crypto";
 import { open as open4 } from "node:fs/promises";
 var CHUNK_BYTES2 = 1024 * 1024;
-async function hashFile(file2) {
+async function hashFile(file2, options = {}) {
+  const withBlobs = options.gitBlobIds !== false;
   const handle = await open4(file2, "r");
   try {
     const { size } = await handle.stat();
     const plain = createHash7("sha256");
-    const blob1 = createHash7("sha1").update(`blob ${size}\0`);
-    const blob256 = createHash7("sha256").update(`blob ${size}\0`);
+    const blob1 = withBlobs ? createHash7("sha1").update(`blob ${size}\0`) : void 0;
+    const blob256 = withBlobs ? createHash7("sha256").update(`blob ${size}\0`) : void 0;
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES2);
     let read = 0;
     for (; ; ) {
@@ -78815,11 +78816,13 @@ async function hashFile(file2) {
       const chunk = buffer.subarray(0, bytesRead);
       read += bytesRead;
       plain.update(chunk);
-      blob1.update(chunk);
-      blob256.update(chunk);
+      blob1?.update(chunk);
+      blob256?.update(chunk);
     }
     const torn = read !== size ? "-changed-while-reading" : "";
-    return { sha256: plain.digest("hex"), blob: { sha1: blob1.digest("hex") + torn, sha256: blob256.digest("hex") + torn }, size: read };
+    const sha256 = plain.digest("hex");
+    if (!blob1 || !blob256) return { sha256, size: read };
+    return { sha256, blob: { sha1: blob1.digest("hex") + torn, sha256: blob256.digest("hex") + torn }, size: read };
   } finally {
     await handle.close();
   }
@@ -79410,7 +79413,7 @@ async function measureRealism(options) {
     schema: REALISM_SCHEMA,
     created_at: (options.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(),
     corpus: options.displayPath,
-    corpus_sha256: (await hashFile(options.corpusPath)).sha256,
+    corpus_sha256: (await hashFile(options.corpusPath, { gitBlobIds: false })).sha256,
     seed: options.seed,
     confidence: options.confidence,
     simulator: { model: options.simulator.model },
@@ -79493,7 +79496,7 @@ async function loadRealismSummary(file2, cwd, corpusPath, simulatorModel) {
     interval_method: r.interval_method,
     errors: r.errors,
     tools: r.tools.map((t) => ({ name: t.name, judged: t.judged, win_rate: t.win_rate, ci_low: t.ci_low, ci_high: t.ci_high })),
-    corpus_matches: r.corpus_sha256 === void 0 ? null : r.corpus_sha256 === (await hashFile(corpusPath)).sha256,
+    corpus_matches: r.corpus_sha256 === void 0 ? null : r.corpus_sha256 === (await hashFile(corpusPath, { gitBlobIds: false })).sha256,
     simulator_matches: simulatorModel === void 0 ? null : simulatorModel === r.simulator.model
   };
 }
@@ -80534,7 +80537,7 @@ function noLock(cwd) {
     files: await Promise.all(
       registration.lockedFiles.map(async (f) => ({
         path: path18.relative(cwd, f).split(path18.sep).join("/"),
-        sha256: (await hashFile(f).catch(() => void 0))?.sha256 ?? EMPTY_SHA256
+        sha256: (await hashFile(f, { gitBlobIds: false }).catch(() => void 0))?.sha256 ?? EMPTY_SHA256
       }))
     ),
     violations: []

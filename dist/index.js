@@ -44194,13 +44194,14 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { open as open2 } from "node:fs/promises";
 var CHUNK_BYTES = 1024 * 1024;
-async function hashFile(file2) {
+async function hashFile(file2, options = {}) {
+  const withBlobs = options.gitBlobIds !== false;
   const handle = await open2(file2, "r");
   try {
     const { size } = await handle.stat();
     const plain = createHash("sha256");
-    const blob1 = createHash("sha1").update(`blob ${size}\0`);
-    const blob256 = createHash("sha256").update(`blob ${size}\0`);
+    const blob1 = withBlobs ? createHash("sha1").update(`blob ${size}\0`) : void 0;
+    const blob256 = withBlobs ? createHash("sha256").update(`blob ${size}\0`) : void 0;
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     let read = 0;
     for (; ; ) {
@@ -44209,11 +44210,13 @@ async function hashFile(file2) {
       const chunk = buffer.subarray(0, bytesRead);
       read += bytesRead;
       plain.update(chunk);
-      blob1.update(chunk);
-      blob256.update(chunk);
+      blob1?.update(chunk);
+      blob256?.update(chunk);
     }
     const torn = read !== size ? "-changed-while-reading" : "";
-    return { sha256: plain.digest("hex"), blob: { sha1: blob1.digest("hex") + torn, sha256: blob256.digest("hex") + torn }, size: read };
+    const sha256 = plain.digest("hex");
+    if (!blob1 || !blob256) return { sha256, size: read };
+    return { sha256, blob: { sha1: blob1.digest("hex") + torn, sha256: blob256.digest("hex") + torn }, size: read };
   } finally {
     await handle.close();
   }
@@ -78369,7 +78372,7 @@ async function loadRealismSummary(file2, cwd, corpusPath, simulatorModel) {
     interval_method: r.interval_method,
     errors: r.errors,
     tools: r.tools.map((t) => ({ name: t.name, judged: t.judged, win_rate: t.win_rate, ci_low: t.ci_low, ci_high: t.ci_high })),
-    corpus_matches: r.corpus_sha256 === void 0 ? null : r.corpus_sha256 === (await hashFile(corpusPath)).sha256,
+    corpus_matches: r.corpus_sha256 === void 0 ? null : r.corpus_sha256 === (await hashFile(corpusPath, { gitBlobIds: false })).sha256,
     simulator_matches: simulatorModel === void 0 ? null : simulatorModel === r.simulator.model
   };
 }

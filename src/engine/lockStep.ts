@@ -71,7 +71,7 @@ export function noLock(cwd: string) {
     files: await Promise.all(
       registration.lockedFiles.map(async (f) => ({
         path: path.relative(cwd, f).split(path.sep).join('/'),
-        sha256: (await hashFile(f).catch(() => undefined))?.sha256 ?? EMPTY_SHA256,
+        sha256: (await hashFile(f, { gitBlobIds: false }).catch(() => undefined))?.sha256 ?? EMPTY_SHA256,
       })),
     ),
     violations: [],

@@ -78,7 +78,7 @@ export async function loadRealismSummary(file: string, cwd: string, corpusPath: 
     interval_method: r.interval_method,
     errors: r.errors,
     tools: r.tools.map((t) => ({ name: t.name, judged: t.judged, win_rate: t.win_rate, ci_low: t.ci_low, ci_high: t.ci_high })),
-    corpus_matches: r.corpus_sha256 === undefined ? null : r.corpus_sha256 === (await hashFile(corpusPath)).sha256,
+    corpus_matches: r.corpus_sha256 === undefined ? null : r.corpus_sha256 === (await hashFile(corpusPath, { gitBlobIds: false })).sha256,
     simulator_matches: simulatorModel === undefined ? null : simulatorModel === r.simulator.model,
   };
 }

@@ -260,7 +260,7 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
     schema: REALISM_SCHEMA,
     created_at: (options.now ?? (() => new Date()))().toISOString(),
     corpus: options.displayPath,
-    corpus_sha256: (await hashFile(options.corpusPath)).sha256,
+    corpus_sha256: (await hashFile(options.corpusPath, { gitBlobIds: false })).sha256,
     seed: options.seed,
     confidence: options.confidence,
     simulator: { model: options.simulator.model },

@@ -19,4 +19,13 @@ describe('hashFile (streaming digests for the lock)', () => {
     expect(digests.blob.sha1).toBe(execFileSync('git', ['hash-object', '--no-filters', file], { encoding: 'utf8' }).trim());
     expect(digests.blob.sha256).toBe(createHash('sha256').update(`blob ${bytes.length}\0`).update(bytes).digest('hex'));
   });
+
+  it('gives the same sha256 without the git blob ids when they are not needed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'deploysim-hash-'));
+    const file = path.join(dir, 'data.bin');
+    const bytes = Buffer.from('x'.repeat(2 * 1024 * 1024 + 7));
+    await writeFile(file, bytes);
+    const digests = await hashFile(file, { gitBlobIds: false });
+    expect(digests).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+  });
 });
