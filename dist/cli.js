@@ -79552,6 +79552,9 @@ function escapeCell2(text) {
 function aboveButNotSignificant(c) {
   return c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k;
 }
+function verdictLabel(c) {
+  return aboveButNotSignificant(c) ? "pass (above prediction, not significant)" : c.verdict;
+}
 function categoryRow(c) {
   const cells = [
     `${aboveButNotSignificant(c) ? "⚠️" : ICON[c.verdict]} \`${c.id}\``,
@@ -79560,7 +79563,7 @@ function categoryRow(c) {
     `${fmt2(c.ci_low_per_100k)} – ${fmt2(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt2(c.detectable_rate_per_100k),
-    aboveButNotSignificant(c) ? "pass (above prediction, not significant)" : c.verdict
+    verdictLabel(c)
   ];
   return `| ${cells.join(" | ")} |`;
 }
@@ -79647,7 +79650,7 @@ function renderText(report, reportPath) {
     const pct5 = `${Math.round(report.decision.confidence * 100)}%`;
     const rows = [
       ["category", "predicted/100k", "observed/100k", `${pct5} interval`, "flagged/graded", "verdict"],
-      ...report.categories.map((c) => [c.id, num2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num2(c.threshold_per_100k)})` : ""), num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k ? "pass (above prediction, not significant)" : c.verdict])
+      ...report.categories.map((c) => [c.id, num2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num2(c.threshold_per_100k)})` : ""), num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, verdictLabel(c)])
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join("  ")}`.trimEnd());

@@ -78599,6 +78599,9 @@ function escapeCell2(text) {
 function aboveButNotSignificant(c) {
   return c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k;
 }
+function verdictLabel(c) {
+  return aboveButNotSignificant(c) ? "pass (above prediction, not significant)" : c.verdict;
+}
 function categoryRow(c) {
   const cells = [
     `${aboveButNotSignificant(c) ? "⚠️" : ICON[c.verdict]} \`${c.id}\``,
@@ -78607,7 +78610,7 @@ function categoryRow(c) {
     `${fmt2(c.ci_low_per_100k)} – ${fmt2(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt2(c.detectable_rate_per_100k),
-    aboveButNotSignificant(c) ? "pass (above prediction, not significant)" : c.verdict
+    verdictLabel(c)
   ];
   return `| ${cells.join(" | ")} |`;
 }

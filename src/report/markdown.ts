@@ -32,8 +32,13 @@ function escapeCell(text: string): string {
 }
 
 /** Passed, yet observed above its prediction: worth a reviewer's look even though the gate allows it. */
-function aboveButNotSignificant(c: CategoryReport): boolean {
+export function aboveButNotSignificant(c: CategoryReport): boolean {
   return c.verdict === 'pass' && c.rate_per_100k > c.threshold_per_100k;
+}
+
+/** The verdict as shown to people: a pass above its prediction says so. */
+export function verdictLabel(c: CategoryReport): string {
+  return aboveButNotSignificant(c) ? 'pass (above prediction, not significant)' : c.verdict;
 }
 
 function categoryRow(c: CategoryReport): string {
@@ -44,7 +49,7 @@ function categoryRow(c: CategoryReport): string {
     `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt(c.detectable_rate_per_100k),
-    aboveButNotSignificant(c) ? 'pass (above prediction, not significant)' : c.verdict,
+    verdictLabel(c),
   ];
   return `| ${cells.join(' | ')} |`;
 }
