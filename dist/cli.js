@@ -19619,8 +19619,8 @@ var require_tunnel = __commonJS({
     "use strict";
     var net = __require("net");
     var tls = __require("tls");
-    var http = __require("http");
-    var https = __require("https");
+    var http2 = __require("http");
+    var https2 = __require("https");
     var events = __require("events");
     var assert2 = __require("assert");
     var util = __require("util");
@@ -19630,24 +19630,24 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttps = httpsOverHttps;
     function httpOverHttp(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http.request;
+      agent.request = http2.request;
       return agent;
     }
     function httpsOverHttp(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http.request;
+      agent.request = http2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
     function httpOverHttps(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https.request;
+      agent.request = https2.request;
       return agent;
     }
     function httpsOverHttps(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https.request;
+      agent.request = https2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
@@ -19656,7 +19656,7 @@ var require_tunnel = __commonJS({
       var self = this;
       self.options = options || {};
       self.proxyOptions = self.options.proxy || {};
-      self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
+      self.maxSockets = self.options.maxSockets || http2.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
       self.on("free", function onFree(socket, host, port, localAddress) {
@@ -21254,7 +21254,7 @@ var require_request = __commonJS({
     var { headerNameLowerCasedRecord } = require_constants();
     var invalidPathRegex = /[^\u0021-\u00ff]/;
     var kHandler = /* @__PURE__ */ Symbol("handler");
-    var Request = class {
+    var Request2 = class {
       constructor(origin, {
         path: path23,
         method,
@@ -21619,7 +21619,7 @@ var require_request = __commonJS({
         request2.headers.push(key, val);
       }
     }
-    module.exports = Request;
+    module.exports = Request2;
   }
 });
 
@@ -23655,7 +23655,7 @@ var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports, module) {
     "use strict";
     var { Transform } = __require("node:stream");
-    var zlib = __require("node:zlib");
+    var zlib2 = __require("node:zlib");
     var { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = require_constants3();
     var { getGlobalOrigin } = require_global();
     var { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = require_data_url();
@@ -24355,7 +24355,7 @@ var require_util2 = __commonJS({
             callback();
             return;
           }
-          this._inflateStream = (chunk[0] & 15) === 8 ? zlib.createInflate(this.#zlibOptions) : zlib.createInflateRaw(this.#zlibOptions);
+          this._inflateStream = (chunk[0] & 15) === 8 ? zlib2.createInflate(this.#zlibOptions) : zlib2.createInflateRaw(this.#zlibOptions);
           this._inflateStream.on("data", this.push.bind(this));
           this._inflateStream.on("end", () => this.push(null));
           this._inflateStream.on("error", (err) => this.destroy(err));
@@ -27200,10 +27200,10 @@ var require_client = __commonJS({
     "use strict";
     var assert2 = __require("node:assert");
     var net = __require("node:net");
-    var http = __require("node:http");
+    var http2 = __require("node:http");
     var util = require_util();
     var { channels } = require_diagnostics();
-    var Request = require_request();
+    var Request2 = require_request();
     var DispatcherBase = require_dispatcher_base();
     var {
       InvalidArgumentError,
@@ -27389,7 +27389,7 @@ var require_client = __commonJS({
         this[kUrl] = util.parseOrigin(url2);
         this[kConnector] = connect2;
         this[kPipelining] = pipelining != null ? pipelining : 1;
-        this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
+        this[kMaxHeadersSize] = maxHeaderSize || http2.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
         this[kKeepAliveMaxTimeout] = keepAliveMaxTimeout == null ? 6e5 : keepAliveMaxTimeout;
         this[kKeepAliveTimeoutThreshold] = keepAliveTimeoutThreshold == null ? 2e3 : keepAliveTimeoutThreshold;
@@ -27446,7 +27446,7 @@ var require_client = __commonJS({
       }
       [kDispatch](opts, handler2) {
         const origin = opts.origin || this[kUrl].origin;
-        const request2 = new Request(origin, opts, handler2);
+        const request2 = new Request2(origin, opts, handler2);
         this[kQueue].push(request2);
         if (this[kResuming]) {
         } else if (util.bodyLength(request2.body) == null && util.isIterable(request2.body)) {
@@ -30691,7 +30691,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -30731,7 +30731,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -30744,7 +30744,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -30784,7 +30784,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -32449,7 +32449,7 @@ var require_request2 = __commonJS({
       }
     }
     var patchMethodWarning = false;
-    var Request = class _Request {
+    var Request2 = class _Request {
       // https://fetch.spec.whatwg.org/#dom-request
       constructor(input2, init = {}) {
         webidl.util.markAsUncloneable(this);
@@ -32896,7 +32896,7 @@ var require_request2 = __commonJS({
         return `Request ${nodeUtil.formatWithOptions(options, properties)}`;
       }
     };
-    mixinBody(Request);
+    mixinBody(Request2);
     function makeRequest(init) {
       return {
         method: init.method ?? "GET",
@@ -32947,7 +32947,7 @@ var require_request2 = __commonJS({
       return newRequest;
     }
     function fromInnerRequest(innerRequest, signal, guard) {
-      const request2 = new Request(kConstruct);
+      const request2 = new Request2(kConstruct);
       request2[kState] = innerRequest;
       request2[kSignal] = signal;
       request2[kHeaders] = new Headers2(kConstruct);
@@ -32955,7 +32955,7 @@ var require_request2 = __commonJS({
       setHeadersGuard(request2[kHeaders], guard);
       return request2;
     }
-    Object.defineProperties(Request.prototype, {
+    Object.defineProperties(Request2.prototype, {
       method: kEnumerableProperty,
       url: kEnumerableProperty,
       headers: kEnumerableProperty,
@@ -32982,13 +32982,13 @@ var require_request2 = __commonJS({
       }
     });
     webidl.converters.Request = webidl.interfaceConverter(
-      Request
+      Request2
     );
     webidl.converters.RequestInfo = function(V, prefix, argument) {
       if (typeof V === "string") {
         return webidl.converters.USVString(V, prefix, argument);
       }
-      if (V instanceof Request) {
+      if (V instanceof Request2) {
         return webidl.converters.Request(V, prefix, argument);
       }
       return webidl.converters.USVString(V, prefix, argument);
@@ -33079,7 +33079,7 @@ var require_request2 = __commonJS({
         converter: webidl.converters.any
       }
     ]);
-    module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest };
+    module.exports = { Request: Request2, makeRequest, fromInnerRequest, cloneRequest };
   }
 });
 
@@ -33095,8 +33095,8 @@ var require_fetch = __commonJS({
       fromInnerResponse
     } = require_response();
     var { HeadersList } = require_headers();
-    var { Request, cloneRequest } = require_request2();
-    var zlib = __require("node:zlib");
+    var { Request: Request2, cloneRequest } = require_request2();
+    var zlib2 = __require("node:zlib");
     var {
       bytesMatch,
       makePolicyContainer,
@@ -33190,7 +33190,7 @@ var require_fetch = __commonJS({
       let p = createDeferredPromise();
       let requestObject;
       try {
-        requestObject = new Request(input2, init);
+        requestObject = new Request2(input2, init);
       } catch (e) {
         p.reject(e);
         return p.promise;
@@ -34045,7 +34045,7 @@ var require_fetch = __commonJS({
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
               location = headersList.get("location", true);
-              const decoders = [];
+              const decoders2 = [];
               const willFollow = location && request2.redirect === "follow" && redirectStatusSet.has(status);
               if (request2.method !== "HEAD" && request2.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
                 const contentEncoding = headersList.get("content-encoding", true);
@@ -34058,26 +34058,26 @@ var require_fetch = __commonJS({
                 for (let i = codings.length - 1; i >= 0; --i) {
                   const coding = codings[i].trim();
                   if (coding === "x-gzip" || coding === "gzip") {
-                    decoders.push(zlib.createGunzip({
+                    decoders2.push(zlib2.createGunzip({
                       // Be less strict when decoding compressed responses, since sometimes
                       // servers send slightly invalid responses that are still accepted
                       // by common browsers.
                       // Always using Z_SYNC_FLUSH is what cURL does.
-                      flush: zlib.constants.Z_SYNC_FLUSH,
-                      finishFlush: zlib.constants.Z_SYNC_FLUSH
+                      flush: zlib2.constants.Z_SYNC_FLUSH,
+                      finishFlush: zlib2.constants.Z_SYNC_FLUSH
                     }));
                   } else if (coding === "deflate") {
-                    decoders.push(createInflate({
-                      flush: zlib.constants.Z_SYNC_FLUSH,
-                      finishFlush: zlib.constants.Z_SYNC_FLUSH
+                    decoders2.push(createInflate({
+                      flush: zlib2.constants.Z_SYNC_FLUSH,
+                      finishFlush: zlib2.constants.Z_SYNC_FLUSH
                     }));
                   } else if (coding === "br") {
-                    decoders.push(zlib.createBrotliDecompress({
-                      flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-                      finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH
+                    decoders2.push(zlib2.createBrotliDecompress({
+                      flush: zlib2.constants.BROTLI_OPERATION_FLUSH,
+                      finishFlush: zlib2.constants.BROTLI_OPERATION_FLUSH
                     }));
                   } else {
-                    decoders.length = 0;
+                    decoders2.length = 0;
                     break;
                   }
                 }
@@ -34088,7 +34088,7 @@ var require_fetch = __commonJS({
                 status,
                 statusText,
                 headersList,
-                body: decoders.length ? pipeline2(this.body, ...decoders, (err) => {
+                body: decoders2.length ? pipeline2(this.body, ...decoders2, (err) => {
                   if (err) {
                     this.onError(err);
                   }
@@ -35010,7 +35010,7 @@ var require_cache = __commonJS({
     var { kEnumerableProperty, isDisturbed } = require_util();
     var { webidl } = require_webidl();
     var { Response: Response2, cloneResponse: cloneResponse2, fromInnerResponse } = require_response();
-    var { Request, fromInnerRequest } = require_request2();
+    var { Request: Request2, fromInnerRequest } = require_request2();
     var { kState } = require_symbols2();
     var { fetching } = require_fetch();
     var { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = require_util2();
@@ -35084,7 +35084,7 @@ var require_cache = __commonJS({
         }
         const fetchControllers = [];
         for (const request2 of requests) {
-          const r = new Request(request2)[kState];
+          const r = new Request2(request2)[kState];
           if (!urlIsHttpHttpsScheme(r.url)) {
             throw webidl.errors.exception({
               header: prefix,
@@ -35168,10 +35168,10 @@ var require_cache = __commonJS({
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         response = webidl.converters.Response(response, prefix, "response");
         let innerRequest = null;
-        if (request2 instanceof Request) {
+        if (request2 instanceof Request2) {
           innerRequest = request2[kState];
         } else {
-          innerRequest = new Request(request2)[kState];
+          innerRequest = new Request2(request2)[kState];
         }
         if (!urlIsHttpHttpsScheme(innerRequest.url) || innerRequest.method !== "GET") {
           throw webidl.errors.exception({
@@ -35249,14 +35249,14 @@ var require_cache = __commonJS({
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
         let r = null;
-        if (request2 instanceof Request) {
+        if (request2 instanceof Request2) {
           r = request2[kState];
           if (r.method !== "GET" && !options.ignoreMethod) {
             return false;
           }
         } else {
           assert2(typeof request2 === "string");
-          r = new Request(request2)[kState];
+          r = new Request2(request2)[kState];
         }
         const operations = [];
         const operation = {
@@ -35295,13 +35295,13 @@ var require_cache = __commonJS({
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
         let r = null;
         if (request2 !== void 0) {
-          if (request2 instanceof Request) {
+          if (request2 instanceof Request2) {
             r = request2[kState];
             if (r.method !== "GET" && !options.ignoreMethod) {
               return [];
             }
           } else if (typeof request2 === "string") {
-            r = new Request(request2)[kState];
+            r = new Request2(request2)[kState];
           }
         }
         const promise2 = createDeferredPromise();
@@ -35467,13 +35467,13 @@ var require_cache = __commonJS({
       #internalMatchAll(request2, options, maxResponses = Infinity) {
         let r = null;
         if (request2 !== void 0) {
-          if (request2 instanceof Request) {
+          if (request2 instanceof Request2) {
             r = request2[kState];
             if (r.method !== "GET" && !options.ignoreMethod) {
               return [];
             }
           } else if (typeof request2 === "string") {
-            r = new Request(request2)[kState];
+            r = new Request2(request2)[kState];
           }
         }
         const responses = [];
@@ -38799,8 +38799,8 @@ var require_lib140 = __commonJS({
     exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
     exports.getProxyUrl = getProxyUrl;
     exports.isHttps = isHttps;
-    var http = __importStar(__require("http"));
-    var https = __importStar(__require("https"));
+    var http2 = __importStar(__require("http"));
+    var https2 = __importStar(__require("https"));
     var pm = __importStar(require_proxy());
     var tunnel = __importStar(require_tunnel2());
     var undici_1 = require_undici();
@@ -39189,7 +39189,7 @@ var require_lib140 = __commonJS({
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === "https:";
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? https2 : http2;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -39290,7 +39290,7 @@ var require_lib140 = __commonJS({
         const usingSsl = parsedUrl.protocol === "https:";
         let maxSockets = 100;
         if (this.requestOptions) {
-          maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+          maxSockets = this.requestOptions.maxSockets || http2.globalAgent.maxSockets;
         }
         if (proxyUrl && proxyUrl.hostname) {
           const agentOptions = {
@@ -39312,7 +39312,7 @@ var require_lib140 = __commonJS({
         }
         if (!agent) {
           const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+          agent = usingSsl ? new https2.Agent(options) : new http2.Agent(options);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -54950,9 +54950,9 @@ function pLimit(concurrency) {
           queue.clear();
           return;
         }
-        const abortError = AbortSignal.abort().reason;
+        const abortError2 = AbortSignal.abort().reason;
         while (queue.size > 0) {
-          queue.dequeue().reject(abortError);
+          queue.dequeue().reject(abortError2);
         }
       }
     },
@@ -75189,6 +75189,88 @@ function parseSettings(raw, opts) {
   };
 }
 
+// src/models/httpTransport.ts
+import http from "node:http";
+import https from "node:https";
+import { promisify } from "node:util";
+import zlib from "node:zlib";
+var decoders = {
+  gzip: promisify(zlib.gunzip),
+  "x-gzip": promisify(zlib.gunzip),
+  deflate: promisify(zlib.inflate),
+  br: promisify(zlib.brotliDecompress)
+};
+var NULL_BODY = /* @__PURE__ */ new Set([101, 103, 204, 205, 304]);
+var abortError = (signal) => signal.reason instanceof Error && signal.reason.name === "AbortError" ? signal.reason : new DOMException("This operation was aborted", "AbortError");
+function agentsSupportProxyEnv(version2 = process.versions.node) {
+  const [major = 0, minor = 0] = version2.split(".").map(Number);
+  return major > 24 || major === 24 && minor >= 5;
+}
+function proxyVariablesSet(env) {
+  return ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].filter((name) => env[name]);
+}
+function createHttpFetch(env = process.env) {
+  const agentOptions = { keepAlive: true, proxyEnv: env };
+  const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
+  const httpFetch = (input2, init = {}) => {
+    const body = init.body;
+    const plainBody = body === void 0 || body === null || typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer;
+    const url2 = input2 instanceof Request ? void 0 : new URL(input2);
+    const agent = url2 && (url2.protocol === "http:" || url2.protocol === "https:") ? agents[url2.protocol] : void 0;
+    if (!plainBody || !agent || !url2) return fetch(input2, init);
+    const signal = init.signal ?? void 0;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const payload = body === void 0 || body === null ? void 0 : typeof body === "string" ? body : Buffer.from(body instanceof ArrayBuffer ? new Uint8Array(body) : body);
+    const headers = {};
+    new Headers(init.headers).forEach((value2, name) => headers[name] = value2);
+    if (payload !== void 0) headers["content-length"] = String(Buffer.byteLength(payload));
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle2 = (fn) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const fail = (error62) => settle2(() => reject(error62));
+      const request2 = (url2.protocol === "https:" ? https : http).request(url2, { method: init.method ?? "GET", headers, agent }, (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("error", fail);
+        response.on("aborted", () => fail(new Error("the endpoint closed the connection before the response was complete")));
+        response.on("end", () => {
+          if (!response.complete) return fail(new Error("the endpoint closed the connection before the response was complete"));
+          const status = response.statusCode ?? 0;
+          const encoding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
+          const raw = Buffer.concat(chunks);
+          const decode3 = decoders[encoding];
+          (decode3 && raw.length > 0 ? decode3(raw) : Promise.resolve(raw)).then((content) => {
+            const responseHeaders = new Headers();
+            const rawHeaders = response.rawHeaders;
+            for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+              const name = rawHeaders[i].toLowerCase();
+              if (decode3 && (name === "content-encoding" || name === "content-length")) continue;
+              responseHeaders.append(name, rawHeaders[i + 1]);
+            }
+            const result = new Response(NULL_BODY.has(status) ? null : content, { status, statusText: response.statusMessage ?? "", headers: responseHeaders });
+            Object.defineProperty(result, "url", { value: url2.href });
+            settle2(() => resolve(result));
+          }).catch(fail);
+        });
+      });
+      const onAbort = () => {
+        const error62 = abortError(signal);
+        request2.destroy(error62);
+        fail(error62);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      request2.on("error", fail);
+      request2.end(payload);
+    });
+  };
+  return httpFetch;
+}
+
 // src/models/gateway.ts
 var hasMessage = (c) => Boolean(c.choices?.[0]?.message);
 function scrubAnswer(completion, secrets) {
@@ -75212,6 +75294,7 @@ var ModelGateway = class {
   options;
   clients = /* @__PURE__ */ new Map();
   limit;
+  transport;
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
   async chat(endpoint2, params, options = {}) {
@@ -75245,12 +75328,23 @@ var ModelGateway = class {
         baseURL: demo ? "http://deploysim-demo.invalid/v1" : endpoint2.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.options.fetch,
+        fetch: demo ? demoFetch : this.fetch(),
         logLevel: "off"
       });
       this.clients.set(key, client);
     }
     return client;
+  }
+  fetch() {
+    if (this.options.fetch) return this.options.fetch;
+    if (!this.transport) {
+      const proxies = proxyVariablesSet(process.env);
+      if (proxies.length > 0 && !agentsSupportProxyEnv()) {
+        this.options.warning?.(`${proxies.join(", ")} is set, but Node ${process.versions.node} cannot send model requests through a proxy (Node 24.5 or later can); they go direct.`);
+      }
+      this.transport = createHttpFetch(process.env);
+    }
+    return this.transport;
   }
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   classify(endpoint2, model, error62) {
@@ -75259,6 +75353,12 @@ var ModelGateway = class {
       const detail = scrub(error62.message).slice(0, 500);
       const where = `${endpoint2.role} endpoint ${scrub(endpoint2.baseUrl)} (model "${model}")`;
       const modelMissing = error62.status === 404 || error62.status === 400 && /model/i.test(error62.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error62.message);
+      if (error62.status >= 300 && error62.status < 400) {
+        const location = error62.headers?.get("location");
+        return new EndpointRefusedError(
+          `The ${where} answered ${error62.status} (a redirect${location ? ` to ${scrub(location)}` : ""}). Model requests are not redirected: set the ${endpoint2.role}-base-url input to the address that answers.`
+        );
+      }
       if (error62.status === 401 || error62.status === 403) {
         return new EndpointRefusedError(`The ${where} answered ${error62.status}: ${detail}. Check the ${endpoint2.role}-api-key input (and that the key may use this model).`);
       }
@@ -80798,6 +80898,7 @@ async function runGate(settings, deps) {
     maxRetries: settings.maxRetries,
     secrets: deps.secrets,
     fetch: deps.fetch,
+    warning: (message) => deps.logger.warning(message),
     cache
   });
   const simulator = settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0;

@@ -51,7 +51,7 @@ export interface GateDependencies {
   /** Proves the registration and its files were committed before the change (runs before sampling). */
   lock: (registration: Registration) => Promise<LockOutcome>;
   now?: () => Date;
-  /** Transport for model requests; tests and production use the real `fetch` by default. */
+  /** Transport for model requests (tests); by default the gateway's node:http transport. */
   fetch?: typeof fetch;
   runUrl?: string;
 }
@@ -132,6 +132,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     maxRetries: settings.maxRetries,
     secrets: deps.secrets,
     fetch: deps.fetch,
+    warning: (message) => deps.logger.warning(message),
     cache,
   });
   const simulator = settings.simulator.model

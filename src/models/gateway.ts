@@ -6,6 +6,7 @@ import { GateError } from '../errors.js';
 import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT } from '../settings.js';
 import { cacheKey, type CompletionCache } from '../cache/completionCache.js';
+import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from './httpTransport.js';
 
 export type EndpointRole = 'candidate' | 'grader' | 'simulator' | 'discriminator' | 'baseline';
 
@@ -20,8 +21,10 @@ export interface GatewayOptions {
   timeoutMs: number;
   maxRetries: number;
   secrets: SecretRegistry;
-  /** Injected transport (tests); the demo endpoint always uses the in-process demo model. */
+  /** Injected transport (tests); by default node:http (./httpTransport.ts). The demo endpoint always uses the in-process demo model. */
   fetch?: typeof fetch;
+  /** Told once when a proxy variable is set that this Node version cannot apply to model requests. */
+  warning?: (message: string) => void;
   /** `cache-dir`: answered requests are read from here instead of being sent again. */
   cache?: CompletionCache;
 }
@@ -57,6 +60,7 @@ export class EndpointRefusedError extends GateError {}
 export class ModelGateway {
   private readonly clients = new Map<string, OpenAI>();
   private readonly limit: LimitFunction;
+  private transport: typeof fetch | undefined;
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
 
@@ -98,12 +102,24 @@ export class ModelGateway {
         baseURL: demo ? 'http://deploysim-demo.invalid/v1' : endpoint.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.options.fetch,
+        fetch: demo ? demoFetch : this.fetch(),
         logLevel: 'off',
       });
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  private fetch(): typeof fetch {
+    if (this.options.fetch) return this.options.fetch;
+    if (!this.transport) {
+      const proxies = proxyVariablesSet(process.env);
+      if (proxies.length > 0 && !agentsSupportProxyEnv()) {
+        this.options.warning?.(`${proxies.join(', ')} is set, but Node ${process.versions.node} cannot send model requests through a proxy (Node 24.5 or later can); they go direct.`);
+      }
+      this.transport = createHttpFetch(process.env);
+    }
+    return this.transport;
   }
 
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
@@ -113,6 +129,12 @@ export class ModelGateway {
       const detail = scrub(error.message).slice(0, 500);
       const where = `${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (model "${model}")`;
       const modelMissing = error.status === 404 || (error.status === 400 && /model/i.test(error.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error.message));
+      if (error.status >= 300 && error.status < 400) {
+        const location = error.headers?.get('location');
+        return new EndpointRefusedError(
+          `The ${where} answered ${error.status} (a redirect${location ? ` to ${scrub(location)}` : ''}). Model requests are not redirected: set the ${endpoint.role}-base-url input to the address that answers.`,
+        );
+      }
       if (error.status === 401 || error.status === 403) {
         return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the ${endpoint.role}-api-key input (and that the key may use this model).`);
       }

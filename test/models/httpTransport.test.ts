@@ -1,0 +1,160 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EndpointRefusedError, ModelGateway } from '../../src/models/gateway.js';
+import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from '../../src/models/httpTransport.js';
+import { SecretRegistry } from '../../src/secrets.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A real local server; `handle` answers each request after its body has arrived. */
+async function serve(handle: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      handle(req, res, body);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+const completion = (content: string) =>
+  JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop' }] });
+
+describe('node:http transport for the openai client', () => {
+  it('sends the method, headers and body as given and hands back status, headers, body and url', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(201, 'Made', [['content-type', 'application/json'], ['x-multi', 'a'], ['x-multi', 'b']]);
+      res.end('{"ok":true}');
+    });
+    const httpFetch = createHttpFetch({});
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'héllo' }] });
+    const response = await httpFetch(`${server.url}/v1/chat/completions?x=1`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer placeholder' }, body });
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]).toMatchObject({ method: 'POST', url: '/v1/chat/completions?x=1', body });
+    expect(server.seen[0]!.headers).toMatchObject({ 'content-type': 'application/json', authorization: 'Bearer placeholder', 'content-length': String(Buffer.byteLength(body)) });
+    expect(response.status).toBe(201);
+    expect(response.statusText).toBe('Made');
+    expect(response.headers.get('x-multi')).toBe('a, b');
+    expect(response.url).toBe(`${server.url}/v1/chat/completions?x=1`);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it('decodes a gzip-encoded answer, as built-in fetch does', async () => {
+    const server = await serve((_req, res) => {
+      const zipped = gzipSync(completion('zipped reply'));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': zipped.length });
+      res.end(zipped);
+    });
+    const client = new OpenAI({ apiKey: 'none', baseURL: `${server.url}/v1`, fetch: createHttpFetch({}), maxRetries: 0 });
+    const answer = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]!.message.content).toBe('zipped reply');
+  });
+
+  it('rejects with an AbortError when aborted before or while the answer arrives', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":'); // then never finishes
+    });
+    const httpFetch = createHttpFetch({});
+    const early = new AbortController();
+    early.abort();
+    await expect(httpFetch(server.url, { method: 'POST', body: '{}', signal: early.signal })).rejects.toMatchObject({ name: 'AbortError' });
+
+    const late = new AbortController();
+    const pending = httpFetch(server.url, { method: 'POST', body: '{}', signal: late.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    late.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('a timeout through the openai client is its timeout error, after its retries', async () => {
+    const server = await serve(() => undefined); // never answers
+    const client = new OpenAI({ apiKey: 'none', baseURL: `${server.url}/v1`, fetch: createHttpFetch({}), maxRetries: 1, timeout: 100 });
+    await expect(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it('never hands on a truncated body when the connection drops mid-answer', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"truncated":');
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    await expect(createHttpFetch({})(server.url, { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+
+  it('hands bodies it does not send itself (forms, streams) to the built-in fetch', async () => {
+    const server = await serve((_req, res) => res.end('ok'));
+    const response = await createHttpFetch({})(server.url, { method: 'POST', body: new URLSearchParams({ a: '1' }) });
+    expect(await response.text()).toBe('ok');
+    expect(server.seen[0]!.body).toBe('a=1');
+    expect(server.seen[0]!.headers['content-type']).toMatch(/x-www-form-urlencoded/);
+  });
+
+  it.runIf(agentsSupportProxyEnv())('sends requests through HTTP_PROXY (Node ≥ 24.5)', async () => {
+    const proxy = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"via":"proxy"}');
+    });
+    const response = await createHttpFetch({ HTTP_PROXY: proxy.url })('http://model.example.invalid/v1/chat/completions', { method: 'POST', body: '{}' });
+    expect(await response.json()).toEqual({ via: 'proxy' });
+    // A forward proxy gets the absolute URL.
+    expect(proxy.seen[0]!.url).toBe('http://model.example.invalid/v1/chat/completions');
+  });
+
+  it('lists the proxy variables that are set, and knows which Node versions apply them', () => {
+    expect(proxyVariablesSet({ HTTPS_PROXY: 'http://p:1', http_proxy: '', NO_PROXY: 'x' })).toEqual(['HTTPS_PROXY']);
+    expect(agentsSupportProxyEnv('20.20.2')).toBe(false);
+    expect(agentsSupportProxyEnv('24.4.1')).toBe(false);
+    expect(agentsSupportProxyEnv('24.5.0')).toBe(true);
+    expect(agentsSupportProxyEnv('26.0.0')).toBe(true);
+  });
+});
+
+describe('the gateway on the default transport', () => {
+  it('stops at a redirect with one request, naming where the endpoint points', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(307, { location: 'https://elsewhere.example/v1/chat/completions' });
+      res.end();
+    });
+    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 2, secrets: new SecretRegistry() });
+    const error = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EndpointRefusedError);
+    expect((error as Error).message).toContain('307 (a redirect to https://elsewhere.example/v1/chat/completions)');
+    expect((error as Error).message).toContain('candidate-base-url');
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('answers a chat request end to end', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion('plain reply'));
+    });
+    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 0, secrets: new SecretRegistry() });
+    const answer = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]!.message.content).toBe('plain reply');
+    expect(server.seen[0]!.headers.authorization).toBe('Bearer placeholder');
+  });
+});
