@@ -101,13 +101,18 @@ const cpuSeconds = (stderr: string) => {
 /** The machine's 1-minute load average when a benchmark started: wall ratios mean little on a busy machine. */
 const load = () => os.loadavg()[0]!.toFixed(1);
 
+/** The 2,000-prefix corpus and registration that benchmarks 1 and 3 run. */
+async function writeThroughputWorkload(work: string, n: number) {
+  await writeCorpus(path.join(work, 'corpus.jsonl'), n);
+  await writeFile(path.join(work, 'deploysim.yml'), registration('corpus.jsonl', n));
+}
+
 async function throughput(work: string): Promise<Row> {
   const loadAtStart = load();
   const n = 2000;
   const concurrency = 32;
   const latency = 0.05;
-  await writeCorpus(path.join(work, 'corpus.jsonl'), n);
-  await writeFile(path.join(work, 'deploysim.yml'), registration('corpus.jsonl', n));
+  await writeThroughputWorkload(work, n);
   // `faults` is consulted once per request, right after the fixed latency: the first and last answers' times.
   let firstAnswer = 0;
   let lastAnswer = 0;
@@ -174,6 +179,7 @@ async function promptfoo(work: string): Promise<Row> {
     candidate: (body) => (/rubric/i.test(JSON.stringify(body.messages ?? [])) ? JSON.stringify({ reason: 'nothing to flag', pass: true, score: 1 }) : defaultCandidateReply(body)),
   });
   try {
+    await writeThroughputWorkload(work, n);
     const dir = path.join(work, 'promptfoo');
     await mkdir(dir, { recursive: true });
     const rows = ['question', ...Array.from({ length: n }, (_, i) => `"Question ${i}: how do I reset my router?"`)];
@@ -218,7 +224,7 @@ tests: file://tests.csv
       benchmark,
       measured: `deploysim ${ds.seconds.toFixed(2)} s (${dsRequests} requests, exit ${ds.code}) / promptfoo ${pf.seconds.toFixed(2)} s (${pfRequests} requests, exit ${pf.code}) = ${ratio.toFixed(2)}× (node ${node === process.execPath ? process.version : node}; load ${loadAtStart})`,
       target: 'deploysim ≤ 0.5×',
-      ok: ratio <= 0.5 && pf.code === 0,
+      ok: ratio <= 0.5 && pf.code === 0 && ds.code === 0 && dsRequests === 2 * n,
     };
   } finally {
     await mock.close();
