@@ -19619,8 +19619,8 @@ var require_tunnel = __commonJS({
     "use strict";
     var net = __require("net");
     var tls = __require("tls");
-    var http2 = __require("http");
-    var https2 = __require("https");
+    var http = __require("http");
+    var https = __require("https");
     var events = __require("events");
     var assert2 = __require("assert");
     var util = __require("util");
@@ -19630,24 +19630,24 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttps = httpsOverHttps;
     function httpOverHttp(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http2.request;
+      agent.request = http.request;
       return agent;
     }
     function httpsOverHttp(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http2.request;
+      agent.request = http.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
     function httpOverHttps(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https2.request;
+      agent.request = https.request;
       return agent;
     }
     function httpsOverHttps(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https2.request;
+      agent.request = https.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
@@ -19656,7 +19656,7 @@ var require_tunnel = __commonJS({
       var self = this;
       self.options = options || {};
       self.proxyOptions = self.options.proxy || {};
-      self.maxSockets = self.options.maxSockets || http2.Agent.defaultMaxSockets;
+      self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
       self.on("free", function onFree(socket, host, port, localAddress) {
@@ -27200,7 +27200,7 @@ var require_client = __commonJS({
     "use strict";
     var assert2 = __require("node:assert");
     var net = __require("node:net");
-    var http2 = __require("node:http");
+    var http = __require("node:http");
     var util = require_util();
     var { channels } = require_diagnostics();
     var Request2 = require_request();
@@ -27389,7 +27389,7 @@ var require_client = __commonJS({
         this[kUrl] = util.parseOrigin(url2);
         this[kConnector] = connect2;
         this[kPipelining] = pipelining != null ? pipelining : 1;
-        this[kMaxHeadersSize] = maxHeaderSize || http2.maxHeaderSize;
+        this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
         this[kKeepAliveMaxTimeout] = keepAliveMaxTimeout == null ? 6e5 : keepAliveMaxTimeout;
         this[kKeepAliveTimeoutThreshold] = keepAliveTimeoutThreshold == null ? 2e3 : keepAliveTimeoutThreshold;
@@ -38799,8 +38799,8 @@ var require_lib140 = __commonJS({
     exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
     exports.getProxyUrl = getProxyUrl;
     exports.isHttps = isHttps;
-    var http2 = __importStar(__require("http"));
-    var https2 = __importStar(__require("https"));
+    var http = __importStar(__require("http"));
+    var https = __importStar(__require("https"));
     var pm = __importStar(require_proxy());
     var tunnel = __importStar(require_tunnel2());
     var undici_1 = require_undici();
@@ -39189,7 +39189,7 @@ var require_lib140 = __commonJS({
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === "https:";
-        info.httpModule = usingSsl ? https2 : http2;
+        info.httpModule = usingSsl ? https : http;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -39290,7 +39290,7 @@ var require_lib140 = __commonJS({
         const usingSsl = parsedUrl.protocol === "https:";
         let maxSockets = 100;
         if (this.requestOptions) {
-          maxSockets = this.requestOptions.maxSockets || http2.globalAgent.maxSockets;
+          maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
         }
         if (proxyUrl && proxyUrl.hostname) {
           const agentOptions = {
@@ -39312,7 +39312,7 @@ var require_lib140 = __commonJS({
         }
         if (!agent) {
           const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https2.Agent(options) : new http2.Agent(options);
+          agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -43681,10 +43681,10 @@ var ConfigError = class extends DeploysimError {
   exitCode = 2;
 };
 var ConfigErrors = class extends ConfigError {
-  constructor(problems, heading) {
+  constructor(problems, heading, total = problems.length) {
     const shown = problems.slice(0, 50);
-    const more = problems.length > shown.length ? `
-  … and ${problems.length - shown.length} more` : "";
+    const more = total > shown.length ? `
+  … and ${total - shown.length} more` : "";
     super(`${heading}
 ${shown.map((p) => `  - ${p}`).join("\n")}${more}`);
     this.problems = problems;
@@ -75190,8 +75190,7 @@ function parseSettings(raw, opts) {
 }
 
 // src/models/httpTransport.ts
-import http from "node:http";
-import https from "node:https";
+import { createRequire } from "node:module";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 var decoders = {
@@ -75209,7 +75208,12 @@ function agentsSupportProxyEnv(version2 = process.versions.node) {
 function proxyVariablesSet(env) {
   return ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].filter((name) => env[name]);
 }
+function httpModules() {
+  const load = createRequire(import.meta.url);
+  return { http: load("node:http"), https: load("node:https") };
+}
 function createHttpFetch(env = process.env) {
+  const { http, https } = httpModules();
   const agentOptions = { keepAlive: true, proxyEnv: env };
   const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
   const httpFetch = (input2, init = {}) => {
@@ -76112,36 +76116,50 @@ async function* readChunks(handle) {
     await handle.close();
   }
 }
-async function* readLines(stream) {
-  let pending = [];
-  let pendingBytes = 0;
-  let number4 = 0;
-  const finish2 = (chunk, start, end) => {
-    let text;
-    if (pending.length) {
-      text = Buffer.concat([...pending, chunk.subarray(start, end)]).toString("utf8");
-      pending = [];
-      pendingBytes = 0;
-    } else text = chunk.toString("utf8", start, end);
-    number4 += 1;
-    if (text.endsWith("\r")) text = text.slice(0, -1);
-    return { number: number4, text };
-  };
-  for await (const chunk of stream) {
+var LineSplitter = class {
+  pending = [];
+  pendingBytes = 0;
+  number = 0;
+  *lines(chunk) {
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(number4 + 1);
-      yield finish2(chunk, start, nl);
+      if (this.pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      yield this.finish(chunk, start, nl);
       start = nl + 1;
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
-      pendingBytes += rest.length;
-      if (pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(number4 + 1);
-      pending.push(Buffer.from(rest));
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      this.pending.push(Buffer.from(rest));
     }
   }
-  if (pendingBytes > 0) yield finish2(Buffer.alloc(0), 0, 0);
+  /** The last line, when the input does not end with a newline. */
+  *end() {
+    if (this.pendingBytes > 0) yield this.finish(Buffer.alloc(0), 0, 0);
+  }
+  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
+  finish(chunk, start, end) {
+    let text;
+    if (this.pending.length) {
+      text = Buffer.concat([...this.pending, chunk.subarray(start, end)]).toString("utf8");
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else text = chunk.toString("utf8", start, end);
+    this.number += 1;
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    return { number: this.number, text };
+  }
+};
+async function* readLines(stream) {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) yield* splitter.lines(chunk);
+  yield* splitter.end();
+}
+async function forEachLine(stream, each) {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) for (const line of splitter.lines(chunk)) each(line);
+  for (const line of splitter.end()) each(line);
 }
 
 // src/calibration/labels.ts
@@ -78936,14 +78954,51 @@ import * as crypto2 from "node:crypto";
 import { createHash as createHash8 } from "node:crypto";
 var MAX_REPORTED_PROBLEMS = 50;
 var NO_STRATUM = "(missing)";
+function parseCorpusLine(text) {
+  if (text.trim() === "") return void 0;
+  if (jsonDepthExceeds(text)) return `JSON nested deeper than ${MAX_JSON_DEPTH} levels; a conversation record needs far fewer`;
+  let json2;
+  try {
+    json2 = JSON.parse(text);
+  } catch (error62) {
+    return `not valid JSON (${error62.message})`;
+  }
+  if (isPlainCorpusRecord(json2)) return json2;
+  const parsed = corpusRecordSchema.safeParse(json2);
+  if (parsed.success) return parsed.data;
+  const issue2 = parsed.error.issues[0];
+  const field2 = issue2.path.map((k) => typeof k === "number" ? `[${k}]` : `.${String(k)}`).join("").replace(/^\./, "");
+  return `${field2 || "record"}: ${issue2.message}`;
+}
+function isGzipError(error62) {
+  return error62 instanceof Error && "code" in error62 && String(error62.code).startsWith("Z_");
+}
+var ProblemList = class {
+  constructor(displayPath) {
+    this.displayPath = displayPath;
+  }
+  displayPath;
+  kept = [];
+  count = 0;
+  add(line, message) {
+    this.count += 1;
+    this.kept.push({ line, message });
+    if (this.kept.length > 2 * MAX_REPORTED_PROBLEMS) this.trim();
+  }
+  /** The first MAX_REPORTED_PROBLEMS, as `file:line: message`. */
+  lines() {
+    this.trim();
+    return this.kept.map(({ line, message }) => `${this.displayPath}:${line}: ${message}`);
+  }
+  trim() {
+    this.kept.sort((a, b) => a.line - b.line);
+    this.kept.length = Math.min(this.kept.length, MAX_REPORTED_PROBLEMS);
+  }
+};
 async function planSample(file2, displayPath, settings) {
-  const problems = [];
-  let problemCount = 0;
-  const problem = (line, message) => {
-    problemCount += 1;
-    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${displayPath}:${line}: ${message}`);
-  };
-  const ids = new FingerprintSet();
+  const problems = new ProblemList(displayPath);
+  const problem = (line, message) => problems.add(line, message);
+  const ids = new FingerprintLog();
   const strata = /* @__PURE__ */ new Map();
   const limit2 = settings.sample ?? Number.POSITIVE_INFINITY;
   let corpusRecords = 0;
@@ -78952,44 +79007,24 @@ async function planSample(file2, displayPath, settings) {
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error62.code ?? error62.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
-    for await (const line of readLines(stream)) {
-      if (line.text.trim() === "") continue;
-      if (jsonDepthExceeds(line.text)) {
-        problem(line.number, `JSON nested deeper than ${MAX_JSON_DEPTH} levels; a conversation record needs far fewer`);
-        continue;
+    await forEachLine(stream, (line) => {
+      const parsed = parseCorpusLine(line.text);
+      if (parsed === void 0) return;
+      if (typeof parsed === "string") {
+        problem(line.number, parsed);
+        return;
       }
-      let json2;
-      try {
-        json2 = JSON.parse(line.text);
-      } catch (error62) {
-        problem(line.number, `not valid JSON (${error62.message})`);
-        continue;
-      }
-      let record2;
-      if (isPlainCorpusRecord(json2)) record2 = json2;
-      else {
-        const parsed = corpusRecordSchema.safeParse(json2);
-        if (!parsed.success) {
-          const issue2 = parsed.error.issues[0];
-          const field2 = issue2.path.map((k) => typeof k === "number" ? `[${k}]` : `.${String(k)}`).join("").replace(/^\./, "");
-          problem(line.number, `${field2 || "record"}: ${issue2.message}`);
-          continue;
-        }
-        record2 = parsed.data;
-      }
+      const record2 = parsed;
       const digest = rankDigest(settings.seed, record2.id);
-      if (!ids.add(digest)) {
-        problem(line.number, `id "${record2.id}" appears more than once; ids must be unique`);
-        continue;
-      }
+      ids.add(digest);
       const prefix = derivePrefix(record2.messages);
       if ("error" in prefix) {
         problem(line.number, `record "${record2.id}": ${prefix.error}`);
-        continue;
+        return;
       }
       if (record2.consent === false) {
         excludedNoConsent += 1;
-        continue;
+        return;
       }
       settings.onRecord?.(record2, line.number);
       corpusRecords += 1;
@@ -78997,20 +79032,32 @@ async function planSample(file2, displayPath, settings) {
       let stratum = strata.get(stratumName);
       if (!stratum) strata.set(stratumName, stratum = { records: 0, pool: new RankPool(limit2) });
       stratum.records += 1;
-      stratum.pool.offer(digest.slice(0, RANK_KEY_HEX), line.number, record2.id);
-    }
+      stratum.pool.offer(digest, line.number, record2.id);
+    });
   } catch (error62) {
     if (error62 instanceof LineTooLongError) problem(error62.lineNumber, error62.message);
-    else if (error62 instanceof Error && "code" in error62 && String(error62.code).startsWith("Z_")) {
-      problem(0, `the gzip stream is corrupt (${error62.message})`);
-    } else throw error62;
-  } finally {
-    ids.release();
+    else if (isGzipError(error62)) problem(0, `the gzip stream is corrupt (${error62.message})`);
+    else throw error62;
   }
-  if (problemCount > 0) {
+  const repeated = ids.repeated();
+  if (repeated.size > 0) {
+    const seen = /* @__PURE__ */ new Set();
+    await forEachLine(await openCorpusStream(file2), (line) => {
+      const record2 = parseCorpusLine(line.text);
+      if (record2 === void 0 || typeof record2 === "string") return;
+      const fingerprint = rankDigest(settings.seed, record2.id).slice(0, 16);
+      if (!repeated.has(fingerprint)) return;
+      if (!seen.has(fingerprint)) seen.add(fingerprint);
+      else if (!("error" in derivePrefix(record2.messages))) problem(line.number, `id "${record2.id}" appears more than once; ids must be unique`);
+    }).catch((error62) => {
+      if (!(error62 instanceof LineTooLongError) && !isGzipError(error62)) throw error62;
+    });
+  }
+  if (problems.count > 0) {
     throw new ConfigErrors(
-      problemCount > problems.length ? [...problems, `… ${problemCount - problems.length} more problems not shown`] : problems,
-      `${displayPath}: ${problemCount} invalid corpus line${problemCount === 1 ? "" : "s"}; fix them (nothing was sent to any model):`
+      problems.lines(),
+      `${displayPath}: ${problems.count} invalid corpus line${problems.count === 1 ? "" : "s"}; fix them (nothing was sent to any model):`,
+      problems.count
     );
   }
   if (corpusRecords === 0) throw new ConfigError(`${displayPath}: the corpus has no replayable records.`);
@@ -79025,7 +79072,7 @@ async function planSample(file2, displayPath, settings) {
     chosen.push(...strata.get(name).pool.lowest(take));
     strataCounts.push({ name, records, sampled: take });
   }
-  chosen.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  chosen.sort(compareRank);
   return {
     file: file2,
     displayPath,
@@ -79039,14 +79086,13 @@ async function planSample(file2, displayPath, settings) {
   };
 }
 async function* readSample(plan, stratify, keep = () => true) {
-  const stream = await openCorpusStream(plan.file);
-  for await (const line of readLines(stream)) {
+  const sampled = (line) => {
     const rank = plan.selection.get(line.number);
-    if (rank === void 0 || !keep(rank)) continue;
+    if (rank === void 0 || !keep(rank)) return void 0;
     const record2 = corpusRecordSchema.parse(JSON.parse(line.text));
     const prefix = derivePrefix(record2.messages);
     if ("error" in prefix) throw new ConfigError(`${plan.displayPath}:${line.number}: the corpus changed during the run`);
-    yield {
+    return {
       rank,
       id: record2.id,
       messages: prefix.messages,
@@ -79054,6 +79100,17 @@ async function* readSample(plan, stratify, keep = () => true) {
       original: record2.messages,
       stratum: stratify ? readDottedField(record2, stratify) ?? NO_STRATUM : void 0
     };
+  };
+  const splitter = new LineSplitter();
+  for await (const chunk of await openCorpusStream(plan.file)) {
+    for (const line of splitter.lines(chunk)) {
+      const prefix = sampled(line);
+      if (prefix) yield prefix;
+    }
+  }
+  for (const line of splitter.end()) {
+    const prefix = sampled(line);
+    if (prefix) yield prefix;
   }
 }
 function sampleFingerprint(idsInRankOrder) {
@@ -79090,70 +79147,114 @@ function allocateProportionally(strata, total) {
   }
   return rows.map(({ name, records, take }) => ({ name, records, take }));
 }
+function compareRank(a, b) {
+  return a.k1 - b.k1 || a.k2 - b.k2 || a.k3 - b.k3;
+}
 var RankPool = class {
   constructor(limit2) {
     this.limit = limit2;
   }
   limit;
-  items = [];
+  k1 = new Float64Array(0);
+  k2 = new Float64Array(0);
+  k3 = new Float64Array(0);
+  lines = new Float64Array(0);
+  ids = [];
+  size = 0;
   ceiling;
-  offer(key, line, id) {
-    if (this.ceiling !== void 0 && key >= this.ceiling) return;
-    this.items.push({ key, line, id });
-    if (this.items.length >= 2 * this.limit && this.items.length > 1024) this.trim();
+  offer(hexDigest, line, id) {
+    const k1 = parseInt(hexDigest.slice(0, 13), 16);
+    const ceiling = this.ceiling;
+    if (ceiling !== void 0 && k1 > ceiling.k1) return;
+    const k2 = parseInt(hexDigest.slice(13, 26), 16);
+    const k3 = parseInt(hexDigest.slice(26, RANK_KEY_HEX), 16);
+    if (ceiling !== void 0 && (k1 - ceiling.k1 || k2 - ceiling.k2 || k3 - ceiling.k3) >= 0) return;
+    if (this.size === this.k1.length) this.reserve(Math.max(1024, Math.min(2 * this.size, 2 * this.limit)));
+    const i = this.size++;
+    this.k1[i] = k1;
+    this.k2[i] = k2;
+    this.k3[i] = k3;
+    this.lines[i] = line;
+    this.ids[i] = id;
+    if (this.size >= 2 * this.limit && this.size > 1024) this.trim();
   }
   lowest(n2) {
     this.trim();
-    return this.items.slice(0, n2);
+    return Array.from({ length: Math.min(n2, this.size) }, (_, i) => this.at(i));
   }
+  at(i) {
+    return { k1: this.k1[i], k2: this.k2[i], k3: this.k3[i], line: this.lines[i], id: this.ids[i] };
+  }
+  reserve(capacity) {
+    const grow = (old) => {
+      const next = new Float64Array(capacity);
+      next.set(old.subarray(0, this.size));
+      return next;
+    };
+    this.k1 = grow(this.k1);
+    this.k2 = grow(this.k2);
+    this.k3 = grow(this.k3);
+    this.lines = grow(this.lines);
+  }
+  /** Sorts the entries by key and keeps the lowest `limit`. */
   trim() {
-    this.items.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    if (Number.isFinite(this.limit)) this.items.length = Math.min(this.items.length, this.limit);
-    if (this.items.length === this.limit) this.ceiling = this.items[this.limit - 1].key;
+    const { k1, k2, k3, lines, ids } = this;
+    const order = Array.from({ length: this.size }, (_, i) => i).sort((a, b) => k1[a] - k1[b] || k2[a] - k2[b] || k3[a] - k3[b]);
+    const keep = Number.isFinite(this.limit) ? Math.min(order.length, this.limit) : order.length;
+    const pick2 = (from) => {
+      const next = new Float64Array(from.length);
+      for (let j = 0; j < keep; j++) next[j] = from[order[j]];
+      return next;
+    };
+    this.k1 = pick2(k1);
+    this.k2 = pick2(k2);
+    this.k3 = pick2(k3);
+    this.lines = pick2(lines);
+    this.ids = Array.from({ length: keep }, (_, j) => ids[order[j]]);
+    this.size = keep;
+    if (keep === this.limit) this.ceiling = this.at(keep - 1);
   }
 };
-var FingerprintSet = class {
-  hi = new Uint32Array(1 << 16);
-  lo = new Uint32Array(1 << 16);
-  size = 0;
+var LOG_CHUNK_RECORDS = 65536;
+var LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+var FingerprintLog = class {
+  chunks = [];
+  current = new Uint32Array(2 * LOG_CHUNK_RECORDS);
+  used = 0;
+  count = 0;
   add(hexDigest) {
-    const h = (parseInt(hexDigest.slice(0, 8), 16) | 1) >>> 0;
-    const l = parseInt(hexDigest.slice(8, 16), 16);
-    if ((this.size + 1) * 2 > this.hi.length) this.grow();
-    const mask = this.hi.length - 1;
-    for (let i = l & mask; ; i = i + 1 & mask) {
-      if (this.hi[i] === 0) {
-        this.hi[i] = h;
-        this.lo[i] = l;
-        this.size += 1;
-        return true;
-      }
-      if (this.hi[i] === h && this.lo[i] === l) return false;
+    if (this.used === this.current.length) {
+      this.chunks.push(this.current);
+      this.current = new Uint32Array(2 * LOG_CHUNK_RECORDS);
+      this.used = 0;
     }
+    const hi = parseInt(hexDigest.slice(0, 8), 16);
+    const lo = parseInt(hexDigest.slice(8, 16), 16);
+    this.current[this.used++] = LITTLE_ENDIAN ? lo : hi;
+    this.current[this.used++] = LITTLE_ENDIAN ? hi : lo;
+    this.count += 1;
   }
-  grow() {
-    const { hi, lo } = this;
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(lo.length * 2);
-    const mask = this.hi.length - 1;
-    for (let j = 0; j < hi.length; j++) {
-      if (hi[j] === 0) continue;
-      let i = lo[j] & mask;
-      while (this.hi[i] !== 0) i = i + 1 & mask;
-      this.hi[i] = hi[j];
-      this.lo[i] = lo[j];
+  /** The fingerprints that occur more than once, as 16 hex digits; the log is emptied. */
+  repeated() {
+    const all = new BigUint64Array(this.count);
+    const words = new Uint32Array(all.buffer);
+    let at = 0;
+    for (const chunk of this.chunks.splice(0)) {
+      words.set(chunk, at);
+      at += chunk.length;
     }
-    releaseNow(hi, lo);
-  }
-  /** Frees the table: the pass is over. */
-  release() {
-    releaseNow(this.hi, this.lo);
-    this.size = 0;
+    words.set(this.current.subarray(0, this.used), at);
+    this.current = new Uint32Array(2 * LOG_CHUNK_RECORDS);
+    this.used = 0;
+    this.count = 0;
+    all.sort();
+    const repeated = /* @__PURE__ */ new Set();
+    for (let i = 2; i < words.length; i += 2) {
+      if (words[i] === words[i - 2] && words[i + 1] === words[i - 1]) repeated.add(all[i / 2].toString(16).padStart(16, "0"));
+    }
+    return repeated;
   }
 };
-function releaseNow(...arrays) {
-  for (const array2 of arrays) structuredClone(array2.buffer, { transfer: [array2.buffer] });
-}
 
 // src/replay/simulator.ts
 var ENV_DATA_OPEN = "<<<DEPLOYSIM_ENVIRONMENT_DATA";

@@ -21,9 +21,11 @@ export class ConfigErrors extends ConfigError {
   constructor(
     readonly problems: string[],
     heading: string,
+    /** How many problems there are, when `problems` holds only the first of them. */
+    total: number = problems.length,
   ) {
     const shown = problems.slice(0, 50);
-    const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : '';
+    const more = total > shown.length ? `\n  … and ${total - shown.length} more` : '';
     super(`${heading}\n${shown.map((p) => `  - ${p}`).join('\n')}${more}`);
   }
 }

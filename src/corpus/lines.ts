@@ -56,39 +56,62 @@ async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
 }
 
 /**
- * Streams lines with constant memory per line (bounded by MAX_LINE_BYTES); handles CRLF. Nothing
- * refers to a chunk once the next one is requested (a partial line is copied), so chunk buffers may
- * be reused by the source.
+ * Splits byte chunks into lines with constant memory per line (bounded by MAX_LINE_BYTES); handles
+ * CRLF. `lines(chunk)` is synchronous: a pass that reads chunks with `for await` and their lines with
+ * a plain `for` costs no promise per line. Over a million-line corpus that is the difference between
+ * per-line objects dying young and ~30 MB more peak RSS (promises queued across a scavenge get
+ * promoted). Nothing refers to a chunk once `lines(chunk)` is exhausted (a partial line is copied),
+ * so chunk buffers may be reused by the source.
  */
-export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Line> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let number = 0;
-  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
-  const finish = (chunk: Buffer, start: number, end: number): Line => {
-    let text: string;
-    if (pending.length) {
-      text = Buffer.concat([...pending, chunk.subarray(start, end)]).toString('utf8');
-      pending = [];
-      pendingBytes = 0;
-    } else text = chunk.toString('utf8', start, end);
-    number += 1;
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    return { number, text };
-  };
-  for await (const chunk of stream) {
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private number = 0;
+
+  *lines(chunk: Buffer): Generator<Line> {
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(number + 1);
-      yield finish(chunk, start, nl);
+      if (this.pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      yield this.finish(chunk, start, nl);
       start = nl + 1;
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
-      pendingBytes += rest.length;
-      if (pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(number + 1);
-      pending.push(Buffer.from(rest));
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      this.pending.push(Buffer.from(rest));
     }
   }
-  if (pendingBytes > 0) yield finish(Buffer.alloc(0), 0, 0);
+
+  /** The last line, when the input does not end with a newline. */
+  *end(): Generator<Line> {
+    if (this.pendingBytes > 0) yield this.finish(Buffer.alloc(0), 0, 0);
+  }
+
+  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
+  private finish(chunk: Buffer, start: number, end: number): Line {
+    let text: string;
+    if (this.pending.length) {
+      text = Buffer.concat([...this.pending, chunk.subarray(start, end)]).toString('utf8');
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else text = chunk.toString('utf8', start, end);
+    this.number += 1;
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    return { number: this.number, text };
+  }
+}
+
+/** Every line of a chunk stream, one at a time (for passes where a promise per line does not matter). */
+export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Line> {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) yield* splitter.lines(chunk);
+  yield* splitter.end();
+}
+
+/** Calls `each` for every line, synchronously within a chunk: the pass over a whole corpus. */
+export async function forEachLine(stream: AsyncIterable<Buffer>, each: (line: Line) => void): Promise<void> {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) for (const line of splitter.lines(chunk)) each(line);
+  for (const line of splitter.end()) each(line);
 }

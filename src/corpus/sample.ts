@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
-import { LineTooLongError, openCorpusStream, readLines } from './lines.js';
+import { forEachLine, LineSplitter, LineTooLongError, openCorpusStream, type Line } from './lines.js';
 import { corpusRecordSchema, derivePrefix, isPlainCorpusRecord, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
 
 export interface SampleSettings {
@@ -43,6 +43,53 @@ const MAX_REPORTED_PROBLEMS = 50;
 const NO_STRATUM = '(missing)';
 
 /**
+ * One corpus line as a record; a string says what is wrong with it; undefined for a blank line. The
+ * common line shape is checked without the schema; every other line (and every error) goes through it.
+ */
+function parseCorpusLine(text: string): CorpusRecord | string | undefined {
+  if (text.trim() === '') return undefined;
+  if (jsonDepthExceeds(text)) return `JSON nested deeper than ${MAX_JSON_DEPTH} levels; a conversation record needs far fewer`;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return `not valid JSON (${(error as Error).message})`;
+  }
+  if (isPlainCorpusRecord(json)) return json;
+  const parsed = corpusRecordSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+  return `${field || 'record'}: ${issue.message}`;
+}
+
+function isGzipError(error: unknown): error is Error {
+  return error instanceof Error && 'code' in error && String(error.code).startsWith('Z_');
+}
+
+/** Problems found in a corpus, reported in line order; the first MAX_REPORTED_PROBLEMS are kept. */
+class ProblemList {
+  private readonly kept: { line: number; message: string }[] = [];
+  count = 0;
+  constructor(private readonly displayPath: string) {}
+  add(line: number, message: string) {
+    this.count += 1;
+    this.kept.push({ line, message });
+    // Repeated ids are found after the pass, so lines do not arrive in order: keep the lowest.
+    if (this.kept.length > 2 * MAX_REPORTED_PROBLEMS) this.trim();
+  }
+  /** The first MAX_REPORTED_PROBLEMS, as `file:line: message`. */
+  lines(): string[] {
+    this.trim();
+    return this.kept.map(({ line, message }) => `${this.displayPath}:${line}: ${message}`);
+  }
+  private trim() {
+    this.kept.sort((a, b) => a.line - b.line);
+    this.kept.length = Math.min(this.kept.length, MAX_REPORTED_PROBLEMS);
+  }
+}
+
+/**
  * Pass 1: validates every line (all problems are reported together, with file:line) and picks the
  * sample. Each record's rank is sha256(seed, id): the sample is the lowest-ranked records, so it
  * depends only on (corpus content, sample, seed, stratify), not on line order. Memory holds ids'
@@ -50,13 +97,9 @@ const NO_STRATUM = '(missing)';
  * line is validated without per-line schema objects when it has the common shape.
  */
 export async function planSample(file: string, displayPath: string, settings: SampleSettings): Promise<CorpusPlan> {
-  const problems: string[] = [];
-  let problemCount = 0;
-  const problem = (line: number, message: string) => {
-    problemCount += 1;
-    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${displayPath}:${line}: ${message}`);
-  };
-  const ids = new FingerprintSet();
+  const problems = new ProblemList(displayPath);
+  const problem = (line: number, message: string) => problems.add(line, message);
+  const ids = new FingerprintLog();
   const strata = new Map<string, { records: number; pool: RankPool }>();
   const limit = settings.sample ?? Number.POSITIVE_INFINITY;
   let corpusRecords = 0;
@@ -66,46 +109,25 @@ export async function planSample(file: string, displayPath: string, settings: Sa
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error.code ?? error.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
-    for await (const line of readLines(stream)) {
-      if (line.text.trim() === '') continue;
-      if (jsonDepthExceeds(line.text)) {
-        problem(line.number, `JSON nested deeper than ${MAX_JSON_DEPTH} levels; a conversation record needs far fewer`);
-        continue;
+    await forEachLine(stream, (line) => {
+      const parsed = parseCorpusLine(line.text);
+      if (parsed === undefined) return;
+      if (typeof parsed === 'string') {
+        problem(line.number, parsed);
+        return;
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(line.text);
-      } catch (error) {
-        problem(line.number, `not valid JSON (${(error as Error).message})`);
-        continue;
-      }
-      // The common line is checked without the schema; every other line (and every error) goes through it.
-      let record: CorpusRecord;
-      if (isPlainCorpusRecord(json)) record = json;
-      else {
-        const parsed = corpusRecordSchema.safeParse(json);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
-          problem(line.number, `${field || 'record'}: ${issue.message}`);
-          continue;
-        }
-        record = parsed.data;
-      }
+      const record = parsed;
       // One digest per record: its prefix is the sampling rank, and its first 64 bits the duplicate-id fingerprint.
       const digest = rankDigest(settings.seed, record.id);
-      if (!ids.add(digest)) {
-        problem(line.number, `id "${record.id}" appears more than once; ids must be unique`);
-        continue;
-      }
+      ids.add(digest);
       const prefix = derivePrefix(record.messages);
       if ('error' in prefix) {
         problem(line.number, `record "${record.id}": ${prefix.error}`);
-        continue;
+        return;
       }
       if (record.consent === false) {
         excludedNoConsent += 1;
-        continue;
+        return;
       }
       settings.onRecord?.(record, line.number);
       corpusRecords += 1;
@@ -113,20 +135,35 @@ export async function planSample(file: string, displayPath: string, settings: Sa
       let stratum = strata.get(stratumName);
       if (!stratum) strata.set(stratumName, (stratum = { records: 0, pool: new RankPool(limit) }));
       stratum.records += 1;
-      stratum.pool.offer(digest.slice(0, RANK_KEY_HEX), line.number, record.id);
-    }
+      stratum.pool.offer(digest, line.number, record.id);
+    });
   } catch (error) {
     if (error instanceof LineTooLongError) problem(error.lineNumber, error.message);
-    else if (error instanceof Error && 'code' in error && String(error.code).startsWith('Z_')) {
-      problem(0, `the gzip stream is corrupt (${error.message})`);
-    } else throw error;
-  } finally {
-    ids.release();
+    else if (isGzipError(error)) problem(0, `the gzip stream is corrupt (${error.message})`);
+    else throw error;
   }
-  if (problemCount > 0) {
+  const repeated = ids.repeated();
+  // Only a corpus with repeated ids is read again, to name the lines that repeat them.
+  if (repeated.size > 0) {
+    const seen = new Set<string>();
+    await forEachLine(await openCorpusStream(file), (line) => {
+      const record = parseCorpusLine(line.text);
+      if (record === undefined || typeof record === 'string') return;
+      const fingerprint = rankDigest(settings.seed, record.id).slice(0, 16);
+      if (!repeated.has(fingerprint)) return;
+      // A repeat whose prefix is invalid was reported for that already: one problem per line.
+      if (!seen.has(fingerprint)) seen.add(fingerprint);
+      else if (!('error' in derivePrefix(record.messages))) problem(line.number, `id "${record.id}" appears more than once; ids must be unique`);
+    }).catch((error: unknown) => {
+      // The first pass stopped at the same place and has reported it.
+      if (!(error instanceof LineTooLongError) && !isGzipError(error)) throw error;
+    });
+  }
+  if (problems.count > 0) {
     throw new ConfigErrors(
-      problemCount > problems.length ? [...problems, `… ${problemCount - problems.length} more problems not shown`] : problems,
-      `${displayPath}: ${problemCount} invalid corpus line${problemCount === 1 ? '' : 's'}; fix them (nothing was sent to any model):`,
+      problems.lines(),
+      `${displayPath}: ${problems.count} invalid corpus line${problems.count === 1 ? '' : 's'}; fix them (nothing was sent to any model):`,
+      problems.count,
     );
   }
   if (corpusRecords === 0) throw new ConfigError(`${displayPath}: the corpus has no replayable records.`);
@@ -136,13 +173,13 @@ export async function planSample(file: string, displayPath: string, settings: Sa
     [...strata].map(([name, s]) => ({ name, records: s.records })),
     sampleSize,
   );
-  const chosen: { key: string; line: number; id: string }[] = [];
+  const chosen: Ranked[] = [];
   const strataCounts: StratumCount[] = [];
   for (const { name, records, take } of allocation) {
     chosen.push(...strata.get(name)!.pool.lowest(take));
     strataCounts.push({ name, records, sampled: take });
   }
-  chosen.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  chosen.sort(compareRank);
   return {
     file,
     displayPath,
@@ -161,14 +198,13 @@ export async function planSample(file: string, displayPath: string, settings: Sa
  * shard's slice, so a shard never holds the others' records in memory.
  */
 export async function* readSample(plan: CorpusPlan, stratify: string | undefined, keep: (rank: number) => boolean = () => true): AsyncGenerator<SampledPrefix> {
-  const stream = await openCorpusStream(plan.file);
-  for await (const line of readLines(stream)) {
+  const sampled = (line: Line): SampledPrefix | undefined => {
     const rank = plan.selection.get(line.number);
-    if (rank === undefined || !keep(rank)) continue;
+    if (rank === undefined || !keep(rank)) return undefined;
     const record = corpusRecordSchema.parse(JSON.parse(line.text));
     const prefix = derivePrefix(record.messages);
     if ('error' in prefix) throw new ConfigError(`${plan.displayPath}:${line.number}: the corpus changed during the run`);
-    yield {
+    return {
       rank,
       id: record.id,
       messages: prefix.messages,
@@ -176,6 +212,18 @@ export async function* readSample(plan: CorpusPlan, stratify: string | undefined
       original: record.messages,
       stratum: stratify ? (readDottedField(record, stratify) ?? NO_STRATUM) : undefined,
     };
+  };
+  // Lines are scanned synchronously within a chunk; only sampled ones cost a yield (see LineSplitter).
+  const splitter = new LineSplitter();
+  for await (const chunk of await openCorpusStream(plan.file)) {
+    for (const line of splitter.lines(chunk)) {
+      const prefix = sampled(line);
+      if (prefix) yield prefix;
+    }
+  }
+  for (const line of splitter.end()) {
+    const prefix = sampled(line);
+    if (prefix) yield prefix;
   }
 }
 
@@ -230,82 +278,140 @@ export function allocateProportionally(strata: { name: string; records: number }
 }
 
 /**
+ * A record's rank key — the first 128 bits (32 hex digits) of its digest — as three exact numbers
+ * (hex digits 0–12, 13–25 and 26–31; each below 2^53, so exact). Compared as a tuple they order
+ * records exactly as the 32-digit hex string does.
+ */
+interface Ranked {
+  k1: number;
+  k2: number;
+  k3: number;
+  line: number;
+  id: string;
+}
+
+function compareRank(a: Ranked, b: Ranked): number {
+  return a.k1 - b.k1 || a.k2 - b.k2 || a.k3 - b.k3;
+}
+
+/**
  * Keeps the `limit` lowest keys seen, using at most 2×limit entries (sort-and-trim when full). Once
  * `limit` keys are kept, a key at or above the highest of them can never be among the lowest and is
- * not stored: over N records only about limit×ln(N/limit) are, not N (fewer sorts, less garbage).
+ * not stored: over N records only about limit×ln(N/limit) are, not N. Entries live in typed arrays
+ * (ids aside), not objects: objects that outlive a few young-generation collections are promoted, and
+ * a steady trickle of promotions through a million-line pass cost ~25 MB of peak RSS.
  */
 class RankPool {
-  private items: { key: string; line: number; id: string }[] = [];
-  private ceiling: string | undefined;
-  constructor(private readonly limit: number) {}
-  offer(key: string, line: number, id: string) {
-    if (this.ceiling !== undefined && key >= this.ceiling) return;
-    this.items.push({ key, line, id });
-    if (this.items.length >= 2 * this.limit && this.items.length > 1024) this.trim();
-  }
-  lowest(n: number) {
-    this.trim();
-    return this.items.slice(0, n);
-  }
-  private trim() {
-    this.items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    if (Number.isFinite(this.limit)) this.items.length = Math.min(this.items.length, this.limit);
-    if (this.items.length === this.limit) this.ceiling = this.items[this.limit - 1]!.key;
-  }
-}
-
-/**
- * A set of 64-bit id fingerprints (the first 16 hex digits of the record's rank digest, which is a
- * function of the id within one pass) in open-addressed typed arrays: ~16 bytes per record instead of
- * a JS string per id, so duplicate detection stays cheap on million-line corpora.
- */
-class FingerprintSet {
-  private hi = new Uint32Array(1 << 16);
-  private lo = new Uint32Array(1 << 16);
+  private k1 = new Float64Array(0);
+  private k2 = new Float64Array(0);
+  private k3 = new Float64Array(0);
+  private lines = new Float64Array(0);
+  private ids: string[] = [];
   private size = 0;
-  add(hexDigest: string): boolean {
-    // `| 1`: never 0, which marks an empty slot. `>>> 0`: `|` gives a signed int32, which never equals
-    // the unsigned value the Uint32Array gives back (half of all repeated ids once went unnoticed).
-    const h = (parseInt(hexDigest.slice(0, 8), 16) | 1) >>> 0;
-    const l = parseInt(hexDigest.slice(8, 16), 16);
-    if ((this.size + 1) * 2 > this.hi.length) this.grow();
-    const mask = this.hi.length - 1;
-    for (let i = l & mask; ; i = (i + 1) & mask) {
-      if (this.hi[i] === 0) {
-        this.hi[i] = h;
-        this.lo[i] = l;
-        this.size += 1;
-        return true;
-      }
-      if (this.hi[i] === h && this.lo[i] === l) return false;
-    }
+  private ceiling: Ranked | undefined;
+  constructor(private readonly limit: number) {}
+  offer(hexDigest: string, line: number, id: string) {
+    const k1 = parseInt(hexDigest.slice(0, 13), 16);
+    // Most records lose on the first 52 bits alone: no more parsing for them.
+    const ceiling = this.ceiling;
+    if (ceiling !== undefined && k1 > ceiling.k1) return;
+    const k2 = parseInt(hexDigest.slice(13, 26), 16);
+    const k3 = parseInt(hexDigest.slice(26, RANK_KEY_HEX), 16);
+    if (ceiling !== undefined && (k1 - ceiling.k1 || k2 - ceiling.k2 || k3 - ceiling.k3) >= 0) return;
+    if (this.size === this.k1.length) this.reserve(Math.max(1024, Math.min(2 * this.size, 2 * this.limit)));
+    const i = this.size++;
+    this.k1[i] = k1;
+    this.k2[i] = k2;
+    this.k3[i] = k3;
+    this.lines[i] = line;
+    this.ids[i] = id;
+    if (this.size >= 2 * this.limit && this.size > 1024) this.trim();
   }
-  private grow() {
-    const { hi, lo } = this;
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(lo.length * 2);
-    const mask = this.hi.length - 1;
-    for (let j = 0; j < hi.length; j++) {
-      if (hi[j] === 0) continue;
-      let i = lo[j]! & mask;
-      while (this.hi[i] !== 0) i = (i + 1) & mask;
-      this.hi[i] = hi[j]!;
-      this.lo[i] = lo[j]!;
-    }
-    releaseNow(hi, lo);
+  lowest(n: number): Ranked[] {
+    this.trim();
+    return Array.from({ length: Math.min(n, this.size) }, (_, i) => this.at(i));
   }
-  /** Frees the table: the pass is over. */
-  release() {
-    releaseNow(this.hi, this.lo);
-    this.size = 0;
+  private at(i: number): Ranked {
+    return { k1: this.k1[i]!, k2: this.k2[i]!, k3: this.k3[i]!, line: this.lines[i]!, id: this.ids[i]! };
+  }
+  private reserve(capacity: number) {
+    const grow = (old: Float64Array) => {
+      const next = new Float64Array(capacity);
+      next.set(old.subarray(0, this.size));
+      return next;
+    };
+    this.k1 = grow(this.k1);
+    this.k2 = grow(this.k2);
+    this.k3 = grow(this.k3);
+    this.lines = grow(this.lines);
+  }
+  /** Sorts the entries by key and keeps the lowest `limit`. */
+  private trim() {
+    const { k1, k2, k3, lines, ids } = this;
+    const order = Array.from({ length: this.size }, (_, i) => i).sort((a, b) => k1[a]! - k1[b]! || k2[a]! - k2[b]! || k3[a]! - k3[b]!);
+    const keep = Number.isFinite(this.limit) ? Math.min(order.length, this.limit) : order.length;
+    const pick = (from: Float64Array) => {
+      const next = new Float64Array(from.length);
+      for (let j = 0; j < keep; j++) next[j] = from[order[j]!]!;
+      return next;
+    };
+    this.k1 = pick(k1);
+    this.k2 = pick(k2);
+    this.k3 = pick(k3);
+    this.lines = pick(lines);
+    this.ids = Array.from({ length: keep }, (_, j) => ids[order[j]!]!);
+    this.size = keep;
+    if (keep === this.limit) this.ceiling = this.at(keep - 1);
   }
 }
 
+/** 64-bit fingerprints per 512 KiB chunk of the log. */
+const LOG_CHUNK_RECORDS = 65_536;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Gives typed arrays' memory back at the next young-generation GC instead of the next full GC (a
- * million-record fingerprint table is 16 MiB, and it would otherwise sit next to the replay's memory):
- * their buffers are transferred into a clone that nothing keeps, which detaches them.
+ * Every record's 64-bit id fingerprint (the first 16 hex digits of its rank digest, a function of the
+ * id within one pass), appended to typed-array chunks: 8 bytes per record and no hash table (a table
+ * kept at most half full, with its copy while growing, peaked at 24 MiB on a million records).
+ * Repeats are found once the pass is over, by sorting all of them natively as unsigned 64-bit integers.
  */
-function releaseNow(...arrays: Uint32Array<ArrayBuffer>[]) {
-  for (const array of arrays) structuredClone(array.buffer, { transfer: [array.buffer] });
+class FingerprintLog {
+  private chunks: Uint32Array<ArrayBuffer>[] = [];
+  private current = new Uint32Array(2 * LOG_CHUNK_RECORDS);
+  private used = 0;
+  private count = 0;
+  add(hexDigest: string) {
+    if (this.used === this.current.length) {
+      this.chunks.push(this.current);
+      this.current = new Uint32Array(2 * LOG_CHUNK_RECORDS);
+      this.used = 0;
+    }
+    const hi = parseInt(hexDigest.slice(0, 8), 16);
+    const lo = parseInt(hexDigest.slice(8, 16), 16);
+    // Word order such that the BigUint64Array view below reads hi·2³² + lo.
+    this.current[this.used++] = LITTLE_ENDIAN ? lo : hi;
+    this.current[this.used++] = LITTLE_ENDIAN ? hi : lo;
+    this.count += 1;
+  }
+  /** The fingerprints that occur more than once, as 16 hex digits; the log is emptied. */
+  repeated(): Set<string> {
+    const all = new BigUint64Array(this.count);
+    const words = new Uint32Array(all.buffer);
+    let at = 0;
+    for (const chunk of this.chunks.splice(0)) {
+      words.set(chunk, at);
+      at += chunk.length;
+    }
+    words.set(this.current.subarray(0, this.used), at);
+    this.current = new Uint32Array(2 * LOG_CHUNK_RECORDS);
+    this.used = 0;
+    this.count = 0;
+    all.sort();
+    const repeated = new Set<string>();
+    // Compared word by word: reading all[i] would make a BigInt per record.
+    for (let i = 2; i < words.length; i += 2) {
+      if (words[i] === words[i - 2] && words[i + 1] === words[i - 1]) repeated.add(all[i / 2]!.toString(16).padStart(16, '0'));
+    }
+    return repeated;
+  }
 }

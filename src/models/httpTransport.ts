@@ -17,8 +17,9 @@
  *   run saying where the endpoint points (following a POST redirect silently changes the method,
  *   or sends the key to another host).
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
@@ -45,7 +46,18 @@ export function proxyVariablesSet(env: NodeJS.ProcessEnv): string[] {
   return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].filter((name) => env[name]);
 }
 
+/**
+ * node:http and node:https, required when the first transport is made. An ESM import of node:http
+ * evaluates its lazy exports, which loads Node's bundled undici (~11 MB RSS) at startup, before the
+ * corpus pass, although nothing here uses it.
+ */
+function httpModules(): { http: typeof http; https: typeof https } {
+  const load = createRequire(import.meta.url);
+  return { http: load('node:http') as typeof http, https: load('node:https') as typeof https };
+}
+
 export function createHttpFetch(env: NodeJS.ProcessEnv = process.env): typeof fetch {
+  const { http, https } = httpModules();
   // `proxyEnv` is read by Node ≥ 24.5 and ignored before; the CLI warns when that loses a proxy.
   const agentOptions = { keepAlive: true, proxyEnv: env } as http.AgentOptions;
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpusStream, readLines } from '../../src/corpus/lines.js';
+import { forEachLine, openCorpusStream, readLines } from '../../src/corpus/lines.js';
 import { corpusRecordSchema, isPlainCorpusRecord } from '../../src/corpus/record.js';
 import { planSample, rankKey, readSample } from '../../src/corpus/sample.js';
 
@@ -38,6 +38,9 @@ describe('reading lines from a reused buffer', () => {
       const read: string[] = [];
       for await (const l of readLines(await openCorpusStream(await file('lines.txt', content)))) read.push(l.text);
       expect(read).toEqual([...lines, 'last line without newline']);
+      const each: string[] = [];
+      await forEachLine(await openCorpusStream(await file('lines.txt', content)), (l) => each.push(l.text));
+      expect(each).toEqual(read);
     }
   });
 });
@@ -99,6 +102,25 @@ describe('the validating pass on a larger corpus', () => {
     expect(message).toContain('120 invalid corpus lines');
     expect(message).toContain('dups.jsonl:121: id "dup-0" appears more than once');
     expect(message).toContain('dups.jsonl:170: id "dup-49" appears more than once');
+  });
+
+  it('names repeats found after the pass in line order among the other problems, one problem per line', async () => {
+    const noUser = JSON.stringify({ id: 'a', messages: [{ role: 'assistant', content: 'hi' }] });
+    const lines = [line('a'), '{oops', line('a'), noUser, ...Array.from({ length: 60 }, () => '{bad')];
+    const error = await planSample(await file('order.jsonl', `${lines.join('\n')}\n`), 'order.jsonl', { seed: 1 }).catch((e: unknown) => e);
+    const numbered = (error as Error).message
+      .split('\n')
+      .filter((l) => l.startsWith('  - order.jsonl:'))
+      .map((l) => Number(l.split(':')[1]));
+    // 63 problems: line 2, the repeat on line 3, line 4 (no user turn: not also a repeat), lines 5–64.
+    expect((error as Error).message).toContain('63 invalid corpus lines');
+    expect(numbered.slice(0, 4)).toEqual([2, 3, 4, 5]);
+    expect(numbered).toEqual([...numbered].sort((x, y) => x - y));
+    expect(numbered).toHaveLength(50);
+    expect((error as Error).message).toContain('order.jsonl:3: id "a" appears more than once');
+    expect((error as Error).message).toMatch(/order\.jsonl:4: record "a": the replay prefix has no user turn/);
+    expect((error as Error).message).not.toMatch(/order\.jsonl:4: id "a"/);
+    expect((error as Error).message).toMatch(/\n {2}… and 13 more$/);
   });
 
   it('samples exactly the lowest rank keys of each stratum, in rank order', async () => {
