@@ -4,13 +4,16 @@
  * 1. Orchestration overhead: 2,000 prefixes against a local OpenAI-compatible mock with a fixed 50 ms
  *    latency, concurrency 32, combined grading. Ideal wall = 2 requests × 2,000 × 0.05 s / 32.
  * 2. Memory: a generated 1,000,000-line corpus, sample 5,000 (built-in demo endpoint, so no network):
- *    peak RSS of the CLI process.
+ *    peak RSS of the CLI process. Also 100,000 and 3,000,000 lines, and a 20,000 sample, to show
+ *    whether the peak grows with corpus or sample size.
  * 3. The workload of (1) through `promptfoo eval` (llm-rubric grading, same mock, same concurrency) vs
  *    deploysim, both on the same Node binary. promptfoo is not a dependency: install it outside the
  *    repo and point PROMPTFOO_BIN at its CLI (PROMPTFOO_NODE at a Node it supports, e.g. ≥ 22.22):
  *      npm i --prefix /tmp/pf --no-save promptfoo
  *      PROMPTFOO_BIN=/tmp/pf/node_modules/.bin/promptfoo PROMPTFOO_NODE=$(which node) npm run bench
  * Every run is the real CLI in a child process, timed from spawn to exit.
+ * DEPLOYSIM_BENCH_ONLY=1,3 runs only those; DEPLOYSIM_BENCH_NODE_ARGS adds Node flags to the CLI
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -147,15 +150,15 @@ async function throughput(work: string): Promise<Row> {
   }
 }
 
-async function memory(work: string, n: number): Promise<Row> {
+async function memory(work: string, n: number, sample = 5000): Promise<Row> {
   const loadAtStart = load();
-  const sample = 5000;
-  const corpus = path.join(work, 'big.jsonl');
+  const corpus = path.join(work, `big-${n}.jsonl`);
   await writeCorpus(corpus, n);
   const bytes = (await stat(corpus)).size;
   // The demo candidate complies with ~3% of prefixes: predictions above that, so the gate passes (exit 0).
-  await writeFile(path.join(work, 'big.yml'), registration('big.jsonl', sample, 10_000));
+  await writeFile(path.join(work, 'big.yml'), registration(path.basename(corpus), sample, 10_000));
   const run = await runCli(work, ['run', '--no-lock', '--quiet', '--registration', 'big.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--output-dir', 'out-memory', '--concurrency', '32']);
+  await rm(corpus);
   const rss = maxRssMb(run.stderr);
   return {
     benchmark: `2. ${n.toLocaleString('en')}-line corpus (${(bytes / 1e6).toFixed(0)} MB), sample ${sample}, demo endpoint`,
@@ -244,7 +247,8 @@ try {
   // 100k lines too: peak memory must not grow with the corpus.
   const rows: Row[] = [];
   if (ONLY.includes('1')) rows.push(await throughput(work));
-  if (ONLY.includes('2')) rows.push(await memory(work, 100_000), await memory(work, 1_000_000));
+  // 100k, 1M and 3M lines, and a 4× larger sample: peak memory must not grow with either.
+  if (ONLY.includes('2')) rows.push(await memory(work, 100_000), await memory(work, 1_000_000), await memory(work, 3_000_000), await memory(work, 1_000_000, 20_000));
   if (ONLY.includes('3')) rows.push(await promptfoo(work));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(`deploysim bench — node ${process.version}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}\n\n${table(rows)}\n`);
