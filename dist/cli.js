@@ -75288,6 +75288,14 @@ function scrubAnswer(completion, secrets) {
     }
   }
 }
+var UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+function tlsCertificateProblem(error62) {
+  for (let e = error62, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = e.code;
+    if (typeof code === "string" && UNTRUSTED_CERTIFICATE.test(code)) return `${code}: ${e.message}`;
+  }
+  return void 0;
+}
 var EndpointRefusedError = class extends GateError {
 };
 var ModelGateway = class {
@@ -75299,6 +75307,11 @@ var ModelGateway = class {
   clients = /* @__PURE__ */ new Map();
   limit;
   transport;
+  /**
+   * Aborted with the first refusal no retry can fix: requests in flight stop (the client does not
+   * retry an aborted request) and queued ones are never sent.
+   */
+  stop = new AbortController();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
   async chat(endpoint2, params, options = {}) {
@@ -75310,11 +75323,14 @@ var ModelGateway = class {
       if (cached2 && accept(cached2)) return cached2;
     }
     const completion = await this.limit(async () => {
+      if (this.stop.signal.aborted) throw this.stop.signal.reason;
       this.requestsStarted += 1;
       try {
-        return await this.client(endpoint2).chat.completions.create(params);
+        return await this.client(endpoint2).chat.completions.create(params, { signal: this.stop.signal });
       } catch (error62) {
-        throw this.classify(endpoint2, params.model, error62);
+        const classified = this.classify(endpoint2, params.model, error62);
+        if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
+        throw classified;
       }
     });
     scrubAnswer(completion, this.options.secrets);
@@ -75332,12 +75348,33 @@ var ModelGateway = class {
         baseURL: demo ? "http://deploysim-demo.invalid/v1" : endpoint2.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.fetch(),
+        fetch: demo ? demoFetch : this.stopOnUntrustedCertificate(endpoint2, this.fetch()),
         logLevel: "off"
       });
       this.clients.set(key, client);
     }
     return client;
+  }
+  /**
+   * The client retries every connection error, and an untrusted certificate fails every retry the
+   * same way: the first one stops the run at once with what to do.
+   */
+  stopOnUntrustedCertificate(endpoint2, transport) {
+    return (async (input2, init) => {
+      try {
+        return await transport(input2, init);
+      } catch (error62) {
+        const problem = tlsCertificateProblem(error62);
+        if (problem) {
+          this.stop.abort(
+            new EndpointRefusedError(
+              `The ${endpoint2.role} endpoint ${this.options.secrets.scrub(endpoint2.baseUrl)} presented a TLS certificate that is not trusted (${this.options.secrets.scrub(problem)}). If it is signed by a private CA, set NODE_EXTRA_CA_CERTS to that CA's PEM file for the step (Node reads it at startup).`
+            )
+          );
+        }
+        throw error62;
+      }
+    });
   }
   fetch() {
     if (this.options.fetch) return this.options.fetch;
@@ -75352,6 +75389,7 @@ var ModelGateway = class {
   }
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   classify(endpoint2, model, error62) {
+    if (error62 instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error62 instanceof OpenAI.APIError && error62.status !== void 0) {
       const detail = scrub(error62.message).slice(0, 500);

@@ -77677,6 +77677,14 @@ function scrubAnswer(completion, secrets) {
     }
   }
 }
+var UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+function tlsCertificateProblem(error63) {
+  for (let e = error63, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = e.code;
+    if (typeof code === "string" && UNTRUSTED_CERTIFICATE.test(code)) return `${code}: ${e.message}`;
+  }
+  return void 0;
+}
 var EndpointRefusedError = class extends GateError {
 };
 var ModelGateway = class {
@@ -77688,6 +77696,11 @@ var ModelGateway = class {
   clients = /* @__PURE__ */ new Map();
   limit;
   transport;
+  /**
+   * Aborted with the first refusal no retry can fix: requests in flight stop (the client does not
+   * retry an aborted request) and queued ones are never sent.
+   */
+  stop = new AbortController();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
   async chat(endpoint2, params, options = {}) {
@@ -77699,11 +77712,14 @@ var ModelGateway = class {
       if (cached2 && accept(cached2)) return cached2;
     }
     const completion = await this.limit(async () => {
+      if (this.stop.signal.aborted) throw this.stop.signal.reason;
       this.requestsStarted += 1;
       try {
-        return await this.client(endpoint2).chat.completions.create(params);
+        return await this.client(endpoint2).chat.completions.create(params, { signal: this.stop.signal });
       } catch (error63) {
-        throw this.classify(endpoint2, params.model, error63);
+        const classified = this.classify(endpoint2, params.model, error63);
+        if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
+        throw classified;
       }
     });
     scrubAnswer(completion, this.options.secrets);
@@ -77721,12 +77737,33 @@ var ModelGateway = class {
         baseURL: demo ? "http://deploysim-demo.invalid/v1" : endpoint2.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.fetch(),
+        fetch: demo ? demoFetch : this.stopOnUntrustedCertificate(endpoint2, this.fetch()),
         logLevel: "off"
       });
       this.clients.set(key, client);
     }
     return client;
+  }
+  /**
+   * The client retries every connection error, and an untrusted certificate fails every retry the
+   * same way: the first one stops the run at once with what to do.
+   */
+  stopOnUntrustedCertificate(endpoint2, transport) {
+    return (async (input2, init) => {
+      try {
+        return await transport(input2, init);
+      } catch (error63) {
+        const problem = tlsCertificateProblem(error63);
+        if (problem) {
+          this.stop.abort(
+            new EndpointRefusedError(
+              `The ${endpoint2.role} endpoint ${this.options.secrets.scrub(endpoint2.baseUrl)} presented a TLS certificate that is not trusted (${this.options.secrets.scrub(problem)}). If it is signed by a private CA, set NODE_EXTRA_CA_CERTS to that CA's PEM file for the step (Node reads it at startup).`
+            )
+          );
+        }
+        throw error63;
+      }
+    });
   }
   fetch() {
     if (this.options.fetch) return this.options.fetch;
@@ -77741,6 +77778,7 @@ var ModelGateway = class {
   }
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   classify(endpoint2, model, error63) {
+    if (error63 instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error63 instanceof OpenAI.APIError && error63.status !== void 0) {
       const detail = scrub(error63.message).slice(0, 500);

@@ -49,6 +49,18 @@ export function scrubAnswer(completion: ChatCompletion, secrets: SecretRegistry)
   }
 }
 
+/** OpenSSL's and Node's codes for a certificate the client does not trust (name mismatch included). */
+const UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+
+/** `CODE: message` when an error (or one of its causes) is a TLS certificate rejection. */
+export function tlsCertificateProblem(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.test(code)) return `${code}: ${e.message}`;
+  }
+  return undefined;
+}
+
 /** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
 export class EndpointRefusedError extends GateError {}
 
@@ -61,6 +73,11 @@ export class ModelGateway {
   private readonly clients = new Map<string, OpenAI>();
   private readonly limit: LimitFunction;
   private transport: typeof fetch | undefined;
+  /**
+   * Aborted with the first refusal no retry can fix: requests in flight stop (the client does not
+   * retry an aborted request) and queued ones are never sent.
+   */
+  private readonly stop = new AbortController();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
 
@@ -77,11 +94,14 @@ export class ModelGateway {
       if (cached && accept(cached)) return cached;
     }
     const completion = await this.limit(async () => {
+      if (this.stop.signal.aborted) throw this.stop.signal.reason;
       this.requestsStarted += 1;
       try {
-        return await this.client(endpoint).chat.completions.create(params);
+        return await this.client(endpoint).chat.completions.create(params, { signal: this.stop.signal });
       } catch (error) {
-        throw this.classify(endpoint, params.model, error);
+        const classified = this.classify(endpoint, params.model, error);
+        if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
+        throw classified;
       }
     });
     // A server that echoes the key into an answer: it must not reach grades, the cache, reports or logs.
@@ -102,12 +122,35 @@ export class ModelGateway {
         baseURL: demo ? 'http://deploysim-demo.invalid/v1' : endpoint.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.fetch(),
+        fetch: demo ? demoFetch : this.stopOnUntrustedCertificate(endpoint, this.fetch()),
         logLevel: 'off',
       });
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /**
+   * The client retries every connection error, and an untrusted certificate fails every retry the
+   * same way: the first one stops the run at once with what to do.
+   */
+  private stopOnUntrustedCertificate(endpoint: Endpoint, transport: typeof fetch): typeof fetch {
+    return (async (input: string | URL | Request, init?: RequestInit) => {
+      try {
+        return await transport(input, init);
+      } catch (error) {
+        const problem = tlsCertificateProblem(error);
+        if (problem) {
+          this.stop.abort(
+            new EndpointRefusedError(
+              `The ${endpoint.role} endpoint ${this.options.secrets.scrub(endpoint.baseUrl)} presented a TLS certificate that is not trusted (${this.options.secrets.scrub(problem)}). ` +
+                "If it is signed by a private CA, set NODE_EXTRA_CA_CERTS to that CA's PEM file for the step (Node reads it at startup).",
+            ),
+          );
+        }
+        throw error;
+      }
+    }) as typeof fetch;
   }
 
   private fetch(): typeof fetch {
@@ -124,6 +167,8 @@ export class ModelGateway {
 
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   private classify(endpoint: Endpoint, model: string, error: unknown): Error {
+    // Stopped by a refusal (this request's or another's): report that refusal.
+    if (error instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
     const scrub = (s: string) => this.options.secrets.scrub(s);
     if (error instanceof OpenAI.APIError && error.status !== undefined) {
       const detail = scrub(error.message).slice(0, 500);

@@ -147,6 +147,20 @@ describe('the gateway on the default transport', () => {
     expect(server.seen).toHaveLength(1);
   });
 
+  it('after a refusal no retry can fix, sends nothing more: queued requests fail with the same refusal', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+    });
+    const gateway = new ModelGateway({ concurrency: 1, timeoutMs: 5000, maxRetries: 2, secrets: new SecretRegistry() });
+    const endpoint = { role: 'grader' as const, baseUrl: `${server.url}/v1`, apiKey: 'placeholder' };
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => gateway.chat(endpoint, { model: 'm', messages: [{ role: 'user', content: `q${i}` }] })));
+    expect(server.seen).toHaveLength(1);
+    expect(gateway.requestsStarted).toBe(1);
+    const reasons = results.map((r) => (r.status === 'rejected' ? (r.reason as Error) : undefined));
+    expect(reasons.every((e) => e instanceof EndpointRefusedError && e.message.includes('answered 401'))).toBe(true);
+  });
+
   it('answers a chat request end to end', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

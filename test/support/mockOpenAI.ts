@@ -12,6 +12,7 @@
  *   `{"verdicts":[{category, flagged, evidence}]}` for every category the request asks about.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
 
@@ -97,6 +98,8 @@ export interface MockOpenAIOptions {
   echoKeyInErrors?: boolean;
   /** Fixed delay before every answer (ms). */
   latencyMs?: number;
+  /** Serve HTTPS with this PEM key and certificate (for https:// base URLs) instead of HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 export interface MockOpenAI {
@@ -324,16 +327,17 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     send(res, 200, completion(body.model, message, answer.finish_reason ?? (toolCalls ? 'tool_calls' : 'stop')));
   };
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       send(res, 500, errorBody(`mock OpenAI handler threw: ${(error as Error).message}`, 'server_error'));
     });
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/v1`,
     requests,
     byRole: (role) => requests.filter((r) => r.role === role),
     close: async () => {
