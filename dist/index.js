@@ -77703,6 +77703,10 @@ var ModelGateway = class {
   stop = new AbortController();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
+  /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
+  get stopped() {
+    return this.stop.signal;
+  }
   async chat(endpoint2, params, options = {}) {
     const cache = this.options.cache;
     const accept = (c) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
@@ -77714,12 +77718,17 @@ var ModelGateway = class {
     const completion = await this.limit(async () => {
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
       this.requestsStarted += 1;
+      const request2 = new AbortController();
+      const onStop = () => request2.abort(this.stop.signal.reason);
+      this.stop.signal.addEventListener("abort", onStop, { once: true });
       try {
-        return await this.client(endpoint2).chat.completions.create(params, { signal: this.stop.signal });
+        return await this.client(endpoint2).chat.completions.create(params, { signal: request2.signal });
       } catch (error63) {
         const classified = this.classify(endpoint2, params.model, error63);
         if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
         throw classified;
+      } finally {
+        this.stop.signal.removeEventListener("abort", onStop);
       }
     });
     scrubAnswer(completion, this.options.secrets);

@@ -81,6 +81,11 @@ export class ModelGateway {
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
 
+  /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
+  get stopped(): AbortSignal {
+    return this.stop.signal;
+  }
+
   constructor(private readonly options: GatewayOptions) {
     this.limit = pLimit(options.concurrency);
   }
@@ -96,12 +101,19 @@ export class ModelGateway {
     const completion = await this.limit(async () => {
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
       this.requestsStarted += 1;
+      // A signal per request, linked to `stop` only while it runs: the client adds an abort listener
+      // to the signal it is given and never removes it, so one shared signal would collect one per request.
+      const request = new AbortController();
+      const onStop = () => request.abort(this.stop.signal.reason);
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        return await this.client(endpoint).chat.completions.create(params, { signal: this.stop.signal });
+        return await this.client(endpoint).chat.completions.create(params, { signal: request.signal });
       } catch (error) {
         const classified = this.classify(endpoint, params.model, error);
         if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
         throw classified;
+      } finally {
+        this.stop.signal.removeEventListener('abort', onStop);
       }
     });
     // A server that echoes the key into an answer: it must not reach grades, the cache, reports or logs.

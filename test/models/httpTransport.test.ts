@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
@@ -159,6 +160,7 @@ describe('the gateway on the default transport', () => {
     expect(gateway.requestsStarted).toBe(1);
     const reasons = results.map((r) => (r.status === 'rejected' ? (r.reason as Error) : undefined));
     expect(reasons.every((e) => e instanceof EndpointRefusedError && e.message.includes('answered 401'))).toBe(true);
+    expect(gateway.stopped.aborted).toBe(true);
   });
 
   it('answers a chat request end to end', async () => {
@@ -170,5 +172,9 @@ describe('the gateway on the default transport', () => {
     const answer = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.choices[0]!.message.content).toBe('plain reply');
     expect(server.seen[0]!.headers.authorization).toBe('Bearer placeholder');
+    // Finished requests leave nothing behind on the gateway's stop signal (a long run makes 100k of them).
+    await Promise.all(Array.from({ length: 20 }, () => gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'again' }] })));
+    expect(getEventListeners(gateway.stopped, 'abort')).toHaveLength(0);
+    expect(gateway.stopped.aborted).toBe(false);
   });
 });
