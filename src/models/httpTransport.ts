@@ -48,7 +48,7 @@ export function proxyVariablesSet(env: NodeJS.ProcessEnv): string[] {
 
 /**
  * node:http and node:https, required when the first transport is made. An ESM import of node:http
- * evaluates its lazy exports, which loads Node's bundled undici (~11 MB RSS) at startup, before the
+ * evaluates its lazy exports, which loads Node's bundled undici (~6 MB RSS) at startup, before the
  * corpus pass, although nothing here uses it.
  */
 function httpModules(): { http: typeof http; https: typeof https } {
