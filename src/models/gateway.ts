@@ -53,7 +53,7 @@ export function scrubAnswer(completion: ChatCompletion, secrets: SecretRegistry)
 const UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
 
 /** `CODE: message` when an error (or one of its causes) is a TLS certificate rejection. */
-export function tlsCertificateProblem(error: unknown): string | undefined {
+function tlsCertificateProblem(error: unknown): string | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.test(code)) return `${code}: ${e.message}`;
