@@ -6,10 +6,11 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, CompletionCache } from '../../src/cache/completionCache.js';
-import { mockOpenAIPerTest } from '../support/mockOpenAI.js';
+import { startMockOpenAI } from '../support/mockOpenAI.js';
+import { closedAfterEach } from '../support/perTest.js';
 import { comparable, makeFixture, resultsById, runInProcess } from '../faults/fixture.js';
 
-const server = mockOpenAIPerTest();
+const server = closedAfterEach(startMockOpenAI);
 
 async function cacheFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -4,18 +4,15 @@
  */
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
-import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { startMockOpenAI } from '../support/mockOpenAI.js';
+import { closedAfterEach } from '../support/perTest.js';
 import { cleanupTempDirs, createGateRepo, makeTempDir, ROOT, runCli, type GateRepo } from '../support/runAction.js';
 
 const QUICKSTART = path.join(ROOT, 'examples', 'quickstart');
 
-let openai: MockOpenAI | undefined;
-afterEach(async () => {
-  await openai?.close();
-  openai = undefined;
-});
+const startOpenAI = closedAfterEach(startMockOpenAI);
 afterAll(() => cleanupTempDirs());
 
 /** A repo holding a copy of examples/quickstart, committed (HEAD is the lock ref). */
@@ -68,7 +65,7 @@ describe('deploysim run', () => {
   });
 
   it('rejects a bad registration with exit 2, the file and the field path, before any request', async () => {
-    openai = await startMockOpenAI();
+    const openai = await startOpenAI();
     const repo = createGateRepo({
       files: {
         'deploysim.yml': registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 'twelve' }] }),
@@ -86,7 +83,7 @@ describe('deploysim run', () => {
   });
 
   it('rejects a bad corpus line with exit 2 and corpus.jsonl:<line>, before any request', async () => {
-    openai = await startMockOpenAI();
+    const openai = await startOpenAI();
     const lines = corpusText(buildCorpus({ size: 10 })).trimEnd().split('\n');
     lines[2] = '{"id": "broken", "messages": [{"role": "user", "content": "unterminated"}'; // line 3: not JSON
     lines[5] = JSON.stringify({ id: 'no-user', messages: [{ role: 'assistant', content: 'hi' }] }); // line 6: no user turn

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, cli, tempDir } from '../security/helpers.js';
 import { startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
+import { closedAfterEach } from '../support/perTest.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TOKEN = 'ghs_comment-test-token-123456';
@@ -15,56 +16,45 @@ beforeAll(async () => {
   expect(run.code, run.stderr).toBe(0);
 }, 60_000);
 afterAll(() => cleanupTempDirs());
+const startGitHub = closedAfterEach(startMockGitHub);
 
 const post = (github: MockGitHub, extra: string[] = [], env: NodeJS.ProcessEnv = { GITHUB_TOKEN: TOKEN }) =>
   cli(['comment', 'out/report.json', '--pr', '12', '--repo', 'acme/gate', '--api-url', github.url, '--head-sha', 'a'.repeat(40), ...extra], dir, env);
 
 describe('deploysim comment', () => {
   it('creates the sticky comment, then updates it in place with the audit trail appended', async () => {
-    const github = await startMockGitHub({ token: TOKEN });
-    try {
-      github.addComment({ owner: 'acme', repo: 'gate', issueNumber: 12, body: '<!-- deploysim:deploysim.yml --> someone else quoting the marker', login: 'mallory' });
-      const first = await post(github);
-      expect(first.code, first.stderr).toBe(0);
-      expect(first.stdout).toMatch(/PR comment created: http/);
-      const second = await post(github, ['--json']);
-      expect(second.code, second.stderr).toBe(0);
-      expect(JSON.parse(second.stdout)).toMatchObject({ action: 'updated' });
+    const github = await startGitHub({ token: TOKEN });
+    github.addComment({ owner: 'acme', repo: 'gate', issueNumber: 12, body: '<!-- deploysim:deploysim.yml --> someone else quoting the marker', login: 'mallory' });
+    const first = await post(github);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/PR comment created: http/);
+    const second = await post(github, ['--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ action: 'updated' });
 
-      const mine = github.commentsOn('acme', 'gate', 12).filter((c) => c.user.login === 'github-actions[bot]');
-      expect(mine).toHaveLength(1);
-      expect(mine[0]!.body).toContain('<!-- deploysim:deploysim.yml -->');
-      expect(mine[0]!.body).toContain('gate passed');
-      // Two runs, two history rows, each with the head SHA given.
-      expect(mine[0]!.body.match(/\| `aaaaaaa/g)).toHaveLength(2);
-      expect(github.commentsOn('acme', 'gate', 12).find((c) => c.user.login === 'mallory')!.body).toContain('someone else');
-    } finally {
-      await github.close();
-    }
+    const mine = github.commentsOn('acme', 'gate', 12).filter((c) => c.user.login === 'github-actions[bot]');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.body).toContain('<!-- deploysim:deploysim.yml -->');
+    expect(mine[0]!.body).toContain('gate passed');
+    // Two runs, two history rows, each with the head SHA given.
+    expect(mine[0]!.body.match(/\| `aaaaaaa/g)).toHaveLength(2);
+    expect(github.commentsOn('acme', 'gate', 12).find((c) => c.user.login === 'mallory')!.body).toContain('someone else');
   });
 
   it('fails (exit 1) with an actionable message when GitHub refuses, and never prints the token', async () => {
-    const github = await startMockGitHub({ createCommentStatus: 403 });
-    try {
-      const r = await post(github);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('pull-requests: write');
-      expect(r.stdout + r.stderr).not.toContain(TOKEN);
-    } finally {
-      await github.close();
-    }
+    const github = await startGitHub({ createCommentStatus: 403 });
+    const r = await post(github);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('pull-requests: write');
+    expect(r.stdout + r.stderr).not.toContain(TOKEN);
   });
 
   it('is a usage error (exit 2) without a token or a PR number', async () => {
-    const github = await startMockGitHub();
-    try {
-      expect((await post(github, [], {})).code).toBe(2);
-      const r = await cli(['comment', 'out/report.json', '--repo', 'acme/gate'], dir, { GITHUB_TOKEN: TOKEN });
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain('--pr');
-      expect(github.requests).toHaveLength(0);
-    } finally {
-      await github.close();
-    }
+    const github = await startGitHub();
+    expect((await post(github, [], {})).code).toBe(2);
+    const r = await cli(['comment', 'out/report.json', '--repo', 'acme/gate'], dir, { GITHUB_TOKEN: TOKEN });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--pr');
+    expect(github.requests).toHaveLength(0);
   });
 });

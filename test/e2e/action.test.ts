@@ -5,10 +5,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusText, expectedFlags, registrationYaml, replayPrefix, type CorpusLine } from '../support/corpus.js';
 import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { closedAfterEach } from '../support/perTest.js';
 import {
   describeRun,
   cleanupTempDirs,
@@ -64,15 +65,8 @@ function expectSameContent(summary: string, commentBody: string) {
   expect(commentBody).toContain(summary.trim());
 }
 
-let openai: MockOpenAI | undefined;
-let github: MockGitHub | undefined;
-
-afterEach(async () => {
-  await openai?.close();
-  await github?.close();
-  openai = undefined;
-  github = undefined;
-});
+const startOpenAI = closedAfterEach(startMockOpenAI);
+const startGitHub = closedAfterEach(startMockGitHub);
 
 afterAll(() => cleanupTempDirs());
 
@@ -237,8 +231,8 @@ describe('a passing gate on a pull_request', () => {
 
 describe('a failing gate on a pull_request', () => {
   it('fails, names the category, and updates one sticky comment on re-run (with > 100 comments on the PR)', async () => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub();
+    const openai = await startOpenAI();
+    const github = await startGitHub();
     for (let i = 0; i < 130; i++) {
       github.addComment({ owner: OWNER, repo: REPO, issueNumber: PR, body: `LGTM ${i}`, login: i % 2 ? 'alice' : 'renovate[bot]' });
     }
@@ -319,8 +313,8 @@ describe('a failing gate on a pull_request', () => {
 
 describe('the pre-registration lock', () => {
   it('fails a PR that edits its own prediction, before any model request, and explains why', async () => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub();
+    const openai = await startOpenAI();
+    const github = await startGitHub();
     const corpus = buildCorpus({ size: 50, flagged: { self_harm_instructions: 25 } });
     const locked = registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] });
     const relaxed = locked.replace('prediction_per_100k: 100', 'prediction_per_100k: 90000');
@@ -363,7 +357,7 @@ describe('the pre-registration lock', () => {
   });
 
   it('fails when the corpus changed after the lock ref, naming the corpus', async () => {
-    openai = await startMockOpenAI();
+    const openai = await startOpenAI();
     const corpus = buildCorpus({ size: 40 });
     const repo = createGateRepo({
       files: gateFiles(corpus, registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })),
@@ -381,8 +375,8 @@ describe('the pre-registration lock', () => {
   });
 
   it('needs lock-ref on workflow_dispatch, and sends nothing to any model', async () => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub();
+    const openai = await startOpenAI();
+    const github = await startGitHub();
     const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
     const run = await runAction({
       cwd: repo.dir,
@@ -403,8 +397,8 @@ describe('the pre-registration lock', () => {
 describe('secrets', () => {
   it('aborts on a 401 from the candidate, names candidate-api-key, and never leaks the key', async () => {
     const KEY = 'test-key-DO-NOT-LEAK-12345';
-    openai = await startMockOpenAI({ echoKeyInErrors: true, faults: (req) => (req.role === 'candidate' ? { type: 'unauthorized' } : undefined) });
-    github = await startMockGitHub();
+    const openai = await startOpenAI({ echoKeyInErrors: true, faults: (req) => (req.role === 'candidate' ? { type: 'unauthorized' } : undefined) });
+    const github = await startGitHub();
     const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 60, flagged: { self_harm_instructions: 6 } }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
     const run = await runAction({
       cwd: repo.dir,
@@ -446,8 +440,8 @@ describe('secrets', () => {
 
 describe('fork pull requests without secrets', () => {
   const forkRun = async (onMissingSecrets: 'fail' | 'skip') => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub();
+    const openai = await startOpenAI();
+    const github = await startGitHub();
     const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
     const run = await runAction({
       cwd: repo.dir,
@@ -456,35 +450,35 @@ describe('fork pull requests without secrets', () => {
       pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha, headRepo: 'forker/gate-demo' },
       githubApiUrl: github.url,
     });
-    return run;
+    return { run, openai, github };
   };
 
   it('on-missing-secrets: fail → exit 1 pointing to workflow_run', async () => {
-    const run = await forkRun('fail');
+    const { run, openai, github } = await forkRun('fail');
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
     const error = workflowCommands(run.stdout, 'error').join('\n');
     expect(error).toContain('workflow_run');
     expect(error).toMatch(/fork/i);
-    expect(openai!.requests).toHaveLength(0);
-    expect(github!.comments).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
+    expect(github.comments).toHaveLength(0);
   });
 
   it('on-missing-secrets: skip → exit 0 and a summary saying the gate did not run', async () => {
-    const run = await forkRun('skip');
+    const { run, openai, github } = await forkRun('skip');
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.outputs.passed ?? '').toBe('');
     expect(run.summary).toMatch(/did not run/);
     expect(run.summary).toContain('workflow_run');
-    expect(openai!.requests).toHaveLength(0);
-    expect(github!.comments).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
+    expect(github.comments).toHaveLength(0);
   });
 });
 
 describe('PR comment failures', () => {
   it('a 403 on comment creation leaves the verdict alone and prints a warning', async () => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub({ createCommentStatus: 403 });
+    const openai = await startOpenAI();
+    const github = await startGitHub({ createCommentStatus: 403 });
     const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 60 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
     const run = await runAction({
       cwd: repo.dir,

@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusText } from '../support/corpus.js';
 import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { closedAfterEach } from '../support/perTest.js';
 import {
   describeRun,
   cleanEnv,
@@ -81,15 +82,8 @@ function corpusWithOneLineEdited(): string {
   return lines.join('\n');
 }
 
-let openai: MockOpenAI | undefined;
-let github: MockGitHub | undefined;
-
-afterEach(async () => {
-  await openai?.close();
-  await github?.close();
-  openai = undefined;
-  github = undefined;
-});
+const startOpenAI = closedAfterEach(startMockOpenAI);
+const startGitHub = closedAfterEach(startMockGitHub);
 
 afterAll(() => cleanupTempDirs());
 
@@ -99,21 +93,27 @@ function readReport(dir: string): ReportJson {
 
 type EventKind = 'pull_request' | 'push' | 'workflow_dispatch';
 
+/** The action's result, and the model and GitHub servers it talked to. */
+interface GateRun extends ActionResult {
+  openai: MockOpenAI;
+  github: MockGitHub;
+}
+
 /** Runs the action on `repo` for an event whose base is the repo's base commit. */
-async function gate(repo: GateRepo, event: EventKind, extra: { inputs?: Record<string, string>; before?: string } = {}): Promise<ActionResult> {
-  openai = await startMockOpenAI();
-  github = await startMockGitHub();
+async function gate(repo: GateRepo, event: EventKind, extra: { inputs?: Record<string, string>; before?: string } = {}): Promise<GateRun> {
+  const openai = await startOpenAI();
+  const github = await startGitHub();
   const inputs = { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-e2e-8888', ...extra.inputs };
   const head = repo.git('rev-parse', 'HEAD');
   if (event === 'pull_request') {
-    return runAction({ cwd: repo.dir, inputs, pullRequest: { number: PR, baseSha: repo.baseSha, headSha: head }, githubApiUrl: github.url });
+    return { ...(await runAction({ cwd: repo.dir, inputs, pullRequest: { number: PR, baseSha: repo.baseSha, headSha: head }, githubApiUrl: github.url })), openai, github };
   }
   const repository = { full_name: DEFAULT_REPOSITORY, name: REPO, owner: { login: OWNER } };
   const payload =
     event === 'push'
       ? { ref: 'refs/heads/main', before: extra.before ?? repo.baseSha, after: head, repository, sender: { login: 'octocat' } }
       : { ref: 'refs/heads/main', inputs: {}, repository, sender: { login: 'octocat' } };
-  return runAction({ cwd: repo.dir, eventName: event, event: payload, inputs, githubApiUrl: github.url, env: { GITHUB_SHA: head } });
+  return { ...(await runAction({ cwd: repo.dir, eventName: event, event: payload, inputs, githubApiUrl: github.url, env: { GITHUB_SHA: head } })), openai, github };
 }
 
 interface TamperCase {
@@ -186,7 +186,7 @@ describe('the lock through node dist/index.js: tampering fails the gate and send
 
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
-    expect(openai!.requests, 'a model request was sent despite the lock violation').toHaveLength(0);
+    expect(run.openai.requests, 'a model request was sent despite the lock violation').toHaveLength(0);
 
     const report = readReport(repo.dir);
     expect(report.passed).toBe(false);
@@ -203,7 +203,7 @@ describe('the lock through node dist/index.js: tampering fails the gate and send
     expect(error).toMatch(/its own pull request/);
 
     if (event === 'pull_request') {
-      const comments = github!.commentsOn(OWNER, REPO, PR);
+      const comments = run.github.commentsOn(OWNER, REPO, PR);
       expect(comments).toHaveLength(1);
       const body = comments[0]!.body;
       expect(comments[0]!.user.login).toBe(ACTIONS_BOT_LOGIN);
@@ -216,7 +216,7 @@ describe('the lock through node dist/index.js: tampering fails the gate and send
       expect(body).toMatch(/its own pull request/);
       expect(body).toContain(run.summary.trim());
     } else {
-      expect(github!.comments).toHaveLength(0);
+      expect(run.github.comments).toHaveLength(0);
       expect(run.summary).toContain('gate failed');
       for (const file of named) expect(run.summary).toContain(file);
     }
@@ -224,10 +224,10 @@ describe('the lock through node dist/index.js: tampering fails the gate and send
 });
 
 describe('the lock through node dist/index.js: runs that must go ahead', () => {
-  function expectRanAndLocked(run: ActionResult, repo: GateRepo, lockRef: string) {
+  function expectRanAndLocked(run: GateRun, repo: GateRepo, lockRef: string) {
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.outputs.passed).toBe('true');
-    expect(openai!.byRole('candidate')).toHaveLength(12);
+    expect(run.openai.byRole('candidate')).toHaveLength(12);
     const report = readReport(repo.dir);
     expect(report.verified).toBe(true);
     expect(report.registration.lock_ref).toBe(lockRef);
@@ -246,7 +246,7 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
     const repo = createGateRepo({ files: GATE_FILES });
     const run = await gate(repo, 'pull_request');
     expectRanAndLocked(run, repo, repo.baseSha);
-    const [comment] = github!.commentsOn(OWNER, REPO, PR);
+    const [comment] = run.github.commentsOn(OWNER, REPO, PR);
     expect(comment!.body).toContain(`verified at \`${repo.baseSha.slice(0, 12)}\``);
     expect(comment!.body).toContain(`| \`${RUBRIC}\` | \`${sha256(RUBRIC_TEXT).slice(0, 16)}\` |`);
   });
@@ -292,10 +292,10 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
 });
 
 describe('the lock through node dist/index.js: configuration errors (exit with nothing sent)', () => {
-  function expectConfigError(run: ActionResult, ...needles: (string | RegExp)[]) {
+  function expectConfigError(run: GateRun, ...needles: (string | RegExp)[]) {
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
-    expect(openai!.requests).toHaveLength(0);
+    expect(run.openai.requests).toHaveLength(0);
     const error = workflowCommands(run.stdout, 'error').join('\n');
     expect(error).toMatch(/configuration error \(nothing was sent to any model\)/);
     for (const needle of needles) expect(error).toMatch(needle);
@@ -306,7 +306,7 @@ describe('the lock through node dist/index.js: configuration errors (exit with n
     const repo = createGateRepo({ files: GATE_FILES });
     const run = await gate(repo, 'workflow_dispatch');
     expectConfigError(run, /workflow_dispatch/, /`lock-ref`/, new RegExp(TAG));
-    expect(github!.comments).toHaveLength(0);
+    expect(run.github.comments).toHaveLength(0);
   });
 
   it('push creating a new branch (before is the all-zero SHA) asks for lock-ref', async () => {

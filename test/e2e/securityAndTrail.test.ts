@@ -12,27 +12,23 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { HISTORY_END, HISTORY_START } from '../../src/github/auditTrail.js';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
-import { ACTIONS_BOT_LOGIN, startMockGitHub, type MockGitHub } from '../support/mockGitHub.js';
+import { ACTIONS_BOT_LOGIN, startMockGitHub } from '../support/mockGitHub.js';
 import { startKeyEchoingServer } from '../support/keyEchoingServer.js';
-import { parseGraderRequest, startMockOpenAI, type MockOpenAI, type RecordedRequest } from '../support/mockOpenAI.js';
+import { parseGraderRequest, startMockOpenAI, type RecordedRequest } from '../support/mockOpenAI.js';
+import { closedAfterEach } from '../support/perTest.js';
 import { cleanupTempDirs, createGateRepo, describeRun, DEFAULT_REPOSITORY, pullRequestPayload, runAction, workflowCommands } from '../support/runAction.js';
 
 const [OWNER, REPO] = DEFAULT_REPOSITORY.split('/') as [string, string];
 const PR = 7;
 const MARKER = '<!-- deploysim:deploysim.yml -->';
 
-let openai: MockOpenAI | undefined;
-let github: MockGitHub | undefined;
-afterEach(async () => {
-  await openai?.close();
-  await github?.close();
-  openai = undefined;
-  github = undefined;
-});
+const startOpenAI = closedAfterEach(startMockOpenAI);
+const startGitHub = closedAfterEach(startMockGitHub);
+const startKeyEchoing = closedAfterEach(startKeyEchoingServer);
 afterAll(() => cleanupTempDirs());
 
 /** A Node stack frame, as an uncaught error would print. */
@@ -58,8 +54,8 @@ describe('Dependabot and fork runs without secrets', () => {
   });
 
   const untrustedRun = async (mode: 'fail' | 'skip', who: 'dependabot-actor' | 'dependabot-author' | 'fork') => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub();
+    const openai = await startOpenAI();
+    const github = await startGitHub();
     const repo = createGateRepo({ files: gate() });
     const pullRequest = { number: PR, baseSha: repo.baseSha, headSha: repo.headSha, ...(who === 'fork' ? { headRepo: 'forker/gate-demo' } : {}) };
     let event: unknown;
@@ -68,7 +64,7 @@ describe('Dependabot and fork runs without secrets', () => {
       const payload = pullRequestPayload(DEFAULT_REPOSITORY, pullRequest);
       event = { ...payload, pull_request: { ...payload.pull_request, user: { login: 'dependabot[bot]' } } };
     }
-    return runAction({
+    const run = await runAction({
       cwd: repo.dir,
       // No key: Dependabot and fork runs get no Actions secrets, so `${{ secrets.X }}` is empty.
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'on-missing-secrets': mode },
@@ -77,10 +73,11 @@ describe('Dependabot and fork runs without secrets', () => {
       githubApiUrl: github.url,
       env: who === 'dependabot-actor' ? { GITHUB_ACTOR: 'dependabot[bot]' } : {},
     });
+    return { run, openai, github };
   };
 
   it.each(['dependabot-actor', 'dependabot-author', 'fork'] as const)('%s, on-missing-secrets: fail → one error explaining workflow_run, a summary, no stack trace', async (who) => {
-    const run = await untrustedRun('fail', who);
+    const { run, openai, github } = await untrustedRun('fail', who);
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
     const errors = workflowCommands(run.stdout, 'error');
@@ -92,12 +89,12 @@ describe('Dependabot and fork runs without secrets', () => {
     // The job summary says so too (it is written on every event).
     expect(run.summary).toMatch(/could not run/);
     expect(run.summary).toContain('workflow_run');
-    expect(openai!.requests).toHaveLength(0);
-    expect(github!.comments).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
+    expect(github.comments).toHaveLength(0);
   });
 
   it.each(['dependabot-actor', 'fork'] as const)('%s, on-missing-secrets: skip → success with a notice and a summary saying the gate did not run', async (who) => {
-    const run = await untrustedRun('skip', who);
+    const { run, openai, github } = await untrustedRun('skip', who);
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.outputs.passed ?? '').toBe('');
     const notices = workflowCommands(run.stdout, 'notice');
@@ -107,12 +104,12 @@ describe('Dependabot and fork runs without secrets', () => {
     expect(workflowCommands(run.stdout, 'error')).toEqual([]);
     expect(run.summary).toMatch(/did not run/);
     expect(`${run.stdout}\n${run.stderr}`).not.toMatch(STACK_FRAME);
-    expect(openai!.requests).toHaveLength(0);
-    expect(github!.comments).toHaveLength(0);
+    expect(openai.requests).toHaveLength(0);
+    expect(github.comments).toHaveLength(0);
   });
 
   it('a same-repository PR by a person with an empty key is not called a fork or Dependabot', async () => {
-    openai = await startMockOpenAI();
+    const openai = await startOpenAI();
     const repo = createGateRepo({ files: gate() });
     const run = await runAction({
       cwd: repo.dir,
@@ -132,8 +129,8 @@ describe('the API key is in no byte the action writes', () => {
   const bearerOf = (r: RecordedRequest) => String(r.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
 
   it('a failing run whose server echoes the key in error bodies, completions and grader evidence', async () => {
-    openai = await startKeyEchoingServer(KEY, 'self_harm_instructions');
-    github = await startMockGitHub();
+    const openai = await startKeyEchoing(KEY, 'self_harm_instructions');
+    const github = await startGitHub();
     const user = (id: string, content: string) => JSON.stringify({ id, messages: [{ role: 'user', content }] });
     const corpus = [
       user('r-500', 'hello [[fault:500]]'),
@@ -201,8 +198,8 @@ describe('the API key is in no byte the action writes', () => {
 
 describe('the audit trail through the action', () => {
   it('two runs on a PR give two history rows; the first is kept byte for byte; the summary matches the comment', async () => {
-    openai = await startMockOpenAI();
-    github = await startMockGitHub();
+    const openai = await startOpenAI();
+    const github = await startGitHub();
     const repo = createGateRepo({
       files: {
         'deploysim.yml': registrationYaml({ sample: 30, categories: [{ id: 'self_harm_instructions', prediction: 50_000 }] }),
@@ -267,14 +264,14 @@ describe('excerpts in the comment and the job summary are redacted', () => {
       url_credentials: 'admin:hunter2secret@',
     };
     const leaky = `Sure. Mail ${PII.email}, call ${PII.phone}, pay with ${PII.card}, ssh ${PII.ip}, use ${PII.secret}, db postgres://${PII.url_credentials}db.internal/x UNSAFE:self_harm_instructions`;
-    openai = await startMockOpenAI({
+    const openai = await startOpenAI({
       candidate: () => leaky,
       grader: (body) => {
         const view = parseGraderRequest(body);
         return { verdicts: [{ category: 'self_harm_instructions', flagged: view.replyText.includes('UNSAFE:'), evidence: `quotes: ${view.replyText.slice(0, 190)}` }] };
       },
     });
-    github = await startMockGitHub();
+    const github = await startGitHub();
     const repo = createGateRepo({
       files: {
         'deploysim.yml': registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] }),
@@ -307,7 +304,7 @@ describe('examples/quickstart/workflow.yml as a new user sets it up', () => {
     const workflowText = readFileSync(path.join(example, 'workflow.yml'), 'utf8');
     const workflow = parseYaml(workflowText) as { jobs: { gate: { steps: { uses?: string; with?: Record<string, string> }[] } } };
     const inputs = workflow.jobs.gate.steps.find((s) => s.uses?.startsWith('OWNER/deploysim@'))!.with!;
-    github = await startMockGitHub();
+    const github = await startGitHub();
     const repo = createGateRepo({
       files: Object.fromEntries(['deploysim.yml', 'corpus.jsonl', 'NOTICE'].map((f) => [`deploysim/${f}`, readFileSync(path.join(example, f), 'utf8')])),
       workflow: workflowText,

@@ -4,12 +4,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
-import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
+import { startMockOpenAI } from '../support/mockOpenAI.js';
+import { closeServer } from '../support/closeServer.js';
+import { closedAfterEach } from '../support/perTest.js';
 import { cleanupTempDirs, createGateRepo, makeTempDir, runCli } from '../support/runAction.js';
 
 const hasOpenssl = (() => {
@@ -21,15 +23,6 @@ const hasOpenssl = (() => {
   }
 })();
 
-let openai: MockOpenAI | undefined;
-let proxy: Server | undefined;
-afterEach(async () => {
-  await openai?.close();
-  openai = undefined;
-  proxy?.closeAllConnections();
-  await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
-  proxy = undefined;
-});
 afterAll(() => cleanupTempDirs());
 
 /** A self-signed certificate for 127.0.0.1, made for this run (nothing key-shaped is committed). */
@@ -42,7 +35,7 @@ function certificate(): { key: string; cert: string; certFile: string } {
 }
 
 /** A forward proxy that only tunnels (CONNECT), recording each target. */
-async function startConnectProxy(): Promise<{ url: string; targets: string[] }> {
+async function startConnectProxy(): Promise<{ url: string; targets: string[]; close(): Promise<void> }> {
   const targets: string[] = [];
   const server = createServer((_req, res) => res.writeHead(405).end());
   server.on('connect', (req, client: net.Socket, head: Buffer) => {
@@ -57,10 +50,16 @@ async function startConnectProxy(): Promise<{ url: string; targets: string[] }> 
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
-  proxy = server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, targets };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    targets,
+    close: () => closeServer(server),
+  };
 }
+
+const startOpenAI = closedAfterEach(startMockOpenAI);
+const startProxy = closedAfterEach(startConnectProxy);
 
 function gateRepo() {
   return createGateRepo({
@@ -79,7 +78,7 @@ const KEY = ['sk', 'test', 'transport', '424242'].join('-');
 describe.runIf(hasOpenssl)('model requests over HTTPS', () => {
   it('trusts a private CA given in NODE_EXTRA_CA_CERTS and refuses the endpoint without it', async () => {
     const tls = certificate();
-    openai = await startMockOpenAI({ tls });
+    const openai = await startOpenAI({ tls });
     const repo = gateRepo();
     const env = { DEPLOYSIM_CANDIDATE_API_KEY: KEY, DEPLOYSIM_GRADER_API_KEY: KEY };
 
@@ -101,8 +100,8 @@ describe.runIf(hasOpenssl)('model requests over HTTPS', () => {
 
   it('tunnels through HTTPS_PROXY with CONNECT, except for NO_PROXY hosts', async () => {
     const tls = certificate();
-    openai = await startMockOpenAI({ tls });
-    const tunnel = await startConnectProxy();
+    const openai = await startOpenAI({ tls });
+    const tunnel = await startProxy();
     const repo = gateRepo();
     const env = { DEPLOYSIM_CANDIDATE_API_KEY: KEY, DEPLOYSIM_GRADER_API_KEY: KEY, NODE_EXTRA_CA_CERTS: tls.certFile, HTTPS_PROXY: tunnel.url };
     const port = new URL(openai.url).port;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { mockOpenAIPerTest, type Fault } from '../support/mockOpenAI.js';
+import { startMockOpenAI, type Fault } from '../support/mockOpenAI.js';
+import { closedAfterEach } from '../support/perTest.js';
 import { comparable, makeFixture, readResults, resultsById, runInProcess } from './fixture.js';
 
-const server = mockOpenAIPerTest();
+const server = closedAfterEach(startMockOpenAI);
 
 /** `Question 12: …` → 12: which corpus record a candidate or grader request is about. */
 function recordIndex(rawBody: string): number {

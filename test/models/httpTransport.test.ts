@@ -1,12 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EndpointRefusedError, ModelGateway } from '../../src/models/gateway.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from '../../src/models/httpTransport.js';
 import { SecretRegistry } from '../../src/secrets.js';
+import { closeServer } from '../support/closeServer.js';
+import { closedAfterEach } from '../support/perTest.js';
 
 interface Seen {
   method: string;
@@ -15,16 +17,8 @@ interface Seen {
   body: string;
 }
 
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
 /** A real local server; `handle` answers each request after its body has arrived. */
-async function serve(handle: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; seen: Seen[] }> {
+async function startServer(handle: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -35,10 +29,15 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse, body: s
       handle(req, res, body);
     });
   });
-  servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => closeServer(server),
+  };
 }
+
+const serve = closedAfterEach(startServer);
 
 const completion = (content: string) =>
   JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop' }] });

@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './closeServer.js';
 
 export const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 
@@ -225,9 +226,6 @@ export async function startMockGitHub(options: MockGitHubOptions = {}): Promise<
     requests,
     addComment,
     commentsOn,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => closeServer(server),
   };
 }

@@ -14,7 +14,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterEach } from 'vitest';
+import { closeServer } from './closeServer.js';
 
 export type MockRole = 'candidate' | 'grader';
 
@@ -343,24 +343,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
-  };
-}
-
-/**
- * For a test file: returns a starter for mock servers and registers an afterEach that closes every
- * server started during the test.
- */
-export function mockOpenAIPerTest(): (options?: MockOpenAIOptions) => Promise<MockOpenAI> {
-  const servers: MockOpenAI[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
-  });
-  return async (options = {}) => {
-    const s = await startMockOpenAI(options);
-    servers.push(s);
-    return s;
   };
 }
