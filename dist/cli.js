@@ -76478,6 +76478,7 @@ async function runCalibration(options) {
     maxRetries: options.maxRetries,
     secrets: options.secrets,
     fetch: options.fetch,
+    warning: options.warning,
     cache
   });
   const cfg = registration.config.grader;
@@ -76647,7 +76648,8 @@ async function calibrateCommand(argv, io) {
     cacheDir: values["cache-dir"] || void 0,
     cwd: io.cwd,
     secrets,
-    log: values.json || values.quiet ? void 0 : (m) => io.stderr(m)
+    log: values.json || values.quiet ? void 0 : (m) => io.stderr(m),
+    warning: (m) => io.stderr(`warning: ${m}`)
   });
   if (outcome.unknownLabels.length > 0 && !values.json) {
     io.stderr(`warning: label keys that are not categories of ${registration} were ignored: ${outcome.unknownLabels.join(", ")}`);
@@ -80104,7 +80106,7 @@ async function realismCommand(argv, io) {
   secrets.add(discriminatorKey);
   const registration = await loadRegistration(values.registration ?? "deploysim.yml", io.cwd);
   const seed = values.seed === void 0 ? registration.config.corpus.seed : wholeNumber(values.seed, "seed", 0, 0, 2 ** 32 - 1);
-  const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1e3, maxRetries, secrets });
+  const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1e3, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
   const { report } = await measureRealism({
     corpusPath: registration.corpusPath,
     displayPath: path15.relative(io.cwd, registration.corpusPath) || registration.corpusPath,

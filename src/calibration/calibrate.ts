@@ -29,6 +29,8 @@ export interface CalibrateOptions {
   fetch?: typeof fetch;
   now?: () => Date;
   log?: (message: string) => void;
+  /** Warnings (shown even where `log` is not). */
+  warning?: (message: string) => void;
 }
 
 export interface CalibrateOutcome {
@@ -66,6 +68,7 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     maxRetries: options.maxRetries,
     secrets: options.secrets,
     fetch: options.fetch,
+    warning: options.warning,
     cache,
   });
   const cfg = registration.config.grader;

@@ -81,6 +81,7 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     cwd: io.cwd,
     secrets,
     log: values.json || values.quiet ? undefined : (m) => io.stderr(m),
+    warning: (m) => io.stderr(`warning: ${m}`),
   });
   if (outcome.unknownLabels.length > 0 && !values.json) {
     io.stderr(`warning: label keys that are not categories of ${registration} were ignored: ${outcome.unknownLabels.join(', ')}`);

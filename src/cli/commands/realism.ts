@@ -89,7 +89,7 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
 
   const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
   const seed = values.seed === undefined ? registration.config.corpus.seed : wholeNumber(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
-  const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1000, maxRetries, secrets });
+  const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1000, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
   const { report } = await measureRealism({
     corpusPath: registration.corpusPath,
     displayPath: path.relative(io.cwd, registration.corpusPath) || registration.corpusPath,
