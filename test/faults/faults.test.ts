@@ -74,17 +74,21 @@ describe('persistent faults', () => {
 });
 
 describe('refusals', () => {
+  /** `deploysim run` in-process at concurrency 4; `errors` is stderr without the --no-lock warning. */
+  async function refusedRun(dir: string, baseUrl: string, key: string, flags: string[] = []): Promise<{ code: number; errors: string[] }> {
+    const stderr: string[] = [];
+    const code = await runCli(
+      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', baseUrl, '--concurrency', '4', '--quiet', ...flags],
+      { stdout: () => {}, stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: key }, cwd: dir },
+    );
+    return { code, errors: stderr.filter((l) => !l.startsWith('warning: --no-lock')) };
+  }
+
   it('401 aborts the run early with one message, without the key', async () => {
     const dir = await makeFixture({ records: 200 });
     const mock = await server({ apiKey: 'sk-the-right-key-1234', echoKeyInErrors: true });
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const code = await runCli(
-      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--concurrency', '4', '--quiet'],
-      { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-wrong-key-987654' }, cwd: dir },
-    );
+    const { code, errors } = await refusedRun(dir, mock.url, 'sk-wrong-key-987654');
     expect(code).toBe(1);
-    const errors = stderr.filter((l) => !l.startsWith('warning: --no-lock'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/candidate endpoint .* answered 401: .*Check the candidate-api-key input/);
     expect(errors.join('\n')).not.toContain('sk-wrong-key-987654');
@@ -98,13 +102,8 @@ describe('refusals', () => {
   ])('%i for an unknown model aborts early with one message naming the model', async (status, message) => {
     const dir = await makeFixture({ records: 200 });
     const mock = await server({ faults: () => ({ type: 'status', status, message }) });
-    const stderr: string[] = [];
-    const code = await runCli(
-      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--concurrency', '4', '--quiet', '--max-retries', '3'],
-      { stdout: () => {}, stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-test-key-000000' }, cwd: dir },
-    );
+    const { code, errors } = await refusedRun(dir, mock.url, 'sk-test-key-000000', ['--max-retries', '3']);
     expect(code).toBe(1);
-    const errors = stderr.filter((l) => !l.startsWith('warning: --no-lock'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(`(model "mock-candidate") answered ${status}`);
     expect(errors[0]).toContain('Check the model name and the candidate-base-url input');
@@ -115,13 +114,8 @@ describe('refusals', () => {
     const dir = await makeFixture({ records: 200 });
     const message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
     const mock = await server({ faults: () => ({ type: 'status', status: 400, message }) });
-    const stderr: string[] = [];
-    const code = await runCli(
-      ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--concurrency', '4', '--quiet', '--max-retries', '3'],
-      { stdout: () => {}, stderr: (t) => stderr.push(t), env: { DEPLOYSIM_CANDIDATE_API_KEY: 'sk-test-key-000000' }, cwd: dir },
-    );
+    const { code, errors } = await refusedRun(dir, mock.url, 'sk-test-key-000000', ['--max-retries', '3']);
     expect(code).toBe(1);
-    const errors = stderr.filter((l) => !l.startsWith('warning: --no-lock'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('rejected a request setting');
     expect(errors[0]).toContain('max_completion_tokens');
