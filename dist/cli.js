@@ -76198,15 +76198,16 @@ var LineSplitter = class {
     return { number: this.number, text };
   }
 };
-async function* readLines(stream) {
+async function* lineBatches(stream) {
   const splitter = new LineSplitter();
-  for await (const chunk of stream) yield* splitter.lines(chunk);
-  yield* splitter.end();
+  for await (const chunk of stream) yield splitter.lines(chunk);
+  yield splitter.end();
+}
+async function* readLines(stream) {
+  for await (const batch of lineBatches(stream)) yield* batch;
 }
 async function forEachLine(stream, each) {
-  const splitter = new LineSplitter();
-  for await (const chunk of stream) for (const line of splitter.lines(chunk)) each(line);
-  for (const line of splitter.end()) each(line);
+  for await (const batch of lineBatches(stream)) for (const line of batch) each(line);
 }
 
 // src/calibration/labels.ts
@@ -79150,16 +79151,11 @@ async function* readSample(plan, stratify, keep = () => true) {
       stratum: stratify ? readDottedField(record2, stratify) ?? NO_STRATUM : void 0
     };
   };
-  const splitter = new LineSplitter();
-  for await (const chunk of await openCorpusStream(plan.file)) {
-    for (const line of splitter.lines(chunk)) {
+  for await (const batch of lineBatches(await openCorpusStream(plan.file))) {
+    for (const line of batch) {
       const prefix = sampled(line);
       if (prefix) yield prefix;
     }
-  }
-  for (const line of splitter.end()) {
-    const prefix = sampled(line);
-    if (prefix) yield prefix;
   }
 }
 function sampleFingerprint(idsInRankOrder) {

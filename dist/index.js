@@ -65307,10 +65307,13 @@ var LineSplitter = class {
     return { number: this.number, text };
   }
 };
-async function forEachLine(stream, each) {
+async function* lineBatches(stream) {
   const splitter = new LineSplitter();
-  for await (const chunk of stream) for (const line of splitter.lines(chunk)) each(line);
-  for (const line of splitter.end()) each(line);
+  for await (const chunk of stream) yield splitter.lines(chunk);
+  yield splitter.end();
+}
+async function forEachLine(stream, each) {
+  for await (const batch of lineBatches(stream)) for (const line of batch) each(line);
 }
 
 // src/corpus/piiWarning.ts
@@ -65582,16 +65585,11 @@ async function* readSample(plan, stratify, keep = () => true) {
       stratum: stratify ? readDottedField(record2, stratify) ?? NO_STRATUM : void 0
     };
   };
-  const splitter = new LineSplitter();
-  for await (const chunk of await openCorpusStream(plan.file)) {
-    for (const line of splitter.lines(chunk)) {
+  for await (const batch of lineBatches(await openCorpusStream(plan.file))) {
+    for (const line of batch) {
       const prefix = sampled(line);
       if (prefix) yield prefix;
     }
-  }
-  for (const line of splitter.end()) {
-    const prefix = sampled(line);
-    if (prefix) yield prefix;
   }
 }
 function sampleFingerprint(idsInRankOrder) {

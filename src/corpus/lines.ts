@@ -63,7 +63,7 @@ async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
  * promoted). Nothing refers to a chunk once `lines(chunk)` is exhausted (a partial line is copied),
  * so chunk buffers may be reused by the source.
  */
-export class LineSplitter {
+class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private number = 0;
@@ -102,16 +102,22 @@ export class LineSplitter {
   }
 }
 
+/**
+ * The lines of a chunk stream, one synchronous batch per chunk (and one for a last line without a
+ * newline). Exhaust each batch before asking for the next: the chunk behind it may be reused.
+ */
+export async function* lineBatches(stream: AsyncIterable<Buffer>): AsyncGenerator<Iterable<Line>> {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) yield splitter.lines(chunk);
+  yield splitter.end();
+}
+
 /** Every line of a chunk stream, one at a time (for passes where a promise per line does not matter). */
 export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Line> {
-  const splitter = new LineSplitter();
-  for await (const chunk of stream) yield* splitter.lines(chunk);
-  yield* splitter.end();
+  for await (const batch of lineBatches(stream)) yield* batch;
 }
 
 /** Calls `each` for every line, synchronously within a chunk: the pass over a whole corpus. */
 export async function forEachLine(stream: AsyncIterable<Buffer>, each: (line: Line) => void): Promise<void> {
-  const splitter = new LineSplitter();
-  for await (const chunk of stream) for (const line of splitter.lines(chunk)) each(line);
-  for (const line of splitter.end()) each(line);
+  for await (const batch of lineBatches(stream)) for (const line of batch) each(line);
 }

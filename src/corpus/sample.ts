@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
-import { forEachLine, LineSplitter, LineTooLongError, openCorpusStream, type Line } from './lines.js';
+import { forEachLine, lineBatches, LineTooLongError, openCorpusStream, type Line } from './lines.js';
 import { corpusRecordSchema, derivePrefix, isPlainCorpusRecord, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
 
 export interface SampleSettings {
@@ -214,16 +214,11 @@ export async function* readSample(plan: CorpusPlan, stratify: string | undefined
     };
   };
   // Lines are scanned synchronously within a chunk; only sampled ones cost a yield (see LineSplitter).
-  const splitter = new LineSplitter();
-  for await (const chunk of await openCorpusStream(plan.file)) {
-    for (const line of splitter.lines(chunk)) {
+  for await (const batch of lineBatches(await openCorpusStream(plan.file))) {
+    for (const line of batch) {
       const prefix = sampled(line);
       if (prefix) yield prefix;
     }
-  }
-  for (const line of splitter.end()) {
-    const prefix = sampled(line);
-    if (prefix) yield prefix;
   }
 }
 
