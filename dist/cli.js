@@ -43769,6 +43769,11 @@ function num(value2, name, fallback) {
   if (!Number.isFinite(n2)) throw new ConfigError(`--${name} must be a number (got "${String(value2)}").`);
   return n2;
 }
+function wholeNumber(value2, name, fallback, min, max) {
+  const n2 = num(value2, name, fallback);
+  if (!Number.isInteger(n2) || n2 < min || n2 > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
+  return n2;
+}
 
 // src/cli/commands/calibrate.ts
 import path6 from "node:path";
@@ -76605,11 +76610,6 @@ var shownPath = (cwd, file2) => {
   const relative = path6.relative(cwd, file2);
   return relative && !relative.startsWith("..") && !path6.isAbsolute(relative) ? relative : file2;
 };
-var whole = (value2, name, fallback, min, max) => {
-  const n2 = num(value2, name, fallback);
-  if (!Number.isInteger(n2) || n2 < min || n2 > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
-  return n2;
-};
 async function calibrateCommand(argv, io) {
   const { values } = parse(argv, {
     registration: { type: "string" },
@@ -76643,9 +76643,9 @@ async function calibrateCommand(argv, io) {
     output: values.output,
     grader: { baseUrl: baseUrl4, apiKey },
     confidence: values.confidence === void 0 ? void 0 : num(values.confidence, "confidence"),
-    concurrency: whole(values.concurrency, "concurrency", 8, 1, 1024),
-    requestTimeoutMs: whole(values["request-timeout"], "request-timeout", 120, 1, 3600) * 1e3,
-    maxRetries: whole(values["max-retries"], "max-retries", 5, 0, 20),
+    concurrency: wholeNumber(values.concurrency, "concurrency", 8, 1, 1024),
+    requestTimeoutMs: wholeNumber(values["request-timeout"], "request-timeout", 120, 1, 3600) * 1e3,
+    maxRetries: wholeNumber(values["max-retries"], "max-retries", 5, 0, 20),
     cacheDir: values["cache-dir"] || void 0,
     cwd: io.cwd,
     secrets,
@@ -77632,8 +77632,8 @@ function redactDigitRuns(text, kindName) {
   let n2 = 0;
   const token = redactionToken(kindName);
   const kind = kindName === "card" ? CARD : PHONE;
-  const out = text.replace(DIGIT_RUN_RE, (match, offset, whole2) => {
-    const before = offset > 0 ? whole2[offset - 1] : "";
+  const out = text.replace(DIGIT_RUN_RE, (match, offset, whole) => {
+    const before = offset > 0 ? whole[offset - 1] : "";
     const run = parseRun(match, !match.startsWith("(") && /[\p{L}\p{N}_]/u.test(before));
     const windows = findWindows(run, kind);
     if (windows.length === 0) return match;
@@ -80057,11 +80057,6 @@ function baseUrl2(value2, name, fallback) {
   const url2 = typeof value2 === "string" && value2.trim() ? value2.trim() : fallback;
   if (url2 !== DEMO_ENDPOINT && !/^https?:\/\/[^\s]+$/.test(url2)) throw new ConfigError(`--${name} must be an http(s) URL or ${DEMO_ENDPOINT} (got "${url2}").`);
   return url2.replace(/\/+$/, "");
-}
-function wholeNumber(value2, name, fallback, min, max) {
-  const n2 = num(value2, name, fallback);
-  if (!Number.isInteger(n2) || n2 < min || n2 > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
-  return n2;
 }
 async function realismCommand(argv, io) {
   const { values } = parse(argv, {

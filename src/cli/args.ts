@@ -63,3 +63,9 @@ export function num(value: unknown, name: string, fallback?: number): number {
   return n;
 }
 
+/** A whole-number flag between `min` and `max` (`fallback` when it is not given). */
+export function wholeNumber(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  const n = num(value, name, fallback);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
+  return n;
+}

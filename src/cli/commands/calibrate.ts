@@ -3,7 +3,7 @@ import { renderCalibration, runCalibration } from '../../calibration/calibrate.j
 import { ConfigError } from '../../errors.js';
 import { SecretRegistry } from '../../secrets.js';
 import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
-import { num, parse, type CliIo, type Command } from '../args.js';
+import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim calibrate --labels labelled.jsonl [--registration deploysim.yml] [flags]
 
@@ -33,12 +33,6 @@ Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1
 const shownPath = (cwd: string, file: string) => {
   const relative = path.relative(cwd, file);
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-};
-
-const whole = (value: unknown, name: string, fallback: number, min: number, max: number) => {
-  const n = num(value, name, fallback);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
-  return n;
 };
 
 async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
@@ -74,9 +68,9 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     output: values.output as string | undefined,
     grader: { baseUrl, apiKey },
     confidence: values.confidence === undefined ? undefined : num(values.confidence, 'confidence'),
-    concurrency: whole(values.concurrency, 'concurrency', 8, 1, 1024),
-    requestTimeoutMs: whole(values['request-timeout'], 'request-timeout', 120, 1, 3600) * 1000,
-    maxRetries: whole(values['max-retries'], 'max-retries', 5, 0, 20),
+    concurrency: wholeNumber(values.concurrency, 'concurrency', 8, 1, 1024),
+    requestTimeoutMs: wholeNumber(values['request-timeout'], 'request-timeout', 120, 1, 3600) * 1000,
+    maxRetries: wholeNumber(values['max-retries'], 'max-retries', 5, 0, 20),
     cacheDir: (values['cache-dir'] as string | undefined) || undefined,
     cwd: io.cwd,
     secrets,

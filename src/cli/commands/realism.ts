@@ -6,7 +6,7 @@ import { measureRealism, renderRealism } from '../../realism/realism.js';
 import { loadRegistration } from '../../registration/load.js';
 import { SecretRegistry } from '../../secrets.js';
 import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
-import { num, parse, type CliIo, type Command } from '../args.js';
+import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim realism --registration R --discriminator-model M [--simulator-model S] [--sample N] [--seed X] [flags]
 
@@ -39,12 +39,6 @@ function baseUrl(value: unknown, name: string, fallback: string): string {
   const url = typeof value === 'string' && value.trim() ? value.trim() : fallback;
   if (url !== DEMO_ENDPOINT && !/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`--${name} must be an http(s) URL or ${DEMO_ENDPOINT} (got "${url}").`);
   return url.replace(/\/+$/, '');
-}
-
-function wholeNumber(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  const n = num(value, name, fallback);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name} must be a whole number between ${min} and ${max}.`);
-  return n;
 }
 
 async function realismCommand(argv: string[], io: CliIo): Promise<number> {
