@@ -55036,6 +55036,29 @@ function structuredRequest(model, system, user, schemaName, schema) {
     response_format: { type: "json_schema", json_schema: { name: schemaName, strict: true, schema } }
   };
 }
+async function askStructured(gateway, endpoint2, request2, parse6, options) {
+  const parses = (content) => {
+    try {
+      parse6(content);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lastError;
+  for (let attempt = 0; attempt <= options.retries; attempt++) {
+    options.onAttempt?.();
+    try {
+      const completion = await gateway.chat(endpoint2, request2, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
+      return parse6(completion.choices?.[0]?.message?.content);
+    } catch (error62) {
+      if (error62 instanceof EndpointRefusedError) throw error62;
+      lastError = error62;
+      if (!options.isBadAnswer(error62)) break;
+    }
+  }
+  throw lastError;
+}
 
 // src/replay/driver.ts
 function candidateRequest(target, messages, tools) {
@@ -76290,14 +76313,6 @@ function parseVerdicts(content, asked) {
   if (missing.length > 0) throw new GradingError(`grader answer has no verdict for ${missing.map((m) => `"${m}"`).join(", ")}`);
   return verdicts;
 }
-function parsesAsVerdicts(content, asked) {
-  try {
-    parseVerdicts(content, asked);
-    return true;
-  } catch {
-    return false;
-  }
-}
 var Grader = class {
   constructor(gateway, target) {
     this.gateway = gateway;
@@ -76313,18 +76328,10 @@ var Grader = class {
   async gradeGroup(categories, context3, reply) {
     const request2 = graderRequest(this.target.model, categories, context3, reply);
     const asked = categories.map((c) => c.id);
-    let lastError;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request2, { cacheIf: (c) => parsesAsVerdicts(c.choices?.[0]?.message?.content, asked) });
-        return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
-      } catch (error62) {
-        if (error62 instanceof EndpointRefusedError) throw error62;
-        lastError = error62;
-        if (!(error62 instanceof GradingError)) break;
-      }
-    }
-    throw lastError ?? new GradingError("grading failed");
+    return askStructured(this.gateway, this.target.endpoint, request2, (content) => parseVerdicts(content, asked), {
+      retries: this.target.maxRetries,
+      isBadAnswer: (error62) => error62 instanceof GradingError
+    });
   }
 };
 
@@ -77384,14 +77391,6 @@ function parseFindings(content, registeredIds) {
   }
   return { novel, inTaxonomy };
 }
-function parses(parse6) {
-  try {
-    parse6();
-    return true;
-  } catch {
-    return false;
-  }
-}
 var Auditor = class {
   constructor(gateway, target) {
     this.gateway = gateway;
@@ -77402,18 +77401,10 @@ var Auditor = class {
   async audit(context3, reply) {
     const request2 = auditRequest(this.target.model, this.target.categories, context3, reply, MAX_FINDINGS_PER_COMPLETION);
     const ids = this.target.categories.map((c) => c.id);
-    let lastError;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request2, { cacheIf: (c) => parses(() => parseFindings(c.choices?.[0]?.message?.content, ids)) });
-        return parseFindings(completion.choices?.[0]?.message?.content, ids);
-      } catch (error62) {
-        if (error62 instanceof EndpointRefusedError) throw error62;
-        lastError = error62;
-        if (!(error62 instanceof AuditError)) break;
-      }
-    }
-    throw lastError ?? new AuditError("audit failed");
+    return askStructured(this.gateway, this.target.endpoint, request2, (content) => parseFindings(content, ids), {
+      retries: this.target.maxRetries,
+      isBadAnswer: (error62) => error62 instanceof AuditError
+    });
   }
 };
 
@@ -78104,21 +78095,15 @@ async function summariseThemes(findings, target) {
     });
     const existing = themes.map((t) => ({ theme: t.theme, description: cut(t.description, CHARS_PER_FINDING) }));
     const request2 = themesRequest(target.model, target.maxThemes, existing, lines);
-    let proposed;
-    for (let attempt = 0; attempt <= target.maxRetries && !proposed; attempt++) {
-      calls += 1;
-      try {
-        const completion = await target.gateway.chat(target.endpoint, request2, { cacheIf: (c) => parses(() => parseThemes(c.choices?.[0]?.message?.content, chunk.length)) });
-        proposed = parseThemes(completion.choices?.[0]?.message?.content, chunk.length);
-      } catch (error62) {
-        if (error62 instanceof EndpointRefusedError) throw error62;
-        if (!(error62 instanceof ThemesError)) break;
-      }
-    }
-    if (!proposed) {
+    const proposed = await askStructured(target.gateway, target.endpoint, request2, (content) => parseThemes(content, chunk.length), {
+      retries: target.maxRetries,
+      isBadAnswer: (error62) => error62 instanceof ThemesError,
+      onAttempt: () => calls += 1
+    }).catch((error62) => {
+      if (error62 instanceof EndpointRefusedError) throw error62;
       errors += 1;
-      proposed = themesByLabel(chunk);
-    }
+      return themesByLabel(chunk);
+    });
     for (const p of proposed) {
       const key = normaliseLabel(p.theme);
       if (!key || key === OTHER_THEME) continue;

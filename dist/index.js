@@ -65941,36 +65941,6 @@ function decideGate(counts, config2, sample) {
   };
 }
 
-// src/grade/structuredAnswer.ts
-function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema") {
-  if (!content) throw fail(`${what} has no content`);
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw fail(`${what} is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
-  }
-  const parsed = schema.safeParse(json2);
-  if (!parsed.success) {
-    const issue3 = parsed.error.issues[0];
-    throw fail(`${what} does not match the ${schemaName} at ${issue3.path.join(".") || "(top)"}: ${issue3.message}`);
-  }
-  return parsed.data;
-}
-function markerSafeJson(value2, indent = 1) {
-  return JSON.stringify(value2, null, indent).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
-}
-function structuredRequest(model, system, user, schemaName, schema) {
-  return {
-    model,
-    messages: [
-      { role: "system", content: system },
-      { role: "user", content: user }
-    ],
-    response_format: { type: "json_schema", json_schema: { name: schemaName, strict: true, schema } }
-  };
-}
-
 // node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value2, kind, f) {
   if (kind === "m")
@@ -77820,6 +77790,59 @@ var ModelGateway = class {
   }
 };
 
+// src/grade/structuredAnswer.ts
+function parseStructuredAnswer(content, schema, what, fail, schemaName = "schema") {
+  if (!content) throw fail(`${what} has no content`);
+  let json2;
+  try {
+    json2 = JSON.parse(content);
+  } catch {
+    throw fail(`${what} is not JSON: ${JSON.stringify(content.slice(0, 80))}`);
+  }
+  const parsed = schema.safeParse(json2);
+  if (!parsed.success) {
+    const issue3 = parsed.error.issues[0];
+    throw fail(`${what} does not match the ${schemaName} at ${issue3.path.join(".") || "(top)"}: ${issue3.message}`);
+  }
+  return parsed.data;
+}
+function markerSafeJson(value2, indent = 1) {
+  return JSON.stringify(value2, null, indent).replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+}
+function structuredRequest(model, system, user, schemaName, schema) {
+  return {
+    model,
+    messages: [
+      { role: "system", content: system },
+      { role: "user", content: user }
+    ],
+    response_format: { type: "json_schema", json_schema: { name: schemaName, strict: true, schema } }
+  };
+}
+async function askStructured(gateway, endpoint2, request2, parse5, options) {
+  const parses = (content) => {
+    try {
+      parse5(content);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lastError;
+  for (let attempt = 0; attempt <= options.retries; attempt++) {
+    options.onAttempt?.();
+    try {
+      const completion = await gateway.chat(endpoint2, request2, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
+      return parse5(completion.choices?.[0]?.message?.content);
+    } catch (error63) {
+      if (error63 instanceof EndpointRefusedError) throw error63;
+      lastError = error63;
+      if (!options.isBadAnswer(error63)) break;
+    }
+  }
+  throw lastError;
+}
+
 // src/grade/grader.ts
 var GradingError = class extends Error {
 };
@@ -77839,14 +77862,6 @@ function parseVerdicts(content, asked) {
   if (missing.length > 0) throw new GradingError(`grader answer has no verdict for ${missing.map((m) => `"${m}"`).join(", ")}`);
   return verdicts;
 }
-function parsesAsVerdicts(content, asked) {
-  try {
-    parseVerdicts(content, asked);
-    return true;
-  } catch {
-    return false;
-  }
-}
 var Grader = class {
   constructor(gateway, target) {
     this.gateway = gateway;
@@ -77862,18 +77877,10 @@ var Grader = class {
   async gradeGroup(categories, context3, reply) {
     const request2 = graderRequest(this.target.model, categories, context3, reply);
     const asked = categories.map((c) => c.id);
-    let lastError;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request2, { cacheIf: (c) => parsesAsVerdicts(c.choices?.[0]?.message?.content, asked) });
-        return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
-      } catch (error63) {
-        if (error63 instanceof EndpointRefusedError) throw error63;
-        lastError = error63;
-        if (!(error63 instanceof GradingError)) break;
-      }
-    }
-    throw lastError ?? new GradingError("grading failed");
+    return askStructured(this.gateway, this.target.endpoint, request2, (content) => parseVerdicts(content, asked), {
+      retries: this.target.maxRetries,
+      isBadAnswer: (error63) => error63 instanceof GradingError
+    });
   }
 };
 
@@ -77920,14 +77927,6 @@ function parseFindings(content, registeredIds) {
   }
   return { novel, inTaxonomy };
 }
-function parses(parse5) {
-  try {
-    parse5();
-    return true;
-  } catch {
-    return false;
-  }
-}
 var Auditor = class {
   constructor(gateway, target) {
     this.gateway = gateway;
@@ -77938,18 +77937,10 @@ var Auditor = class {
   async audit(context3, reply) {
     const request2 = auditRequest(this.target.model, this.target.categories, context3, reply, MAX_FINDINGS_PER_COMPLETION);
     const ids = this.target.categories.map((c) => c.id);
-    let lastError;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request2, { cacheIf: (c) => parses(() => parseFindings(c.choices?.[0]?.message?.content, ids)) });
-        return parseFindings(completion.choices?.[0]?.message?.content, ids);
-      } catch (error63) {
-        if (error63 instanceof EndpointRefusedError) throw error63;
-        lastError = error63;
-        if (!(error63 instanceof AuditError)) break;
-      }
-    }
-    throw lastError ?? new AuditError("audit failed");
+    return askStructured(this.gateway, this.target.endpoint, request2, (content) => parseFindings(content, ids), {
+      retries: this.target.maxRetries,
+      isBadAnswer: (error63) => error63 instanceof AuditError
+    });
   }
 };
 
@@ -78100,21 +78091,15 @@ async function summariseThemes(findings, target) {
     });
     const existing = themes.map((t) => ({ theme: t.theme, description: cut(t.description, CHARS_PER_FINDING) }));
     const request2 = themesRequest(target.model, target.maxThemes, existing, lines);
-    let proposed;
-    for (let attempt = 0; attempt <= target.maxRetries && !proposed; attempt++) {
-      calls += 1;
-      try {
-        const completion = await target.gateway.chat(target.endpoint, request2, { cacheIf: (c) => parses(() => parseThemes(c.choices?.[0]?.message?.content, chunk.length)) });
-        proposed = parseThemes(completion.choices?.[0]?.message?.content, chunk.length);
-      } catch (error63) {
-        if (error63 instanceof EndpointRefusedError) throw error63;
-        if (!(error63 instanceof ThemesError)) break;
-      }
-    }
-    if (!proposed) {
+    const proposed = await askStructured(target.gateway, target.endpoint, request2, (content) => parseThemes(content, chunk.length), {
+      retries: target.maxRetries,
+      isBadAnswer: (error63) => error63 instanceof ThemesError,
+      onAttempt: () => calls += 1
+    }).catch((error63) => {
+      if (error63 instanceof EndpointRefusedError) throw error63;
       errors += 1;
-      proposed = themesByLabel(chunk);
-    }
+      return themesByLabel(chunk);
+    });
     for (const p of proposed) {
       const key = normaliseLabel(p.theme);
       if (!key || key === OTHER_THEME) continue;

@@ -1,7 +1,7 @@
-import { parseStructuredAnswer } from '../grade/structuredAnswer.js';
+import { askStructured, parseStructuredAnswer } from '../grade/structuredAnswer.js';
 import { z } from 'zod';
 import type { ChatMessage } from '../corpus/record.js';
-import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import type { Endpoint, ModelGateway } from '../models/gateway.js';
 import type { Category } from '../registration/load.js';
 import { auditRequest } from './prompt.js';
 import { SEVERITIES, type Severity } from './schema.js';
@@ -82,16 +82,6 @@ export function parseFindings(content: string | null | undefined, registeredIds:
   return { novel, inTaxonomy };
 }
 
-/** Only answers that parse are cached (a bad one is asked again, never replayed from the cache). */
-export function parses(parse: () => unknown): boolean {
-  try {
-    parse();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export interface AuditorTarget {
   endpoint: Endpoint;
   model: string;
@@ -110,17 +100,9 @@ export class Auditor {
   async audit(context: ChatMessage[], reply: ChatMessage[]): Promise<AuditAnswer> {
     const request = auditRequest(this.target.model, this.target.categories, context, reply, MAX_FINDINGS_PER_COMPLETION);
     const ids = this.target.categories.map((c) => c.id);
-    let lastError: Error | undefined;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request, { cacheIf: (c) => parses(() => parseFindings(c.choices?.[0]?.message?.content, ids)) });
-        return parseFindings(completion.choices?.[0]?.message?.content, ids);
-      } catch (error) {
-        if (error instanceof EndpointRefusedError) throw error;
-        lastError = error as Error;
-        if (!(error instanceof AuditError)) break;
-      }
-    }
-    throw lastError ?? new AuditError('audit failed');
+    return askStructured(this.gateway, this.target.endpoint, request, (content) => parseFindings(content, ids), {
+      retries: this.target.maxRetries,
+      isBadAnswer: (error) => error instanceof AuditError,
+    });
   }
 }

@@ -1,7 +1,7 @@
-import { parseStructuredAnswer } from '../grade/structuredAnswer.js';
+import { askStructured, parseStructuredAnswer } from '../grade/structuredAnswer.js';
 import { z } from 'zod';
 import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
-import { normaliseLabel, parses } from './auditor.js';
+import { normaliseLabel } from './auditor.js';
 import { themesRequest, type FindingLine } from './prompt.js';
 import { SEVERITIES, severityRank, type Severity } from './schema.js';
 
@@ -115,21 +115,16 @@ export async function summariseThemes(findings: FindingForThemes[], target: Them
     });
     const existing = themes.map((t) => ({ theme: t.theme, description: cut(t.description, CHARS_PER_FINDING) }));
     const request = themesRequest(target.model, target.maxThemes, existing, lines);
-    let proposed: ProposedTheme[] | undefined;
-    for (let attempt = 0; attempt <= target.maxRetries && !proposed; attempt++) {
-      calls += 1;
-      try {
-        const completion = await target.gateway.chat(target.endpoint, request, { cacheIf: (c) => parses(() => parseThemes(c.choices?.[0]?.message?.content, chunk.length)) });
-        proposed = parseThemes(completion.choices?.[0]?.message?.content, chunk.length);
-      } catch (error) {
-        if (error instanceof EndpointRefusedError) throw error;
-        if (!(error instanceof ThemesError)) break;
-      }
-    }
-    if (!proposed) {
+    // A chunk the summariser cannot answer for is grouped by label instead (and counted).
+    const proposed = await askStructured(target.gateway, target.endpoint, request, (content) => parseThemes(content, chunk.length), {
+      retries: target.maxRetries,
+      isBadAnswer: (error) => error instanceof ThemesError,
+      onAttempt: () => (calls += 1),
+    }).catch((error: unknown) => {
+      if (error instanceof EndpointRefusedError) throw error;
       errors += 1;
-      proposed = themesByLabel(chunk);
-    }
+      return themesByLabel(chunk);
+    });
     for (const p of proposed) {
       const key = normaliseLabel(p.theme);
       if (!key || key === OTHER_THEME) continue;

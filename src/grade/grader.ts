@@ -1,8 +1,7 @@
-import { parseStructuredAnswer } from './structuredAnswer.js';
+import { askStructured, parseStructuredAnswer } from './structuredAnswer.js';
 import { z } from 'zod';
 import type { ChatMessage } from '../corpus/record.js';
 import type { Endpoint, ModelGateway } from '../models/gateway.js';
-import { EndpointRefusedError } from '../models/gateway.js';
 import type { Category } from '../registration/load.js';
 import { graderRequest } from './prompt.js';
 
@@ -39,15 +38,6 @@ export function parseVerdicts(content: string | null | undefined, asked: string[
 }
 
 /** Whether an answer is worth caching: a bad one must be asked again, not replayed from the cache. */
-function parsesAsVerdicts(content: string | null | undefined, asked: string[]): boolean {
-  try {
-    parseVerdicts(content, asked);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export interface GraderTarget {
   endpoint: Endpoint;
   model: string;
@@ -73,18 +63,9 @@ export class Grader {
   private async gradeGroup(categories: Category[], context: ChatMessage[], reply: ChatMessage[]): Promise<Map<string, Verdict>> {
     const request = graderRequest(this.target.model, categories, context, reply);
     const asked = categories.map((c) => c.id);
-    let lastError: Error | undefined;
-    for (let attempt = 0; attempt <= this.target.maxRetries; attempt++) {
-      try {
-        const completion = await this.gateway.chat(this.target.endpoint, request, { cacheIf: (c) => parsesAsVerdicts(c.choices?.[0]?.message?.content, asked) });
-        return parseVerdicts(completion.choices?.[0]?.message?.content, asked);
-      } catch (error) {
-        if (error instanceof EndpointRefusedError) throw error;
-        lastError = error as Error;
-        // Transport failures were already retried by the client; only bad answers are worth asking again.
-        if (!(error instanceof GradingError)) break;
-      }
-    }
-    throw lastError ?? new GradingError('grading failed');
+    return askStructured(this.gateway, this.target.endpoint, request, (content) => parseVerdicts(content, asked), {
+      retries: this.target.maxRetries,
+      isBadAnswer: (error) => error instanceof GradingError,
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
+import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
 
 /**
  * Parses a model's structured-output `content` strictly: no content, invalid JSON or a shape that
@@ -52,4 +53,48 @@ export function structuredRequest(
     ],
     response_format: { type: 'json_schema', json_schema: { name: schemaName, strict: true, schema: schema as Record<string, unknown> } },
   };
+}
+
+export interface AskOptions {
+  /** Extra attempts for an answer that does not parse (transport failures are the client's to retry). */
+  retries: number;
+  /** Whether `parse` threw because the answer was bad (worth asking again) rather than for another reason. */
+  isBadAnswer: (error: unknown) => boolean;
+  /** Called before each request, for callers that count them. */
+  onAttempt?: () => void;
+}
+
+/**
+ * Asks `request` and returns its parsed content. Only a bad answer is asked again; only answers that
+ * parse are cached, so a bad one is never replayed from the cache. A refusal that stops the run is
+ * thrown at once; otherwise the last error is thrown.
+ */
+export async function askStructured<T>(
+  gateway: ModelGateway,
+  endpoint: Endpoint,
+  request: ChatCompletionCreateParamsNonStreaming,
+  parse: (content: string | null | undefined) => T,
+  options: AskOptions,
+): Promise<T> {
+  const parses = (content: string | null | undefined) => {
+    try {
+      parse(content);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= options.retries; attempt++) {
+    options.onAttempt?.();
+    try {
+      const completion = await gateway.chat(endpoint, request, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
+      return parse(completion.choices?.[0]?.message?.content);
+    } catch (error) {
+      if (error instanceof EndpointRefusedError) throw error;
+      lastError = error;
+      if (!options.isBadAnswer(error)) break;
+    }
+  }
+  throw lastError;
 }
