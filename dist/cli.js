@@ -76630,10 +76630,6 @@ async function calibrateCommand(argv, io) {
     "max-retries": { type: "string" },
     "cache-dir": { type: "string" }
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   if (typeof values.labels !== "string" || !values.labels) throw new ConfigError("calibrate needs --labels FILE. See --help.");
   const baseUrl4 = (values["grader-base-url"] || DEFAULT_BASE_URL).replace(/\/+$/, "");
   if (baseUrl4 !== DEMO_ENDPOINT && !/^https?:\/\/\S+$/.test(baseUrl4)) throw new ConfigError(`--grader-base-url must be an http(s) URL or ${DEMO_ENDPOINT} (got "${baseUrl4}").`);
@@ -77018,10 +77014,6 @@ async function importCommand(argv, io) {
     "id-prefix": { type: "string" },
     force: { type: "boolean" }
   });
-  if (values.help) {
-    io.stdout(USAGE2);
-    return 0;
-  }
   const format = values.from;
   if (typeof format !== "string" || !IMPORT_FORMATS.includes(format)) {
     throw new ConfigError(`--from must be one of ${IMPORT_FORMATS.join(", ")}. See --help.`);
@@ -77258,10 +77250,6 @@ async function initCommand(argv, io) {
     "grader-model": { type: "string" },
     force: { type: "boolean" }
   });
-  if (values.help) {
-    io.stdout(USAGE3);
-    return 0;
-  }
   const from = values.from;
   if (from !== void 0 && !IMPORT_FORMATS.includes(String(from))) {
     throw new ConfigError(`--from must be one of ${IMPORT_FORMATS.join(", ")}.`);
@@ -79915,10 +79903,6 @@ async function writeAtomically(file2, text) {
 }
 async function mergeCommand(argv, io) {
   const { values, positionals } = parse(argv, { "output-dir": { type: "string" } });
-  if (values.help) {
-    io.stdout(USAGE4);
-    return 0;
-  }
   const out = values["output-dir"];
   if (typeof out !== "string" || out === "") throw new ConfigError("merge needs --output-dir OUT. See --help.");
   if (positionals.length === 0) throw new ConfigError("merge needs the output-dir of every shard: deploysim merge DIR... --output-dir OUT. See --help.");
@@ -79967,10 +79951,6 @@ function planCommand(argv, io) {
     categories: { type: "string" },
     "both-per-100k": { type: "string" }
   });
-  if (values.help) {
-    io.stdout(USAGE5);
-    return 0;
-  }
   const rate3 = num(values["rate-per-100k"], "rate-per-100k") / 1e5;
   const confidence = num(values.confidence, "confidence", 0.95);
   const power = num(values.power, "power", 0.8);
@@ -80060,10 +80040,6 @@ async function realismCommand(argv, io) {
     "request-timeout": { type: "string" },
     "max-retries": { type: "string" }
   });
-  if (values.help) {
-    io.stdout(USAGE6);
-    return 0;
-  }
   const discriminatorModel = typeof values["discriminator-model"] === "string" ? values["discriminator-model"].trim() : "";
   if (!discriminatorModel) throw new ConfigError("realism needs --discriminator-model. See --help.");
   const simulatorModel = typeof values["simulator-model"] === "string" && values["simulator-model"].trim() || discriminatorModel;
@@ -80136,10 +80112,6 @@ var USAGE7 = `Usage: deploysim report REPORT.json
   Prints the PR comment markdown rendered from a saved report.json.`;
 async function reportCommand(argv, io) {
   const { values, positionals } = parse(argv, {});
-  if (values.help) {
-    io.stdout(USAGE7);
-    return 0;
-  }
   const file2 = positionals[0];
   if (!file2) throw new ConfigError("report needs the path of a report.json. See --help.");
   const report = await readReportFile(file2, io.cwd);
@@ -80268,10 +80240,6 @@ async function commentCommand(argv, io) {
     "head-sha": { type: "string" },
     "api-url": { type: "string" }
   });
-  if (values.help) {
-    io.stdout(USAGE8);
-    return 0;
-  }
   const file2 = positionals[0];
   if (!file2) throw new ConfigError("comment needs the path of a report.json. See --help.");
   const prNumber = Number(values.pr);
@@ -81355,10 +81323,6 @@ async function runCommand(argv, io) {
     "no-lock": { type: "boolean" },
     quiet: { type: "boolean" }
   });
-  if (values.help) {
-    io.stdout(USAGE9);
-    return 0;
-  }
   const secrets = new SecretRegistry();
   const raw = {};
   for (const n2 of INPUT_NAMES) if (typeof values[n2] === "string") raw[n2] = values[n2];
@@ -81426,10 +81390,6 @@ var USAGE10 = `Usage: deploysim scrub IN OUT [--json]
   encoded values): review a scrubbed corpus before publishing it.`;
 async function scrubCommand(argv, io) {
   const { values, positionals } = parse(argv, {});
-  if (values.help) {
-    io.stdout(USAGE10);
-    return 0;
-  }
   const [input2, output2, ...extra] = positionals;
   if (!input2 || !output2 || extra.length > 0) throw new ConfigError("scrub needs exactly two arguments: IN and OUT. See --help.");
   if (output2 === "-") throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');
@@ -81570,10 +81530,6 @@ var USAGE11 = `Usage: deploysim validate --report report.json --observed observe
   and writes validation.json to --output-dir (default deploysim-report). Exit 0.`;
 async function validateCommand(argv, io) {
   const { values } = parse(argv, { report: { type: "string" }, observed: { type: "string" }, "output-dir": { type: "string" } });
-  if (values.help) {
-    io.stdout(USAGE11);
-    return 0;
-  }
   if (!values.report || !values.observed) throw new ConfigError("validate needs --report and --observed. See --help.");
   const validation = await validatePredictions(path22.resolve(io.cwd, values.report), path22.resolve(io.cwd, values.observed));
   const outDir = path22.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");

@@ -48,10 +48,6 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     'max-retries': { type: 'string' },
     'cache-dir': { type: 'string' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   if (typeof values.labels !== 'string' || !values.labels) throw new ConfigError('calibrate needs --labels FILE. See --help.');
   const baseUrl = ((values['grader-base-url'] as string | undefined) || DEFAULT_BASE_URL).replace(/\/+$/, '');
   if (baseUrl !== DEMO_ENDPOINT && !/^https?:\/\/\S+$/.test(baseUrl)) throw new ConfigError(`--grader-base-url must be an http(s) URL or ${DEMO_ENDPOINT} (got "${baseUrl}").`);

@@ -24,10 +24,6 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
     'head-sha': { type: 'string' },
     'api-url': { type: 'string' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const file = positionals[0];
   if (!file) throw new ConfigError('comment needs the path of a report.json. See --help.');
   const prNumber = Number(values.pr);

@@ -30,10 +30,6 @@ async function importCommand(argv: string[], io: CliIo): Promise<number> {
     'id-prefix': { type: 'string' },
     force: { type: 'boolean' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const format = values.from;
   if (typeof format !== 'string' || !(IMPORT_FORMATS as readonly string[]).includes(format)) {
     throw new ConfigError(`--from must be one of ${IMPORT_FORMATS.join(', ')}. See --help.`);

@@ -31,10 +31,6 @@ async function initCommand(argv: string[], io: CliIo): Promise<number> {
     'grader-model': { type: 'string' },
     force: { type: 'boolean' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const from = values.from;
   if (from !== undefined && !(IMPORT_FORMATS as readonly string[]).includes(String(from))) {
     throw new ConfigError(`--from must be one of ${IMPORT_FORMATS.join(', ')}.`);

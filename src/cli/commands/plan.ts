@@ -28,10 +28,6 @@ function planCommand(argv: string[], io: CliIo): number {
     categories: { type: 'string' },
     'both-per-100k': { type: 'string' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const rate = num(values['rate-per-100k'], 'rate-per-100k') / 1e5;
   const confidence = num(values.confidence, 'confidence', 0.95);
   const power = num(values.power, 'power', 0.8);

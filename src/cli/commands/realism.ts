@@ -58,10 +58,6 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
     'request-timeout': { type: 'string' },
     'max-retries': { type: 'string' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const discriminatorModel = typeof values['discriminator-model'] === 'string' ? values['discriminator-model'].trim() : '';
   if (!discriminatorModel) throw new ConfigError('realism needs --discriminator-model. See --help.');
   const simulatorModel = (typeof values['simulator-model'] === 'string' && values['simulator-model'].trim()) || discriminatorModel;

@@ -9,10 +9,6 @@ const USAGE = `Usage: deploysim report REPORT.json
 
 async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {});
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const file = positionals[0];
   if (!file) throw new ConfigError('report needs the path of a report.json. See --help.');
   const report = await readReportFile(file, io.cwd);

@@ -48,10 +48,6 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     'no-lock': { type: 'boolean' },
     quiet: { type: 'boolean' },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const secrets = new SecretRegistry();
   const raw: RawInputs = {};
   for (const n of INPUT_NAMES) if (typeof values[n] === 'string') raw[n] = values[n] as string;

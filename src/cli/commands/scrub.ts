@@ -21,10 +21,6 @@ const USAGE = `Usage: deploysim scrub IN OUT [--json]
 
 async function scrubCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {});
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   const [input, output, ...extra] = positionals;
   if (!input || !output || extra.length > 0) throw new ConfigError('scrub needs exactly two arguments: IN and OUT. See --help.');
   if (output === '-') throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');

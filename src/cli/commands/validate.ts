@@ -12,10 +12,6 @@ const USAGE = `Usage: deploysim validate --report report.json --observed observe
 
 async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, { report: { type: 'string' }, observed: { type: 'string' }, 'output-dir': { type: 'string' } });
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
   if (!values.report || !values.observed) throw new ConfigError('validate needs --report and --observed. See --help.');
   const validation = await validatePredictions(path.resolve(io.cwd, values.report as string), path.resolve(io.cwd, values.observed as string));
   const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
