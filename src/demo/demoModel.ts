@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { demoAuditContent } from '../audit/demo.js';
 import { demoRealismContent } from '../realism/demo.js';
+import { demoSimulatorContent, demoToolCall } from '../replay/demo.js';
 import { TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../grade/prompt.js';
 
 /**
@@ -61,13 +62,20 @@ function graderReply(request: DemoRequest): string {
 export const demoFetch: typeof fetch = async (_input, init) => {
   const request = JSON.parse(String(init?.body ?? '{}')) as DemoRequest;
   const content =
-    demoAuditContent(request) ?? demoRealismContent(request) ?? (request.response_format?.type === 'json_schema' ? graderReply(request) : candidateReply(request));
+    demoAuditContent(request) ??
+    demoRealismContent(request) ??
+    demoSimulatorContent(request) ??
+    (request.response_format?.type === 'json_schema' ? graderReply(request) : undefined);
+  const toolCall = content === undefined ? demoToolCall(request) : undefined;
+  const message = toolCall
+    ? { role: 'assistant', content: null, refusal: null, tool_calls: [toolCall] }
+    : { role: 'assistant', content: content ?? candidateReply(request), refusal: null };
   const body = {
-    id: `demo-${createHash('sha256').update(content).digest('hex').slice(0, 12)}`,
+    id: `demo-${createHash('sha256').update(JSON.stringify(message)).digest('hex').slice(0, 12)}`,
     object: 'chat.completion',
     created: 0,
     model: request.model ?? 'demo',
-    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    choices: [{ index: 0, message, finish_reason: toolCall ? 'tool_calls' : 'stop', logprobs: null }],
     usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
   };
   return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });

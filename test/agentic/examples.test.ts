@@ -2,12 +2,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CorpusRecord } from '../../src/corpus/record.js';
 import { planSample } from '../../src/corpus/sample.js';
 import { loadRegistration } from '../../src/registration/load.js';
 import { canonicalArguments, recordedCalls, ToolResponseDatabase } from '../../src/replay/toolResponses.js';
 import { startMockOpenAI, type ChatRequestBody, type MockOpenAI } from '../support/mockOpenAI.js';
+import { cleanupTempDirs, makeTempDir, runCli } from '../support/runAction.js';
 import { readResults, runAgentic } from './fixture.js';
 
 const EXAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/agentic');
@@ -25,6 +26,7 @@ afterEach(async () => {
   await mock?.close();
   mock = undefined;
 });
+afterAll(() => cleanupTempDirs());
 
 describe('examples/agentic', () => {
   it('is a valid registration with a documented tool_honesty category and 20 τ-bench records with tools', async () => {
@@ -93,5 +95,24 @@ describe('examples/agentic', () => {
     }
     expect(toolTurns.length).toBeGreaterThanOrEqual(20);
     for (const t of toolTurns) expect(logged.get(`${t.call.name}\0${canonicalArguments(t.call.arguments)}`)).toContainEqual(t.content);
+  });
+
+  it('runs on the built-in demo endpoint (dist/cli.js): the demo agent calls tools, answered from the record and by the simulator', async () => {
+    const out = makeTempDir('deploysim-agentic-demo-');
+    const result = await runCli(
+      ['run', '--registration', path.join(EXAMPLE, 'deploysim.yml'), '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--simulator-model', 'demo-simulator', '--no-lock', '--output-dir', out],
+      { cwd: out },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const results = await readResults(path.join(out, 'results.jsonl'));
+    expect(results.size).toBe(20);
+    const sources = [...results.values()].flatMap((line) => (line.tool_calls ?? []).map((c) => c.source));
+    // Every record's demo agent makes one call; some repeat a logged call, some look up a made-up id.
+    expect(sources).toHaveLength(20);
+    expect(sources).toContain('recorded');
+    expect(sources).toContain('simulated');
+    expect(result.stdout).toMatch(/the candidate made 20 tool calls, \d+ answered from recorded responses \(exact match\) and [1-9]\d* by simulator demo-simulator/);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { demo: boolean; sample: { errors: number } };
+    expect(report).toMatchObject({ demo: true, sample: { errors: 0 } });
   });
 });
