@@ -4,8 +4,8 @@
  * 1. Orchestration overhead: 2,000 prefixes against a local OpenAI-compatible mock with a fixed 50 ms
  *    latency, concurrency 32, combined grading. Ideal wall = 2 requests × 2,000 × 0.05 s / 32.
  * 2. Memory: a generated 1,000,000-line corpus, sample 5,000 (built-in demo endpoint, so no network):
- *    peak RSS of the CLI process. Also 100,000 and 3,000,000 lines, and a 20,000 sample, to show
- *    whether the peak grows with corpus or sample size.
+ *    peak RSS of the CLI process. Also 100,000 and 3,000,000 lines, and 20,000 and 50,000 samples, to
+ *    show whether the peak grows with corpus or sample size.
  * 3. The workload of (1) through `promptfoo eval` (llm-rubric grading, same mock, same concurrency) vs
  *    deploysim, both on the same Node binary. promptfoo is not a dependency: install it outside the
  *    repo and point PROMPTFOO_BIN at its CLI (PROMPTFOO_NODE at a Node it supports, e.g. ≥ 22.22):
@@ -97,6 +97,10 @@ const maxRssMb = (stderr: string) => {
   const m = /deploysim-bench maxRSS (\d+)/.exec(stderr);
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
+const youngMib = (stderr: string) => {
+  const m = /youngBytes (\d+)/.exec(stderr);
+  return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
+};
 const cpuSeconds = (stderr: string) => {
   const m = /cpuMicros (\d+)/.exec(stderr);
   return m ? Number(m[1]) / 1e6 : Number.NaN;
@@ -162,7 +166,7 @@ async function memory(work: string, n: number, sample = 5000): Promise<Row> {
   const rss = maxRssMb(run.stderr);
   return {
     benchmark: `2. ${n.toLocaleString('en')}-line corpus (${(bytes / 1e6).toFixed(0)} MB), sample ${sample}, demo endpoint`,
-    measured: `peak RSS ${rss.toFixed(0)} MB (wall ${run.seconds.toFixed(1)} s, CLI CPU ${cpuSeconds(run.stderr).toFixed(1)} s, exit ${run.code}; load ${loadAtStart})`,
+    measured: `peak RSS ${rss.toFixed(0)} MB, young generation ${youngMib(run.stderr).toFixed(0)} MiB at exit (wall ${run.seconds.toFixed(1)} s, CLI CPU ${cpuSeconds(run.stderr).toFixed(1)} s, exit ${run.code}; load ${loadAtStart})`,
     target: '≤ 150 MB',
     ok: rss <= 150,
   };
@@ -244,11 +248,12 @@ function table(rows: Row[]): string {
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'deploysim-bench-'));
 try {
-  // 100k lines too: peak memory must not grow with the corpus.
   const rows: Row[] = [];
   if (ONLY.includes('1')) rows.push(await throughput(work));
-  // 100k, 1M and 3M lines, and a 4× larger sample: peak memory must not grow with either.
-  if (ONLY.includes('2')) rows.push(await memory(work, 100_000), await memory(work, 1_000_000), await memory(work, 3_000_000), await memory(work, 1_000_000, 20_000));
+  // 100k, 1M and 3M lines, and 4× and 10× larger samples: whether the peak grows with either.
+  if (ONLY.includes('2')) {
+    for (const [lines, sample] of [[100_000, 5000], [1_000_000, 5000], [3_000_000, 5000], [1_000_000, 20_000], [1_000_000, 50_000]] as const) rows.push(await memory(work, lines, sample));
+  }
   if (ONLY.includes('3')) rows.push(await promptfoo(work));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(`deploysim bench — node ${process.version}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}\n\n${table(rows)}\n`);
