@@ -44532,6 +44532,51 @@ function eventBaseRef(context3) {
 import { createWriteStream } from "node:fs";
 import { mkdir as mkdir3, writeFile as writeFile3 } from "node:fs/promises";
 import path7 from "node:path";
+
+// src/registration/paths.ts
+import { existsSync as existsSync3 } from "node:fs";
+import { realpath as realpath2 } from "node:fs/promises";
+import path2 from "node:path";
+async function checkReferencedPaths(displayPath, registrationPath, cwd, refs) {
+  const registrationDir = path2.dirname(registrationPath);
+  const roots = await Promise.all([registrationDir, workTreeOf(registrationDir), cwd].filter((r) => r !== void 0).map(real));
+  const problems = [];
+  for (const [field2, value2] of refs) {
+    const target = await real(path2.resolve(registrationDir, value2));
+    if (!roots.some((root) => inside(root, target))) {
+      problems.push(
+        `${field2}: "${value2}" resolves to ${target}, outside the repository and the working directory; referenced files must live in the repository (relative to the registration file) so the lock can cover them`
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigErrors(problems.map((p) => `${displayPath}: ${p}`), `${displayPath} references files outside the project:`);
+}
+function shownPath(cwd, target) {
+  const absolute = path2.resolve(cwd, target);
+  return inside(cwd, absolute) ? path2.relative(cwd, absolute) || absolute : absolute;
+}
+function inside(root, target) {
+  const rel = path2.relative(root, target);
+  return rel === "" || !path2.isAbsolute(rel) && rel.split(path2.sep)[0] !== "..";
+}
+async function real(p) {
+  const resolved = path2.resolve(p);
+  try {
+    return await realpath2(resolved);
+  } catch {
+    const parent = path2.dirname(resolved);
+    if (parent === resolved) return resolved;
+    return path2.join(await real(parent), path2.basename(resolved));
+  }
+}
+function workTreeOf(dir) {
+  for (let d = path2.resolve(dir); ; d = path2.dirname(d)) {
+    if (existsSync3(path2.join(d, ".git"))) return d;
+    if (path2.dirname(d) === d) return void 0;
+  }
+}
+
+// src/engine/runGate.ts
 import { once } from "node:events";
 
 // src/baseline/pairs.ts
@@ -44569,45 +44614,6 @@ import { readFile as readFile2 } from "node:fs/promises";
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile } from "node:fs/promises";
 import path3 from "node:path";
-
-// src/registration/paths.ts
-import { existsSync as existsSync3 } from "node:fs";
-import { realpath as realpath2 } from "node:fs/promises";
-import path2 from "node:path";
-async function checkReferencedPaths(displayPath, registrationPath, cwd, refs) {
-  const registrationDir = path2.dirname(registrationPath);
-  const roots = await Promise.all([registrationDir, workTreeOf(registrationDir), cwd].filter((r) => r !== void 0).map(real));
-  const problems = [];
-  for (const [field2, value2] of refs) {
-    const target = await real(path2.resolve(registrationDir, value2));
-    if (!roots.some((root) => inside(root, target))) {
-      problems.push(
-        `${field2}: "${value2}" resolves to ${target}, outside the repository and the working directory; referenced files must live in the repository (relative to the registration file) so the lock can cover them`
-      );
-    }
-  }
-  if (problems.length > 0) throw new ConfigErrors(problems.map((p) => `${displayPath}: ${p}`), `${displayPath} references files outside the project:`);
-}
-function inside(root, target) {
-  const rel = path2.relative(root, target);
-  return rel === "" || !path2.isAbsolute(rel) && rel.split(path2.sep)[0] !== "..";
-}
-async function real(p) {
-  const resolved = path2.resolve(p);
-  try {
-    return await realpath2(resolved);
-  } catch {
-    const parent = path2.dirname(resolved);
-    if (parent === resolved) return resolved;
-    return path2.join(await real(parent), path2.basename(resolved));
-  }
-}
-function workTreeOf(dir) {
-  for (let d = path2.resolve(dir); ; d = path2.dirname(d)) {
-    if (existsSync3(path2.join(d, ".git"))) return d;
-    if (path2.dirname(d) === d) return void 0;
-  }
-}
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -79034,7 +79040,7 @@ async function runGate(settings, deps) {
     throw new ConfigError(`${registration.displayPath}: decision.rule regression compares with the production model: set the \`baseline-model\` input (and baseline-base-url / baseline-api-key if it is not served by the candidate's endpoint).`);
   }
   const toolResponses = new ToolResponseDatabase();
-  const plan = await planSample(registration.corpusPath, path7.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
+  const plan = await planSample(registration.corpusPath, shownPath(deps.cwd, registration.corpusPath), {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { shownPath } from '../registration/paths.js';
 import { once } from 'node:events';
 import { addPair, BaselineReplay, type BaselinePairs } from '../baseline/pairs.js';
 import { loadCalibration } from '../calibration/load.js';
@@ -93,7 +94,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   }
   // Agentic replay: recorded tool responses are collected in the same streaming pass that plans the sample.
   const toolResponses = new ToolResponseDatabase();
-  const plan = await planSample(registration.corpusPath, path.relative(deps.cwd, registration.corpusPath) || registration.corpusPath, {
+  const plan = await planSample(registration.corpusPath, shownPath(deps.cwd, registration.corpusPath), {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,

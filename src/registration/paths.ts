@@ -33,6 +33,12 @@ export async function checkReferencedPaths(displayPath: string, registrationPath
   if (problems.length > 0) throw new ConfigErrors(problems.map((p) => `${displayPath}: ${p}`), `${displayPath} references files outside the project:`);
 }
 
+/** A path as printed for the user: relative to the working directory when inside it, else absolute. */
+export function shownPath(cwd: string, target: string): string {
+  const absolute = path.resolve(cwd, target);
+  return inside(cwd, absolute) ? path.relative(cwd, absolute) || absolute : absolute;
+}
+
 function inside(root: string, target: string): boolean {
   const rel = path.relative(root, target);
   return rel === '' || (!path.isAbsolute(rel) && rel.split(path.sep)[0] !== '..');

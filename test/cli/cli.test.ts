@@ -53,14 +53,17 @@ describe('deploysim run', () => {
   it('runs the quickstart with --no-lock outside any git repository, marked unverified', async () => {
     const dir = makeTempDir('deploysim-nolock-');
     cpSync(QUICKSTART, dir, { recursive: true });
-    const result = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--no-lock', '--output-dir', 'out'], { cwd: dir });
+    // An output directory outside the working directory is printed as given, not as ../../…
+    const out = makeTempDir('deploysim-nolock-out-');
+    const result = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--no-lock', '--output-dir', out], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`report: ${path.join(out, 'report.json')}\n`);
     expect(result.stderr).toMatch(/--no-lock/);
     // Loud: a warning before the run, and the verdict line itself says the lock was skipped.
     expect(result.stderr).toMatch(/^warning: --no-lock: the pre-registration lock is SKIPPED/m);
     expect(result.stdout).toMatch(/^deploysim: gate PASSED .*UNVERIFIED: lock skipped/m);
     expect(result.stdout).toMatch(/lock: not verified/);
-    const report = JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8')) as { demo: boolean; verified: boolean; registration: { lock_ref: string | null } };
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { demo: boolean; verified: boolean; registration: { lock_ref: string | null } };
     expect(report).toMatchObject({ demo: true, verified: false, registration: { lock_ref: null } });
   });
 

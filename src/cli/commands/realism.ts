@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { shownPath } from '../../registration/paths.js';
 import { ConfigError } from '../../errors.js';
 import { ModelGateway } from '../../models/gateway.js';
 import { measureRealism, renderRealism } from '../../realism/realism.js';
@@ -82,7 +83,7 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1000, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
   const { report } = await measureRealism({
     corpusPath: registration.corpusPath,
-    displayPath: path.relative(io.cwd, registration.corpusPath) || registration.corpusPath,
+    displayPath: shownPath(io.cwd, registration.corpusPath),
     sample,
     seed,
     confidence,

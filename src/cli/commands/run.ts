@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { shownPath } from '../../registration/paths.js';
 import { gitLock, noLock } from '../../engine/lockStep.js';
 import { runGate, type Logger } from '../../engine/runGate.js';
 import { renderText } from '../../report/text.js';
@@ -98,7 +98,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
   else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? 'passed' : 'failed'}`);
-  else io.stdout(renderText(outcome.report, path.relative(io.cwd, outcome.reportPath)));
+  else io.stdout(renderText(outcome.report, shownPath(io.cwd, outcome.reportPath)));
   return outcome.report.passed ? 0 : 1;
 }
 
