@@ -79574,17 +79574,11 @@ function discriminatorRequest(model, input2) {
   ].join("\n");
   return structuredRequest(model, DISCRIMINATOR_SYSTEM_PROMPT, user, "deploysim_realism", discriminatorSchema());
 }
+var DiscriminatorAnswerError = class extends Error {
+};
+var discriminatorAnswerSchema = external_exports.object({ real: external_exports.enum(["A", "B"]) });
 function parseDiscriminatorAnswer(content) {
-  if (typeof content !== "string") throw new Error("discriminator answer has no text content");
-  let json2;
-  try {
-    json2 = JSON.parse(content);
-  } catch {
-    throw new Error(`discriminator answer is not JSON: ${content.slice(0, 120)}`);
-  }
-  const real2 = json2?.real;
-  if (real2 !== "A" && real2 !== "B") throw new Error('discriminator answer lacks "real": "A" | "B"');
-  return real2;
+  return parseStructuredAnswer(content, discriminatorAnswerSchema, "discriminator answer", (m) => new DiscriminatorAnswerError(m)).real;
 }
 function winRate(wins, judged, confidence) {
   if (judged === 0) return { judged, simulated_wins: wins, win_rate: null, ci_low: null, ci_high: null, interval_method: null };
@@ -79655,19 +79649,12 @@ async function measureRealism(options) {
           a: realFirst[i] ? real2 : simulated,
           b: realFirst[i] ? simulated : real2
         });
-        let lastError;
-        for (let attempt = 0; attempt <= options.maxRetries; attempt += 1) {
-          try {
-            const completion = await options.gateway.chat(options.discriminator.endpoint, request2);
-            trial.chosen = parseDiscriminatorAnswer(completion.choices?.[0]?.message?.content);
-            trial.simulatedWon = trial.chosen !== realLabel;
-            return trial;
-          } catch (error62) {
-            if (error62 instanceof EndpointRefusedError) throw error62;
-            lastError = error62;
-          }
-        }
-        throw lastError ?? new Error("discriminator failed");
+        trial.chosen = await askStructured(options.gateway, options.discriminator.endpoint, request2, parseDiscriminatorAnswer, {
+          retries: options.maxRetries,
+          isBadAnswer: (error62) => error62 instanceof DiscriminatorAnswerError
+        });
+        trial.simulatedWon = trial.chosen !== realLabel;
+        return trial;
       } catch (error62) {
         if (error62 instanceof EndpointRefusedError) throw error62;
         trial.error = error62.message;

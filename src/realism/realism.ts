@@ -1,6 +1,7 @@
-import { markerSafeJson, structuredRequest } from '../grade/structuredAnswer.js';
+import { askStructured, markerSafeJson, parseStructuredAnswer, structuredRequest } from '../grade/structuredAnswer.js';
 import { createHash } from 'node:crypto';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { z } from 'zod';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
 import { hashFile } from '../cache/hashFile.js';
 import { planSample } from '../corpus/sample.js';
@@ -134,17 +135,13 @@ export function discriminatorRequest(model: string, input: { tool: string; schem
   return structuredRequest(model, DISCRIMINATOR_SYSTEM_PROMPT, user, 'deploysim_realism', discriminatorSchema());
 }
 
+/** A discriminator answer that is missing, not JSON or not the schema: asked again, then counted as an error. */
+export class DiscriminatorAnswerError extends Error {}
+
+const discriminatorAnswerSchema = z.object({ real: z.enum(['A', 'B']) });
+
 export function parseDiscriminatorAnswer(content: string | null | undefined): 'A' | 'B' {
-  if (typeof content !== 'string') throw new Error('discriminator answer has no text content');
-  let json: unknown;
-  try {
-    json = JSON.parse(content);
-  } catch {
-    throw new Error(`discriminator answer is not JSON: ${content.slice(0, 120)}`);
-  }
-  const real = (json as { real?: unknown } | null)?.real;
-  if (real !== 'A' && real !== 'B') throw new Error('discriminator answer lacks "real": "A" | "B"');
-  return real;
+  return parseStructuredAnswer(content, discriminatorAnswerSchema, 'discriminator answer', (m) => new DiscriminatorAnswerError(m)).real;
 }
 
 export function winRate(wins: number, judged: number, confidence: number): WinRate {
@@ -225,19 +222,12 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
           a: realFirst[i] ? real : simulated,
           b: realFirst[i] ? simulated : real,
         });
-        let lastError: Error | undefined;
-        for (let attempt = 0; attempt <= options.maxRetries; attempt += 1) {
-          try {
-            const completion = await options.gateway.chat(options.discriminator.endpoint, request);
-            trial.chosen = parseDiscriminatorAnswer(completion.choices?.[0]?.message?.content);
-            trial.simulatedWon = trial.chosen !== realLabel;
-            return trial;
-          } catch (error) {
-            if (error instanceof EndpointRefusedError) throw error;
-            lastError = error as Error;
-          }
-        }
-        throw lastError ?? new Error('discriminator failed');
+        trial.chosen = await askStructured(options.gateway, options.discriminator.endpoint, request, parseDiscriminatorAnswer, {
+          retries: options.maxRetries,
+          isBadAnswer: (error) => error instanceof DiscriminatorAnswerError,
+        });
+        trial.simulatedWon = trial.chosen !== realLabel;
+        return trial;
       } catch (error) {
         if (error instanceof EndpointRefusedError) throw error;
         trial.error = (error as Error).message;

@@ -132,4 +132,36 @@ describe('deploysim realism', () => {
     expect(code).toBe(2);
     expect(err.join('\n')).toMatch(/--discriminator-model/);
   });
+
+  it('asks again after a bad discriminator answer, and leaves a failing endpoint to the client\'s retries', async () => {
+    mock = await startMockOpenAI({
+      candidate: () => 'SIM',
+      grader: () => JSON.stringify({ real: 'A', reason: 'scripted' }),
+      // Pairs whose real response is tool_x's: the first answer is not JSON. tool_y's: always a 500.
+      faults: (request, attempt) => {
+        if (request.role !== 'grader') return undefined;
+        const tool = pairOf(request.body).tool;
+        if (tool === 'tool_x' && attempt === 1) return { type: 'bad-json', content: 'The real one is A.' };
+        if (tool === 'tool_y') return { type: 'server-error' };
+        return undefined;
+      },
+    });
+    const dir = await fixture();
+    const out: string[] = [];
+    const code = await runCli(
+      ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', mock.url, '--simulator-api-key', 'sk-realism-000000', '--sample', '30', '--output-dir', 'out', '--max-retries', '1'],
+      { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir },
+    );
+    expect(code, out.join('\n')).toBe(0);
+    const report = JSON.parse(await readFile(path.join(dir, 'out', 'realism.json'), 'utf8')) as RealismReport;
+    const x = report.tools.find((t) => t.name === 'tool_x')!;
+    const yPairs = report.sampled - x.judged;
+    expect(x.judged).toBeGreaterThan(0);
+    expect(yPairs).toBeGreaterThan(0);
+    expect(report).toMatchObject({ judged: x.judged, errors: yPairs });
+    const graderRequests = mock.byRole('grader').map((r) => pairOf(r.body).tool);
+    // tool_x: the bad answer and one more ask. tool_y: the client's one retry after the 500, not asked again on top.
+    expect(graderRequests.filter((t) => t === 'tool_x')).toHaveLength(2 * x.judged);
+    expect(graderRequests.filter((t) => t === 'tool_y')).toHaveLength(2 * yPairs);
+  });
 });
