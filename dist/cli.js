@@ -80000,13 +80000,12 @@ function planCommand(argv, io) {
   const power = num(values.power, "power", 0.8);
   if (!(rate3 > 0 && rate3 < 1)) throw new ConfigError("--rate-per-100k must be between 0 and 100000 (exclusive).");
   if (!(confidence > 0 && confidence < 1) || !(power > 0 && power < 1)) throw new ConfigError("--confidence and --power must be between 0 and 1.");
+  const categories = wholeNumber(values.categories, "categories", 1, 1, 1e4);
   let n2;
   let question;
   if (values.ratio !== void 0) {
     const ratio = num(values.ratio, "ratio");
     if (!(ratio > 0) || ratio === 1 || !(ratio * rate3 < 1)) throw new ConfigError("--ratio must be positive, not 1, and --ratio × --rate-per-100k below 100000.");
-    const categories = num(values.categories, "categories", 1);
-    if (!Number.isInteger(categories) || categories < 1) throw new ConfigError("--categories must be a whole number ≥ 1.");
     const both = values["both-per-100k"] === void 0 ? void 0 : num(values["both-per-100k"], "both-per-100k") / 1e5;
     if (both !== void 0 && !(both >= 0 && both < Math.min(rate3, ratio * rate3))) {
       throw new ConfigError("--both-per-100k must be at least 0 and below both models' rates.");
@@ -80018,11 +80017,10 @@ function planCommand(argv, io) {
   } else if (values["threshold-per-100k"] !== void 0) {
     const threshold = num(values["threshold-per-100k"], "threshold-per-100k") / 1e5;
     if (!(rate3 > threshold)) throw new ConfigError("--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.");
-    const categories = num(values.categories, "categories", 1);
-    if (!Number.isInteger(categories) || categories < 1) throw new ConfigError("--categories must be a whole number ≥ 1.");
     n2 = sampleSizeToDetectAbove({ rate: rate3, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
     question = `detect a true rate of ${rate3 * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence}${categories > 1 ? `, Holm over ${categories} categories` : ""})`;
   } else {
+    if (values.categories !== void 0) throw new ConfigError("--categories applies to --threshold-per-100k and --ratio (Holm under the confident and regression rules); the zero-events question has no multiplicity step.");
     n2 = sampleSizeForZeroEvents(rate3, (1 + confidence) / 2);
     question = `show the rate is below ${rate3 * 1e5} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
   }

@@ -140,7 +140,7 @@ describe('deploysim realism', () => {
       // Pairs whose real response is tool_x's: the first answer is not JSON. tool_y's: always a 500.
       faults: (request, attempt) => {
         if (request.role !== 'grader') return undefined;
-        const tool = pairOf(request.body).tool;
+        const tool = pairOf(request.body!).tool;
         if (tool === 'tool_x' && attempt === 1) return { type: 'bad-json', content: 'The real one is A.' };
         if (tool === 'tool_y') return { type: 'server-error' };
         return undefined;
@@ -159,7 +159,7 @@ describe('deploysim realism', () => {
     expect(x.judged).toBeGreaterThan(0);
     expect(yPairs).toBeGreaterThan(0);
     expect(report).toMatchObject({ judged: x.judged, errors: yPairs });
-    const graderRequests = mock.byRole('grader').map((r) => pairOf(r.body).tool);
+    const graderRequests = mock.byRole('grader').map((r) => pairOf(r.body!).tool);
     // tool_x: the bad answer and one more ask. tool_y: the client's one retry after the 500, not asked again on top.
     expect(graderRequests.filter((t) => t === 'tool_x')).toHaveLength(2 * x.judged);
     expect(graderRequests.filter((t) => t === 'tool_y')).toHaveLength(2 * yPairs);

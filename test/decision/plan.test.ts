@@ -43,4 +43,13 @@ describe('deploysim plan agrees with the gate', () => {
     const bad = await cli(['plan', '--rate-per-100k', '1000', '--ratio', '2', '--both-per-100k', '1000'], tempDir({}));
     expect(bad.code).toBe(2);
   });
+
+  it('refuses --categories where it would be ignored, and a non-whole count (exit 2)', async () => {
+    const ignored = await cli(['plan', '--rate-per-100k', '100', '--categories', '5'], tempDir({}));
+    expect(ignored.code).toBe(2);
+    expect(ignored.stderr).toMatch(/--categories applies to --threshold-per-100k and --ratio/);
+    const fractional = await cli(['plan', '--rate-per-100k', '300', '--threshold-per-100k', '100', '--categories', '2.5'], tempDir({}));
+    expect(fractional.code).toBe(2);
+    expect(fractional.stderr).toMatch(/--categories must be a whole number/);
+  });
 });

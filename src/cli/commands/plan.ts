@@ -1,6 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import { sampleSizeForPairedRatio, sampleSizeForRatio, sampleSizeForZeroEvents, sampleSizeToDetectAbove } from '../../stats/index.js';
-import { num, parse, type CliIo, type Command } from '../args.js';
+import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] [--categories M] [--ratio X [--both-per-100k B]] [--confidence C] [--power P] [--json]
 
@@ -33,13 +33,12 @@ function planCommand(argv: string[], io: CliIo): number {
   const power = num(values.power, 'power', 0.8);
   if (!(rate > 0 && rate < 1)) throw new ConfigError('--rate-per-100k must be between 0 and 100000 (exclusive).');
   if (!(confidence > 0 && confidence < 1) || !(power > 0 && power < 1)) throw new ConfigError('--confidence and --power must be between 0 and 1.');
+  const categories = wholeNumber(values.categories, 'categories', 1, 1, 10_000);
   let n: number;
   let question: string;
   if (values.ratio !== undefined) {
     const ratio = num(values.ratio, 'ratio');
     if (!(ratio > 0) || ratio === 1 || !(ratio * rate < 1)) throw new ConfigError('--ratio must be positive, not 1, and --ratio × --rate-per-100k below 100000.');
-    const categories = num(values.categories, 'categories', 1);
-    if (!Number.isInteger(categories) || categories < 1) throw new ConfigError('--categories must be a whole number ≥ 1.');
     const both = values['both-per-100k'] === undefined ? undefined : num(values['both-per-100k'], 'both-per-100k') / 1e5;
     if (both !== undefined && !(both >= 0 && both < Math.min(rate, ratio * rate))) {
       throw new ConfigError('--both-per-100k must be at least 0 and below both models\' rates.');
@@ -56,14 +55,13 @@ function planCommand(argv: string[], io: CliIo): number {
   } else if (values['threshold-per-100k'] !== undefined) {
     const threshold = num(values['threshold-per-100k'], 'threshold-per-100k') / 1e5;
     if (!(rate > threshold)) throw new ConfigError('--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.');
-    const categories = num(values.categories, 'categories', 1);
-    if (!Number.isInteger(categories) || categories < 1) throw new ConfigError('--categories must be a whole number ≥ 1.');
     // Same test as the gate's `confident` rule: one-sided at (1 − C)/2, and under Holm at (1 − C)/2/M for a lone exceedance.
     n = sampleSizeToDetectAbove({ rate, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
     question =
       `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence}` +
       `${categories > 1 ? `, Holm over ${categories} categories` : ''})`;
   } else {
+    if (values.categories !== undefined) throw new ConfigError('--categories applies to --threshold-per-100k and --ratio (Holm under the confident and regression rules); the zero-events question has no multiplicity step.');
     // The gate's intervals are two-sided at C, so their upper end is a one-sided bound at (1 + C)/2.
     n = sampleSizeForZeroEvents(rate, (1 + confidence) / 2);
     question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
