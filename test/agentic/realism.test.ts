@@ -54,6 +54,18 @@ function pairOf(body: ChatRequestBody): Pair {
   return { tool: data.tool, a: data.response_A, b: data.response_B };
 }
 
+/** `deploysim realism` on a fresh fixture (30 pairs) against `url`; it must exit 0. */
+async function realism(url: string, maxRetries: number): Promise<{ report: RealismReport; out: string[] }> {
+  const dir = await fixture();
+  const out: string[] = [];
+  const code = await runCli(
+    ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', url, '--simulator-api-key', 'sk-realism-000000', '--sample', '30', '--output-dir', 'out', '--max-retries', String(maxRetries)],
+    { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir },
+  );
+  expect(code, out.join('\n')).toBe(0);
+  return { report: JSON.parse(await readFile(path.join(dir, 'out', 'realism.json'), 'utf8')) as RealismReport, out };
+}
+
 let mock: MockOpenAI | undefined;
 afterEach(async () => {
   await mock?.close();
@@ -82,14 +94,7 @@ describe('deploysim realism', () => {
         return JSON.stringify({ real: pickSimulated === simIsA ? 'A' : 'B', reason: 'scripted' });
       },
     });
-    const dir = await fixture();
-    const out: string[] = [];
-    const code = await runCli(
-      ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', mock.url, '--simulator-api-key', 'sk-realism-000000', '--sample', '30', '--output-dir', 'out', '--max-retries', '0'],
-      { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir },
-    );
-    expect(code, out.join('\n')).toBe(0);
-    const report = JSON.parse(await readFile(path.join(dir, 'out', 'realism.json'), 'utf8')) as RealismReport;
+    const { report, out } = await realism(mock.url, 0);
 
     expect(report.error_examples).toEqual([]);
     expect(report).toMatchObject({ schema: 'deploysim.realism/v1', recorded_calls: 2 * RECORDS, sampled: 30, judged: 30, errors: 0 });
@@ -146,14 +151,7 @@ describe('deploysim realism', () => {
         return undefined;
       },
     });
-    const dir = await fixture();
-    const out: string[] = [];
-    const code = await runCli(
-      ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', mock.url, '--simulator-api-key', 'sk-realism-000000', '--sample', '30', '--output-dir', 'out', '--max-retries', '1'],
-      { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir },
-    );
-    expect(code, out.join('\n')).toBe(0);
-    const report = JSON.parse(await readFile(path.join(dir, 'out', 'realism.json'), 'utf8')) as RealismReport;
+    const { report } = await realism(mock.url, 1);
     const x = report.tools.find((t) => t.name === 'tool_x')!;
     const yPairs = report.sampled - x.judged;
     expect(x.judged).toBeGreaterThan(0);
