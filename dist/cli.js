@@ -78746,6 +78746,29 @@ function decideGate(counts, config2, sample) {
 // src/report/report.ts
 var REPORT_SCHEMA = "deploysim.report/v1";
 
+// src/report/errorCauses.ts
+var CAUSES_KEPT = 3;
+var CAUSE_CHARS = 300;
+var ErrorCauseCounter = class {
+  counts = /* @__PURE__ */ new Map();
+  add(error62) {
+    const message = truncate(redact(error62).text, CAUSE_CHARS);
+    this.counts.set(message, (this.counts.get(message) ?? 0) + 1);
+  }
+  /** The most frequent causes (ties by message), or undefined when no record failed. */
+  top() {
+    if (this.counts.size === 0) return void 0;
+    return [...this.counts].map(([message, records]) => ({ message, records })).sort((a, b) => b.records - a.records || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0)).slice(0, CAUSES_KEPT);
+  }
+};
+function errorCausesOf(counter) {
+  const causes2 = counter.top();
+  return causes2 ? { error_causes: causes2 } : {};
+}
+function errorCauseLine(cause) {
+  return `${cause.records} record${cause.records === 1 ? "" : "s"}: ${cause.message}`;
+}
+
 // src/merge/merge.ts
 var EXAMPLES_PER_CATEGORY = 3;
 async function readShardOutput(dir, cwd) {
@@ -78858,6 +78881,9 @@ function mergeShards(shards, createdAt) {
   const base = first.report;
   const { interval_method: _method, rate_basis: _basis, ...decisionConfig } = base.decision;
   const errors = results.filter((r) => r.error !== null).length;
+  const causes2 = new ErrorCauseCounter();
+  for (const r of results) if (r.error !== null) causes2.add(r.error);
+  const { error_causes: _shardCauses, ...sampleRest } = base.sample;
   const graded = results.length - errors;
   const flagged = /* @__PURE__ */ new Map();
   for (const r of results) if (r.error === null) for (const id of r.flagged) flagged.set(id, (flagged.get(id) ?? 0) + 1);
@@ -78890,7 +78916,7 @@ function mergeShards(shards, createdAt) {
     passed: decision.passed,
     reasons: decision.reasons,
     decision: { ...base.decision, interval_method: decision.intervalMethod, rate_basis: decision.rateBasis },
-    sample: { ...base.sample, replayed: results.length, graded, errors, shard: null },
+    sample: { ...sampleRest, replayed: results.length, graded, errors, shard: null, ...errorCausesOf(causes2) },
     categories,
     ...base.agentic ? { agentic: { ...base.agentic, ...agenticCounts(results) } } : {},
     ...runUrls.size === 1 && base.run_url ? { run_url: base.run_url } : {}
@@ -79872,6 +79898,9 @@ function renderMarkdown(report, options = {}) {
     parts.push(
       `Rule \`${report.decision.rule}\` at ${pct5} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell2(report.candidate.model)}\`, grader \`${escapeCell2(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
     );
+    const causes2 = report.sample.error_causes;
+    if (causes2) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):
+${fenced2(causes2.map(errorCauseLine).join("\n"))}`);
     parts.push(...toolReplaySentences(report).map(escapeCell2));
     parts.push(figureGlossary(report));
   }
@@ -79920,6 +79949,8 @@ function renderText(report, reportPath) {
     lines.push(
       `  rule ${report.decision.rule}${report.decision.tolerance !== 1 ? ` (tolerance ×${report.decision.tolerance})` : ""}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`
     );
+    for (const cause of report.sample.error_causes ?? []) lines.push(`  error: ${errorCauseLine(cause)}`);
+    if (report.sample.error_causes) lines.push("  (every failed record's error is in results.jsonl)");
     if (report.decision.rate_basis === "corrected") lines.push("  note: observed rates are corrected for the grader's measured errors (grader.calibration); raw rates are in report.json");
     if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);
     for (const sentence of toolReplaySentences(report)) lines.push(`  ${sentence}`);
@@ -81112,7 +81143,8 @@ async function runGate(settings, deps) {
       errors: tally.errors,
       excluded_no_consent: plan.excludedNoConsent,
       sample_size: plan.sampleSize,
-      fingerprint: plan.fingerprint
+      fingerprint: plan.fingerprint,
+      ...errorCausesOf(tally.errorCauses)
     },
     categories,
     ...agenticSummary(toolResponses, settings, tally),
@@ -81208,7 +81240,7 @@ async function writeJson(file2, value2) {
 `);
 }
 async function replayAndGrade(input2) {
-  const tally = { replayed: 0, graded: 0, errors: 0, flagged: /* @__PURE__ */ new Map(), examples: /* @__PURE__ */ new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: /* @__PURE__ */ new Map() };
+  const tally = { replayed: 0, graded: 0, errors: 0, errorCauses: new ErrorCauseCounter(), flagged: /* @__PURE__ */ new Map(), examples: /* @__PURE__ */ new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: /* @__PURE__ */ new Map() };
   const out = createWriteStream3(input2.resultsPath, { flags: "w" });
   const progress = new Progress(input2.total, input2.logger);
   let fatal;
@@ -81246,6 +81278,7 @@ async function replayAndGrade(input2) {
         }
         tally.errors += 1;
         line = { id: record2.id, rank: record2.rank, flagged: [], error: input2.secrets.scrub(error62.message), truncated: false };
+        tally.errorCauses.add(line.error);
       }
       tally.replayed += 1;
       await write(line);

@@ -78785,6 +78785,29 @@ function observedVsPredictedChart(categories) {
   ].join("\n");
 }
 
+// src/report/errorCauses.ts
+var CAUSES_KEPT = 3;
+var CAUSE_CHARS = 300;
+var ErrorCauseCounter = class {
+  counts = /* @__PURE__ */ new Map();
+  add(error63) {
+    const message = truncate(redact(error63).text, CAUSE_CHARS);
+    this.counts.set(message, (this.counts.get(message) ?? 0) + 1);
+  }
+  /** The most frequent causes (ties by message), or undefined when no record failed. */
+  top() {
+    if (this.counts.size === 0) return void 0;
+    return [...this.counts].map(([message, records]) => ({ message, records })).sort((a, b) => b.records - a.records || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0)).slice(0, CAUSES_KEPT);
+  }
+};
+function errorCausesOf(counter) {
+  const causes = counter.top();
+  return causes ? { error_causes: causes } : {};
+}
+function errorCauseLine(cause) {
+  return `${cause.records} record${cause.records === 1 ? "" : "s"}: ${cause.message}`;
+}
+
 // src/report/glossary.ts
 var n = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 2 });
 var pct2 = (x) => x === 0 ? "0%" : `${(x * 100).toFixed(x < 1e-3 ? 2 : 1)}%`;
@@ -78942,6 +78965,9 @@ function renderMarkdown(report, options = {}) {
     parts.push(
       `Rule \`${report.decision.rule}\` at ${pct3} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell2(report.candidate.model)}\`, grader \`${escapeCell2(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
     );
+    const causes = report.sample.error_causes;
+    if (causes) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):
+${fenced2(causes.map(errorCauseLine).join("\n"))}`);
     parts.push(...toolReplaySentences(report).map(escapeCell2));
     parts.push(figureGlossary(report));
   }
@@ -79153,7 +79179,8 @@ async function runGate(settings, deps) {
       errors: tally.errors,
       excluded_no_consent: plan.excludedNoConsent,
       sample_size: plan.sampleSize,
-      fingerprint: plan.fingerprint
+      fingerprint: plan.fingerprint,
+      ...errorCausesOf(tally.errorCauses)
     },
     categories,
     ...agenticSummary(toolResponses, settings, tally),
@@ -79249,7 +79276,7 @@ async function writeJson(file2, value2) {
 `);
 }
 async function replayAndGrade(input2) {
-  const tally = { replayed: 0, graded: 0, errors: 0, flagged: /* @__PURE__ */ new Map(), examples: /* @__PURE__ */ new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: /* @__PURE__ */ new Map() };
+  const tally = { replayed: 0, graded: 0, errors: 0, errorCauses: new ErrorCauseCounter(), flagged: /* @__PURE__ */ new Map(), examples: /* @__PURE__ */ new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: /* @__PURE__ */ new Map() };
   const out = createWriteStream(input2.resultsPath, { flags: "w" });
   const progress = new Progress(input2.total, input2.logger);
   let fatal;
@@ -79287,6 +79314,7 @@ async function replayAndGrade(input2) {
         }
         tally.errors += 1;
         line = { id: record2.id, rank: record2.rank, flagged: [], error: input2.secrets.scrub(error63.message), truncated: false };
+        tally.errorCauses.add(line.error);
       }
       tally.replayed += 1;
       await write(line);
@@ -79544,7 +79572,7 @@ ${advice}
     setOutput("comment-url", commentUrl);
     if (report.passed) info(`deploysim: gate passed (${report.sample.graded} graded).`);
     else setFailed(secrets.scrub(`deploysim: gate failed.
-${report.reasons.join("\n")}`));
+${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join("\n")}`));
   } catch (error63) {
     const message = secrets.scrub(error63 instanceof Error ? error63.message : String(error63));
     await summary.addRaw(`## ❌ deploysim could not run

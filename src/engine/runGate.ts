@@ -25,6 +25,7 @@ import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT, type Settings } from '../settings.js';
 import { Progress } from './progress.js';
 import { CompletionCache } from '../cache/completionCache.js';
+import { ErrorCauseCounter, errorCausesOf } from '../report/errorCauses.js';
 
 export interface Logger {
   info(message: string): void;
@@ -223,6 +224,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
       excluded_no_consent: plan.excludedNoConsent,
       sample_size: plan.sampleSize,
       fingerprint: plan.fingerprint,
+      ...errorCausesOf(tally.errorCauses),
     },
     categories,
     ...agenticSummary(toolResponses, settings, tally),
@@ -338,6 +340,7 @@ interface Tally {
   replayed: number;
   graded: number;
   errors: number;
+  errorCauses: ErrorCauseCounter;
   flagged: Map<string, number>;
   examples: Map<string, FlaggedExample[]>;
   toolCalls: { recorded: number; simulated: number };
@@ -368,7 +371,7 @@ interface ReplayInput {
  * its error. An endpoint refusal (bad key, unknown model) stops every worker and fails the run.
  */
 async function replayAndGrade(input: ReplayInput): Promise<Tally> {
-  const tally: Tally = { replayed: 0, graded: 0, errors: 0, flagged: new Map(), examples: new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: new Map() };
+  const tally: Tally = { replayed: 0, graded: 0, errors: 0, errorCauses: new ErrorCauseCounter(), flagged: new Map(), examples: new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: new Map() };
   const out = createWriteStream(input.resultsPath, { flags: 'w' });
   const progress = new Progress(input.total, input.logger);
   let fatal: Error | undefined;
@@ -407,6 +410,7 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
         }
         tally.errors += 1;
         line = { id: record.id, rank: record.rank, flagged: [], error: input.secrets.scrub((error as Error).message), truncated: false };
+        tally.errorCauses.add(line.error!);
       }
       tally.replayed += 1;
       await write(line);

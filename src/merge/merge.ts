@@ -6,6 +6,7 @@ import { decideGate, type CategoryCounts } from '../decision/decide.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import type { DecisionConfig } from '../registration/schema.js';
 import { REPORT_SCHEMA, type CategoryReport, type FlaggedExample, type Report, type ResultLine } from '../report/report.js';
+import { ErrorCauseCounter, errorCausesOf } from '../report/errorCauses.js';
 
 /** One shard's output-dir: its report.json and results.jsonl. */
 export interface ShardOutput {
@@ -150,6 +151,9 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
   const base = first.report;
   const { interval_method: _method, rate_basis: _basis, ...decisionConfig } = base.decision;
   const errors = results.filter((r) => r.error !== null).length;
+  const causes = new ErrorCauseCounter();
+  for (const r of results) if (r.error !== null) causes.add(r.error);
+  const { error_causes: _shardCauses, ...sampleRest } = base.sample;
   const graded = results.length - errors;
   const flagged = new Map<string, number>();
   for (const r of results) if (r.error === null) for (const id of r.flagged) flagged.set(id, (flagged.get(id) ?? 0) + 1);
@@ -183,7 +187,7 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
     passed: decision.passed,
     reasons: decision.reasons,
     decision: { ...base.decision, interval_method: decision.intervalMethod, rate_basis: decision.rateBasis },
-    sample: { ...base.sample, replayed: results.length, graded, errors, shard: null },
+    sample: { ...sampleRest, replayed: results.length, graded, errors, shard: null, ...errorCausesOf(causes) },
     categories,
     ...(base.agentic ? { agentic: { ...base.agentic, ...agenticCounts(results) } } : {}),
     ...(runUrls.size === 1 && base.run_url ? { run_url: base.run_url } : {}),

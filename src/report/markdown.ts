@@ -1,5 +1,6 @@
 import { discoverySections } from '../audit/markdown.js';
 import { observedVsPredictedChart } from './chart.js';
+import { errorCauseLine } from './errorCauses.js';
 import { figureGlossary } from './glossary.js';
 import type { CategoryReport, Report } from './report.js';
 import { toolReplaySentences } from './toolReplay.js';
@@ -106,6 +107,8 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
         `${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. ` +
         `Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
     );
+    const causes = report.sample.error_causes;
+    if (causes) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):\n${fenced(causes.map(errorCauseLine).join('\n'))}`);
     // Agentic records: recorded vs simulated tool calls, truncations; and simulator realism when given.
     parts.push(...toolReplaySentences(report).map(escapeCell));
     parts.push(figureGlossary(report));

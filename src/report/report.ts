@@ -2,6 +2,7 @@ import type { AuditReport, EvaluationAwarenessReport } from '../audit/types.js';
 import type { RecordAudit } from '../audit/run.js';
 import type { CategoryDecision } from '../decision/decide.js';
 import type { RealismSummary } from '../realism/inReport.js';
+import type { ErrorCause } from './errorCauses.js';
 
 export const REPORT_SCHEMA = 'deploysim.report/v1';
 
@@ -74,6 +75,8 @@ export interface Report {
     sample_size?: number;
     /** sha256 over the sampled ids in rank order: shards of one sample share it (`deploysim merge` checks). */
     fingerprint?: string;
+    /** The most frequent errors among `errors` (present when there are any); every one is in results.jsonl. */
+    error_causes?: ErrorCause[];
   };
   categories: CategoryReport[];
   /** Open-ended audit for behaviours outside the taxonomy (registration `audit:`); see docs/discovery.md. */

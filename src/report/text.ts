@@ -1,3 +1,4 @@
+import { errorCauseLine } from './errorCauses.js';
 import { verdictLabel } from './markdown.js';
 import { discoveryText } from '../audit/markdown.js';
 import type { Report } from './report.js';
@@ -22,6 +23,8 @@ export function renderText(report: Report, reportPath: string): string {
     lines.push(
       `  rule ${report.decision.rule}${report.decision.tolerance !== 1 ? ` (tolerance ×${report.decision.tolerance})` : ''}, sample ${report.sample.replayed} of ${report.sample.corpus_records} (seed ${report.sample.seed}), graded ${report.sample.graded}, errors ${report.sample.errors}`,
     );
+    for (const cause of report.sample.error_causes ?? []) lines.push(`  error: ${errorCauseLine(cause)}`);
+    if (report.sample.error_causes) lines.push('  (every failed record\'s error is in results.jsonl)');
     if (report.decision.rate_basis === 'corrected') lines.push('  note: observed rates are corrected for the grader\'s measured errors (grader.calibration); raw rates are in report.json');
     if (report.baseline) lines.push(`  note: compared with baseline ${report.baseline.model} on the same prefixes; see report.json categories[].baseline`);
     for (const sentence of toolReplaySentences(report)) lines.push(`  ${sentence}`);

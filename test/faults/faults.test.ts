@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderText } from '../../src/report/text.js';
 import { startMockOpenAI, type Fault } from '../support/mockOpenAI.js';
 import { closedAfterEach } from '../support/perTest.js';
 import { comparable, makeFixture, readResults, resultsById, runInProcess } from './fixture.js';
@@ -68,6 +70,10 @@ describe('persistent faults', () => {
     const failed = lines.filter((l) => l.error !== null);
     expect(failed.map((l) => Number(l.id.slice(2)) % 10)).toEqual([3, 3, 3, 3, 3]);
     expect(failed[0]!.error).toMatch(/candidate request failed with 500/);
+    // The cause is in the report, the summary and the comment, not only in results.jsonl.
+    expect(outcome.report.sample.error_causes).toEqual([{ message: failed[0]!.error, records: 5 }]);
+    expect(renderText(outcome.report, 'report.json')).toContain(`  error: 5 records: ${failed[0]!.error}\n`);
+    expect(renderMarkdown(outcome.report)).toContain(`5 records: ${failed[0]!.error}\n`);
     // Each failing prefix: the first try and one retry.
     expect(mock.requests.filter((r) => recordIndex(r.rawBody) % 10 === 3)).toHaveLength(10);
   });

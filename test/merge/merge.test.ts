@@ -54,6 +54,32 @@ describe('deploysim merge', () => {
     expect(await readResults(path.join(dir, 'merged', 'results.jsonl'))).toEqual(byRank(await readResults(path.join(dir, 'full', 'results.jsonl'))));
   });
 
+  it('shards with failed records merge to the unsharded report byte for byte, error causes included', async () => {
+    const failing = await startMockOpenAI({ faults: (r) => (r.role === 'candidate' && /Question \d*[37]:/.test(r.rawBody) ? { type: 'server-error' } : undefined) });
+    try {
+      const faultDir = await makeFixture({ records: 40 });
+      const run = (outputDir: string, shard?: string) =>
+        runInProcess(faultDir, failing.url, { inputs: { 'output-dir': outputDir, concurrency: '4', 'max-retries': '0', ...(shard ? { shard } : {}) } });
+      const full = await run('full');
+      expect(full.report.sample.errors).toBe(8);
+      for (const i of [1, 2]) await run(`shard-${i}`, `${i}/2`);
+      const merged = await runCli(['merge', 'shard-1', 'shard-2', '--output-dir', 'merged', '--quiet'], { stdout: () => {}, stderr: () => {}, env: {}, cwd: faultDir });
+      expect(merged).toBe(1);
+      const normalised = async (sub: string) => {
+        const report = JSON.parse(await readFile(path.join(faultDir, sub, 'report.json'), 'utf8')) as { created_at?: string; sample: { shard: string | null; error_causes?: unknown } };
+        delete report.created_at;
+        report.sample.shard = null;
+        return report;
+      };
+      const fullReport = await normalised('full');
+      expect(fullReport.sample.error_causes).toEqual([{ message: expect.stringMatching(/candidate request failed with 500/), records: 8 }]);
+      expect(JSON.stringify(await normalised('merged'))).toBe(JSON.stringify(fullReport));
+      expect(await readFile(path.join(faultDir, 'merged', 'comment.md'), 'utf8')).toBe(await readFile(path.join(faultDir, 'full', 'comment.md'), 'utf8'));
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('refuses an incomplete set, a shard given twice, and a non-shard output (exit 2, nothing written)', async () => {
     const incomplete = await cli(['merge', 'shard-1', 'shard-2', '--output-dir', 'x1']);
     expect(incomplete.code).toBe(2);
