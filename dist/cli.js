@@ -75351,6 +75351,12 @@ function parseSettings(raw, opts) {
     ...given("realism") ? { realism: given("realism") } : {}
   };
 }
+function missingKeys(settings) {
+  const missing = [];
+  if (!settings.candidate.apiKey && settings.candidate.baseUrl !== DEMO_ENDPOINT) missing.push("candidate-api-key");
+  if (!settings.grader.apiKey && settings.grader.baseUrl !== DEMO_ENDPOINT) missing.push("grader-api-key");
+  return missing;
+}
 
 // src/models/httpTransport.ts
 import { createRequire } from "node:module";
@@ -75475,6 +75481,8 @@ var ModelGateway = class {
    * retry an aborted request) and queued ones are never sent.
    */
   stop = new AbortController();
+  /** Base URLs that have answered at least once (any HTTP status): a connection failure there is a blip, not a wrong address. */
+  reached = /* @__PURE__ */ new Set();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
   /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
@@ -75496,7 +75504,9 @@ var ModelGateway = class {
       const onStop = () => request2.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener("abort", onStop, { once: true });
       try {
-        return await this.client(endpoint2).chat.completions.create(params, { signal: request2.signal });
+        const answer = await this.client(endpoint2).chat.completions.create(params, { signal: request2.signal });
+        this.reached.add(endpoint2.baseUrl);
+        return answer;
       } catch (error62) {
         const classified = this.classify(endpoint2, params.model, error62);
         if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
@@ -75564,6 +75574,7 @@ var ModelGateway = class {
     if (error62 instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error62 instanceof OpenAI.APIError && error62.status !== void 0) {
+      this.reached.add(endpoint2.baseUrl);
       const detail = scrub(error62.message).slice(0, 500);
       const where = `${endpoint2.role} endpoint ${scrub(endpoint2.baseUrl)} (model "${model}")`;
       const modelMissing = error62.status === 404 || error62.status === 400 && /model/i.test(error62.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error62.message);
@@ -75590,7 +75601,13 @@ var ModelGateway = class {
       return new Error(`${endpoint2.role} request timed out after ${this.options.timeoutMs / 1e3}s (and ${this.options.maxRetries} retries)`);
     }
     if (error62 instanceof OpenAI.APIConnectionError) {
-      return new Error(`${endpoint2.role} endpoint unreachable: ${scrub(String(error62.cause ?? error62.message)).slice(0, 300)}`);
+      const cause = scrub(error62.cause instanceof Error ? error62.cause.message : String(error62.cause ?? error62.message)).slice(0, 300);
+      if (!this.reached.has(endpoint2.baseUrl)) {
+        return new EndpointRefusedError(
+          `Cannot reach the ${endpoint2.role} endpoint ${scrub(endpoint2.baseUrl)} (${cause}; ${this.options.maxRetries} retries). Check the ${endpoint2.role}-base-url input and the network (a proxy needs HTTPS_PROXY / NO_PROXY).`
+        );
+      }
+      return new Error(`${endpoint2.role} endpoint unreachable: ${cause}`);
     }
     return new Error(scrub(error62 instanceof Error ? error62.message : String(error62)).slice(0, 500));
   }
@@ -81402,6 +81419,13 @@ async function runCommand(argv, io) {
   raw["grader-api-key"] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
   for (const k of ["candidate-api-key", "grader-api-key", "simulator-api-key", "baseline-api-key"]) secrets.add(raw[k]);
   const settings = parseSettings(raw, { allowNoLock: true, noLock: values["no-lock"] === true });
+  const missing = missingKeys(settings);
+  if (missing.length > 0) {
+    const keyless = "keyless servers such as vLLM or Ollama take any placeholder, e.g. none";
+    throw new ConfigError(
+      missing.includes("candidate-api-key") ? `no candidate key: pass --candidate-api-key or set DEPLOYSIM_CANDIDATE_API_KEY / OPENAI_API_KEY (the grader uses it too unless --grader-api-key is given); ${keyless}.` : `no grader key: pass --grader-api-key or set DEPLOYSIM_GRADER_API_KEY; ${keyless}.`
+    );
+  }
   const bar = !values.quiet && !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr) : void 0;
   const say = (text) => bar ? bar.log(text) : io.stderr(text);
   const logger = {

@@ -77810,6 +77810,8 @@ var ModelGateway = class {
    * retry an aborted request) and queued ones are never sent.
    */
   stop = new AbortController();
+  /** Base URLs that have answered at least once (any HTTP status): a connection failure there is a blip, not a wrong address. */
+  reached = /* @__PURE__ */ new Set();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
   /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
@@ -77831,7 +77833,9 @@ var ModelGateway = class {
       const onStop = () => request2.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener("abort", onStop, { once: true });
       try {
-        return await this.client(endpoint2).chat.completions.create(params, { signal: request2.signal });
+        const answer = await this.client(endpoint2).chat.completions.create(params, { signal: request2.signal });
+        this.reached.add(endpoint2.baseUrl);
+        return answer;
       } catch (error63) {
         const classified = this.classify(endpoint2, params.model, error63);
         if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
@@ -77899,6 +77903,7 @@ var ModelGateway = class {
     if (error63 instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error63 instanceof OpenAI.APIError && error63.status !== void 0) {
+      this.reached.add(endpoint2.baseUrl);
       const detail = scrub(error63.message).slice(0, 500);
       const where = `${endpoint2.role} endpoint ${scrub(endpoint2.baseUrl)} (model "${model}")`;
       const modelMissing = error63.status === 404 || error63.status === 400 && /model/i.test(error63.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error63.message);
@@ -77925,7 +77930,13 @@ var ModelGateway = class {
       return new Error(`${endpoint2.role} request timed out after ${this.options.timeoutMs / 1e3}s (and ${this.options.maxRetries} retries)`);
     }
     if (error63 instanceof OpenAI.APIConnectionError) {
-      return new Error(`${endpoint2.role} endpoint unreachable: ${scrub(String(error63.cause ?? error63.message)).slice(0, 300)}`);
+      const cause = scrub(error63.cause instanceof Error ? error63.cause.message : String(error63.cause ?? error63.message)).slice(0, 300);
+      if (!this.reached.has(endpoint2.baseUrl)) {
+        return new EndpointRefusedError(
+          `Cannot reach the ${endpoint2.role} endpoint ${scrub(endpoint2.baseUrl)} (${cause}; ${this.options.maxRetries} retries). Check the ${endpoint2.role}-base-url input and the network (a proxy needs HTTPS_PROXY / NO_PROXY).`
+        );
+      }
+      return new Error(`${endpoint2.role} endpoint unreachable: ${cause}`);
     }
     return new Error(scrub(error63 instanceof Error ? error63.message : String(error63)).slice(0, 500));
   }

@@ -78,6 +78,8 @@ export class ModelGateway {
    * retry an aborted request) and queued ones are never sent.
    */
   private readonly stop = new AbortController();
+  /** Base URLs that have answered at least once (any HTTP status): a connection failure there is a blip, not a wrong address. */
+  private readonly reached = new Set<string>();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
 
@@ -107,7 +109,9 @@ export class ModelGateway {
       const onStop = () => request.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        return await this.client(endpoint).chat.completions.create(params, { signal: request.signal });
+        const answer = await this.client(endpoint).chat.completions.create(params, { signal: request.signal });
+        this.reached.add(endpoint.baseUrl);
+        return answer;
       } catch (error) {
         const classified = this.classify(endpoint, params.model, error);
         if (classified instanceof EndpointRefusedError) this.stop.abort(classified);
@@ -183,6 +187,7 @@ export class ModelGateway {
     if (error instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
     const scrub = (s: string) => this.options.secrets.scrub(s);
     if (error instanceof OpenAI.APIError && error.status !== undefined) {
+      this.reached.add(endpoint.baseUrl);
       const detail = scrub(error.message).slice(0, 500);
       const where = `${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (model "${model}")`;
       const modelMissing = error.status === 404 || (error.status === 400 && /model/i.test(error.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error.message));
@@ -211,7 +216,15 @@ export class ModelGateway {
       return new Error(`${endpoint.role} request timed out after ${this.options.timeoutMs / 1000}s (and ${this.options.maxRetries} retries)`);
     }
     if (error instanceof OpenAI.APIConnectionError) {
-      return new Error(`${endpoint.role} endpoint unreachable: ${scrub(String(error.cause ?? error.message)).slice(0, 300)}`);
+      const cause = scrub(error.cause instanceof Error ? error.cause.message : String(error.cause ?? error.message)).slice(0, 300);
+      // Never reached after all retries (a wrong host, a closed port, no network): every other record would fail the same way.
+      if (!this.reached.has(endpoint.baseUrl)) {
+        return new EndpointRefusedError(
+          `Cannot reach the ${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (${cause}; ${this.options.maxRetries} retries). ` +
+            `Check the ${endpoint.role}-base-url input and the network (a proxy needs HTTPS_PROXY / NO_PROXY).`,
+        );
+      }
+      return new Error(`${endpoint.role} endpoint unreachable: ${cause}`);
     }
     return new Error(scrub(error instanceof Error ? error.message : String(error)).slice(0, 500));
   }

@@ -85,6 +85,22 @@ describe('deploysim run', () => {
     expect(openai.requests).toHaveLength(0);
   });
 
+  it('refuses a run without a key for a non-demo endpoint (exit 2, nothing sent); a placeholder key is enough', async () => {
+    const openai = await startOpenAI();
+    const repo = quickstartRepo();
+    const missing = await runCli(runFlags(openai.url), { cwd: repo.dir });
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/^deploysim: no candidate key: pass --candidate-api-key or set DEPLOYSIM_CANDIDATE_API_KEY \/ OPENAI_API_KEY/m);
+    expect(openai.requests).toHaveLength(0);
+    const grader = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--grader-base-url', openai.url, '--lock-ref', 'HEAD'], { cwd: repo.dir });
+    expect(grader.code, grader.stderr).toBe(2);
+    expect(grader.stderr).toMatch(/no grader key: pass --grader-api-key or set DEPLOYSIM_GRADER_API_KEY/);
+    expect(openai.requests).toHaveLength(0);
+    const placeholder = await runCli([...runFlags(openai.url), '--candidate-api-key', 'none', '--output-dir', 'out'], { cwd: repo.dir });
+    expect(placeholder.code, placeholder.stderr).toBe(0);
+    expect(openai.requests.length).toBeGreaterThan(0);
+  });
+
   it('rejects a bad corpus line with exit 2 and corpus.jsonl:<line>, before any request', async () => {
     const openai = await startOpenAI();
     const lines = corpusText(buildCorpus({ size: 10 })).trimEnd().split('\n');

@@ -127,4 +127,26 @@ describe('refusals', () => {
     expect(errors[0]).toContain('max_completion_tokens');
     expect(mock.requests.length).toBeLessThanOrEqual(4);
   });
+
+  it('an endpoint that never answers (connections dropped) stops the run after the first request\'s retries', async () => {
+    const dir = await makeFixture({ records: 200 });
+    const mock = await server({ faults: () => ({ type: 'disconnect' }) });
+    const { code, errors } = await refusedRun(dir, mock.url, 'sk-test-key-000000', ['--max-retries', '1']);
+    expect(code).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^deploysim: Cannot reach the candidate endpoint http:\/\/127\.0\.0\.1:\d+\/v1 \(.*; 1 retries\)\. Check the candidate-base-url input/);
+    // Only the requests in flight when the first one gave up, each tried twice.
+    expect(mock.requests.length).toBeLessThanOrEqual(4 * 2);
+  });
+
+  it('a dropped connection after the endpoint has answered fails only that record', async () => {
+    const dir = await makeFixture({ records: 40 });
+    // Concurrency 2 takes records in order, so record 7 starts after earlier records were graded.
+    const mock: Awaited<ReturnType<typeof server>> = await server({
+      faults: (r) => (r.role === 'candidate' && recordIndex(r.rawBody) === 7 && mock.requests.some((x) => x.role === 'grader') ? { type: 'disconnect' } : undefined),
+    });
+    const outcome = await runInProcess(dir, mock.url, { inputs: { concurrency: '2', 'max-retries': '1' } });
+    expect(outcome.report.sample).toMatchObject({ replayed: 40, errors: 1 });
+    expect(outcome.report.sample.error_causes?.[0]?.message).toMatch(/^candidate endpoint unreachable: /);
+  });
 });

@@ -3,7 +3,8 @@ import { gitLock, noLock } from '../../engine/lockStep.js';
 import { runGate, type Logger } from '../../engine/runGate.js';
 import { renderText } from '../../report/text.js';
 import { SecretRegistry } from '../../secrets.js';
-import { INPUT_NAMES, parseSettings, type RawInputs } from '../../settings.js';
+import { ConfigError } from '../../errors.js';
+import { INPUT_NAMES, missingKeys, parseSettings, type RawInputs } from '../../settings.js';
 import { parse, type CliIo, type Command } from '../args.js';
 import { ProgressBar } from '../progressBar.js';
 
@@ -55,6 +56,16 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   raw['grader-api-key'] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
   for (const k of ['candidate-api-key', 'grader-api-key', 'simulator-api-key', 'baseline-api-key'] as const) secrets.add(raw[k]);
   const settings = parseSettings(raw, { allowNoLock: true, noLock: values['no-lock'] === true });
+  // As calibrate: without a key a hosted endpoint answers 401 only after the corpus pass; keyless servers take a placeholder.
+  const missing = missingKeys(settings);
+  if (missing.length > 0) {
+    const keyless = 'keyless servers such as vLLM or Ollama take any placeholder, e.g. none';
+    throw new ConfigError(
+      missing.includes('candidate-api-key')
+        ? `no candidate key: pass --candidate-api-key or set DEPLOYSIM_CANDIDATE_API_KEY / OPENAI_API_KEY (the grader uses it too unless --grader-api-key is given); ${keyless}.`
+        : `no grader key: pass --grader-api-key or set DEPLOYSIM_GRADER_API_KEY; ${keyless}.`,
+    );
+  }
   // A live bar only on an interactive terminal; logs and pipes keep the plain progress lines.
   const bar = !values.quiet && !values.json && process.stderr.isTTY ? new ProgressBar(process.stderr) : undefined;
   const say = (text: string) => (bar ? bar.log(text) : io.stderr(text));
