@@ -43851,6 +43851,7 @@ var Progress = class {
     this.logger = logger;
     this.clock = clock;
     this.startedAt = this.lastLineAt = clock();
+    logger.progress?.(0, total, 0);
   }
   total;
   logger;
@@ -43863,7 +43864,10 @@ var Progress = class {
   tick(failed) {
     this.done_ += 1;
     if (failed) this.errors += 1;
-    this.logger.progress?.(this.done_, this.total, this.errors);
+    if (this.logger.progress) {
+      this.logger.progress(this.done_, this.total, this.errors);
+      return;
+    }
     const decile = this.total === 0 ? 10 : Math.floor(this.done_ * 10 / this.total);
     const now = this.clock();
     if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
@@ -43873,8 +43877,8 @@ var Progress = class {
     }
   }
   done() {
-    this.logger.progress?.(this.done_, this.total, this.errors, true);
-    if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
+    if (this.logger.progress) this.logger.progress(this.done_, this.total, this.errors, true);
+    else if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
   }
   line(now) {
     const seconds = Math.max((now - this.startedAt) / 1e3, 1e-3);
@@ -81342,13 +81346,18 @@ var ProgressBar = class {
     this.lastDraw = now;
     this.draw(done >= total ? "" : this.render(now));
   }
-  /** Prints a message above the bar. */
+  /** Prints a message above the bar, then redraws the bar with the current counts. */
   log(message) {
-    const bar = this.shown;
-    if (bar) this.stream.write(CLEAR);
-    this.stream.write(`${message}
+    if (!this.shown) {
+      this.stream.write(`${message}
 `);
-    if (bar) this.stream.write(bar);
+      return;
+    }
+    const now = this.clock();
+    this.shown = this.render(now);
+    this.lastDraw = now;
+    this.stream.write(`${CLEAR}${message}
+${this.shown}`);
   }
   /** Removes the bar (end of the run, or before the final summary). */
   stop() {

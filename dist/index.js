@@ -79020,6 +79020,7 @@ var Progress = class {
     this.logger = logger2;
     this.clock = clock;
     this.startedAt = this.lastLineAt = clock();
+    logger2.progress?.(0, total, 0);
   }
   total;
   logger;
@@ -79032,7 +79033,10 @@ var Progress = class {
   tick(failed) {
     this.done_ += 1;
     if (failed) this.errors += 1;
-    this.logger.progress?.(this.done_, this.total, this.errors);
+    if (this.logger.progress) {
+      this.logger.progress(this.done_, this.total, this.errors);
+      return;
+    }
     const decile = this.total === 0 ? 10 : Math.floor(this.done_ * 10 / this.total);
     const now = this.clock();
     if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
@@ -79042,8 +79046,8 @@ var Progress = class {
     }
   }
   done() {
-    this.logger.progress?.(this.done_, this.total, this.errors, true);
-    if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
+    if (this.logger.progress) this.logger.progress(this.done_, this.total, this.errors, true);
+    else if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
   }
   line(now) {
     const seconds = Math.max((now - this.startedAt) / 1e3, 1e-3);

@@ -8,9 +8,9 @@ const REDRAW_MS = 100;
 const CLEAR = '\r\x1b[2K';
 
 /**
- * A live progress bar on one terminal line, for the CLI when stderr is an interactive terminal (the
- * Actions log and piped output keep the plain progress lines). Other messages print above it: the bar
- * line is cleared, the message written, the bar redrawn.
+ * A live progress bar on one terminal line, for the CLI when stderr is an interactive terminal,
+ * instead of the plain progress lines (which the Actions log and piped output keep). Other messages
+ * print above it: the bar line is cleared, the message written, the bar redrawn.
  */
 export class ProgressBar {
   private shown = '';
@@ -32,12 +32,16 @@ export class ProgressBar {
     this.draw(done >= total ? '' : this.render(now));
   }
 
-  /** Prints a message above the bar. */
+  /** Prints a message above the bar, then redraws the bar with the current counts. */
   log(message: string) {
-    const bar = this.shown;
-    if (bar) this.stream.write(CLEAR);
-    this.stream.write(`${message}\n`);
-    if (bar) this.stream.write(bar);
+    if (!this.shown) {
+      this.stream.write(`${message}\n`);
+      return;
+    }
+    const now = this.clock();
+    this.shown = this.render(now);
+    this.lastDraw = now;
+    this.stream.write(`${CLEAR}${message}\n${this.shown}`);
   }
 
   /** Removes the bar (end of the run, or before the final summary). */

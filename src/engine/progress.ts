@@ -4,7 +4,8 @@ const EVERY_MS = 30_000;
 
 /**
  * A progress line at each 10% step or every 30 s, whichever comes first: done/total, rate, ETA and
- * errors so far. Plain lines, so Actions logs and piped CLI output stay readable.
+ * errors so far. Plain lines, so Actions logs and piped CLI output stay readable. A logger with a
+ * live display (`progress`, the CLI's bar on a terminal) gets every step there instead of the lines.
  */
 export class Progress {
   private done_ = 0;
@@ -19,12 +20,16 @@ export class Progress {
     private readonly clock: () => number = Date.now,
   ) {
     this.startedAt = this.lastLineAt = clock();
+    logger.progress?.(0, total, 0);
   }
 
   tick(failed: boolean) {
     this.done_ += 1;
     if (failed) this.errors += 1;
-    this.logger.progress?.(this.done_, this.total, this.errors);
+    if (this.logger.progress) {
+      this.logger.progress(this.done_, this.total, this.errors);
+      return;
+    }
     const decile = this.total === 0 ? 10 : Math.floor((this.done_ * 10) / this.total);
     const now = this.clock();
     if (decile > this.lastDecile || now - this.lastLineAt >= EVERY_MS) {
@@ -35,8 +40,8 @@ export class Progress {
   }
 
   done() {
-    this.logger.progress?.(this.done_, this.total, this.errors, true);
-    if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
+    if (this.logger.progress) this.logger.progress(this.done_, this.total, this.errors, true);
+    else if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
   }
 
   private line(now: number): string {

@@ -57,6 +57,16 @@ describe('progress lines', () => {
     expect(lines[9]).toBe('Progress: 40/40 (100%), 4.0 records/s, ETA 0s, errors 5');
   });
 
+  it('go to a live display instead when the logger has one: every step from 0, then finished', () => {
+    const lines: string[] = [];
+    const steps: [number, number, number, boolean?][] = [];
+    const progress = new Progress(3, { info: (m) => lines.push(m), warning: () => undefined, progress: (...step) => steps.push(step) }, () => 0);
+    for (let i = 1; i <= 3; i++) progress.tick(i === 2);
+    progress.done();
+    expect(lines).toEqual([]);
+    expect(steps).toEqual([[0, 3, 0], [1, 3, 0], [2, 3, 1], [3, 3, 1], [3, 3, 1, true]]);
+  });
+
   it('come every 30 s when 10% takes longer, and once more if the run stops early', () => {
     const lines: string[] = [];
     let now = 0;

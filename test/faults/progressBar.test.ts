@@ -16,8 +16,13 @@ describe('CLI live progress bar', () => {
     now = 1000;
     bar.update(5, 10, 1);
     expect(out.at(-1)).toMatch(/50% 5\/10 · 5\.0\/s · ETA 1s · errors 1$/);
-    bar.log('Progress: 5/10');
-    expect(out.slice(-3)).toEqual(['\r\x1b[2K', 'Progress: 5/10\n', expect.stringContaining('50% 5/10')]);
+    now = 1050;
+    bar.update(6, 10, 1); // throttled: not drawn yet…
+    expect(out.at(-1)).toMatch(/50% 5\/10/);
+    bar.log('warning: something');
+    // … but a message redraws the bar with the current counts, not the last drawn ones.
+    expect(out.at(-1)!.startsWith('\r\x1b[2Kwarning: something\n')).toBe(true);
+    expect(out.at(-1)).toMatch(/\n\[█+░+\]\s+60% 6\/10 · /);
     bar.stop();
     expect(out.at(-1)).toBe('\r\x1b[2K');
     bar.log('done');
