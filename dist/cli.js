@@ -79859,6 +79859,9 @@ ${fence}`;
 function escapeCell2(text) {
   return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
 }
+function verdictSubject(report) {
+  return report.sample.shard ? `shard ${report.sample.shard}` : "gate";
+}
 function aboveButNotSignificant(c) {
   return c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k;
 }
@@ -79898,8 +79901,10 @@ function renderMarkdown(report, options = {}) {
   const demo = report.demo ? " [DEMO]" : "";
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
   const unverified = lockSkipped ? " (UNVERIFIED: lock skipped)" : "";
-  const headline = report.passed ? `## ✅ deploysim: gate passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: gate failed — ${escapeCell2(report.name)}${demo}${unverified}`;
+  const what = verdictSubject(report);
+  const headline = report.passed ? `## ✅ deploysim: ${what} passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: ${what} failed — ${escapeCell2(report.name)}${demo}${unverified}`;
   const parts = [commentMarker(report.registration.path), headline];
+  if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
   if (lockSkipped) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
   if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r.replace(/\n(?=\S)/g, "\n\n  ")}`).join("\n"));
@@ -79957,7 +79962,8 @@ var num2 = (x) => x === null || !Number.isFinite(x) ? "n/a" : String(Number(x.to
 function renderText(report, reportPath) {
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
   const tags = [report.demo ? "DEMO" : "", lockSkipped ? "UNVERIFIED: lock skipped" : ""].filter(Boolean);
-  const lines = [`deploysim: gate ${report.passed ? "PASSED" : "FAILED"} — ${report.name}${tags.length ? ` [${tags.join("; ")}]` : ""}`];
+  const lines = [`deploysim: ${verdictSubject(report)} ${report.passed ? "PASSED" : "FAILED"} — ${report.name}${tags.length ? ` [${tags.join("; ")}]` : ""}`];
+  if (report.sample.shard) lines.push(`  note: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards`);
   for (const r of report.reasons) lines.push(`  ! ${r}`);
   if (report.sample.replayed > 0) {
     const pct5 = `${Math.round(report.decision.confidence * 100)}%`;
@@ -81062,6 +81068,9 @@ async function runGate(settings, deps) {
   const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : void 0;
   const shard2 = settings.shard;
   const inShard = (rank) => !shard2 || rank % shard2.count === shard2.index - 1;
+  if (shard2 && shard2.index > plan.sampleSize) {
+    throw new ConfigError(`shard ${shard2.index}/${shard2.count} has no records: the sample has ${plan.sampleSize}, so only shards 1–${plan.sampleSize} have any. Use at most ${plan.sampleSize} shards.`);
+  }
   const toReplay = shard2 ? Math.floor((plan.sampleSize - shard2.index) / shard2.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === "combined" ? 1 : registration.categories.length;
   const agenticRecords = Math.ceil(toReplay * toolResponses.stats.records_with_tools / plan.corpusRecords);
@@ -81073,7 +81082,7 @@ async function runGate(settings, deps) {
   );
   if (settings.maxRequests !== void 0 && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
-      `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests}. Lower corpus.sample, use shards, or raise max-requests.`
+      `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
   const cache = settings.cacheDir ? new CompletionCache(path19.resolve(deps.cwd, settings.cacheDir)) : void 0;
@@ -81470,7 +81479,7 @@ async function runCommand(argv, io) {
     throw error62;
   });
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
-  else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? "passed" : "failed"}`);
+  else if (values.quiet) io.stdout(`deploysim: ${verdictSubject(outcome.report)} ${outcome.report.passed ? "passed" : "failed"}`);
   else io.stdout(renderText(outcome.report, shownPath(io.cwd, outcome.reportPath)));
   return outcome.report.passed ? 0 : 1;
 }

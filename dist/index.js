@@ -78916,6 +78916,9 @@ ${fence}`;
 function escapeCell2(text) {
   return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
 }
+function verdictSubject(report) {
+  return report.sample.shard ? `shard ${report.sample.shard}` : "gate";
+}
 function aboveButNotSignificant(c) {
   return c.verdict === "pass" && c.rate_per_100k > c.threshold_per_100k;
 }
@@ -78955,8 +78958,10 @@ function renderMarkdown(report, options = {}) {
   const demo = report.demo ? " [DEMO]" : "";
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
   const unverified = lockSkipped ? " (UNVERIFIED: lock skipped)" : "";
-  const headline = report.passed ? `## ✅ deploysim: gate passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: gate failed — ${escapeCell2(report.name)}${demo}${unverified}`;
+  const what = verdictSubject(report);
+  const headline = report.passed ? `## ✅ deploysim: ${what} passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: ${what} failed — ${escapeCell2(report.name)}${demo}${unverified}`;
   const parts = [commentMarker(report.registration.path), headline];
+  if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
   if (lockSkipped) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
   if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r.replace(/\n(?=\S)/g, "\n\n  ")}`).join("\n"));
@@ -79092,6 +79097,9 @@ async function runGate(settings, deps) {
   const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : void 0;
   const shard2 = settings.shard;
   const inShard = (rank) => !shard2 || rank % shard2.count === shard2.index - 1;
+  if (shard2 && shard2.index > plan.sampleSize) {
+    throw new ConfigError(`shard ${shard2.index}/${shard2.count} has no records: the sample has ${plan.sampleSize}, so only shards 1–${plan.sampleSize} have any. Use at most ${plan.sampleSize} shards.`);
+  }
   const toReplay = shard2 ? Math.floor((plan.sampleSize - shard2.index) / shard2.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === "combined" ? 1 : registration.categories.length;
   const agenticRecords = Math.ceil(toReplay * toolResponses.stats.records_with_tools / plan.corpusRecords);
@@ -79103,7 +79111,7 @@ async function runGate(settings, deps) {
   );
   if (settings.maxRequests !== void 0 && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
-      `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests}. Lower corpus.sample, use shards, or raise max-requests.`
+      `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
   const cache = settings.cacheDir ? new CompletionCache(path7.resolve(deps.cwd, settings.cacheDir)) : void 0;
@@ -79585,8 +79593,8 @@ ${advice}
     setOutput("report", outcome.reportPath);
     setOutput("failed-categories", report.categories.filter((c) => c.verdict === "fail").map((c) => c.id).join(","));
     setOutput("comment-url", commentUrl);
-    if (report.passed) info(`deploysim: gate passed (${report.sample.graded} graded).`);
-    else setFailed(secrets.scrub(`deploysim: gate failed.
+    if (report.passed) info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);
+    else setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.
 ${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join("\n")}`));
   } catch (error63) {
     const message = secrets.scrub(error63 instanceof Error ? error63.message : String(error63));

@@ -6,7 +6,7 @@ import { gitLock } from '../engine/lockStep.js';
 import { runGate, type Logger } from '../engine/runGate.js';
 import { historyRowFromReport } from '../github/auditTrail.js';
 import { upsertStickyComment } from '../github/stickyComment.js';
-import { commentMarker, renderMarkdown } from '../report/markdown.js';
+import { commentMarker, renderMarkdown, verdictSubject } from '../report/markdown.js';
 import { errorCauseLine } from '../report/errorCauses.js';
 import type { Report } from '../report/report.js';
 import { SecretRegistry } from '../secrets.js';
@@ -130,8 +130,8 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     core.setOutput('report', outcome.reportPath);
     core.setOutput('failed-categories', report.categories.filter((c) => c.verdict === 'fail').map((c) => c.id).join(','));
     core.setOutput('comment-url', commentUrl);
-    if (report.passed) core.info(`deploysim: gate passed (${report.sample.graded} graded).`);
-    else core.setFailed(secrets.scrub(`deploysim: gate failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
+    if (report.passed) core.info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);
+    else core.setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
   } catch (error) {
     const message = secrets.scrub(error instanceof Error ? error.message : String(error));
     // The summary is written on every event, so a run that could not start still tells the reviewer why.

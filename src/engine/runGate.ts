@@ -106,6 +106,9 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : undefined;
   const shard = settings.shard;
   const inShard = (rank: number) => !shard || rank % shard.count === shard.index - 1;
+  if (shard && shard.index > plan.sampleSize) {
+    throw new ConfigError(`shard ${shard.index}/${shard.count} has no records: the sample has ${plan.sampleSize}, so only shards 1–${plan.sampleSize} have any. Use at most ${plan.sampleSize} shards.`);
+  }
   const toReplay = shard ? Math.floor((plan.sampleSize - shard.index) / shard.count) + 1 : plan.sampleSize;
   const graderCalls = cfg.grader.mode === 'combined' ? 1 : registration.categories.length;
   // Agentic records may take up to max_steps candidate turns, each with at least one simulated tool call
@@ -123,7 +126,8 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   );
   if (settings.maxRequests !== undefined && expectedRequests > settings.maxRequests) {
     throw new ConfigError(
-      `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests}. Lower corpus.sample, use shards, or raise max-requests.`,
+      `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). ` +
+        'Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.',
     );
   }
 

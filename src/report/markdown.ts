@@ -32,6 +32,11 @@ function escapeCell(text: string): string {
   return text.replace(/[|<>\n]/g, (c) => ({ '|': '\\|', '<': '&lt;', '>': '&gt;', '\n': ' ' })[c]!);
 }
 
+/** What a verdict is about: the gate, or one shard (its slice only: the gate's decision is the merged report). */
+export function verdictSubject(report: Report): string {
+  return report.sample.shard ? `shard ${report.sample.shard}` : 'gate';
+}
+
 /** Passed, yet observed above its prediction: worth a reviewer's look even though the gate allows it. */
 export function aboveButNotSignificant(c: CategoryReport): boolean {
   return c.verdict === 'pass' && c.rate_per_100k > c.threshold_per_100k;
@@ -77,10 +82,12 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
   // Unverified because the lock was skipped (--no-lock: no lock ref), not because it was violated.
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
   const unverified = lockSkipped ? ' (UNVERIFIED: lock skipped)' : '';
+  const what = verdictSubject(report);
   const headline = report.passed
-    ? `## ✅ deploysim: gate passed — ${escapeCell(report.name)}${demo}${unverified}`
-    : `## ❌ deploysim: gate failed — ${escapeCell(report.name)}${demo}${unverified}`;
+    ? `## ✅ deploysim: ${what} passed — ${escapeCell(report.name)}${demo}${unverified}`
+    : `## ❌ deploysim: ${what} failed — ${escapeCell(report.name)}${demo}${unverified}`;
   const parts: string[] = [commentMarker(report.registration.path), headline];
+  if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push('> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.');
   if (lockSkipped) parts.push('> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.');
   // A multi-line reason (the lock's list of files, then why and what to do) keeps its lines: unindented

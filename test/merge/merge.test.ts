@@ -80,6 +80,20 @@ describe('deploysim merge', () => {
     }
   });
 
+  it("a shard's summary and comment say it is one shard, and a shard with no records is refused (exit 2)", async () => {
+    const comment = await readFile(path.join(dir, 'shard-1', 'comment.md'), 'utf8');
+    expect(comment).toMatch(/^## (✅|❌) deploysim: shard 1\/3 (passed|failed) — /m);
+    expect(comment).toContain("> **SHARD 1/3**: one slice of the sample; the gate's decision is the report `deploysim merge` makes from all shards.");
+    const flags = ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--candidate-api-key', 'none'];
+    const shard = await cli([...flags, '--shard', '2/3', '--output-dir', 'shard-2-again']);
+    expect(shard.stdout).toMatch(/^deploysim: shard 2\/3 (PASSED|FAILED) — .*\n  note: one slice of the sample; the gate's decision is the report `deploysim merge` makes from all shards\n/);
+    const requestsBefore = mock.requests.length;
+    const empty = await cli([...flags, '--shard', '98/100', '--output-dir', 'empty-shard']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('shard 98/100 has no records: the sample has 97, so only shards 1–97 have any. Use at most 97 shards.');
+    expect(mock.requests.length).toBe(requestsBefore);
+  });
+
   it('refuses an incomplete set, a shard given twice, and a non-shard output (exit 2, nothing written)', async () => {
     const incomplete = await cli(['merge', 'shard-1', 'shard-2', '--output-dir', 'x1']);
     expect(incomplete.code).toBe(2);

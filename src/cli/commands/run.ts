@@ -1,6 +1,7 @@
 import { shownPath } from '../../registration/paths.js';
 import { gitLock, noLock } from '../../engine/lockStep.js';
 import { runGate, type Logger } from '../../engine/runGate.js';
+import { verdictSubject } from '../../report/markdown.js';
 import { renderText } from '../../report/text.js';
 import { SecretRegistry } from '../../secrets.js';
 import { ConfigError } from '../../errors.js';
@@ -108,7 +109,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     throw error;
   });
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
-  else if (values.quiet) io.stdout(`deploysim: gate ${outcome.report.passed ? 'passed' : 'failed'}`);
+  else if (values.quiet) io.stdout(`deploysim: ${verdictSubject(outcome.report)} ${outcome.report.passed ? 'passed' : 'failed'}`);
   else io.stdout(renderText(outcome.report, shownPath(io.cwd, outcome.reportPath)));
   return outcome.report.passed ? 0 : 1;
 }
