@@ -86,7 +86,7 @@ describe('deploysim merge', () => {
     expect(comment).toContain("> **SHARD 1/3**: one slice of the sample; the gate's decision is the report `deploysim merge` makes from all shards.");
     const flags = ['run', '--no-lock', '--registration', 'deploysim.yml', '--candidate-model', 'mock-candidate', '--candidate-base-url', mock.url, '--candidate-api-key', 'none'];
     const shard = await cli([...flags, '--shard', '2/3', '--output-dir', 'shard-2-again']);
-    expect(shard.stdout).toMatch(/^deploysim: shard 2\/3 (PASSED|FAILED) — .*\n  note: one slice of the sample; the gate's decision is the report `deploysim merge` makes from all shards\n/);
+    expect(shard.stdout).toMatch(/^deploysim: shard 2\/3 (PASSED|FAILED) — .*\n {2}note: one slice of the sample; the gate's decision is the report `deploysim merge` makes from all shards\n/);
     const requestsBefore = mock.requests.length;
     const empty = await cli([...flags, '--shard', '98/100', '--output-dir', 'empty-shard']);
     expect(empty.code).toBe(2);
