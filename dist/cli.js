@@ -79269,7 +79269,13 @@ async function planSample(file2, displayPath, settings) {
       problems.count
     );
   }
-  if (corpusRecords === 0) throw new ConfigError(`${displayPath}: the corpus has no replayable records.`);
+  if (corpusRecords === 0) {
+    const why = excludedNoConsent > 0 ? ` (${excludedNoConsent === 1 ? "its one record has" : `all ${excludedNoConsent} records have`} consent: false)` : "";
+    throw new ConfigError(`${displayPath}: the corpus has no replayable records${why}.`);
+  }
+  if (settings.stratify && strata.size === 1 && strata.has(NO_STRATUM)) {
+    throw new ConfigError(`corpus.stratify: no record in ${displayPath} has the field "${settings.stratify}"; give a dotted path to a field the records have, e.g. metadata.surface.`);
+  }
   const sampleSize = Math.min(limit2, corpusRecords);
   const allocation = allocateProportionally(
     [...strata].map(([name, s]) => ({ name, records: s.records })),

@@ -166,7 +166,13 @@ export async function planSample(file: string, displayPath: string, settings: Sa
       problems.count,
     );
   }
-  if (corpusRecords === 0) throw new ConfigError(`${displayPath}: the corpus has no replayable records.`);
+  if (corpusRecords === 0) {
+    const why = excludedNoConsent > 0 ? ` (${excludedNoConsent === 1 ? 'its one record has' : `all ${excludedNoConsent} records have`} consent: false)` : '';
+    throw new ConfigError(`${displayPath}: the corpus has no replayable records${why}.`);
+  }
+  if (settings.stratify && strata.size === 1 && strata.has(NO_STRATUM)) {
+    throw new ConfigError(`corpus.stratify: no record in ${displayPath} has the field "${settings.stratify}"; give a dotted path to a field the records have, e.g. metadata.surface.`);
+  }
 
   const sampleSize = Math.min(limit, corpusRecords);
   const allocation = allocateProportionally(

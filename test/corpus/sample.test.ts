@@ -98,6 +98,14 @@ describe('planSample', () => {
     expect(ids.filter((id) => Number(id.slice(1)) % 4 === 0)).toHaveLength(10);
   });
 
+  it('refuses a stratify field no record has, and says why a corpus without consent is empty', async () => {
+    const typo = await planSample(await corpus('strata-typo.jsonl', lines), 'strata-typo.jsonl', { sample: 40, seed: 3, stratify: 'metadata.surfce' }).catch((e: unknown) => e);
+    expect(typo).toBeInstanceOf(ConfigError);
+    expect((typo as Error).message).toBe('corpus.stratify: no record in strata-typo.jsonl has the field "metadata.surfce"; give a dotted path to a field the records have, e.g. metadata.surface.');
+    const file = await corpus('no-consent.jsonl', [record('a', { consent: false }), record('b', { consent: false })]);
+    await expect(planSample(file, 'no-consent.jsonl', { seed: 0 })).rejects.toThrow('no-consent.jsonl: the corpus has no replayable records (all 2 records have consent: false).');
+  });
+
   it('reports every invalid line with file:line before anything else happens', async () => {
     const file = await corpus('bad.jsonl', [
       record('ok'),
