@@ -43738,7 +43738,7 @@ var COMMON_FLAGS = `Common flags (every command):
   -v, --verbose          also log the resolved flags (keys masked), timing and error causes to stderr
   -h, --help             this help
 Output is plain text without colours; the live progress bar (run) is drawn only when stderr is a terminal.`;
-function parse(argv, options) {
+function parse(argv, options, maxPositionals = 0) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -43751,6 +43751,11 @@ function parse(argv, options) {
     throw new ConfigError(`${error62.message}. See --help.`);
   }
   if (parsed.values.quiet && parsed.values.verbose) throw new ConfigError("--quiet and --verbose cannot be used together.");
+  const extra = parsed.positionals[maxPositionals];
+  if (extra !== void 0) {
+    const hint = /\.ya?ml$/i.test(extra) && options && "registration" in options ? ` (the registration file? pass it as --registration ${extra})` : "";
+    throw new ConfigError(`unexpected argument "${extra}"${hint}. See --help.`);
+  }
   return parsed;
 }
 function verbosityOf(argv) {
@@ -77173,13 +77178,13 @@ async function importCommand(argv, io) {
     column: { type: "string" },
     "id-prefix": { type: "string" },
     force: { type: "boolean" }
-  });
+  }, 2);
   const format = values.from;
   if (typeof format !== "string" || !IMPORT_FORMATS.includes(format)) {
     throw new ConfigError(`--from must be one of ${IMPORT_FORMATS.join(", ")}. See --help.`);
   }
-  const [input2, output2, ...extra] = positionals;
-  if (!input2 || !output2 || extra.length > 0) throw new ConfigError("import needs INPUT and OUTPUT paths. See --help.");
+  const [input2, output2] = positionals;
+  if (!input2 || !output2) throw new ConfigError("import needs INPUT and OUTPUT paths. See --help.");
   const result = await importCorpus({
     format,
     input: path8.resolve(io.cwd, input2),
@@ -80010,7 +80015,7 @@ async function writeAtomically(file2, text) {
   await rename3(temp, file2);
 }
 async function mergeCommand(argv, io) {
-  const { values, positionals } = parse(argv, { "output-dir": { type: "string" } });
+  const { values, positionals } = parse(argv, { "output-dir": { type: "string" } }, Number.POSITIVE_INFINITY);
   const out = values["output-dir"];
   if (typeof out !== "string" || out === "") throw new ConfigError("merge needs --output-dir OUT. See --help.");
   if (positionals.length === 0) throw new ConfigError("merge needs the output-dir of every shard: deploysim merge DIR... --output-dir OUT. See --help.");
@@ -80217,7 +80222,7 @@ var USAGE7 = `Usage: deploysim report REPORT.json
 
   Prints the PR comment markdown rendered from a saved report.json.`;
 async function reportCommand(argv, io) {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, {}, 1);
   const file2 = positionals[0];
   if (!file2) throw new ConfigError("report needs the path of a report.json. See --help.");
   const report = await readReportFile(file2, io.cwd);
@@ -80345,7 +80350,7 @@ async function commentCommand(argv, io) {
     repo: { type: "string" },
     "head-sha": { type: "string" },
     "api-url": { type: "string" }
-  });
+  }, 1);
   const file2 = positionals[0];
   if (!file2) throw new ConfigError("comment needs the path of a report.json. See --help.");
   const prNumber = Number(values.pr);
@@ -81509,9 +81514,9 @@ var USAGE10 = `Usage: deploysim scrub IN OUT [--json]
   Redaction is pattern-based and has known false negatives (names, addresses, obfuscated or
   encoded values): review a scrubbed corpus before publishing it.`;
 async function scrubCommand(argv, io) {
-  const { values, positionals } = parse(argv, {});
-  const [input2, output2, ...extra] = positionals;
-  if (!input2 || !output2 || extra.length > 0) throw new ConfigError("scrub needs exactly two arguments: IN and OUT. See --help.");
+  const { values, positionals } = parse(argv, {}, 2);
+  const [input2, output2] = positionals;
+  if (!input2 || !output2) throw new ConfigError("scrub needs exactly two arguments: IN and OUT. See --help.");
   if (output2 === "-") throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');
   const inputPath = input2 === "-" ? void 0 : path20.resolve(io.cwd, input2);
   const outputPath = path20.resolve(io.cwd, output2);

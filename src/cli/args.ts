@@ -26,7 +26,8 @@ export const COMMON_FLAGS = `Common flags (every command):
   -h, --help             this help
 Output is plain text without colours; the live progress bar (run) is drawn only when stderr is a terminal.`;
 
-export function parse(argv: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
+/** Parses a command's flags and at most `maxPositionals` arguments (more is a usage error, never ignored). */
+export function parse(argv: string[], options: ParseArgsConfig['options'], maxPositionals = 0): { values: Values; positionals: string[] } {
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({
@@ -39,6 +40,11 @@ export function parse(argv: string[], options: ParseArgsConfig['options']): { va
     throw new ConfigError(`${(error as Error).message}. See --help.`);
   }
   if (parsed.values.quiet && parsed.values.verbose) throw new ConfigError('--quiet and --verbose cannot be used together.');
+  const extra = parsed.positionals[maxPositionals];
+  if (extra !== undefined) {
+    const hint = /\.ya?ml$/i.test(extra) && options && 'registration' in options ? ` (the registration file? pass it as --registration ${extra})` : '';
+    throw new ConfigError(`unexpected argument "${extra}"${hint}. See --help.`);
+  }
   return parsed;
 }
 

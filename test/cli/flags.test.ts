@@ -160,6 +160,20 @@ describe('--quiet', () => {
   });
 });
 
+describe('arguments', () => {
+  it.each(NAMES.filter((n) => n !== 'merge'))('%s refuses an argument it does not take (exit 2), instead of ignoring it', async (name) => {
+    const r = await cli([...COMMANDS[name]!('normal'), 'stray-argument'], dir, ENV[name]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unexpected argument "stray-argument". See --help.');
+  });
+
+  it('run with the registration as an argument says to pass it as --registration', async () => {
+    const r = await cli(['run', 'deploysim.yml', ...DEMO], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unexpected argument "deploysim.yml" (the registration file? pass it as --registration deploysim.yml)');
+  });
+});
+
 describe('--verbose', () => {
   it.each(NAMES)('%s --verbose logs the invocation, timing and exit code to stderr, and the same result', async (name) => {
     const r = await cli([...COMMANDS[name]!('verbose'), '--verbose'], dir, ENV[name]);

@@ -23,7 +23,7 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
     repo: { type: 'string' },
     'head-sha': { type: 'string' },
     'api-url': { type: 'string' },
-  });
+  }, 1);
   const file = positionals[0];
   if (!file) throw new ConfigError('comment needs the path of a report.json. See --help.');
   const prNumber = Number(values.pr);

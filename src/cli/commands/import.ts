@@ -29,13 +29,13 @@ async function importCommand(argv: string[], io: CliIo): Promise<number> {
     column: { type: 'string' },
     'id-prefix': { type: 'string' },
     force: { type: 'boolean' },
-  });
+  }, 2);
   const format = values.from;
   if (typeof format !== 'string' || !(IMPORT_FORMATS as readonly string[]).includes(format)) {
     throw new ConfigError(`--from must be one of ${IMPORT_FORMATS.join(', ')}. See --help.`);
   }
-  const [input, output, ...extra] = positionals;
-  if (!input || !output || extra.length > 0) throw new ConfigError('import needs INPUT and OUTPUT paths. See --help.');
+  const [input, output] = positionals;
+  if (!input || !output) throw new ConfigError('import needs INPUT and OUTPUT paths. See --help.');
   const result = await importCorpus({
     format: format as ImportFormat,
     input: path.resolve(io.cwd, input),

@@ -24,7 +24,7 @@ async function writeAtomically(file: string, text: string) {
 }
 
 async function mergeCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(argv, { 'output-dir': { type: 'string' } });
+  const { values, positionals } = parse(argv, { 'output-dir': { type: 'string' } }, Number.POSITIVE_INFINITY);
   const out = values['output-dir'];
   if (typeof out !== 'string' || out === '') throw new ConfigError('merge needs --output-dir OUT. See --help.');
   if (positionals.length === 0) throw new ConfigError('merge needs the output-dir of every shard: deploysim merge DIR... --output-dir OUT. See --help.');

@@ -8,7 +8,7 @@ const USAGE = `Usage: deploysim report REPORT.json
   Prints the PR comment markdown rendered from a saved report.json.`;
 
 async function reportCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, {}, 1);
   const file = positionals[0];
   if (!file) throw new ConfigError('report needs the path of a report.json. See --help.');
   const report = await readReportFile(file, io.cwd);

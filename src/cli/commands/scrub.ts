@@ -20,9 +20,9 @@ const USAGE = `Usage: deploysim scrub IN OUT [--json]
   encoded values): review a scrubbed corpus before publishing it.`;
 
 async function scrubCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(argv, {});
-  const [input, output, ...extra] = positionals;
-  if (!input || !output || extra.length > 0) throw new ConfigError('scrub needs exactly two arguments: IN and OUT. See --help.');
+  const { values, positionals } = parse(argv, {}, 2);
+  const [input, output] = positionals;
+  if (!input || !output) throw new ConfigError('scrub needs exactly two arguments: IN and OUT. See --help.');
   if (output === '-') throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');
 
   const inputPath = input === '-' ? undefined : path.resolve(io.cwd, input);
