@@ -43784,7 +43784,7 @@ function wholeNumber(value2, name, fallback, min, max) {
 import path6 from "node:path";
 
 // src/calibration/calibrate.ts
-import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdir as mkdir3, writeFile as writeFile2 } from "node:fs/promises";
 import path5 from "node:path";
 
 // src/cache/completionCache.ts
@@ -43847,6 +43847,18 @@ var CompletionCache = class {
     }
   }
 };
+
+// src/directories.ts
+import { mkdir as mkdir2 } from "node:fs/promises";
+async function makeDirectory(dir, input2) {
+  try {
+    await mkdir2(dir, { recursive: true });
+  } catch (error62) {
+    const code = error62.code;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code ?? error62.message;
+    throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
+  }
+}
 
 // src/engine/progress.ts
 var EVERY_MS = 3e4;
@@ -76649,7 +76661,9 @@ async function runCalibration(options) {
   const confidence = options.confidence ?? registration.config.decision.confidence;
   if (!(confidence > 0 && confidence < 1)) throw new ConfigError("--confidence must be between 0 and 1.");
   const outputPath = options.output ? path5.resolve(options.cwd, options.output) : registration.calibrationPath ?? path5.resolve(options.cwd, "calibration.json");
-  const cache = options.cacheDir ? new CompletionCache(path5.resolve(options.cwd, options.cacheDir)) : void 0;
+  const cacheDir = options.cacheDir ? path5.resolve(options.cwd, options.cacheDir) : void 0;
+  if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
+  const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
   const gateway = new ModelGateway({
     concurrency: options.concurrency,
     timeoutMs: options.requestTimeoutMs,
@@ -76684,7 +76698,7 @@ async function runCalibration(options) {
     demo: options.grader.baseUrl === DEMO_ENDPOINT,
     createdAt: (options.now ?? (() => /* @__PURE__ */ new Date()))()
   });
-  await mkdir2(path5.dirname(outputPath), { recursive: true });
+  await mkdir3(path5.dirname(outputPath), { recursive: true });
   await writeFile2(outputPath, `${JSON.stringify(calibration, null, 2)}
 `);
   return { calibration, outputPath, unknownLabels, categoryIds: registration.categories.map((c) => c.id) };
@@ -77209,7 +77223,7 @@ import path10 from "node:path";
 import { createInterface } from "node:readline";
 
 // src/init/init.ts
-import { mkdir as mkdir3, stat as stat2, writeFile as writeFile3 } from "node:fs/promises";
+import { mkdir as mkdir4, stat as stat2, writeFile as writeFile3 } from "node:fs/promises";
 import path9 from "node:path";
 
 // src/init/templates.ts
@@ -77362,9 +77376,9 @@ async function runInit(options) {
   if (options.fromJsonl !== void 0 && !await exists(options.fromJsonl)) {
     throw new ConfigError(`${options.fromJsonl}: cannot read the export given to --from-jsonl.`);
   }
-  await mkdir3(path9.dirname(workflow), { recursive: true });
-  await mkdir3(path9.dirname(registration), { recursive: true });
-  await mkdir3(path9.dirname(corpus), { recursive: true });
+  await mkdir4(path9.dirname(workflow), { recursive: true });
+  await mkdir4(path9.dirname(registration), { recursive: true });
+  await mkdir4(path9.dirname(corpus), { recursive: true });
   await writeFile3(registration, registrationTemplate(answers));
   await writeFile3(workflow, workflowTemplate(answers));
   let imported;
@@ -77459,7 +77473,7 @@ async function initCommand(argv, io) {
 var initCommandDef = { name: "init", summary: "write a starter deploysim.yml, workflow and corpus", usage: USAGE3, run: initCommand };
 
 // src/cli/commands/merge.ts
-import { mkdir as mkdir5, rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
+import { rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
 import path14 from "node:path";
 
 // src/merge/merge.ts
@@ -77951,7 +77965,7 @@ function graphemeBoundaryAtOrBefore(text, cut2) {
 // src/redact/scrub.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { createReadStream as createReadStream4, createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir4, open as open3, rename as rename2, unlink } from "node:fs/promises";
+import { mkdir as mkdir5, open as open3, rename as rename2, unlink } from "node:fs/promises";
 import { once as once2 } from "node:events";
 import path11 from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -78084,7 +78098,7 @@ async function scrubCorpus(options) {
   const gunzip = options.gunzipInput ?? (inputIsPath && file2.endsWith(".gz"));
   const gzipOutput = options.output.endsWith(".gz");
   const outDir = path11.dirname(path11.resolve(options.output));
-  await mkdir4(outDir, { recursive: true });
+  await mkdir5(outDir, { recursive: true });
   const tmp = path11.join(outDir, `.${path11.basename(options.output)}.${process.pid}.${randomBytes2(6).toString("hex")}.tmp`);
   const raw = typeof options.input === "string" ? createReadStream4(options.input) : options.input;
   let source = raw;
@@ -80023,7 +80037,7 @@ async function mergeCommand(argv, io) {
   if (positionals.some((d) => path14.resolve(io.cwd, d) === outDir)) throw new ConfigError("--output-dir must not be one of the shard directories.");
   const shards = await Promise.all(positionals.map((dir) => readShardOutput(dir, io.cwd)));
   const merged = mergeShards(shards, /* @__PURE__ */ new Date());
-  await mkdir5(outDir, { recursive: true });
+  await makeDirectory(outDir, "--output-dir");
   const reportPath = path14.join(outDir, "report.json");
   await writeAtomically(reportPath, `${JSON.stringify(merged.report, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2)}
 `);
@@ -80101,7 +80115,7 @@ function planCommand(argv, io) {
 var planCommandDef = { name: "plan", summary: "how many prefixes a run needs to measure a rate", usage: USAGE5, run: planCommand };
 
 // src/cli/commands/realism.ts
-import { mkdir as mkdir6, writeFile as writeFile5 } from "node:fs/promises";
+import { writeFile as writeFile5 } from "node:fs/promises";
 import path15 from "node:path";
 var USAGE6 = `Usage: deploysim realism --registration R --discriminator-model M [--simulator-model S] [--sample N] [--seed X] [flags]
 
@@ -80168,6 +80182,8 @@ async function realismCommand(argv, io) {
   secrets.add(simulatorKey);
   secrets.add(discriminatorKey);
   const registration = await loadRegistration(values.registration ?? "deploysim.yml", io.cwd);
+  const outDir = path15.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
+  await makeDirectory(outDir, "--output-dir");
   const seed = values.seed === void 0 ? registration.config.corpus.seed : wholeNumber(values.seed, "seed", 0, 0, 2 ** 32 - 1);
   const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1e3, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
   const { report } = await measureRealism({
@@ -80183,8 +80199,6 @@ async function realismCommand(argv, io) {
   });
   if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
   report.error_examples = report.error_examples.map((e) => secrets.scrub(e));
-  const outDir = path15.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
-  await mkdir6(outDir, { recursive: true });
   await writeFile5(path15.join(outDir, "realism.json"), `${JSON.stringify(report, null, 2)}
 `);
   if (values.verbose) io.stderr(`wrote ${path15.join(outDir, "realism.json")}`);
@@ -80851,7 +80865,7 @@ function noLock(cwd) {
 
 // src/engine/runGate.ts
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir7, writeFile as writeFile6 } from "node:fs/promises";
+import { writeFile as writeFile6 } from "node:fs/promises";
 import path19 from "node:path";
 import { once as once3 } from "node:events";
 
@@ -81052,7 +81066,7 @@ async function runGate(settings, deps) {
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const outputDir = path19.resolve(deps.cwd, settings.outputDir);
-  await mkdir7(outputDir, { recursive: true });
+  await makeDirectory(outputDir, "output-dir");
   const reportPath = path19.join(outputDir, "report.json");
   const resultsPath = path19.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -81096,7 +81110,9 @@ async function runGate(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
-  const cache = settings.cacheDir ? new CompletionCache(path19.resolve(deps.cwd, settings.cacheDir)) : void 0;
+  const cacheDir = settings.cacheDir ? path19.resolve(deps.cwd, settings.cacheDir) : void 0;
+  if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
+  const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
   const gateway = new ModelGateway({
     concurrency: settings.concurrency,
     timeoutMs: settings.requestTimeoutMs,
@@ -81572,7 +81588,7 @@ var scrubCommandDef = {
 };
 
 // src/cli/commands/validate.ts
-import { mkdir as mkdir8, writeFile as writeFile7 } from "node:fs/promises";
+import { writeFile as writeFile7 } from "node:fs/promises";
 import path21 from "node:path";
 
 // src/cli/validateCommand.ts
@@ -81658,7 +81674,7 @@ async function validateCommand(argv, io) {
   if (!values.report || !values.observed) throw new ConfigError("validate needs --report and --observed. See --help.");
   const validation = await validatePredictions(path21.resolve(io.cwd, values.report), path21.resolve(io.cwd, values.observed));
   const outDir = path21.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
-  await mkdir8(outDir, { recursive: true });
+  await makeDirectory(outDir, "--output-dir");
   await writeFile7(path21.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
 `);
   if (values.verbose) io.stderr(`wrote ${path21.join(outDir, "validation.json")}`);

@@ -44530,7 +44530,7 @@ function eventBaseRef(context3) {
 
 // src/engine/runGate.ts
 import { createWriteStream } from "node:fs";
-import { mkdir as mkdir3, writeFile as writeFile3 } from "node:fs/promises";
+import { writeFile as writeFile3 } from "node:fs/promises";
 import path7 from "node:path";
 
 // src/registration/paths.ts
@@ -79069,6 +79069,18 @@ var Progress = class {
   }
 };
 
+// src/directories.ts
+import { mkdir as mkdir3 } from "node:fs/promises";
+async function makeDirectory(dir, input2) {
+  try {
+    await mkdir3(dir, { recursive: true });
+  } catch (error63) {
+    const code = error63.code;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code ?? error63.message;
+    throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
+  }
+}
+
 // src/engine/runGate.ts
 var EXAMPLES_PER_CATEGORY = 3;
 async function runGate(settings, deps) {
@@ -79076,7 +79088,7 @@ async function runGate(settings, deps) {
   const lock = await deps.lock(registration);
   for (const warning2 of lock.warnings ?? []) deps.logger.warning(warning2);
   const outputDir = path7.resolve(deps.cwd, settings.outputDir);
-  await mkdir3(outputDir, { recursive: true });
+  await makeDirectory(outputDir, "output-dir");
   const reportPath = path7.join(outputDir, "report.json");
   const resultsPath = path7.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -79120,7 +79132,9 @@ async function runGate(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
-  const cache = settings.cacheDir ? new CompletionCache(path7.resolve(deps.cwd, settings.cacheDir)) : void 0;
+  const cacheDir = settings.cacheDir ? path7.resolve(deps.cwd, settings.cacheDir) : void 0;
+  if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
+  const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
   const gateway = new ModelGateway({
     concurrency: settings.concurrency,
     timeoutMs: settings.requestTimeoutMs,

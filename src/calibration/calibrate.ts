@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { CompletionCache } from '../cache/completionCache.js';
+import { makeDirectory } from '../directories.js';
 import { Progress } from '../engine/progress.js';
 import { ModelGateway } from '../models/gateway.js';
 import { loadRegistration } from '../registration/load.js';
@@ -61,7 +62,9 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     ? path.resolve(options.cwd, options.output)
     : (registration.calibrationPath ?? path.resolve(options.cwd, 'calibration.json'));
 
-  const cache = options.cacheDir ? new CompletionCache(path.resolve(options.cwd, options.cacheDir)) : undefined;
+  const cacheDir = options.cacheDir ? path.resolve(options.cwd, options.cacheDir) : undefined;
+  if (cacheDir) await makeDirectory(cacheDir, 'cache-dir');
+  const cache = cacheDir ? new CompletionCache(cacheDir) : undefined;
   const gateway = new ModelGateway({
     concurrency: options.concurrency,
     timeoutMs: options.requestTimeoutMs,

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { shownPath } from '../registration/paths.js';
 import { once } from 'node:events';
@@ -25,6 +25,7 @@ import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT, type Settings } from '../settings.js';
 import { Progress } from './progress.js';
 import { CompletionCache } from '../cache/completionCache.js';
+import { makeDirectory } from '../directories.js';
 import { ErrorCauseCounter, errorCausesOf } from '../report/errorCauses.js';
 
 export interface Logger {
@@ -74,7 +75,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const outputDir = path.resolve(deps.cwd, settings.outputDir);
-  await mkdir(outputDir, { recursive: true });
+  await makeDirectory(outputDir, 'output-dir');
   const reportPath = path.join(outputDir, 'report.json');
   const resultsPath = path.join(outputDir, 'results.jsonl');
   const now = deps.now ?? (() => new Date());
@@ -131,7 +132,9 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     );
   }
 
-  const cache = settings.cacheDir ? new CompletionCache(path.resolve(deps.cwd, settings.cacheDir)) : undefined;
+  const cacheDir = settings.cacheDir ? path.resolve(deps.cwd, settings.cacheDir) : undefined;
+  if (cacheDir) await makeDirectory(cacheDir, 'cache-dir');
+  const cache = cacheDir ? new CompletionCache(cacheDir) : undefined;
   const gateway = new ModelGateway({
     concurrency: settings.concurrency,
     timeoutMs: settings.requestTimeoutMs,

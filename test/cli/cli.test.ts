@@ -2,7 +2,7 @@
  * The built CLI (dist/cli.js) as a user runs it: real temp git repositories, real files, and a real
  * local OpenAI-compatible server where a test needs to prove that nothing was sent.
  */
-import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
@@ -99,6 +99,16 @@ describe('deploysim run', () => {
     const placeholder = await runCli([...runFlags(openai.url), '--candidate-api-key', 'none', '--output-dir', 'out'], { cwd: repo.dir });
     expect(placeholder.code, placeholder.stderr).toBe(0);
     expect(openai.requests.length).toBeGreaterThan(0);
+  });
+
+  it.each(['output-dir', 'cache-dir'])('refuses a --%s that is a file (exit 2, nothing sent)', async (flag) => {
+    const openai = await startOpenAI();
+    const repo = quickstartRepo();
+    writeFileSync(path.join(repo.dir, 'taken'), 'a file');
+    const result = await runCli([...runFlags(openai.url), '--candidate-api-key', 'none', `--${flag}`, 'taken'], { cwd: repo.dir });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`deploysim: ${flag}: cannot create the directory ${path.join(repo.dir, 'taken')} (a file is in the way); give the path of a directory.`);
+    expect(openai.requests).toHaveLength(0);
   });
 
   it('rejects a bad corpus line with exit 2 and corpus.jsonl:<line>, before any request', async () => {

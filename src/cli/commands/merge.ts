@@ -1,5 +1,6 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectory } from '../../directories.js';
 import { ConfigError } from '../../errors.js';
 import { mergeShards, readShardOutput } from '../../merge/merge.js';
 import { renderMarkdown } from '../../report/markdown.js';
@@ -33,7 +34,7 @@ async function mergeCommand(argv: string[], io: CliIo): Promise<number> {
 
   const shards = await Promise.all(positionals.map((dir) => readShardOutput(dir, io.cwd)));
   const merged = mergeShards(shards, new Date());
-  await mkdir(outDir, { recursive: true });
+  await makeDirectory(outDir, '--output-dir');
   const reportPath = path.join(outDir, 'report.json');
   // Same encoding as the gate: Infinity is not JSON; `null` marks "not measurable with this sample".
   await writeAtomically(reportPath, `${JSON.stringify(merged.report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);

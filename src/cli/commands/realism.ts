@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectory } from '../../directories.js';
 import { shownPath } from '../../registration/paths.js';
 import { ConfigError } from '../../errors.js';
 import { ModelGateway } from '../../models/gateway.js';
@@ -79,6 +80,8 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   secrets.add(discriminatorKey);
 
   const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
+  const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
+  await makeDirectory(outDir, '--output-dir');
   const seed = values.seed === undefined ? registration.config.corpus.seed : wholeNumber(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
   const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1000, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
   const { report } = await measureRealism({
@@ -94,8 +97,6 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   });
   if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
   report.error_examples = report.error_examples.map((e) => secrets.scrub(e));
-  const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
-  await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'realism.json'), `${JSON.stringify(report, null, 2)}\n`);
   if (values.verbose) io.stderr(`wrote ${path.join(outDir, 'realism.json')}`);
   if (values.json) io.stdout(JSON.stringify(report, null, 2));

@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirectory } from '../../directories.js';
 import { ConfigError } from '../../errors.js';
 import { parse, type CliIo, type Command } from '../args.js';
 import { renderValidation, validatePredictions } from '../validateCommand.js';
@@ -15,7 +16,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   if (!values.report || !values.observed) throw new ConfigError('validate needs --report and --observed. See --help.');
   const validation = await validatePredictions(path.resolve(io.cwd, values.report as string), path.resolve(io.cwd, values.observed as string));
   const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
-  await mkdir(outDir, { recursive: true });
+  await makeDirectory(outDir, '--output-dir');
   await writeFile(path.join(outDir, 'validation.json'), `${JSON.stringify(validation, null, 2)}\n`);
   if (values.verbose) io.stderr(`wrote ${path.join(outDir, 'validation.json')}`);
   if (values.json) io.stdout(JSON.stringify(validation, null, 2));
