@@ -75759,7 +75759,11 @@ async function loadRegistration(displayPath, cwd) {
   if (doc.errors.length > 0) {
     throw new ConfigErrors(
       // A parser stack overflow on absurdly nested input reads as what it is: nesting, not a crash.
-      doc.errors.map((e) => `${displayPath}:${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0].replace(/^Maximum call stack size exceeded/, "nested too deeply")}`),
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const message = e.message.split("\n")[0].replace(/ at line \d+, column \d+:$/, "").replace(/^Maximum call stack size exceeded/, "nested too deeply");
+        return `${displayPath}:${at ? `${at.line}:${at.col}` : "?"}: ${message}`;
+      }),
       `${displayPath} is not valid YAML:`
     );
   }
@@ -76400,6 +76404,7 @@ var LineSplitter = class {
     } else text = chunk.toString("utf8", start, end);
     this.number += 1;
     if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (this.number === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
     return { number: this.number, text };
   }
 };
@@ -77269,7 +77274,7 @@ grader:
   # calibration: calibration.json   # grader FPR/FNR from \`deploysim calibrate\`; corrects the rates
 
 decision:
-  rule: confident          # point | confident | strict
+  rule: confident          # point | confident | strict | regression (with baseline-model)
   confidence: 0.95
   tolerance: 1.0           # threshold = prediction_per_100k x tolerance
   max_error_rate: 0.02     # more errored records than this and the gate fails closed
@@ -79231,11 +79236,13 @@ async function planSample(file2, displayPath, settings) {
   const limit2 = settings.sample ?? Number.POSITIVE_INFINITY;
   let corpusRecords = 0;
   let excludedNoConsent = 0;
+  let lastLine = 0;
   const stream = await openCorpusStream(file2).catch((error62) => {
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error62.code ?? error62.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
     await forEachLine(stream, (line) => {
+      lastLine = line.number;
       const parsed = parseCorpusLine(line.text);
       if (parsed === void 0) return;
       if (typeof parsed === "string") {
@@ -79264,7 +79271,7 @@ async function planSample(file2, displayPath, settings) {
     });
   } catch (error62) {
     if (error62 instanceof LineTooLongError) problem(error62.lineNumber, error62.message);
-    else if (isGzipError(error62)) problem(0, `the gzip stream is corrupt (${error62.message})`);
+    else if (isGzipError(error62)) problem(lastLine + 1, `the gzip stream is corrupt or truncated here (${error62.message}); re-create the file`);
     else throw error62;
   }
   const repeated = ids.repeated();
@@ -79284,7 +79291,7 @@ async function planSample(file2, displayPath, settings) {
   if (problems.count > 0) {
     throw new ConfigErrors(
       problems.lines(),
-      `${displayPath}: ${problems.count} invalid corpus line${problems.count === 1 ? "" : "s"}; fix them (nothing was sent to any model):`,
+      `${displayPath}: ${problems.count} invalid corpus line${problems.count === 1 ? "" : "s"}; fix them:`,
       problems.count
     );
   }

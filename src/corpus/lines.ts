@@ -57,7 +57,7 @@ async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
 
 /**
  * Splits byte chunks into lines with constant memory per line (bounded by MAX_LINE_BYTES); handles
- * CRLF. `lines(chunk)` is synchronous: a pass that reads chunks with `for await` and their lines with
+ * CRLF and a leading UTF-8 byte-order mark. `lines(chunk)` is synchronous: a pass that reads chunks with `for await` and their lines with
  * a plain `for` costs no promise per line. Over a million-line corpus that is the difference between
  * per-line objects dying young and ~30 MB more peak RSS (promises queued across a scavenge get
  * promoted). Nothing refers to a chunk once `lines(chunk)` is exhausted (a partial line is copied),
@@ -98,6 +98,8 @@ class LineSplitter {
     } else text = chunk.toString('utf8', start, end);
     this.number += 1;
     if (text.endsWith('\r')) text = text.slice(0, -1);
+    // Some editors and exports start UTF-8 files with a byte-order mark; it is not part of the JSON.
+    if (this.number === 1 && text.startsWith('\uFEFF')) text = text.slice(1);
     return { number: this.number, text };
   }
 }

@@ -104,12 +104,14 @@ export async function planSample(file: string, displayPath: string, settings: Sa
   const limit = settings.sample ?? Number.POSITIVE_INFINITY;
   let corpusRecords = 0;
   let excludedNoConsent = 0;
+  let lastLine = 0;
 
   const stream = await openCorpusStream(file).catch((error: NodeJS.ErrnoException) => {
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error.code ?? error.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
     await forEachLine(stream, (line) => {
+      lastLine = line.number;
       const parsed = parseCorpusLine(line.text);
       if (parsed === undefined) return;
       if (typeof parsed === 'string') {
@@ -139,7 +141,8 @@ export async function planSample(file: string, displayPath: string, settings: Sa
     });
   } catch (error) {
     if (error instanceof LineTooLongError) problem(error.lineNumber, error.message);
-    else if (isGzipError(error)) problem(0, `the gzip stream is corrupt (${error.message})`);
+    // Where decompression broke off: the line after the last whole one.
+    else if (isGzipError(error)) problem(lastLine + 1, `the gzip stream is corrupt or truncated here (${error.message}); re-create the file`);
     else throw error;
   }
   const repeated = ids.repeated();
@@ -162,7 +165,7 @@ export async function planSample(file: string, displayPath: string, settings: Sa
   if (problems.count > 0) {
     throw new ConfigErrors(
       problems.lines(),
-      `${displayPath}: ${problems.count} invalid corpus line${problems.count === 1 ? '' : 's'}; fix them (nothing was sent to any model):`,
+      `${displayPath}: ${problems.count} invalid corpus line${problems.count === 1 ? '' : 's'}; fix them:`,
       problems.count,
     );
   }

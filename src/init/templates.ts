@@ -56,7 +56,7 @@ grader:
   # calibration: calibration.json   # grader FPR/FNR from \`deploysim calibrate\`; corrects the rates
 
 decision:
-  rule: confident          # point | confident | strict
+  rule: confident          # point | confident | strict | regression (with baseline-model)
   confidence: 0.95
   tolerance: 1.0           # threshold = prediction_per_100k x tolerance
   max_error_rate: 0.02     # more errored records than this and the gate fails closed

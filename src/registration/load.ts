@@ -52,7 +52,12 @@ export async function loadRegistration(displayPath: string, cwd: string): Promis
   if (doc.errors.length > 0) {
     throw new ConfigErrors(
       // A parser stack overflow on absurdly nested input reads as what it is: nesting, not a crash.
-      doc.errors.map((e) => `${displayPath}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/^Maximum call stack size exceeded/, 'nested too deeply')}`),
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        // The parser's first line ends "at line L, column C:" (its code frame followed): file:line:column says it.
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '').replace(/^Maximum call stack size exceeded/, 'nested too deeply');
+        return `${displayPath}:${at ? `${at.line}:${at.col}` : '?'}: ${message}`;
+      }),
       `${displayPath} is not valid YAML:`,
     );
   }

@@ -106,6 +106,21 @@ describe('planSample', () => {
     await expect(planSample(file, 'no-consent.jsonl', { seed: 0 })).rejects.toThrow('no-consent.jsonl: the corpus has no replayable records (all 2 records have consent: false).');
   });
 
+  it('reads a corpus that starts with a UTF-8 byte-order mark', async () => {
+    const file = await corpus('bom.jsonl', [`\uFEFF${record('b1')}`, record('b2')]);
+    const { plan } = await sampledIds(file, { seed: 0 });
+    expect(plan.corpusRecords).toBe(2);
+  });
+
+  it('names the line where a truncated gzip corpus breaks off', async () => {
+    const whole = gzipSync(`${Array.from({ length: 2000 }, (_, i) => record(`t${i}`)).join('\n')}\n`);
+    const file = path.join(dir, 'truncated.jsonl.gz');
+    await writeFile(file, whole.subarray(0, Math.floor(whole.length / 2)));
+    const error = await planSample(file, 'truncated.jsonl.gz', { seed: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/truncated\.jsonl\.gz:([1-9]\d*): the gzip stream is corrupt or truncated here \(.*\); re-create the file/);
+  });
+
   it('reports every invalid line with file:line before anything else happens', async () => {
     const file = await corpus('bad.jsonl', [
       record('ok'),
