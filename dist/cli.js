@@ -43739,16 +43739,25 @@ var COMMON_FLAGS = `Common flags (every command):
   -h, --help             this help
 Output is plain text without colours; the live progress bar (run) is drawn only when stderr is a terminal.`;
 function parse(argv, options, maxPositionals = 0) {
+  const allOptions = { ...options, help: { type: "boolean", short: "h" }, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, verbose: { type: "boolean", short: "v" } };
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...options, help: { type: "boolean", short: "h" }, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, verbose: { type: "boolean", short: "v" } },
+      options: allOptions,
       allowPositionals: true,
       strict: true
     });
   } catch (error62) {
-    throw new ConfigError(`${error62.message}. See --help.`);
+    const { code, message } = error62;
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const flag = /'(-[^']*)'/.exec(message)?.[1] ?? message;
+      const known = Object.keys(allOptions).map((name) => `--${name}`);
+      const near = known.filter((k) => editDistance(k, flag.split("=")[0]) <= 2);
+      throw new ConfigError(`unknown flag ${flag}${near.length > 0 ? ` (did you mean ${near.join(" or ")}?)` : ""}. See --help.`);
+    }
+    const text = message.split("\n").join(" ");
+    throw new ConfigError(`${text}${/[.?!]$/.test(text) ? "" : "."} See --help.`);
   }
   if (parsed.values.quiet && parsed.values.verbose) throw new ConfigError("--quiet and --verbose cannot be used together.");
   const extra = parsed.positionals[maxPositionals];
@@ -43757,6 +43766,15 @@ function parse(argv, options, maxPositionals = 0) {
     throw new ConfigError(`unexpected argument "${extra}"${hint}. See --help.`);
   }
   return parsed;
+}
+function editDistance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }
 function verbosityOf(argv) {
   const end = argv.indexOf("--");

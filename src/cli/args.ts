@@ -28,16 +28,25 @@ Output is plain text without colours; the live progress bar (run) is drawn only 
 
 /** Parses a command's flags and at most `maxPositionals` arguments (more is a usage error, never ignored). */
 export function parse(argv: string[], options: ParseArgsConfig['options'], maxPositionals = 0): { values: Values; positionals: string[] } {
+  const allOptions = { ...options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' } } as const;
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, verbose: { type: 'boolean', short: 'v' } },
+      options: allOptions,
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message}. See --help.`);
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(-[^']*)'/.exec(message)?.[1] ?? message;
+      const known = Object.keys(allOptions).map((name) => `--${name}`);
+      const near = known.filter((k) => editDistance(k, flag.split('=')[0]!) <= 2);
+      throw new ConfigError(`unknown flag ${flag}${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}. See --help.`);
+    }
+    const text = message.split('\n').join(' ');
+    throw new ConfigError(`${text}${/[.?!]$/.test(text) ? '' : '.'} See --help.`);
   }
   if (parsed.values.quiet && parsed.values.verbose) throw new ConfigError('--quiet and --verbose cannot be used together.');
   const extra = parsed.positionals[maxPositionals];
@@ -46,6 +55,17 @@ export function parse(argv: string[], options: ParseArgsConfig['options'], maxPo
     throw new ConfigError(`unexpected argument "${extra}"${hint}. See --help.`);
   }
   return parsed;
+}
+
+/** Levenshtein distance, for "did you mean" on a mistyped flag (a few lines; not worth a dependency). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';

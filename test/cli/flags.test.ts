@@ -167,6 +167,14 @@ describe('arguments', () => {
     expect(r.stderr).toContain('unexpected argument "stray-argument". See --help.');
   });
 
+  it('an unknown flag is named, with the nearest known flags', async () => {
+    const typo = await cli(['run', '--candidate-modle', 'x'], dir);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown flag --candidate-modle (did you mean --candidate-model?). See --help.');
+    const unknown = await cli(['plan', '--bogus'], dir);
+    expect(unknown.stderr).toContain('unknown flag --bogus. See --help.');
+  });
+
   it('run with the registration as an argument says to pass it as --registration', async () => {
     const r = await cli(['run', 'deploysim.yml', ...DEMO], dir);
     expect(r.code).toBe(2);
