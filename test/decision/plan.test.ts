@@ -44,6 +44,17 @@ describe('deploysim plan agrees with the gate', () => {
     expect(bad.code).toBe(2);
   });
 
+  it.each([
+    [['--rate-per-100k', '10', '--threshold-per-100k', '5', '--ratio', '2'], 'are different questions; give one'],
+    [['--rate-per-100k', '10', '--both-per-100k', '5'], '--both-per-100k applies only with --ratio'],
+    [['--rate-per-100k', '1000', '--ratio', '0.5'], '--ratio must be above 1'],
+    [['--rate-per-100k', '100', '--confidence', '0.4'], '--confidence must be above 0.5 and below 1'],
+  ])('refuses flags that would be ignored or meaningless: %j', async (args, message) => {
+    const r = await cli(['plan', ...args], tempDir({}));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
   it('refuses --categories where it would be ignored, and a non-whole count (exit 2)', async () => {
     const ignored = await cli(['plan', '--rate-per-100k', '100', '--categories', '5'], tempDir({}));
     expect(ignored.code).toBe(2);

@@ -10,7 +10,7 @@ const USAGE = `Usage: deploysim plan --rate-per-100k R [--threshold-per-100k T] 
   With --threshold-per-100k T: prefixes needed to detect a true rate R above the threshold T, with the
   confident rule's one-sided test; --categories M (default 1) plans for Holm over M categories
   (decision.multiplicity: holm), which tests a lone exceedance at level (1 − C)/2/M.
-  With --ratio X: prefixes to detect a candidate rate X times the baseline rate R when every prefix is
+  With --ratio X (> 1): prefixes to detect a candidate rate X times the baseline rate R when every prefix is
   replayed through both models (baseline-model), with the regression rule's exact one-sided McNemar test
   at (1 − C)/2 (/M with --categories M, Holm) — exact power, started from Connor (1987). It assumes the
   two models flag a prefix independently, which overestimates n when they tend to flag the same prefixes;
@@ -32,13 +32,21 @@ function planCommand(argv: string[], io: CliIo): number {
   const confidence = num(values.confidence, 'confidence', 0.95);
   const power = num(values.power, 'power', 0.8);
   if (!(rate > 0 && rate < 1)) throw new ConfigError('--rate-per-100k must be between 0 and 100000 (exclusive).');
-  if (!(confidence > 0 && confidence < 1) || !(power > 0 && power < 1)) throw new ConfigError('--confidence and --power must be between 0 and 1.');
+  // As the registration's decision.confidence: a gate at 50% or less confidence is a coin flip.
+  if (!(confidence > 0.5 && confidence < 1)) throw new ConfigError('--confidence must be above 0.5 and below 1, as decision.confidence in the registration.');
+  if (!(power > 0 && power < 1)) throw new ConfigError('--power must be between 0 and 1.');
+  // Each question takes its own flags: one given with another question's is refused, never ignored.
+  if (values.ratio !== undefined && values['threshold-per-100k'] !== undefined) {
+    throw new ConfigError('--ratio (a regression against a baseline model) and --threshold-per-100k (a rate above a threshold) are different questions; give one.');
+  }
+  if (values['both-per-100k'] !== undefined && values.ratio === undefined) throw new ConfigError('--both-per-100k applies only with --ratio.');
   const categories = wholeNumber(values.categories, 'categories', 1, 1, 10_000);
   let n: number;
   let question: string;
   if (values.ratio !== undefined) {
     const ratio = num(values.ratio, 'ratio');
-    if (!(ratio > 0) || ratio === 1 || !(ratio * rate < 1)) throw new ConfigError('--ratio must be positive, not 1, and --ratio × --rate-per-100k below 100000.');
+    // The regression rule fails a candidate only for being worse: a ratio ≤ 1 is never a failure to detect.
+    if (!(ratio > 1) || !(ratio * rate < 1)) throw new ConfigError('--ratio must be above 1 (the regression rule fails a candidate only for being worse than the baseline), with --ratio × --rate-per-100k below 100000.');
     const both = values['both-per-100k'] === undefined ? undefined : num(values['both-per-100k'], 'both-per-100k') / 1e5;
     if (both !== undefined && !(both >= 0 && both < Math.min(rate, ratio * rate))) {
       throw new ConfigError('--both-per-100k must be at least 0 and below both models\' rates.');
