@@ -81641,8 +81641,10 @@ async function validatePredictions(reportPath, observedPath) {
   if (!report.success) throw new ConfigError(`${reportPath}: not a deploysim report.json (${report.error.issues[0]?.message}).`);
   const observed = observedSchema.safeParse(await readJson(observedPath, "the observed rates"));
   if (!observed.success) {
-    const i = observed.error.issues[0];
-    throw new ConfigError(`${observedPath}: ${i.path.join(".")}: ${i.message} (expected {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}).`);
+    throw new ConfigErrors(
+      observed.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`),
+      `${observedPath}: not the observed rates (expected {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}):`
+    );
   }
   const simulated = new Map(report.data.categories.map((c) => [c.id, c.rate_per_100k]));
   const rows = [];
@@ -81663,13 +81665,20 @@ async function validatePredictions(reportPath, observedPath) {
       direction_correct: directionalAgreement(sim, o.baseline_per_100k, o.observed_per_100k)
     });
   }
+  if (rows.length === 0) {
+    throw new ConfigError(
+      `${observedPath}: none of its category ids (${unmatched.join(", ")}) is in the report (${[...simulated.keys()].join(", ")}); use the registration's category ids.`
+    );
+  }
+  const observedIds = new Set(observed.data.categories.map((c) => c.id));
   const finite = rows.map((r) => r.multiplicative_error).filter((e) => e !== null);
   return {
     categories: rows,
     median_multiplicative_error: finite.length ? Number(median(finite).toFixed(4)) : null,
     directional_accuracy: rows.length ? rows.filter((r) => r.direction_correct).length / rows.length : 0,
     matched: rows.length,
-    unmatched
+    unmatched,
+    not_observed: report.data.categories.map((c) => c.id).filter((id) => !observedIds.has(id))
   };
 }
 function renderValidation(v) {
@@ -81684,6 +81693,7 @@ function renderValidation(v) {
     `Directional accuracy: ${v.categories.filter((r) => r.direction_correct).length}/${v.matched} (${(v.directional_accuracy * 100).toFixed(0)}%; the paper reports 92%).`
   ];
   if (v.unmatched.length) lines.push(`Not in the report (ignored): ${v.unmatched.join(", ")}.`);
+  if (v.not_observed.length) lines.push(`No production rate in observed.json (not validated): ${v.not_observed.join(", ")}.`);
   lines.push(
     "",
     "Simulated: the rate the gate measured before release (report.json rate_per_100k). Baseline and Observed: the production rates of the previous and the released model.",
@@ -81715,7 +81725,7 @@ async function validateCommand(argv, io) {
   } else io.stdout(renderValidation(validation));
   return 0;
 }
-var validateCommandDef = { name: "validate", summary: "compare a report's predictions with production rates after release", usage: USAGE11, run: validateCommand };
+var validateCommandDef = { name: "validate", summary: "compare a report's simulated rates with production rates after release", usage: USAGE11, run: validateCommand };
 
 // src/cli/main.ts
 var COMMANDS = [runCommandDef, planCommandDef, validateCommandDef, reportCommandDef, commentCommandDef, scrubCommandDef, mergeCommandDef, calibrateCommandDef, realismCommandDef, initCommandDef, importCommandDef];

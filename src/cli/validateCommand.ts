@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
 import { directionalAgreement, median, multiplicativeError } from '../stats/index.js';
 
 const observedSchema = z.object({
@@ -24,7 +24,10 @@ export interface Validation {
   median_multiplicative_error: number | null;
   directional_accuracy: number;
   matched: number;
+  /** Ids in observed.json that the report does not have (ignored). */
   unmatched: string[];
+  /** Report categories observed.json has no production rate for (not validated). */
+  not_observed: string[];
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -44,8 +47,10 @@ export async function validatePredictions(reportPath: string, observedPath: stri
   if (!report.success) throw new ConfigError(`${reportPath}: not a deploysim report.json (${report.error.issues[0]?.message}).`);
   const observed = observedSchema.safeParse(await readJson(observedPath, 'the observed rates'));
   if (!observed.success) {
-    const i = observed.error.issues[0]!;
-    throw new ConfigError(`${observedPath}: ${i.path.join('.')}: ${i.message} (expected {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}).`);
+    throw new ConfigErrors(
+      observed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`),
+      `${observedPath}: not the observed rates (expected {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}):`,
+    );
   }
   const simulated = new Map(report.data.categories.map((c) => [c.id, c.rate_per_100k]));
   const rows: ValidationRow[] = [];
@@ -66,6 +71,12 @@ export async function validatePredictions(reportPath: string, observedPath: stri
       direction_correct: directionalAgreement(sim, o.baseline_per_100k, o.observed_per_100k),
     });
   }
+  if (rows.length === 0) {
+    throw new ConfigError(
+      `${observedPath}: none of its category ids (${unmatched.join(', ')}) is in the report (${[...simulated.keys()].join(', ')}); use the registration's category ids.`,
+    );
+  }
+  const observedIds = new Set(observed.data.categories.map((c) => c.id));
   const finite = rows.map((r) => r.multiplicative_error).filter((e): e is number => e !== null);
   return {
     categories: rows,
@@ -73,6 +84,7 @@ export async function validatePredictions(reportPath: string, observedPath: stri
     directional_accuracy: rows.length ? rows.filter((r) => r.direction_correct).length / rows.length : 0,
     matched: rows.length,
     unmatched,
+    not_observed: report.data.categories.map((c) => c.id).filter((id) => !observedIds.has(id)),
   };
 }
 
@@ -88,6 +100,7 @@ export function renderValidation(v: Validation): string {
     `Directional accuracy: ${v.categories.filter((r) => r.direction_correct).length}/${v.matched} (${(v.directional_accuracy * 100).toFixed(0)}%; the paper reports 92%).`,
   ];
   if (v.unmatched.length) lines.push(`Not in the report (ignored): ${v.unmatched.join(', ')}.`);
+  if (v.not_observed.length) lines.push(`No production rate in observed.json (not validated): ${v.not_observed.join(', ')}.`);
   lines.push(
     '',
     'Simulated: the rate the gate measured before release (report.json rate_per_100k). Baseline and Observed: the production rates of the previous and the released model.',

@@ -82,6 +82,7 @@ describe('deploysim validate on a table with known answers', () => {
     expect(v.directional_accuracy).toBe(0.8);
     expect(v.matched).toBe(5);
     expect(v.unmatched).toEqual(['zz']);
+    expect(v.not_observed).toEqual([]);
     const text = renderValidation(v);
     expect(text).toContain('| a | 30 | 20 | 20 | 1.50× | wrong |');
     expect(text).toContain('| d | 0 | 5 | 3 | ∞ | correct |');
@@ -104,5 +105,25 @@ describe('deploysim validate on a table with known answers', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('observed.json');
     expect(result.stderr).toContain('baseline_per_100k');
+  });
+
+  it('lists every problem of a malformed observed.json, and the report categories it leaves out', async () => {
+    const bad = tempDir({ 'report.json': JSON.stringify(report), 'observed.json': JSON.stringify({ categories: [{ id: 'a' }, { id: 'b', baseline_per_100k: -1, observed_per_100k: 1 }] }) });
+    const result = await cli(['validate', '--report', 'report.json', '--observed', 'observed.json', '--output-dir', 'out'], bad);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('categories.0.baseline_per_100k');
+    expect(result.stderr).toContain('categories.0.observed_per_100k');
+    expect(result.stderr).toContain('categories.1.baseline_per_100k');
+    const partial = tempDir({ 'report.json': JSON.stringify(report), 'observed.json': JSON.stringify({ categories: observed.categories.slice(0, 2) }) });
+    const ok = await cli(['validate', '--report', 'report.json', '--observed', 'observed.json', '--output-dir', 'out'], partial);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('No production rate in observed.json (not validated): c, d, e.');
+  });
+
+  it('refuses (exit 2) an observed.json whose ids match no report category', async () => {
+    const none = tempDir({ 'report.json': JSON.stringify(report), 'observed.json': JSON.stringify({ categories: [{ id: 'violence', baseline_per_100k: 1, observed_per_100k: 2 }] }) });
+    const result = await cli(['validate', '--report', 'report.json', '--observed', 'observed.json', '--output-dir', 'out'], none);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('none of its category ids (violence) is in the report (a, b, c, d, e)');
   });
 });

@@ -27,4 +27,4 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-export const validateCommandDef: Command = { name: 'validate', summary: 'compare a report\'s predictions with production rates after release', usage: USAGE, run: validateCommand };
+export const validateCommandDef: Command = { name: 'validate', summary: 'compare a report\'s simulated rates with production rates after release', usage: USAGE, run: validateCommand };
