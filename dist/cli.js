@@ -39931,12 +39931,12 @@ function withDefaults(oldDefaults, newDefaults) {
     parse: parse4
   });
 }
-var VERSION2, userAgent, DEFAULTS, urlVariableRegex, endpoint;
+var VERSION3, userAgent, DEFAULTS, urlVariableRegex, endpoint;
 var init_dist_bundle = __esm({
   "node_modules/@octokit/endpoint/dist-bundle/index.js"() {
     init_universal_user_agent();
-    VERSION2 = "0.0.0-development";
-    userAgent = `octokit-endpoint.js/${VERSION2} ${getUserAgent()}`;
+    VERSION3 = "0.0.0-development";
+    userAgent = `octokit-endpoint.js/${VERSION3} ${getUserAgent()}`;
     DEFAULTS = {
       method: "GET",
       baseUrl: "https://api.github.com",
@@ -40699,7 +40699,7 @@ function withDefaults2(oldEndpoint, newDefaults) {
     defaults: withDefaults2.bind(null, endpoint2)
   });
 }
-var VERSION3, defaults_default, noop2, request;
+var VERSION4, defaults_default, noop2, request;
 var init_dist_bundle2 = __esm({
   "node_modules/@octokit/request/dist-bundle/index.js"() {
     init_dist_bundle();
@@ -40707,10 +40707,10 @@ var init_dist_bundle2 = __esm({
     init_dist();
     init_json_with_bigint();
     init_dist_src();
-    VERSION3 = "10.0.16";
+    VERSION4 = "10.0.16";
     defaults_default = {
       headers: {
-        "user-agent": `octokit-request.js/${VERSION3} ${getUserAgent()}`
+        "user-agent": `octokit-request.js/${VERSION4} ${getUserAgent()}`
       }
     };
     noop2 = () => "";
@@ -40788,12 +40788,12 @@ function withCustomRequest(customRequest) {
     url: "/graphql"
   });
 }
-var VERSION4, GraphqlResponseError, NON_VARIABLE_OPTIONS, FORBIDDEN_VARIABLE_OPTIONS, GHES_V3_SUFFIX_REGEX, graphql2;
+var VERSION5, GraphqlResponseError, NON_VARIABLE_OPTIONS, FORBIDDEN_VARIABLE_OPTIONS, GHES_V3_SUFFIX_REGEX, graphql2;
 var init_dist_bundle3 = __esm({
   "node_modules/@octokit/graphql/dist-bundle/index.js"() {
     init_dist_bundle2();
     init_universal_user_agent();
-    VERSION4 = "0.0.0-development";
+    VERSION5 = "0.0.0-development";
     GraphqlResponseError = class extends Error {
       constructor(request2, headers, response) {
         super(_buildMessageForResponseErrors(response));
@@ -40827,7 +40827,7 @@ var init_dist_bundle3 = __esm({
     GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
     graphql2 = withDefaults3(request, {
       headers: {
-        "user-agent": `octokit-graphql.js/${VERSION4} ${getUserAgent()}`
+        "user-agent": `octokit-graphql.js/${VERSION5} ${getUserAgent()}`
       },
       method: "POST",
       url: "/graphql"
@@ -40886,10 +40886,10 @@ var init_dist_bundle4 = __esm({
 });
 
 // node_modules/@octokit/core/dist-src/version.js
-var VERSION5;
+var VERSION6;
 var init_version = __esm({
   "node_modules/@octokit/core/dist-src/version.js"() {
-    VERSION5 = "7.0.8";
+    VERSION6 = "7.0.8";
   }
 });
 
@@ -40922,9 +40922,9 @@ var init_dist_src2 = __esm({
     };
     consoleWarn = console.warn.bind(console);
     consoleError = console.error.bind(console);
-    userAgentTrail = `octokit-core.js/${VERSION5} ${getUserAgent()}`;
+    userAgentTrail = `octokit-core.js/${VERSION6} ${getUserAgent()}`;
     Octokit = class {
-      static VERSION = VERSION5;
+      static VERSION = VERSION6;
       static defaults(defaults3) {
         const OctokitWithDefaults = class extends this {
           constructor(...args) {
@@ -41039,10 +41039,10 @@ var init_dist_src2 = __esm({
 });
 
 // node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
-var VERSION6;
+var VERSION7;
 var init_version2 = __esm({
   "node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js"() {
-    VERSION6 = "17.0.0";
+    VERSION7 = "17.0.0";
   }
 });
 
@@ -43490,8 +43490,8 @@ var init_dist_src3 = __esm({
   "node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js"() {
     init_version2();
     init_endpoints_to_methods();
-    restEndpointMethods.VERSION = VERSION6;
-    legacyRestEndpointMethods.VERSION = VERSION6;
+    restEndpointMethods.VERSION = VERSION7;
+    legacyRestEndpointMethods.VERSION = VERSION7;
   }
 });
 
@@ -43605,14 +43605,14 @@ function paginateRest(octokit) {
     })
   };
 }
-var VERSION7, composePaginateRest;
+var VERSION8, composePaginateRest;
 var init_dist_bundle5 = __esm({
   "node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js"() {
-    VERSION7 = "0.0.0-development";
+    VERSION8 = "0.0.0-development";
     composePaginateRest = Object.assign(paginate, {
       iterator
     });
-    paginateRest.VERSION = VERSION7;
+    paginateRest.VERSION = VERSION8;
   }
 });
 
@@ -43697,6 +43697,9 @@ var GateError = class extends DeploysimError {
 function exitCodeOf(error62) {
   return error62 instanceof DeploysimError ? error62.exitCode : 1;
 }
+
+// src/version.ts
+var VERSION = "0.1.0";
 
 // src/lastResort.ts
 var KEY_VARIABLE = /(?:API[-_]?KEY|TOKEN|SECRET)$/i;
@@ -44166,7 +44169,7 @@ var safeJSON = (text) => {
 var sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // node_modules/openai/version.mjs
-var VERSION = "6.49.0";
+var VERSION2 = "6.49.0";
 
 // node_modules/openai/internal/detect-platform.mjs
 var isRunningInBrowser = () => {
@@ -44194,7 +44197,7 @@ var getPlatformProperties = () => {
   if (detectedPlatform === "deno") {
     return {
       "X-Stainless-Lang": "js",
-      "X-Stainless-Package-Version": VERSION,
+      "X-Stainless-Package-Version": VERSION2,
       "X-Stainless-OS": normalizePlatform(Deno.build.os),
       "X-Stainless-Arch": normalizeArch(Deno.build.arch),
       "X-Stainless-Runtime": "deno",
@@ -44204,7 +44207,7 @@ var getPlatformProperties = () => {
   if (typeof EdgeRuntime !== "undefined") {
     return {
       "X-Stainless-Lang": "js",
-      "X-Stainless-Package-Version": VERSION,
+      "X-Stainless-Package-Version": VERSION2,
       "X-Stainless-OS": "Unknown",
       "X-Stainless-Arch": `other:${EdgeRuntime}`,
       "X-Stainless-Runtime": "edge",
@@ -44214,7 +44217,7 @@ var getPlatformProperties = () => {
   if (detectedPlatform === "node") {
     return {
       "X-Stainless-Lang": "js",
-      "X-Stainless-Package-Version": VERSION,
+      "X-Stainless-Package-Version": VERSION2,
       "X-Stainless-OS": normalizePlatform(globalThis.process.platform ?? "unknown"),
       "X-Stainless-Arch": normalizeArch(globalThis.process.arch ?? "unknown"),
       "X-Stainless-Runtime": "node",
@@ -44225,7 +44228,7 @@ var getPlatformProperties = () => {
   if (browserInfo) {
     return {
       "X-Stainless-Lang": "js",
-      "X-Stainless-Package-Version": VERSION,
+      "X-Stainless-Package-Version": VERSION2,
       "X-Stainless-OS": "Unknown",
       "X-Stainless-Arch": "unknown",
       "X-Stainless-Runtime": `browser:${browserInfo.browser}`,
@@ -44234,7 +44237,7 @@ var getPlatformProperties = () => {
   }
   return {
     "X-Stainless-Lang": "js",
-    "X-Stainless-Package-Version": VERSION,
+    "X-Stainless-Package-Version": VERSION2,
     "X-Stainless-OS": "Unknown",
     "X-Stainless-Arch": "unknown",
     "X-Stainless-Runtime": "unknown",
@@ -54415,7 +54418,7 @@ var OpenAI = class {
     return stringifyQuery(query);
   }
   getUserAgent() {
-    return `${this.constructor.name}/JS ${VERSION}`;
+    return `${this.constructor.name}/JS ${VERSION2}`;
   }
   defaultIdempotencyKey() {
     return `stainless-node-retry-${uuid4()}`;
@@ -81737,7 +81740,7 @@ Usage: deploysim <command> [flags]
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
 
-Run "deploysim <command> --help" for the command's flags.
+Run "deploysim <command> --help" for the command's flags; "deploysim --version" prints the version.
 ${COMMON_FLAGS}
 Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`;
 }
@@ -81763,6 +81766,10 @@ async function runCli(argv, io) {
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout(mainUsage());
     return name ? 0 : 2;
+  }
+  if (name === "--version") {
+    io.stdout(`deploysim ${VERSION}`);
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

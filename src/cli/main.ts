@@ -1,4 +1,5 @@
 import { exitCodeOf } from '../errors.js';
+import { VERSION } from '../version.js';
 import { credentialsFrom, scrubCredentials } from '../lastResort.js';
 import { COMMON_FLAGS, verbosityOf, type CliIo, type Command } from './args.js';
 import { calibrateCommandDef } from './commands/calibrate.js';
@@ -26,7 +27,7 @@ Usage: deploysim <command> [flags]
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
-Run "deploysim <command> --help" for the command's flags.
+Run "deploysim <command> --help" for the command's flags; "deploysim --version" prints the version.
 ${COMMON_FLAGS}
 Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`;
 }
@@ -58,6 +59,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(mainUsage());
     return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout(`deploysim ${VERSION}`);
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

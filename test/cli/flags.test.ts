@@ -214,6 +214,15 @@ describe('--verbose', () => {
   });
 });
 
+describe('--version', () => {
+  it('prints the package version', async () => {
+    const r = await cli(['--version'], dir);
+    expect(r.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).toBe(`deploysim ${pkg.version}`);
+  });
+});
+
 describe('--help', () => {
   it.each(NAMES)('%s --help documents --json, --quiet and --verbose', async (name) => {
     const r = await cli([name, '--help'], dir);
