@@ -6,15 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readLabelledSet } from '../../src/calibration/labels.js';
 
 /*
- * The recipes in examples/calibration/README.md, run as documented (jq) against the workspace copy of the
- * labelled sets in ../shared/data: the vendored subsets must be exactly what the recipes print, and every
- * recipe's output must parse as a labels file. Skipped where jq or the data are absent (e.g. a fresh clone).
+ * The recipes in examples/calibration/README.md, run as documented (jq) against a copy of the labelled sets
+ * in chat form (the README's `D`, given here as DEPLOYSIM_LABELLED_DATA): the vendored subsets must be exactly
+ * what the recipes print, and every recipe's output must parse as a labels file. Skipped where jq or the data
+ * are absent (e.g. a fresh clone).
  */
 const DIR = path.resolve(import.meta.dirname, '../../examples/calibration');
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+const DATA = process.env.DEPLOYSIM_LABELLED_DATA ?? '';
 const README = readFileSync(path.join(DIR, 'README.md'), 'utf8');
 const hasJq = spawnSync('jq', ['--version']).status === 0;
-const hasData = ['openai_moderation', 'dices', 'xstest'].every((d) => existsSync(path.join(DATA, d)));
+const hasData = DATA !== '' && ['openai_moderation', 'dices', 'xstest'].every((d) => existsSync(path.join(DATA, d)));
 const out = mkdtempSync(path.join(tmpdir(), 'deploysim-recipes-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
