@@ -79222,7 +79222,8 @@ function parseCorpusLine(text) {
   if (parsed.success) return parsed.data;
   const issue2 = parsed.error.issues[0];
   const field2 = issue2.path.map((k) => typeof k === "number" ? `[${k}]` : `.${String(k)}`).join("").replace(/^\./, "");
-  return `${field2 || "record"}: ${issue2.message}`;
+  const missing = /^Invalid input: expected (\w+), received undefined$/.exec(issue2.message);
+  return `${field2 || "record"}: ${missing ? `missing (${/^[aeiou]/.test(missing[1]) ? "an" : "a"} ${missing[1]} is required)` : issue2.message}`;
 }
 function isGzipError(error62) {
   return error62 instanceof Error && "code" in error62 && String(error62.code).startsWith("Z_");

@@ -65463,7 +65463,8 @@ function parseCorpusLine(text) {
   if (parsed.success) return parsed.data;
   const issue3 = parsed.error.issues[0];
   const field2 = issue3.path.map((k) => typeof k === "number" ? `[${k}]` : `.${String(k)}`).join("").replace(/^\./, "");
-  return `${field2 || "record"}: ${issue3.message}`;
+  const missing = /^Invalid input: expected (\w+), received undefined$/.exec(issue3.message);
+  return `${field2 || "record"}: ${missing ? `missing (${/^[aeiou]/.test(missing[1]) ? "an" : "a"} ${missing[1]} is required)` : issue3.message}`;
 }
 function isGzipError(error63) {
   return error63 instanceof Error && "code" in error63 && String(error63.code).startsWith("Z_");

@@ -60,7 +60,9 @@ function parseCorpusLine(text: string): CorpusRecord | string | undefined {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
-  return `${field || 'record'}: ${issue.message}`;
+  // The schema library's wording for an absent field ("expected array, received undefined") says "missing".
+  const missing = /^Invalid input: expected (\w+), received undefined$/.exec(issue.message);
+  return `${field || 'record'}: ${missing ? `missing (${/^[aeiou]/.test(missing[1]!) ? 'an' : 'a'} ${missing[1]} is required)` : issue.message}`;
 }
 
 function isGzipError(error: unknown): error is Error {

@@ -135,7 +135,7 @@ describe('planSample', () => {
     const message = (error as Error).message;
     expect(message).toContain('5 invalid corpus lines');
     expect(message).toContain('bad.jsonl:2: not valid JSON');
-    expect(message).toContain('bad.jsonl:3: messages');
+    expect(message).toContain('bad.jsonl:3: messages: missing (an array is required)');
     expect(message).toContain('bad.jsonl:4: record "sys": the replay prefix has no user turn');
     expect(message).toContain('bad.jsonl:5: id "ok" appears more than once');
     expect(message).toContain('bad.jsonl:6: messages[0].role');
