@@ -44341,11 +44341,11 @@ async function resolveLockCommit(git, root, lockRef) {
   if (local) return local;
   let why;
   const format = await git.run(["check-ref-format", "--allow-onelevel", lockRef], { allowFailure: true });
+  const isShallow = gitText(await git.run(["-C", root, "rev-parse", "--is-shallow-repository"], { allowFailure: true })) === "true";
   if (format.code !== 0) {
     why = "it is not a SHA or ref name that can be fetched";
   } else {
-    const shallow = await git.run(["-C", root, "rev-parse", "--is-shallow-repository"], { allowFailure: true });
-    const depth = gitText(shallow) === "true" ? ["--depth=1"] : [];
+    const depth = isShallow ? ["--depth=1"] : [];
     const fetch3 = await git.run(
       ["-C", root, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", ...depth, "origin", lockRef],
       { allowFailure: true }
@@ -44359,9 +44359,8 @@ async function resolveLockCommit(git, root, lockRef) {
       why = `git fetch origin ${lockRef} failed: ${firstLine ?? `exit ${fetch3.code}`}`;
     }
   }
-  throw new ConfigError(
-    `the lock ref ${JSON.stringify(lockRef)} is not in this clone (${why}). deploysim needs the lock ref's commit to compare against: use actions/checkout with \`fetch-depth: 0\`, or fetch the ref before running deploysim.`
-  );
+  const advice = isShallow ? "use actions/checkout with `fetch-depth: 0`, or fetch the ref before running deploysim" : `check the lock-ref value (\`git rev-parse ${lockRef}\` must name a commit), or fetch the ref before running deploysim`;
+  throw new ConfigError(`the lock ref ${JSON.stringify(lockRef)} is not in this clone (${why}). deploysim needs the lock ref's commit to compare against: ${advice}.`);
 }
 function short(sha) {
   return sha.slice(0, 12);

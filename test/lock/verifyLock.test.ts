@@ -242,11 +242,12 @@ describe('verifyLock', () => {
       expect(error.exitCode).toBe(2);
     });
 
-    it('fails with ConfigError for a relative ref that is not in a clone without origin', async () => {
+    it('fails with ConfigError for a ref a full clone does not have, pointing at the value (a typo), not at fetch-depth', async () => {
       const { repo } = registeredRepo();
       const error = await configError(verify(repo, 'HEAD~3'));
       expect(error.message).toContain('HEAD~3');
-      expect(error.message).toContain('fetch-depth: 0');
+      expect(error.message).toContain('check the lock-ref value (`git rev-parse HEAD~3` must name a commit)');
+      expect(error.message).not.toContain('fetch-depth');
     });
   });
 
