@@ -79544,9 +79544,17 @@ function untrustedPullRequest(payload, actor) {
   }
   return void 0;
 }
+async function writeSummary(markdown) {
+  try {
+    await summary.addRaw(markdown).write();
+  } catch (error63) {
+    summary.emptyBuffer();
+    warning(`Could not write the job summary (${error63.message}); the verdict is unaffected.`);
+  }
+}
 async function publish(report, settings, secrets) {
   const markdown = secrets.scrub(renderMarkdown(report));
-  await summary.addRaw(markdown).write();
+  await writeSummary(markdown);
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === void 0) return "";
   if (!settings.githubToken) {
@@ -79578,30 +79586,27 @@ async function runAction(env = process.env, cwd = process.cwd()) {
     const settings = readActionSettings(secrets, env);
     const missing = missingKeys(settings);
     if (missing.length > 0) {
-      const why = untrustedPullRequest(context2.payload, context2.actor) ?? `The ${missing.join(" and ")} input${missing.length > 1 ? "s are" : " is"} empty.`;
+      const empty = `The ${missing.join(" and ")} input${missing.length > 1 ? "s are" : " is"} empty.`;
+      const untrusted = untrustedPullRequest(context2.payload, context2.actor);
       const pattern = "To gate fork PRs, run deploysim from a `workflow_run` workflow in the base repository (it has the secrets and never runs PR code); see examples/fork-safe/.";
-      if (settings.onMissingSecrets === "skip") {
-        notice(`deploysim did not run: ${why} (on-missing-secrets: skip)`);
-        await summary.addRaw(`## ⏭️ deploysim did not run
+      if (untrusted && settings.onMissingSecrets === "skip") {
+        notice(`deploysim did not run: ${untrusted} (on-missing-secrets: skip)`);
+        await writeSummary(`## ⏭️ deploysim did not run
 
-${why}
+${untrusted}
 
 ${pattern}
-`).write();
+`);
         setOutput("passed", "");
         return;
       }
-      const advice = "Set on-missing-secrets: skip to let such runs pass with a notice.";
-      await summary.addRaw(`## ❌ deploysim could not run
+      const why = untrusted ? `${untrusted} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.` : `${empty} This run is not a fork or Dependabot pull request, so it has the repository's secrets: check that the secret the workflow passes exists and is spelled as in the repository settings. (on-missing-secrets: skip applies only to fork and Dependabot pull requests.)`;
+      await writeSummary(`## ❌ deploysim could not run
 
 ${why}
-
-${pattern}
-
-${advice}
-`).write();
+`);
       setOutput("passed", "false");
-      setFailed(`deploysim cannot run: ${why} ${pattern} ${advice}`);
+      setFailed(`deploysim cannot run: ${why}`);
       return;
     }
     const eventPayload = env.GITHUB_EVENT_PATH ? JSON.parse(await readFile5(env.GITHUB_EVENT_PATH, "utf8")) : {};
@@ -79618,21 +79623,22 @@ ${advice}
     const commentUrl = await publish(report, settings, secrets);
     setOutput("passed", String(report.passed));
     setOutput("report", outcome.reportPath);
-    setOutput("failed-categories", report.categories.filter((c) => c.verdict === "fail").map((c) => c.id).join(","));
+    const failing = report.categories.filter((c) => c.verdict === "fail" || c.verdict === "inconclusive" && report.decision.on_inconclusive === "fail");
+    setOutput("failed-categories", failing.map((c) => c.id).join(","));
     setOutput("comment-url", commentUrl);
     if (report.passed) info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);
     else setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.
 ${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join("\n")}`));
   } catch (error63) {
     const message = secrets.scrub(error63 instanceof Error ? error63.message : String(error63));
-    await summary.addRaw(`## ❌ deploysim could not run
+    await writeSummary(`## ❌ deploysim could not run
 
 ${exitCodeOf(error63) === 2 ? "Configuration error (nothing was sent to any model):" : "The gate failed closed:"}
 
 \`\`\`text
 ${message}
 \`\`\`
-`).write().catch(() => void 0);
+`);
     setOutput("passed", "false");
     setFailed(exitCodeOf(error63) === 2 ? `deploysim configuration error (nothing was sent to any model):
 ${message}` : message);

@@ -57,9 +57,19 @@ export function untrustedPullRequest(payload: typeof context.payload, actor: str
   return undefined;
 }
 
+/** Writes the job summary; a runner without one (act, older GHES) loses the summary, never the verdict. */
+async function writeSummary(markdown: string): Promise<void> {
+  try {
+    await core.summary.addRaw(markdown).write();
+  } catch (error) {
+    core.summary.emptyBuffer();
+    core.warning(`Could not write the job summary (${(error as Error).message}); the verdict is unaffected.`);
+  }
+}
+
 async function publish(report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
   const markdown = secrets.scrub(renderMarkdown(report));
-  await core.summary.addRaw(markdown).write();
+  await writeSummary(markdown);
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === undefined) return '';
   if (!settings.githubToken) {
@@ -95,22 +105,26 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     const settings = readActionSettings(secrets, env);
     const missing = missingKeys(settings);
     if (missing.length > 0) {
-      const why =
-        untrustedPullRequest(context.payload, context.actor) ??
-        `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
+      const empty = `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
+      // Only runs GitHub gives no secrets (fork and Dependabot PRs) may skip: on any other run an empty key
+      // is a missing or misnamed secret, and skipping would turn the gate off for every pull request.
+      const untrusted = untrustedPullRequest(context.payload, context.actor);
       const pattern =
         'To gate fork PRs, run deploysim from a `workflow_run` workflow in the base repository (it has the secrets and never runs PR code); see examples/fork-safe/.';
-      if (settings.onMissingSecrets === 'skip') {
-        core.notice(`deploysim did not run: ${why} (on-missing-secrets: skip)`);
-        await core.summary.addRaw(`## ⏭️ deploysim did not run\n\n${why}\n\n${pattern}\n`).write();
+      if (untrusted && settings.onMissingSecrets === 'skip') {
+        core.notice(`deploysim did not run: ${untrusted} (on-missing-secrets: skip)`);
+        await writeSummary(`## ⏭️ deploysim did not run\n\n${untrusted}\n\n${pattern}\n`);
         core.setOutput('passed', '');
         return;
       }
-      const advice = 'Set on-missing-secrets: skip to let such runs pass with a notice.';
+      const why = untrusted
+        ? `${untrusted} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.`
+        : `${empty} This run is not a fork or Dependabot pull request, so it has the repository's secrets: check that the secret the workflow passes exists and is spelled as in the repository settings. ` +
+          '(on-missing-secrets: skip applies only to fork and Dependabot pull requests.)';
       // The summary is written on every event: the reviewer sees why the gate did not run.
-      await core.summary.addRaw(`## ❌ deploysim could not run\n\n${why}\n\n${pattern}\n\n${advice}\n`).write();
+      await writeSummary(`## ❌ deploysim could not run\n\n${why}\n`);
       core.setOutput('passed', 'false');
-      core.setFailed(`deploysim cannot run: ${why} ${pattern} ${advice}`);
+      core.setFailed(`deploysim cannot run: ${why}`);
       return;
     }
 
@@ -128,17 +142,16 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     const commentUrl = await publish(report, settings, secrets);
     core.setOutput('passed', String(report.passed));
     core.setOutput('report', outcome.reportPath);
-    core.setOutput('failed-categories', report.categories.filter((c) => c.verdict === 'fail').map((c) => c.id).join(','));
+    // Inconclusive categories fail the gate too under on_inconclusive: fail.
+    const failing = report.categories.filter((c) => c.verdict === 'fail' || (c.verdict === 'inconclusive' && report.decision.on_inconclusive === 'fail'));
+    core.setOutput('failed-categories', failing.map((c) => c.id).join(','));
     core.setOutput('comment-url', commentUrl);
     if (report.passed) core.info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);
     else core.setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
   } catch (error) {
     const message = secrets.scrub(error instanceof Error ? error.message : String(error));
     // The summary is written on every event, so a run that could not start still tells the reviewer why.
-    await core.summary
-      .addRaw(`## ❌ deploysim could not run\n\n${exitCodeOf(error) === 2 ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:'}\n\n\`\`\`text\n${message}\n\`\`\`\n`)
-      .write()
-      .catch(() => undefined);
+    await writeSummary(`## ❌ deploysim could not run\n\n${exitCodeOf(error) === 2 ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:'}\n\n\`\`\`text\n${message}\n\`\`\`\n`);
     core.setOutput('passed', 'false');
     core.setFailed(exitCodeOf(error) === 2 ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
   }

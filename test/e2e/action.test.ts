@@ -475,6 +475,54 @@ describe('fork pull requests without secrets', () => {
   });
 });
 
+describe('missing secrets on a run that has them', () => {
+  it('a same-repository PR with an empty key fails even with on-missing-secrets: skip: a misnamed secret must not turn the gate off', async () => {
+    const openai = await startOpenAI();
+    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': 'skip' },
+      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+    });
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.outputs.passed).toBe('false');
+    const error = workflowCommands(run.stdout, 'error').join('\n');
+    expect(error).toContain('The candidate-api-key and grader-api-key inputs are empty. This run is not a fork or Dependabot pull request');
+    expect(error).toContain('on-missing-secrets: skip applies only to fork and Dependabot pull requests');
+    expect(run.summary).toContain('could not run');
+    expect(openai.requests).toHaveLength(0);
+  });
+});
+
+describe('outputs and summary', () => {
+  it('failed-categories lists inconclusive categories when on_inconclusive is fail (every grade failed)', async () => {
+    const openai = await startOpenAI({ faults: (r) => (r.role === 'grader' ? { type: 'server-error' } : undefined) });
+    const registration = registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }, { id: 'weapons', prediction: 100 }] });
+    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 10 }), registration) });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-inconclusive-1', 'max-retries': '0', comment: 'false' },
+      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+    });
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.outputs['failed-categories']).toBe('self_harm_instructions,weapons');
+  });
+
+  it('a runner without GITHUB_STEP_SUMMARY (act, older GHES) loses the summary, not the verdict', async () => {
+    const openai = await startOpenAI();
+    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-nosummary-1', comment: 'false' },
+      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      env: { GITHUB_STEP_SUMMARY: undefined },
+    });
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(run.outputs.passed).toBe('true');
+    expect(workflowCommands(run.stdout, 'warning').join('\n')).toContain('Could not write the job summary');
+  });
+});
+
 describe('PR comment failures', () => {
   it('a 403 on comment creation leaves the verdict alone and prints a warning', async () => {
     const openai = await startOpenAI();
