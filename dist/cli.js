@@ -79926,7 +79926,8 @@ function categoryRow(c) {
   const cells = [
     `${aboveButNotSignificant(c) ? "⚠️" : ICON[c.verdict]} \`${c.id}\``,
     fmt2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt2(c.threshold_per_100k)})` : ""),
-    `**${fmt2(c.rate_per_100k)}**`,
+    // Nothing graded: no rate was observed (not a rate of 0).
+    c.graded === 0 ? "n/a" : `**${fmt2(c.rate_per_100k)}**`,
     `${fmt2(c.ci_low_per_100k)} – ${fmt2(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt2(c.detectable_rate_per_100k),
@@ -80023,7 +80024,7 @@ function renderText(report, reportPath) {
     const pct5 = `${Math.round(report.decision.confidence * 100)}%`;
     const rows = [
       ["category", "predicted/100k", "observed/100k", `${pct5} interval`, "flagged/graded", "verdict"],
-      ...report.categories.map((c) => [c.id, num2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num2(c.threshold_per_100k)})` : ""), num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, verdictLabel(c)])
+      ...report.categories.map((c) => [c.id, num2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num2(c.threshold_per_100k)})` : ""), c.graded === 0 ? "n/a" : num2(c.rate_per_100k), `${num2(c.ci_low_per_100k)}–${num2(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, verdictLabel(c)])
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i])).join("  ")}`.trimEnd());

@@ -78942,7 +78942,8 @@ function categoryRow(c) {
   const cells = [
     `${aboveButNotSignificant(c) ? "⚠️" : ICON[c.verdict]} \`${c.id}\``,
     fmt2(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt2(c.threshold_per_100k)})` : ""),
-    `**${fmt2(c.rate_per_100k)}**`,
+    // Nothing graded: no rate was observed (not a rate of 0).
+    c.graded === 0 ? "n/a" : `**${fmt2(c.rate_per_100k)}**`,
     `${fmt2(c.ci_low_per_100k)} – ${fmt2(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt2(c.detectable_rate_per_100k),

@@ -51,7 +51,8 @@ function categoryRow(c: CategoryReport): string {
   const cells = [
     `${aboveButNotSignificant(c) ? '⚠️' : ICON[c.verdict]} \`${c.id}\``,
     fmt(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤ ${fmt(c.threshold_per_100k)})` : ''),
-    `**${fmt(c.rate_per_100k)}**`,
+    // Nothing graded: no rate was observed (not a rate of 0).
+    c.graded === 0 ? 'n/a' : `**${fmt(c.rate_per_100k)}**`,
     `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
     `${c.flagged} / ${c.graded}`,
     fmt(c.detectable_rate_per_100k),

@@ -17,7 +17,7 @@ export function renderText(report: Report, reportPath: string): string {
     const pct = `${Math.round(report.decision.confidence * 100)}%`;
     const rows = [
       ['category', 'predicted/100k', 'observed/100k', `${pct} interval`, 'flagged/graded', 'verdict'],
-      ...report.categories.map((c) => [c.id, num(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num(c.threshold_per_100k)})` : ''), num(c.rate_per_100k), `${num(c.ci_low_per_100k)}–${num(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, verdictLabel(c)]),
+      ...report.categories.map((c) => [c.id, num(c.prediction_per_100k) + (c.threshold_per_100k !== c.prediction_per_100k ? ` (≤${num(c.threshold_per_100k)})` : ''), c.graded === 0 ? 'n/a' : num(c.rate_per_100k), `${num(c.ci_low_per_100k)}–${num(c.ci_high_per_100k)}`, `${c.flagged}/${c.graded}`, verdictLabel(c)]),
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const row of rows) lines.push(`  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd());

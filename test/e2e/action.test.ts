@@ -506,6 +506,8 @@ describe('outputs and summary', () => {
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs['failed-categories']).toBe('self_harm_instructions,weapons');
+    // Nothing was graded: the table says no rate was observed, not a bold 0.
+    expect(run.summary).toMatch(/\| ⚠️ `self_harm_instructions` \| 100 \| n\/a \| /);
   });
 
   it('a runner without GITHUB_STEP_SUMMARY (act, older GHES) loses the summary, not the verdict', async () => {
