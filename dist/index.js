@@ -79558,6 +79558,10 @@ async function publish(report, settings, secrets) {
   await writeSummary(markdown);
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === void 0) return "";
+  if (report.sample.shard) {
+    notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
+    return "";
+  }
   if (!settings.githubToken) {
     warning("No github-token: the result is in the job summary only.");
     return "";

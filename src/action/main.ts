@@ -72,6 +72,11 @@ async function publish(report: Report, settings: Settings, secrets: SecretRegist
   await writeSummary(markdown);
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === undefined) return '';
+  // The sticky comment is the gate's: a shard's slice would overwrite it (and the audit trail) with a partial verdict.
+  if (report.sample.shard) {
+    core.notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
+    return '';
+  }
   if (!settings.githubToken) {
     core.warning('No github-token: the result is in the job summary only.');
     return '';

@@ -510,6 +510,23 @@ describe('outputs and summary', () => {
     expect(run.summary).toMatch(/\| ⚠️ `self_harm_instructions` \| 100 \| n\/a \| /);
   });
 
+  it('a shard posts no PR comment (the merge job posts the gate\'s), even with comment left on', async () => {
+    const openai = await startOpenAI();
+    const github = await startGitHub();
+    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-shard-1', shard: '1/2' },
+      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      githubApiUrl: github.url,
+    });
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(github.requests).toHaveLength(0);
+    expect(run.outputs['comment-url']).toBe('');
+    expect(workflowCommands(run.stdout, 'notice').join('\n')).toContain('Shard 1/2 posts no PR comment');
+    expect(run.summary).toContain('deploysim: shard 1/2 passed');
+  });
+
   it('a runner without GITHUB_STEP_SUMMARY (act, older GHES) loses the summary, not the verdict', async () => {
     const openai = await startOpenAI();
     const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
