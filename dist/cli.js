@@ -80899,7 +80899,7 @@ function noLock(cwd) {
 
 // src/engine/runGate.ts
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { writeFile as writeFile6 } from "node:fs/promises";
+import { rm as rm3, writeFile as writeFile6 } from "node:fs/promises";
 import path19 from "node:path";
 import { once as once3 } from "node:events";
 
@@ -81101,6 +81101,7 @@ async function runGate(settings, deps) {
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const outputDir = path19.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, "output-dir");
+  await Promise.all(OUTPUT_FILES.map((name) => rm3(path19.join(outputDir, name), { force: true })));
   const reportPath = path19.join(outputDir, "report.json");
   const resultsPath = path19.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -81287,6 +81288,7 @@ function baseReport(settings, registration, lock, createdAt, runUrl) {
     ...runUrl ? { run_url: runUrl } : {}
   };
 }
+var OUTPUT_FILES = ["report.json", "results.jsonl", "comment.md"];
 async function writeReport(outputDir, report, secrets) {
   await writeJson(path19.join(outputDir, "report.json"), report);
   await writeFile6(path19.join(outputDir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}

@@ -44529,7 +44529,7 @@ function eventBaseRef(context3) {
 
 // src/engine/runGate.ts
 import { createWriteStream } from "node:fs";
-import { writeFile as writeFile3 } from "node:fs/promises";
+import { rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
 import path7 from "node:path";
 
 // src/registration/paths.ts
@@ -79097,6 +79097,7 @@ async function runGate(settings, deps) {
   for (const warning2 of lock.warnings ?? []) deps.logger.warning(warning2);
   const outputDir = path7.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, "output-dir");
+  await Promise.all(OUTPUT_FILES.map((name) => rm3(path7.join(outputDir, name), { force: true })));
   const reportPath = path7.join(outputDir, "report.json");
   const resultsPath = path7.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -79283,6 +79284,7 @@ function baseReport(settings, registration, lock, createdAt, runUrl) {
     ...runUrl ? { run_url: runUrl } : {}
   };
 }
+var OUTPUT_FILES = ["report.json", "results.jsonl", "comment.md"];
 async function writeReport(outputDir, report, secrets) {
   await writeJson(path7.join(outputDir, "report.json"), report);
   await writeFile3(path7.join(outputDir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { shownPath } from '../registration/paths.js';
 import { once } from 'node:events';
@@ -76,6 +76,8 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const outputDir = path.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, 'output-dir');
+  // A previous run's files must not pass for this run's if it stops early (a reused workspace, a second step).
+  await Promise.all(OUTPUT_FILES.map((name) => rm(path.join(outputDir, name), { force: true })));
   const reportPath = path.join(outputDir, 'report.json');
   const resultsPath = path.join(outputDir, 'results.jsonl');
   const now = deps.now ?? (() => new Date());
@@ -285,6 +287,9 @@ function baseReport(settings: Settings, registration: Registration, lock: LockOu
     ...(runUrl ? { run_url: runUrl } : {}),
   };
 }
+
+/** What a run writes to its output directory (removed first, so none is left from an earlier run). */
+const OUTPUT_FILES = ['report.json', 'results.jsonl', 'comment.md'];
 
 /** report.json, plus comment.md: exactly the markdown the action posts, so CLI users can read it. */
 async function writeReport(outputDir: string, report: Report, secrets: SecretRegistry) {

@@ -111,6 +111,19 @@ describe('deploysim run', () => {
     expect(openai.requests).toHaveLength(0);
   });
 
+  it('a run that stops early leaves no report from an earlier run in its output directory', async () => {
+    const repo = quickstartRepo();
+    const passed = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--lock-ref', 'HEAD', '--output-dir', 'out'], { cwd: repo.dir });
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(readdirSync(path.join(repo.dir, 'out')).sort()).toEqual(['comment.md', 'report.json', 'results.jsonl']);
+    // Nothing listens on port 9: the run stops at the first request, before any report is written.
+    const stopped = await runCli([...runFlags('http://127.0.0.1:9/v1'), '--candidate-api-key', 'none', '--max-retries', '0', '--output-dir', 'out'], { cwd: repo.dir });
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stderr).toContain('Cannot reach the candidate endpoint');
+    expect(readdirSync(path.join(repo.dir, 'out'))).toEqual(['results.jsonl']);
+    expect(readFileSync(path.join(repo.dir, 'out', 'results.jsonl'), 'utf8')).toBe('');
+  });
+
   it('rejects a bad corpus line with exit 2 and corpus.jsonl:<line>, before any request', async () => {
     const openai = await startOpenAI();
     const lines = corpusText(buildCorpus({ size: 10 })).trimEnd().split('\n');
