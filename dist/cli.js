@@ -80308,7 +80308,7 @@ function formatHistoryRow(row) {
     short2(row.headSha && clean(row.headSha), 12),
     short2(row.lockRef && clean(row.lockRef), 12),
     short2(row.registrationSha256 && clean(row.registrationSha256), 16),
-    String(row.seed),
+    row.seed === null ? "—" : String(row.seed),
     String(row.sampleSize),
     clean(row.verdict)
   ];

@@ -78929,6 +78929,9 @@ ${fence}`;
 function escapeCell2(text) {
   return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
 }
+function renderCouldNotRun(registrationPath, heading, message) {
+  return [commentMarker(registrationPath), "## ❌ deploysim could not run", heading, fenced2(message)].join("\n\n");
+}
 function verdictSubject(report) {
   return report.sample.shard ? `shard ${report.sample.shard}` : "gate";
 }
@@ -79400,11 +79403,11 @@ var HEADER = ["| Time (UTC) | Head | Lock ref | Registration sha256 | Seed | Sam
 var ROW = /^\| \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? \|( [^|\n]* \|){6}$/;
 var short3 = (s, n2) => s ? `\`${s.slice(0, n2)}\`` : "—";
 var clean = (s) => s.replace(/[|\n\r<>`]/g, " ").trim();
-function historyRowFromReport(report, headSha) {
+function historyRowFromReport(report, headSha2) {
   const verdict = `${report.passed ? "✅ passed" : "❌ failed"}${report.demo ? " [DEMO]" : ""}${report.verified ? "" : " (unverified)"}`;
   return {
     time: report.created_at,
-    headSha,
+    headSha: headSha2,
     lockRef: report.registration.lock_ref,
     registrationSha256: report.registration.files[0]?.sha256 ?? null,
     seed: report.sample.seed,
@@ -79419,7 +79422,7 @@ function formatHistoryRow(row) {
     short3(row.headSha && clean(row.headSha), 12),
     short3(row.lockRef && clean(row.lockRef), 12),
     short3(row.registrationSha256 && clean(row.registrationSha256), 16),
-    String(row.seed),
+    row.seed === null ? "—" : String(row.seed),
     String(row.sampleSize),
     clean(row.verdict)
   ];
@@ -79555,28 +79558,18 @@ async function writeSummary(markdown) {
     warning(`Could not write the job summary (${error63.message}); the verdict is unaffected.`);
   }
 }
-async function publish(report, settings, secrets) {
-  const markdown = secrets.scrub(renderMarkdown(report));
-  await writeSummary(markdown);
+function headSha() {
+  return context2.payload.pull_request?.head?.sha ?? context2.sha ?? null;
+}
+async function postComment(settings, marker, markdown, row, secrets) {
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === void 0) return "";
-  if (report.sample.shard) {
-    notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
-    return "";
-  }
   if (!settings.githubToken) {
     warning("No github-token: the result is in the job summary only.");
     return "";
   }
   try {
-    const octokit = getOctokit(settings.githubToken);
-    const headSha = context2.payload.pull_request?.head?.sha ?? context2.sha ?? null;
-    const result = await upsertStickyComment(
-      octokit,
-      { ...context2.repo, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
-      markdown,
-      historyRowFromReport(report, headSha)
-    );
+    const result = await upsertStickyComment(getOctokit(settings.githubToken), { ...context2.repo, issueNumber: prNumber, marker }, markdown, row);
     info(`PR comment ${result.action}: ${result.url}`);
     return result.url;
   } catch (error63) {
@@ -79587,10 +79580,20 @@ async function publish(report, settings, secrets) {
     return "";
   }
 }
+async function publish(report, settings, secrets) {
+  const markdown = secrets.scrub(renderMarkdown(report));
+  await writeSummary(markdown);
+  if (report.sample.shard && settings.comment && pullRequestNumber() !== void 0) {
+    notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
+    return "";
+  }
+  return postComment(settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha()), secrets);
+}
 async function runAction(env = process.env, cwd = process.cwd()) {
   const secrets = new SecretRegistry((s) => setSecret(s));
+  let settings;
   try {
-    const settings = readActionSettings(secrets, env);
+    settings = readActionSettings(secrets, env);
     const missing = missingKeys(settings);
     if (missing.length > 0) {
       const empty = `The ${missing.join(" and ")} input${missing.length > 1 ? "s are" : " is"} empty.`;
@@ -79638,16 +79641,16 @@ ${why}
 ${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join("\n")}`));
   } catch (error63) {
     const message = secrets.scrub(error63 instanceof Error ? error63.message : String(error63));
-    await writeSummary(`## ❌ deploysim could not run
-
-${exitCodeOf(error63) === 2 ? "Configuration error (nothing was sent to any model):" : "The gate failed closed:"}
-
-\`\`\`text
-${message}
-\`\`\`
-`);
+    const configError = exitCodeOf(error63) === 2;
+    const heading = configError ? "Configuration error (nothing was sent to any model):" : "The gate failed closed:";
+    const markdown = renderCouldNotRun(settings?.registration ?? "", heading, message);
+    await writeSummary(markdown);
+    if (settings) {
+      const row = { time: (/* @__PURE__ */ new Date()).toISOString(), headSha: headSha(), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${configError ? "configuration error" : "failed closed"})` };
+      setOutput("comment-url", await postComment(settings, commentMarker(settings.registration), markdown, row, secrets));
+    }
     setOutput("passed", "false");
-    setFailed(exitCodeOf(error63) === 2 ? `deploysim configuration error (nothing was sent to any model):
+    setFailed(configError ? `deploysim configuration error (nothing was sent to any model):
 ${message}` : message);
   }
 }

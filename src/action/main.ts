@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { exitCodeOf } from '../errors.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate, type Logger } from '../engine/runGate.js';
-import { historyRowFromReport } from '../github/auditTrail.js';
+import { historyRowFromReport, type HistoryRow } from '../github/auditTrail.js';
 import { upsertStickyComment } from '../github/stickyComment.js';
-import { commentMarker, renderMarkdown, verdictSubject } from '../report/markdown.js';
+import { commentMarker, renderCouldNotRun, renderMarkdown, verdictSubject } from '../report/markdown.js';
 import { errorCauseLine } from '../report/errorCauses.js';
 import type { Report } from '../report/report.js';
 import { SecretRegistry } from '../secrets.js';
@@ -67,34 +67,29 @@ async function writeSummary(markdown: string): Promise<void> {
   }
 }
 
-async function publish(report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
-  const markdown = secrets.scrub(renderMarkdown(report));
-  await writeSummary(markdown);
+/** The sticky PR comment's head-commit column: the PR head, not the merge commit GITHUB_SHA names. */
+function headSha(): string | null {
+  return (context.payload.pull_request as { head?: { sha?: string } } | undefined)?.head?.sha ?? context.sha ?? null;
+}
+
+/**
+ * Creates or updates the sticky PR comment (with its audit-trail row); returns its URL, or '' when
+ * there is no PR, commenting is off or it could not be posted. The comment is a courtesy: the
+ * gate's verdict never depends on it.
+ */
+async function postComment(settings: Settings, marker: string, markdown: string, row: HistoryRow, secrets: SecretRegistry): Promise<string> {
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === undefined) return '';
-  // The sticky comment is the gate's: a shard's slice would overwrite it (and the audit trail) with a partial verdict.
-  if (report.sample.shard) {
-    core.notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
-    return '';
-  }
   if (!settings.githubToken) {
     core.warning('No github-token: the result is in the job summary only.');
     return '';
   }
   try {
-    const octokit = getOctokit(settings.githubToken);
-    const headSha = (context.payload.pull_request as { head?: { sha?: string } } | undefined)?.head?.sha ?? context.sha ?? null;
-    const result = await upsertStickyComment(
-      octokit,
-      { ...context.repo, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
-      markdown,
-      historyRowFromReport(report, headSha),
-    );
+    const result = await upsertStickyComment(getOctokit(settings.githubToken), { ...context.repo, issueNumber: prNumber, marker }, markdown, row);
     core.info(`PR comment ${result.action}: ${result.url}`);
     return result.url;
   } catch (error) {
     const status = (error as { status?: number }).status;
-    // The comment is a courtesy; the gate's verdict must never depend on it.
     core.warning(
       status === 403
         ? 'Could not post the PR comment (403: the token is read-only, as on fork PRs, or lacks `pull-requests: write`). The result is in the job summary.'
@@ -104,10 +99,22 @@ async function publish(report: Report, settings: Settings, secrets: SecretRegist
   }
 }
 
+async function publish(report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
+  const markdown = secrets.scrub(renderMarkdown(report));
+  await writeSummary(markdown);
+  // The sticky comment is the gate's: a shard's slice would overwrite it (and the audit trail) with a partial verdict.
+  if (report.sample.shard && settings.comment && pullRequestNumber() !== undefined) {
+    core.notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
+    return '';
+  }
+  return postComment(settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha()), secrets);
+}
+
 export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<void> {
   const secrets = new SecretRegistry((s) => core.setSecret(s));
+  let settings: Settings | undefined;
   try {
-    const settings = readActionSettings(secrets, env);
+    settings = readActionSettings(secrets, env);
     const missing = missingKeys(settings);
     if (missing.length > 0) {
       const empty = `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
@@ -155,9 +162,17 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     else core.setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
   } catch (error) {
     const message = secrets.scrub(error instanceof Error ? error.message : String(error));
+    const configError = exitCodeOf(error) === 2;
+    const heading = configError ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:';
     // The summary is written on every event, so a run that could not start still tells the reviewer why.
-    await writeSummary(`## ❌ deploysim could not run\n\n${exitCodeOf(error) === 2 ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:'}\n\n\`\`\`text\n${message}\n\`\`\`\n`);
+    const markdown = renderCouldNotRun(settings?.registration ?? '', heading, message);
+    await writeSummary(markdown);
+    // The PR's sticky comment (and its audit trail) must not keep showing an earlier verdict while this check is red.
+    if (settings) {
+      const row: HistoryRow = { time: new Date().toISOString(), headSha: headSha(), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${configError ? 'configuration error' : 'failed closed'})` };
+      core.setOutput('comment-url', await postComment(settings, commentMarker(settings.registration), markdown, row, secrets));
+    }
     core.setOutput('passed', 'false');
-    core.setFailed(exitCodeOf(error) === 2 ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
+    core.setFailed(configError ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
   }
 }

@@ -18,7 +18,8 @@ export interface HistoryRow {
   lockRef: string | null;
   /** sha256 of the registration file (the first locked file). */
   registrationSha256: string | null;
-  seed: number;
+  /** null for a run that stopped before sampling. */
+  seed: number | null;
   sampleSize: number;
   verdict: string;
 }
@@ -55,7 +56,7 @@ export function formatHistoryRow(row: HistoryRow): string {
     short(row.headSha && clean(row.headSha), 12),
     short(row.lockRef && clean(row.lockRef), 12),
     short(row.registrationSha256 && clean(row.registrationSha256), 16),
-    String(row.seed),
+    row.seed === null ? '—' : String(row.seed),
     String(row.sampleSize),
     clean(row.verdict),
   ];

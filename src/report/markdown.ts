@@ -32,6 +32,11 @@ function escapeCell(text: string): string {
   return text.replace(/[|<>\n]/g, (c) => ({ '|': '\\|', '<': '&lt;', '>': '&gt;', '\n': ' ' })[c]!);
 }
 
+/** The summary and sticky comment of a run that stopped before a verdict (the comment must not keep showing an older one). */
+export function renderCouldNotRun(registrationPath: string, heading: string, message: string): string {
+  return [commentMarker(registrationPath), '## ❌ deploysim could not run', heading, fenced(message)].join('\n\n');
+}
+
 /** What a verdict is about: the gate, or one shard (its slice only: the gate's decision is the merged report). */
 export function verdictSubject(report: Report): string {
   return report.sample.shard ? `shard ${report.sample.shard}` : 'gate';

@@ -250,6 +250,21 @@ describe('the audit trail through the action', () => {
     const body = ours[0]!.body;
     expect(body.startsWith(second.summary.trim())).toBe(true);
     expect(body.slice(second.summary.trim().length).trim().startsWith(HISTORY_START)).toBe(true);
+
+    // A third run that cannot start (the endpoint refuses the key) replaces the green verdict and adds its row.
+    const third = await runAction({ ...options, inputs: { ...options.inputs, 'candidate-base-url': 'http://127.0.0.1:9/v1', 'max-retries': '0' } });
+    expect(third.code, describeRun(third)).toBe(1);
+    const after = github.commentsOn(OWNER, REPO, PR).filter((c) => c.body.includes(MARKER));
+    expect(after).toHaveLength(1);
+    expect(after[0]!.body).toContain('## ❌ deploysim could not run');
+    expect(after[0]!.body).toContain('Cannot reach the candidate endpoint');
+    expect(after[0]!.body).not.toContain('gate passed');
+    const rows3 = trailRows(after[0]!.body);
+    expect(rows3).toHaveLength(3);
+    expect(rows3.slice(0, 2)).toEqual(rows2);
+    expect(rows3[2]).toContain('| — | 0 | ❌ could not run (failed closed) |');
+    expect(third.outputs.passed).toBe('false');
+    expect(third.outputs['comment-url']).toBe(after[0]!.html_url);
   });
 });
 
