@@ -97,6 +97,9 @@ on:
 permissions:
   contents: read
   pull-requests: write        # the sticky comment
+concurrency:                  # one run per PR at a time; no two runs race on the sticky comment
+  group: deploysim-\${{ github.event.pull_request.number }}
+  cancel-in-progress: true
 jobs:
   gate:
     runs-on: ubuntu-latest
