@@ -44515,9 +44515,15 @@ function gitLock(cwd, context3) {
       message: result.violations.length > 0 ? formatLockViolations(result) : void 0,
       // Locking against the commit under test proves only that the files are committed, not that they
       // came first: fine for a local try, meaningless as a gate.
-      warnings: result.lockRef === result.head ? [`The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`] : []
+      warnings: result.lockRef !== result.head ? [] : [selfLockWarning(ref, context3.eventName)]
     };
   };
+}
+function selfLockWarning(ref, eventName) {
+  if (eventName === "pull_request_target") {
+    return "pull_request_target checked out the PR base itself, so the lock compares the base with itself and this run tests the base branch, not the pull request. Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).";
+  }
+  return `The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`;
 }
 function eventBaseRef(context3) {
   try {

@@ -21,6 +21,7 @@ import {
   DEFAULT_REPOSITORY,
   DEFAULT_WORKFLOW_PATH,
   makeTempDir,
+  pullRequestPayload,
   runAction,
   workflowCommands,
   workflowYaml,
@@ -249,6 +250,20 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
     const [comment] = run.github.commentsOn(OWNER, REPO, PR);
     expect(comment!.body).toContain(`verified at \`${repo.baseSha.slice(0, 12)}\``);
     expect(comment!.body).toContain(`| \`${RUBRIC}\` | \`${sha256(RUBRIC_TEXT).slice(0, 16)}\` |`);
+  });
+
+  it('pull_request_target with the base checked out (its default) warns that the run tests the base, not the PR', async () => {
+    const repo = createGateRepo({ files: GATE_FILES });
+    repo.git('checkout', '--quiet', repo.baseSha);
+    const openai = await startOpenAI();
+    const run = await runAction({
+      cwd: repo.dir,
+      eventName: 'pull_request_target',
+      event: pullRequestPayload(DEFAULT_REPOSITORY, { number: PR, baseSha: repo.baseSha, headSha: repo.headSha }),
+      inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-e2e-8888', comment: 'false' },
+    });
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(workflowCommands(run.stdout, 'warning').join('\n')).toContain('pull_request_target checked out the PR base itself');
   });
 
   it('push event: locks against event.before', async () => {
