@@ -77581,7 +77581,7 @@ var INPUT_NAMES = [
   "realism"
 ];
 var DEFAULT_BASE_URL = "https://api.openai.com/v1";
-var intIn = (name, min, max) => external_exports.string().regex(/^\d+$/, `\`${name}\` must be a whole number`).transform(Number).refine((n2) => n2 >= min && n2 <= max, `\`${name}\` must be between ${min} and ${max}`);
+var intIn = (name, min, max) => external_exports.string().regex(/^\d+$/, `\`${name}\` must be a whole number between ${min} and ${max}`).transform(Number).refine((n2) => n2 >= min && n2 <= max, `\`${name}\` must be between ${min} and ${max}`);
 var boolean4 = (name) => external_exports.string().transform((s) => s.trim().toLowerCase()).refine((s) => ["true", "false"].includes(s), `\`${name}\` must be true or false`).transform((s) => s === "true");
 var shard = external_exports.string().regex(/^\d+\/\d+$/, "`shard` must look like i/n, e.g. 2/4").transform((s) => {
   const [index, count2] = s.split("/").map(Number);

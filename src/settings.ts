@@ -95,7 +95,7 @@ export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 const intIn = (name: string, min: number, max: number) =>
   z
     .string()
-    .regex(/^\d+$/, `\`${name}\` must be a whole number`)
+    .regex(/^\d+$/, `\`${name}\` must be a whole number between ${min} and ${max}`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `\`${name}\` must be between ${min} and ${max}`);
 
