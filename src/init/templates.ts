@@ -98,7 +98,7 @@ permissions:
   contents: read
   pull-requests: write        # the sticky comment
 concurrency:                  # one run per PR at a time; no two runs race on the sticky comment
-  group: deploysim-\${{ github.event.pull_request.number }}
+  group: deploysim-\${{ github.workflow }}-\${{ github.event.pull_request.number }}
   cancel-in-progress: true
 jobs:
   gate:
