@@ -43707,6 +43707,8 @@ var KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
 function credentialsFrom(argv, env) {
   const keys = Object.entries(env).filter(([name, value2]) => KEY_VARIABLE.test(name) && value2).map(([, value2]) => value2);
   argv.forEach((arg, i) => {
+    const userinfo = /:\/\/([^/@\s]+)@/.exec(arg)?.[1];
+    if (userinfo) keys.push(userinfo);
     const match = KEY_FLAG.exec(arg);
     if (!match) return;
     const value2 = match[1] ?? argv[i + 1];
@@ -76793,6 +76795,10 @@ var SecretRegistry = class {
     return out;
   }
 };
+function urlCredentials(url2) {
+  const match = url2 ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url2.trim()) : null;
+  return match?.[1];
+}
 
 // src/cli/commands/calibrate.ts
 var USAGE = `Usage: deploysim calibrate --labels labelled.jsonl [--registration deploysim.yml] [flags]
@@ -76841,6 +76847,7 @@ async function calibrateCommand(argv, io) {
   const secrets = new SecretRegistry();
   const apiKey = values["grader-api-key"] || io.env.DEPLOYSIM_GRADER_API_KEY || io.env.OPENAI_API_KEY || "";
   secrets.add(apiKey);
+  secrets.add(urlCredentials(baseUrl4));
   if (!apiKey && baseUrl4 !== DEMO_ENDPOINT) {
     throw new ConfigError("no grader key: pass --grader-api-key or set DEPLOYSIM_GRADER_API_KEY / OPENAI_API_KEY (keyless servers take any placeholder).");
   }
@@ -77336,7 +77343,7 @@ permissions:
   contents: read
   pull-requests: write        # the sticky comment
 concurrency:                  # one run per PR at a time; no two runs race on the sticky comment
-  group: deploysim-\${{ github.event.pull_request.number }}
+  group: deploysim-\${{ github.workflow }}-\${{ github.event.pull_request.number }}
   cancel-in-progress: true
 jobs:
   gate:
@@ -78931,7 +78938,7 @@ function mergeShards(shards, createdAt) {
   const seenRanks = /* @__PURE__ */ new Set();
   const results = [];
   for (const s of parsed) {
-    const expected = s.index > sampleSize ? 0 : Math.floor((sampleSize - s.index) / n2) + 1;
+    const expected = Math.floor((sampleSize - s.index) / n2) + 1;
     if (s.results.length !== expected || s.report.sample.replayed !== s.results.length) {
       problems.push(`${s.dir}: shard ${s.index}/${n2} should hold ${expected} results; results.jsonl has ${s.results.length} and report.json says ${s.report.sample.replayed} (an interrupted shard? re-run it, with cache-dir to resume).`);
     }
@@ -80219,6 +80226,7 @@ async function realismCommand(argv, io) {
   const discriminatorKey = values["discriminator-api-key"] || io.env.DEPLOYSIM_DISCRIMINATOR_API_KEY || simulatorKey;
   secrets.add(simulatorKey);
   secrets.add(discriminatorKey);
+  for (const url2 of [simulatorUrl, discriminatorUrl]) secrets.add(urlCredentials(url2));
   const registration = await loadRegistration(values.registration ?? "deploysim.yml", io.cwd);
   const outDir = path15.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
   await makeDirectory(outDir, "--output-dir");
@@ -80283,6 +80291,9 @@ async function reportCommand(argv, io) {
   return 0;
 }
 var reportCommandDef = { name: "report", summary: "re-render the markdown comment from a saved report.json", usage: USAGE7, run: reportCommand };
+
+// src/cli/commands/comment.ts
+import { readFile as readFile7 } from "node:fs/promises";
 
 // src/github/auditTrail.ts
 var HISTORY_START = "<!-- deploysim:history -->";
@@ -80393,7 +80404,7 @@ var USAGE8 = `Usage: deploysim comment REPORT.json --pr N [--repo OWNER/NAME] [-
   runs kept and a row appended. Use it after \`deploysim merge\` in a sharded workflow.
 
   The token comes from the GITHUB_TOKEN environment variable (needs pull-requests: write).
-  --repo defaults to GITHUB_REPOSITORY, --head-sha to GITHUB_SHA, --api-url to GITHUB_API_URL
+  --repo defaults to GITHUB_REPOSITORY, --head-sha to the PR head in GITHUB_EVENT_PATH (else GITHUB_SHA), --api-url to GITHUB_API_URL
   (else https://api.github.com). Prints the comment URL. Exit 0 when posted, 1 when GitHub refused,
   2 for a usage error.`;
 async function commentCommand(argv, io) {
@@ -80415,9 +80426,10 @@ async function commentCommand(argv, io) {
   const secrets = new SecretRegistry();
   secrets.add(token);
   const report = await readReportFile(file2, io.cwd);
+  if (report.sample.shard) throw new ConfigError(`${file2} is shard ${report.sample.shard}'s report: post the report \`deploysim merge\` writes from all shards.`);
   const { getOctokit: getOctokit2 } = await Promise.resolve().then(() => (init_github(), github_exports));
   const octokit = getOctokit2(token, { baseUrl: values["api-url"] ?? io.env.GITHUB_API_URL ?? "https://api.github.com" });
-  const headSha = values["head-sha"] ?? io.env.GITHUB_SHA ?? null;
+  const headSha = values["head-sha"] ?? await pullRequestHead(io.env.GITHUB_EVENT_PATH) ?? io.env.GITHUB_SHA ?? null;
   try {
     const result = await upsertStickyComment(
       octokit,
@@ -80432,6 +80444,15 @@ async function commentCommand(argv, io) {
     throw new GateError(
       status === 403 ? "GitHub refused the comment (403): the token needs pull-requests: write (fork pull requests get a read-only token)." : `Could not post the PR comment: ${secrets.scrub(error62.message)}`
     );
+  }
+}
+async function pullRequestHead(eventPath) {
+  if (!eventPath) return void 0;
+  try {
+    const sha = JSON.parse(await readFile7(eventPath, "utf8")).pull_request?.head?.sha;
+    return typeof sha === "string" ? sha : void 0;
+  } catch {
+    return void 0;
   }
 }
 var commentCommandDef = {
@@ -80873,17 +80894,23 @@ function gitLock(cwd, context3) {
       files,
       violations: result.violations,
       message: result.violations.length > 0 ? formatLockViolations(result) : void 0,
-      // Locking against the commit under test proves only that the files are committed, not that they
-      // came first: fine for a local try, meaningless as a gate.
-      warnings: result.lockRef !== result.head ? [] : [selfLockWarning(ref, context3.eventName)]
+      warnings: lockWarnings(ref, result.lockRef, result.head, context3)
     };
   };
 }
-function selfLockWarning(ref, eventName) {
-  if (eventName === "pull_request_target") {
-    return "pull_request_target checked out the PR base itself, so the lock compares the base with itself and this run tests the base branch, not the pull request. Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).";
+function lockWarnings(ref, lockRef, head, context3) {
+  if (context3.eventName === "pull_request_target") {
+    const prHead = context3.event?.pull_request?.head?.sha;
+    if (typeof prHead === "string" && prHead !== head) {
+      return [
+        `pull_request_target checked out ${head.slice(0, 12)}, not the pull request's head ${prHead.slice(0, 12)}: this run tests the base branch, not the pull request. Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).`
+      ];
+    }
   }
-  return `The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`;
+  if (lockRef === head) {
+    return [`The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`];
+  }
+  return [];
 }
 function eventBaseRef(context3) {
   try {
@@ -80913,7 +80940,7 @@ import path19 from "node:path";
 import { once as once3 } from "node:events";
 
 // src/calibration/load.ts
-import { readFile as readFile7 } from "node:fs/promises";
+import { readFile as readFile8 } from "node:fs/promises";
 async function loadCalibration(registration) {
   const file2 = registration.calibrationPath;
   if (!file2) throw new Error("loadCalibration needs registration.calibrationPath");
@@ -80921,7 +80948,7 @@ async function loadCalibration(registration) {
   const rerun = "Re-run `deploysim calibrate` with this registration and commit the new calibration.json.";
   let json2;
   try {
-    json2 = JSON.parse(await readFile7(file2, "utf8"));
+    json2 = JSON.parse(await readFile8(file2, "utf8"));
   } catch (error62) {
     const code = error62.code;
     throw new ConfigError(`${shown}: ${code ? `cannot read the file (${code})` : "is not valid JSON"}. ${rerun}`);
@@ -81105,12 +81132,12 @@ var ReplayDriver = class {
 // src/engine/runGate.ts
 var EXAMPLES_PER_CATEGORY2 = 3;
 async function runGate(settings, deps) {
-  const registration = await loadRegistration(settings.registration, deps.cwd);
-  const lock = await deps.lock(registration);
-  for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const outputDir = path19.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, "output-dir");
   await Promise.all(OUTPUT_FILES.map((name) => rm3(path19.join(outputDir, name), { force: true })));
+  const registration = await loadRegistration(settings.registration, deps.cwd);
+  const lock = await deps.lock(registration);
+  for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const reportPath = path19.join(outputDir, "report.json");
   const resultsPath = path19.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -81508,6 +81535,7 @@ async function runCommand(argv, io) {
   raw["candidate-api-key"] ??= io.env.DEPLOYSIM_CANDIDATE_API_KEY || io.env.OPENAI_API_KEY;
   raw["grader-api-key"] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
   for (const k of ["candidate-api-key", "grader-api-key", "simulator-api-key", "baseline-api-key"]) secrets.add(raw[k]);
+  for (const k of ["candidate-base-url", "grader-base-url", "simulator-base-url", "baseline-base-url"]) secrets.add(urlCredentials(raw[k]));
   const settings = parseSettings(raw, { allowNoLock: true, noLock: values["no-lock"] === true });
   const missing = missingKeys(settings);
   if (missing.length > 0) {
@@ -81637,7 +81665,7 @@ import { writeFile as writeFile7 } from "node:fs/promises";
 import path21 from "node:path";
 
 // src/cli/validateCommand.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile9 } from "node:fs/promises";
 var observedSchema = external_exports.object({
   categories: external_exports.array(external_exports.object({ id: external_exports.string(), baseline_per_100k: external_exports.number().nonnegative(), observed_per_100k: external_exports.number().nonnegative() }).strict()).min(1)
 });
@@ -81646,7 +81674,7 @@ var reportSubset = external_exports.object({
 });
 async function readJson(file2, what) {
   try {
-    return JSON.parse(await readFile8(file2, "utf8"));
+    return JSON.parse(await readFile9(file2, "utf8"));
   } catch (error62) {
     throw new ConfigError(`${file2}: cannot read ${what} (${error62.message}).`);
   }
@@ -81760,7 +81788,8 @@ function shownArgv(argv, credentials) {
   const shown = argv.map((arg, i) => {
     if (/^--[a-z-]*(api-key|token)=/.test(arg)) return `${arg.slice(0, arg.indexOf("="))}=***`;
     if (i > 0 && /^--[a-z-]*(api-key|token)$/.test(argv[i - 1])) return "***";
-    return /\s/.test(arg) || arg === "" ? JSON.stringify(arg) : arg;
+    const masked = arg.replace(/\/\/[^/@\s]*@/g, "//***@");
+    return /\s/.test(masked) || masked === "" ? JSON.stringify(masked) : masked;
   });
   return scrubCredentials(shown.join(" "), credentials);
 }

@@ -44513,17 +44513,23 @@ function gitLock(cwd, context3) {
       files,
       violations: result.violations,
       message: result.violations.length > 0 ? formatLockViolations(result) : void 0,
-      // Locking against the commit under test proves only that the files are committed, not that they
-      // came first: fine for a local try, meaningless as a gate.
-      warnings: result.lockRef !== result.head ? [] : [selfLockWarning(ref, context3.eventName)]
+      warnings: lockWarnings(ref, result.lockRef, result.head, context3)
     };
   };
 }
-function selfLockWarning(ref, eventName) {
-  if (eventName === "pull_request_target") {
-    return "pull_request_target checked out the PR base itself, so the lock compares the base with itself and this run tests the base branch, not the pull request. Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).";
+function lockWarnings(ref, lockRef, head, context3) {
+  if (context3.eventName === "pull_request_target") {
+    const prHead = context3.event?.pull_request?.head?.sha;
+    if (typeof prHead === "string" && prHead !== head) {
+      return [
+        `pull_request_target checked out ${head.slice(0, 12)}, not the pull request's head ${prHead.slice(0, 12)}: this run tests the base branch, not the pull request. Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).`
+      ];
+    }
   }
-  return `The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`;
+  if (lockRef === head) {
+    return [`The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`];
+  }
+  return [];
 }
 function eventBaseRef(context3) {
   try {
@@ -79101,12 +79107,12 @@ async function makeDirectory(dir, input2) {
 // src/engine/runGate.ts
 var EXAMPLES_PER_CATEGORY = 3;
 async function runGate(settings, deps) {
-  const registration = await loadRegistration(settings.registration, deps.cwd);
-  const lock = await deps.lock(registration);
-  for (const warning2 of lock.warnings ?? []) deps.logger.warning(warning2);
   const outputDir = path7.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, "output-dir");
   await Promise.all(OUTPUT_FILES.map((name) => rm3(path7.join(outputDir, name), { force: true })));
+  const registration = await loadRegistration(settings.registration, deps.cwd);
+  const lock = await deps.lock(registration);
+  for (const warning2 of lock.warnings ?? []) deps.logger.warning(warning2);
   const reportPath = path7.join(outputDir, "report.json");
   const resultsPath = path7.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -79521,6 +79527,10 @@ var SecretRegistry = class {
     return out;
   }
 };
+function urlCredentials(url2) {
+  const match = url2 ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url2.trim()) : null;
+  return match?.[1];
+}
 
 // src/action/main.ts
 var logger = { info: (m) => info(m), warning: (m) => warning(m) };
@@ -79529,6 +79539,7 @@ function readActionSettings(secrets, env) {
   for (const name of INPUT_NAMES) {
     const value2 = getInput(name);
     if (name.endsWith("api-key") || name === "github-token") secrets.add(value2);
+    if (name.endsWith("base-url")) secrets.add(urlCredentials(value2));
     if (value2) raw[name] = value2;
   }
   for (const [input2, variable] of [
@@ -79545,10 +79556,10 @@ function pullRequestNumber() {
   const pr = context2.payload.pull_request;
   return pr?.number;
 }
-function untrustedPullRequest(payload, actor) {
+function untrustedPullRequest(payload, actor, eventName) {
   const pr = payload.pull_request;
   const head = pr?.head?.repo?.full_name;
-  if (pr && head !== void 0 && head !== pr.base?.repo?.full_name) {
+  if (pr && head !== void 0 && head !== pr.base?.repo?.full_name && eventName !== "pull_request_target") {
     return `This is a pull request from a fork (${head}): GitHub gives such runs no secrets and a read-only token.`;
   }
   if (actor === "dependabot[bot]" || pr?.user?.login === "dependabot[bot]") {
@@ -79570,6 +79581,10 @@ function headSha() {
 async function postComment(settings, marker, markdown, row, secrets) {
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === void 0) return "";
+  if (settings.shard) {
+    notice(`Shard ${settings.shard.index}/${settings.shard.count} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
+    return "";
+  }
   if (!settings.githubToken) {
     warning("No github-token: the result is in the job summary only.");
     return "";
@@ -79589,10 +79604,6 @@ async function postComment(settings, marker, markdown, row, secrets) {
 async function publish(report, settings, secrets) {
   const markdown = secrets.scrub(renderMarkdown(report));
   await writeSummary(markdown);
-  if (report.sample.shard && settings.comment && pullRequestNumber() !== void 0) {
-    notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
-    return "";
-  }
   return postComment(settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha()), secrets);
 }
 async function runAction(env = process.env, cwd = process.cwd()) {
@@ -79603,7 +79614,7 @@ async function runAction(env = process.env, cwd = process.cwd()) {
     const missing = missingKeys(settings);
     if (missing.length > 0) {
       const empty = `The ${missing.join(" and ")} input${missing.length > 1 ? "s are" : " is"} empty.`;
-      const untrusted = untrustedPullRequest(context2.payload, context2.actor);
+      const untrusted = untrustedPullRequest(context2.payload, context2.actor, context2.eventName);
       const pattern = "To gate fork PRs, run deploysim from a `workflow_run` workflow in the base repository (it has the secrets and never runs PR code); see examples/fork-safe/.";
       if (untrusted && settings.onMissingSecrets === "skip") {
         notice(`deploysim did not run: ${untrusted} (on-missing-secrets: skip)`);
@@ -79616,7 +79627,12 @@ ${pattern}
         setOutput("passed", "");
         return;
       }
-      const why = untrusted ? `${untrusted} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.` : `${empty} This run is not a fork or Dependabot pull request, so it has the repository's secrets: check that the secret the workflow passes exists and is spelled as in the repository settings. (on-missing-secrets: skip applies only to fork and Dependabot pull requests.)`;
+      if (!untrusted) {
+        throw new ConfigError(
+          `${empty} This run is not a fork or Dependabot pull request, so it has the repository's secrets: check that the secret the workflow passes exists and is spelled as in the repository settings. (on-missing-secrets: skip applies only to fork and Dependabot pull requests.)`
+        );
+      }
+      const why = `${untrusted} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.`;
       await writeSummary(`## ❌ deploysim could not run
 
 ${why}
@@ -79667,6 +79683,8 @@ var KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
 function credentialsFrom(argv, env) {
   const keys = Object.entries(env).filter(([name, value2]) => KEY_VARIABLE.test(name) && value2).map(([, value2]) => value2);
   argv.forEach((arg, i) => {
+    const userinfo = /:\/\/([^/@\s]+)@/.exec(arg)?.[1];
+    if (userinfo) keys.push(userinfo);
     const match = KEY_FLAG.exec(arg);
     if (!match) return;
     const value2 = match[1] ?? argv[i + 1];

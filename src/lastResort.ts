@@ -13,6 +13,9 @@ export function credentialsFrom(argv: readonly string[], env: NodeJS.ProcessEnv)
     .filter(([name, value]) => KEY_VARIABLE.test(name) && value)
     .map(([, value]) => value!);
   argv.forEach((arg, i) => {
+    // A base URL's user:password@ (this file imports nothing, so it can load before anything else).
+    const userinfo = /:\/\/([^/@\s]+)@/.exec(arg)?.[1];
+    if (userinfo) keys.push(userinfo);
     const match = KEY_FLAG.exec(arg);
     if (!match) return;
     const value = match[1] ?? argv[i + 1];

@@ -19,3 +19,9 @@ export class SecretRegistry {
     return out;
   }
 }
+
+/** The `user:password` of a base URL like https://user:password@host/v1 (a credential like a key), if any. */
+export function urlCredentials(url: string | undefined): string | undefined {
+  const match = url ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url.trim()) : null;
+  return match?.[1];
+}

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { context, getOctokit } from '@actions/github';
 import { readFile } from 'node:fs/promises';
-import { exitCodeOf } from '../errors.js';
+import { ConfigError, exitCodeOf } from '../errors.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate, type Logger } from '../engine/runGate.js';
 import { historyRowFromReport, type HistoryRow } from '../github/auditTrail.js';
@@ -9,7 +9,7 @@ import { upsertStickyComment } from '../github/stickyComment.js';
 import { commentMarker, renderCouldNotRun, renderMarkdown, verdictSubject } from '../report/markdown.js';
 import { errorCauseLine } from '../report/errorCauses.js';
 import type { Report } from '../report/report.js';
-import { SecretRegistry } from '../secrets.js';
+import { SecretRegistry, urlCredentials } from '../secrets.js';
 import { INPUT_NAMES, missingKeys, parseSettings, type RawInputs, type Settings } from '../settings.js';
 
 const logger: Logger = { info: (m) => core.info(m), warning: (m) => core.warning(m) };
@@ -20,6 +20,7 @@ export function readActionSettings(secrets: SecretRegistry, env: NodeJS.ProcessE
   for (const name of INPUT_NAMES) {
     const value = core.getInput(name);
     if (name.endsWith('api-key') || name === 'github-token') secrets.add(value);
+    if (name.endsWith('base-url')) secrets.add(urlCredentials(value));
     if (value) raw[name] = value;
   }
   for (const [input, variable] of [
@@ -43,12 +44,13 @@ function pullRequestNumber(): number | undefined {
  * undefined otherwise. Dependabot is recognised by the actor or the PR's author (a re-run by a human
  * of a Dependabot PR still gets Dependabot's secrets only).
  */
-export function untrustedPullRequest(payload: typeof context.payload, actor: string): string | undefined {
+export function untrustedPullRequest(payload: typeof context.payload, actor: string, eventName: string): string | undefined {
   const pr = payload.pull_request as
     | { head?: { repo?: { full_name?: string } }; base?: { repo?: { full_name?: string } }; user?: { login?: string } }
     | undefined;
   const head = pr?.head?.repo?.full_name;
-  if (pr && head !== undefined && head !== pr.base?.repo?.full_name) {
+  // pull_request_target runs in the base repository with its secrets, fork or not.
+  if (pr && head !== undefined && head !== pr.base?.repo?.full_name && eventName !== 'pull_request_target') {
     return `This is a pull request from a fork (${head}): GitHub gives such runs no secrets and a read-only token.`;
   }
   if (actor === 'dependabot[bot]' || pr?.user?.login === 'dependabot[bot]') {
@@ -80,6 +82,11 @@ function headSha(): string | null {
 async function postComment(settings: Settings, marker: string, markdown: string, row: HistoryRow, secrets: SecretRegistry): Promise<string> {
   const prNumber = pullRequestNumber();
   if (!settings.comment || prNumber === undefined) return '';
+  // The sticky comment is the gate's: a shard's slice (or its failure) would overwrite it and the audit trail.
+  if (settings.shard) {
+    core.notice(`Shard ${settings.shard.index}/${settings.shard.count} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
+    return '';
+  }
   if (!settings.githubToken) {
     core.warning('No github-token: the result is in the job summary only.');
     return '';
@@ -102,11 +109,6 @@ async function postComment(settings: Settings, marker: string, markdown: string,
 async function publish(report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
   const markdown = secrets.scrub(renderMarkdown(report));
   await writeSummary(markdown);
-  // The sticky comment is the gate's: a shard's slice would overwrite it (and the audit trail) with a partial verdict.
-  if (report.sample.shard && settings.comment && pullRequestNumber() !== undefined) {
-    core.notice(`Shard ${report.sample.shard} posts no PR comment: the job that runs \`deploysim merge\` posts the gate's (\`deploysim comment\`; see examples/sharded).`);
-    return '';
-  }
   return postComment(settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha()), secrets);
 }
 
@@ -120,7 +122,7 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
       const empty = `The ${missing.join(' and ')} input${missing.length > 1 ? 's are' : ' is'} empty.`;
       // Only runs GitHub gives no secrets (fork and Dependabot PRs) may skip: on any other run an empty key
       // is a missing or misnamed secret, and skipping would turn the gate off for every pull request.
-      const untrusted = untrustedPullRequest(context.payload, context.actor);
+      const untrusted = untrustedPullRequest(context.payload, context.actor, context.eventName);
       const pattern =
         'To gate fork PRs, run deploysim from a `workflow_run` workflow in the base repository (it has the secrets and never runs PR code); see examples/fork-safe/.';
       if (untrusted && settings.onMissingSecrets === 'skip') {
@@ -129,11 +131,15 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
         core.setOutput('passed', '');
         return;
       }
-      const why = untrusted
-        ? `${untrusted} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.`
-        : `${empty} This run is not a fork or Dependabot pull request, so it has the repository's secrets: check that the secret the workflow passes exists and is spelled as in the repository settings. ` +
-          '(on-missing-secrets: skip applies only to fork and Dependabot pull requests.)';
-      // The summary is written on every event: the reviewer sees why the gate did not run.
+      if (!untrusted) {
+        throw new ConfigError(
+          `${empty} This run is not a fork or Dependabot pull request, so it has the repository's secrets: check that the secret the workflow passes exists and is spelled as in the repository settings. ` +
+            '(on-missing-secrets: skip applies only to fork and Dependabot pull requests.)',
+        );
+      }
+      const why = `${untrusted} ${pattern} Set on-missing-secrets: skip to let such runs pass with a notice.`;
+      // The summary is written on every event: the reviewer sees why the gate did not run. (No comment:
+      // these runs have a read-only token.)
       await writeSummary(`## ❌ deploysim could not run\n\n${why}\n`);
       core.setOutput('passed', 'false');
       core.setFailed(`deploysim cannot run: ${why}`);

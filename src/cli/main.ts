@@ -37,7 +37,9 @@ function shownArgv(argv: readonly string[], credentials: readonly string[]): str
   const shown = argv.map((arg, i) => {
     if (/^--[a-z-]*(api-key|token)=/.test(arg)) return `${arg.slice(0, arg.indexOf('='))}=***`;
     if (i > 0 && /^--[a-z-]*(api-key|token)$/.test(argv[i - 1]!)) return '***';
-    return /\s/.test(arg) || arg === '' ? JSON.stringify(arg) : arg;
+    // A base URL's user:password@ is a credential too.
+    const masked = arg.replace(/\/\/[^/@\s]*@/g, '//***@');
+    return /\s/.test(masked) || masked === '' ? JSON.stringify(masked) : masked;
   });
   return scrubCredentials(shown.join(' '), credentials);
 }

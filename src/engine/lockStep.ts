@@ -44,19 +44,28 @@ export function gitLock(cwd: string, context: LockRefContext & { workflowRef?: s
       files,
       violations: result.violations,
       message: result.violations.length > 0 ? formatLockViolations(result) : undefined,
-      // Locking against the commit under test proves only that the files are committed, not that they
-      // came first: fine for a local try, meaningless as a gate.
-      warnings: result.lockRef !== result.head ? [] : [selfLockWarning(ref, context.eventName)],
+      warnings: lockWarnings(ref, result.lockRef, result.head, context),
     };
   };
 }
 
-function selfLockWarning(ref: string, eventName: string | undefined): string {
-  // pull_request_target checks out the base branch by default: the gate then tests the base, not the PR.
-  if (eventName === 'pull_request_target') {
-    return 'pull_request_target checked out the PR base itself, so the lock compares the base with itself and this run tests the base branch, not the pull request. Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).';
+function lockWarnings(ref: string, lockRef: string, head: string, context: LockRefContext): string[] {
+  // pull_request_target checks out the base branch by default: the run then tests that, not the PR.
+  if (context.eventName === 'pull_request_target') {
+    const prHead = (context.event as { pull_request?: { head?: { sha?: unknown } } } | undefined)?.pull_request?.head?.sha;
+    if (typeof prHead === 'string' && prHead !== head) {
+      return [
+        `pull_request_target checked out ${head.slice(0, 12)}, not the pull request's head ${prHead.slice(0, 12)}: this run tests the base branch, not the pull request. ` +
+          'Gate PRs on pull_request (fork PRs through workflow_run, see examples/fork-safe/).',
+      ];
+    }
   }
-  return `The lock ref ${ref === 'HEAD' ? 'is HEAD' : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`;
+  // Locking against the commit under test proves only that the files are committed, not that they
+  // came first: fine for a local try, meaningless as a gate.
+  if (lockRef === head) {
+    return [`The lock ref ${ref === 'HEAD' ? 'is HEAD' : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`];
+  }
+  return [];
 }
 
 /** The commit the event itself is based on (PR base, push `before`, merge queue base), if it has one. */

@@ -71,13 +71,13 @@ const EXAMPLES_PER_CATEGORY = 3;
 
 /** corpus → sample → replay → grade → decide → report. Every model request happens inside `replayAndGrade`. */
 export async function runGate(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
+  const outputDir = path.resolve(deps.cwd, settings.outputDir);
+  await makeDirectory(outputDir, 'output-dir');
+  // First: a previous run's files must not pass for this run's if it stops early (a reused workspace, a second step).
+  await Promise.all(OUTPUT_FILES.map((name) => rm(path.join(outputDir, name), { force: true })));
   const registration = await loadRegistration(settings.registration, deps.cwd);
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
-  const outputDir = path.resolve(deps.cwd, settings.outputDir);
-  await makeDirectory(outputDir, 'output-dir');
-  // A previous run's files must not pass for this run's if it stops early (a reused workspace, a second step).
-  await Promise.all(OUTPUT_FILES.map((name) => rm(path.join(outputDir, name), { force: true })));
   const reportPath = path.join(outputDir, 'report.json');
   const resultsPath = path.join(outputDir, 'results.jsonl');
   const now = deps.now ?? (() => new Date());

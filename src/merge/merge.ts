@@ -130,7 +130,7 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
   const seenRanks = new Set<number>();
   const results: ResultLine[] = [];
   for (const s of parsed) {
-    const expected = s.index > sampleSize ? 0 : Math.floor((sampleSize - s.index) / n) + 1;
+    const expected = Math.floor((sampleSize - s.index) / n) + 1;
     if (s.results.length !== expected || s.report.sample.replayed !== s.results.length) {
       problems.push(`${s.dir}: shard ${s.index}/${n} should hold ${expected} results; results.jsonl has ${s.results.length} and report.json says ${s.report.sample.replayed} (an interrupted shard? re-run it, with cache-dir to resume).`);
     }

@@ -122,6 +122,18 @@ describe('deploysim run', () => {
     expect(stopped.stderr).toContain('Cannot reach the candidate endpoint');
     expect(readdirSync(path.join(repo.dir, 'out'))).toEqual(['results.jsonl']);
     expect(readFileSync(path.join(repo.dir, 'out', 'results.jsonl'), 'utf8')).toBe('');
+    // A configuration error stops before the registration is read, after the old files are gone.
+    const broken = await runCli(['run', '--registration', 'missing.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--lock-ref', 'HEAD', '--output-dir', 'out'], { cwd: repo.dir });
+    expect(broken.code, broken.stderr).toBe(2);
+    expect(readdirSync(path.join(repo.dir, 'out'))).toEqual([]);
+  });
+
+  it('a password in a base URL is a credential: never printed', async () => {
+    const repo = quickstartRepo();
+    const result = await runCli([...runFlags('http://deploysim:s3cret-url-pass@127.0.0.1:9/v1'), '--candidate-api-key', 'none', '--max-retries', '0', '--verbose'], { cwd: repo.dir });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain('Cannot reach the candidate endpoint http://***@127.0.0.1:9/v1');
+    expect(result.stdout + result.stderr).not.toContain('s3cret-url-pass');
   });
 
   it('rejects a bad corpus line with exit 2 and corpus.jsonl:<line>, before any request', async () => {

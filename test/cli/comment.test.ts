@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, cli, tempDir } from '../security/helpers.js';
@@ -56,5 +56,20 @@ describe('deploysim comment', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--pr');
     expect(github.requests).toHaveLength(0);
+  });
+
+  it("refuses a shard's report (exit 2, nothing sent), and takes the head SHA from the event's pull request", async () => {
+    const github = await startGitHub({ token: TOKEN });
+    const shard = await cli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo', '--candidate-base-url', 'builtin:demo', '--no-lock', '--output-dir', 'shard-out', '--shard', '1/2', '--quiet'], dir);
+    expect(shard.code, shard.stderr).toBe(0);
+    const refused = await cli(['comment', 'shard-out/report.json', '--pr', '13', '--repo', 'acme/gate', '--api-url', github.url], dir, { GITHUB_TOKEN: TOKEN });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("shard-out/report.json is shard 1/2's report: post the report `deploysim merge` writes from all shards.");
+    expect(github.requests).toHaveLength(0);
+    const event = path.join(dir, 'event.json');
+    writeFileSync(event, JSON.stringify({ pull_request: { number: 13, head: { sha: 'b'.repeat(40) } } }));
+    const posted = await cli(['comment', 'out/report.json', '--pr', '13', '--repo', 'acme/gate', '--api-url', github.url], dir, { GITHUB_TOKEN: TOKEN, GITHUB_EVENT_PATH: event, GITHUB_SHA: 'c'.repeat(40) });
+    expect(posted.code, posted.stderr).toBe(0);
+    expect(github.commentsOn('acme', 'gate', 13)[0]!.body).toContain('| `bbbbbbbbbbbb` |');
   });
 });

@@ -16,6 +16,7 @@ import {
   createGateRepo,
   DEFAULT_REPOSITORY,
   DEFAULT_WORKFLOW_PATH,
+  pullRequestPayload,
   runAction,
   runCli,
   workflowCommands,
@@ -478,11 +479,13 @@ describe('fork pull requests without secrets', () => {
 describe('missing secrets on a run that has them', () => {
   it('a same-repository PR with an empty key fails even with on-missing-secrets: skip: a misnamed secret must not turn the gate off', async () => {
     const openai = await startOpenAI();
+    const github = await startGitHub();
     const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': 'skip' },
       pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
@@ -491,6 +494,23 @@ describe('missing secrets on a run that has them', () => {
     expect(error).toContain('on-missing-secrets: skip applies only to fork and Dependabot pull requests');
     expect(run.summary).toContain('could not run');
     expect(openai.requests).toHaveLength(0);
+    // The PR's sticky comment says so too (it must not keep an earlier verdict).
+    const [comment] = github.commentsOn(OWNER, REPO, PR);
+    expect(comment!.body).toContain('## ❌ deploysim could not run');
+    expect(comment!.body).toContain('check that the secret the workflow passes exists');
+  });
+
+  it('pull_request_target gives fork PRs the secrets: an empty key there is not skipped', async () => {
+    const openai = await startOpenAI();
+    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
+    const run = await runAction({
+      cwd: repo.dir,
+      eventName: 'pull_request_target',
+      event: pullRequestPayload(DEFAULT_REPOSITORY, { number: PR, baseSha: repo.baseSha, headSha: repo.headSha, headRepo: 'forker/gate-demo' }),
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': 'skip', comment: 'false' },
+    });
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(workflowCommands(run.stdout, 'error').join('\n')).toContain('This run is not a fork or Dependabot pull request');
   });
 });
 
@@ -525,6 +545,20 @@ describe('outputs and summary', () => {
     expect(run.outputs['comment-url']).toBe('');
     expect(workflowCommands(run.stdout, 'notice').join('\n')).toContain('Shard 1/2 posts no PR comment');
     expect(run.summary).toContain('deploysim: shard 1/2 passed');
+  });
+
+  it('a shard that stops before a verdict posts no PR comment either', async () => {
+    const github = await startGitHub();
+    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': 'http://127.0.0.1:9/v1', 'candidate-api-key': 'sk-test-shard-2', 'max-retries': '0', shard: '1/2' },
+      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      githubApiUrl: github.url,
+    });
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.summary).toContain('could not run');
+    expect(github.requests).toHaveLength(0);
   });
 
   it('a runner without GITHUB_STEP_SUMMARY (act, older GHES) loses the summary, not the verdict', async () => {

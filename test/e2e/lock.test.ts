@@ -253,6 +253,7 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
   });
 
   it('pull_request_target with the base checked out (its default) warns that the run tests the base, not the PR', async () => {
+    // The base branch's checkout: here the PR base itself (on GitHub, the branch's latest commit).
     const repo = createGateRepo({ files: GATE_FILES });
     repo.git('checkout', '--quiet', repo.baseSha);
     const openai = await startOpenAI();
@@ -263,7 +264,9 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-e2e-8888', comment: 'false' },
     });
     expect(run.code, describeRun(run)).toBe(0);
-    expect(workflowCommands(run.stdout, 'warning').join('\n')).toContain('pull_request_target checked out the PR base itself');
+    expect(workflowCommands(run.stdout, 'warning').join('\n')).toContain(
+      `pull_request_target checked out ${repo.baseSha.slice(0, 12)}, not the pull request's head ${repo.headSha.slice(0, 12)}: this run tests the base branch, not the pull request.`,
+    );
   });
 
   it('push event: locks against event.before', async () => {

@@ -251,7 +251,7 @@ describe('the audit trail through the action', () => {
     expect(body.startsWith(second.summary.trim())).toBe(true);
     expect(body.slice(second.summary.trim().length).trim().startsWith(HISTORY_START)).toBe(true);
 
-    // A third run that cannot start (the endpoint refuses the key) replaces the green verdict and adds its row.
+    // A third run that stops before a verdict (nothing listens on port 9) replaces the green verdict and adds its row.
     const third = await runAction({ ...options, inputs: { ...options.inputs, 'candidate-base-url': 'http://127.0.0.1:9/v1', 'max-retries': '0' } });
     expect(third.code, describeRun(third)).toBe(1);
     const after = github.commentsOn(OWNER, REPO, PR).filter((c) => c.body.includes(MARKER));

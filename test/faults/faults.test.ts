@@ -141,7 +141,8 @@ describe('refusals', () => {
 
   it('a dropped connection after the endpoint has answered fails only that record', async () => {
     const dir = await makeFixture({ records: 40 });
-    // Concurrency 2 takes records in order, so record 7 starts after earlier records were graded.
+    // Records are replayed in file order and a worker takes the next only when its record is done, so at
+    // concurrency 2 record 7 starts after earlier records were graded.
     const mock: Awaited<ReturnType<typeof server>> = await server({
       faults: (r) => (r.role === 'candidate' && recordIndex(r.rawBody) === 7 && mock.requests.some((x) => x.role === 'grader') ? { type: 'disconnect' } : undefined),
     });

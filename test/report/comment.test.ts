@@ -7,6 +7,7 @@ import { upsertStickyComment, type Octokit } from '../../src/github/stickyCommen
 import { observedVsPredictedChart } from '../../src/report/chart.js';
 import { commentMarker, MAX_COMMENT_CHARS, renderMarkdown } from '../../src/report/markdown.js';
 import type { Report } from '../../src/report/report.js';
+import { renderText } from '../../src/report/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const loadReport = async (): Promise<Report> => JSON.parse(await readFile(path.join(here, 'fixtures/report.json'), 'utf8')) as Report;
@@ -37,9 +38,13 @@ describe('observedVsPredictedChart', () => {
     expect(chart).toContain('line [500, 2000, 2000]');
   });
 
-  it('is omitted when nothing was graded', async () => {
-    const cats = (await loadReport()).categories.map((c) => ({ ...c, graded: 0 }));
+  it('is omitted when nothing was graded, and the table and the CLI summary say n/a, not a rate of 0', async () => {
+    const report = await loadReport();
+    const cats = report.categories.map((c) => ({ ...c, flagged: 0, graded: 0, rate_per_100k: 0 }));
     expect(observedVsPredictedChart(cats)).toBe('');
+    const ungraded = { ...report, categories: cats };
+    expect(renderMarkdown(ungraded)).toMatch(/ `violent_wrongdoing` \| 500 \| n\/a \| /);
+    expect(renderText(ungraded, 'report.json')).toMatch(/^ {2}violent_wrongdoing +500 +n\/a +/m);
   });
 });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { renderCalibration, runCalibration } from '../../calibration/calibrate.js';
 import { ConfigError } from '../../errors.js';
-import { SecretRegistry } from '../../secrets.js';
+import { SecretRegistry, urlCredentials } from '../../secrets.js';
 import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
 import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
 
@@ -54,6 +54,7 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
   const secrets = new SecretRegistry();
   const apiKey = (values['grader-api-key'] as string | undefined) || io.env.DEPLOYSIM_GRADER_API_KEY || io.env.OPENAI_API_KEY || '';
   secrets.add(apiKey);
+  secrets.add(urlCredentials(baseUrl));
   if (!apiKey && baseUrl !== DEMO_ENDPOINT) {
     throw new ConfigError('no grader key: pass --grader-api-key or set DEPLOYSIM_GRADER_API_KEY / OPENAI_API_KEY (keyless servers take any placeholder).');
   }

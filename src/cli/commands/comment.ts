@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { ConfigError, GateError } from '../../errors.js';
 import { historyRowFromReport } from '../../github/auditTrail.js';
 import { upsertStickyComment } from '../../github/stickyComment.js';
@@ -13,7 +14,7 @@ const USAGE = `Usage: deploysim comment REPORT.json --pr N [--repo OWNER/NAME] [
   runs kept and a row appended. Use it after \`deploysim merge\` in a sharded workflow.
 
   The token comes from the GITHUB_TOKEN environment variable (needs pull-requests: write).
-  --repo defaults to GITHUB_REPOSITORY, --head-sha to GITHUB_SHA, --api-url to GITHUB_API_URL
+  --repo defaults to GITHUB_REPOSITORY, --head-sha to the PR head in GITHUB_EVENT_PATH (else GITHUB_SHA), --api-url to GITHUB_API_URL
   (else https://api.github.com). Prints the comment URL. Exit 0 when posted, 1 when GitHub refused,
   2 for a usage error.`;
 
@@ -37,11 +38,13 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
   secrets.add(token);
 
   const report = await readReportFile(file, io.cwd);
+  // The sticky comment is the gate's: one shard's slice would overwrite it.
+  if (report.sample.shard) throw new ConfigError(`${file} is shard ${report.sample.shard}'s report: post the report \`deploysim merge\` writes from all shards.`);
 
   // Loaded on demand: octokit is large, and no other subcommand needs it (startup time and memory).
   const { getOctokit } = await import('@actions/github');
   const octokit = getOctokit(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com' });
-  const headSha = (values['head-sha'] as string | undefined) ?? io.env.GITHUB_SHA ?? null;
+  const headSha = (values['head-sha'] as string | undefined) ?? (await pullRequestHead(io.env.GITHUB_EVENT_PATH)) ?? io.env.GITHUB_SHA ?? null;
   try {
     const result = await upsertStickyComment(
       octokit,
@@ -58,6 +61,17 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
         ? 'GitHub refused the comment (403): the token needs pull-requests: write (fork pull requests get a read-only token).'
         : `Could not post the PR comment: ${secrets.scrub((error as Error).message)}`,
     );
+  }
+}
+
+/** The PR head from the workflow's event payload, as the action records it (GITHUB_SHA is the merge commit there). */
+async function pullRequestHead(eventPath: string | undefined): Promise<string | undefined> {
+  if (!eventPath) return undefined;
+  try {
+    const sha = (JSON.parse(await readFile(eventPath, 'utf8')) as { pull_request?: { head?: { sha?: unknown } } }).pull_request?.head?.sha;
+    return typeof sha === 'string' ? sha : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { ModelGateway } from '../../models/gateway.js';
 import { measureRealism, renderRealism } from '../../realism/realism.js';
 import { loadRegistration } from '../../registration/load.js';
-import { SecretRegistry } from '../../secrets.js';
+import { SecretRegistry, urlCredentials } from '../../secrets.js';
 import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
 import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
 
@@ -78,6 +78,7 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   const discriminatorKey = (values['discriminator-api-key'] as string | undefined) || io.env.DEPLOYSIM_DISCRIMINATOR_API_KEY || simulatorKey;
   secrets.add(simulatorKey);
   secrets.add(discriminatorKey);
+  for (const url of [simulatorUrl, discriminatorUrl]) secrets.add(urlCredentials(url));
 
   const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
   const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');

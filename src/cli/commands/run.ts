@@ -3,7 +3,7 @@ import { gitLock, noLock } from '../../engine/lockStep.js';
 import { runGate, type Logger } from '../../engine/runGate.js';
 import { verdictSubject } from '../../report/markdown.js';
 import { renderText } from '../../report/text.js';
-import { SecretRegistry } from '../../secrets.js';
+import { SecretRegistry, urlCredentials } from '../../secrets.js';
 import { ConfigError } from '../../errors.js';
 import { INPUT_NAMES, missingKeys, parseSettings, type RawInputs } from '../../settings.js';
 import { parse, type CliIo, type Command } from '../args.js';
@@ -56,6 +56,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   raw['candidate-api-key'] ??= io.env.DEPLOYSIM_CANDIDATE_API_KEY || io.env.OPENAI_API_KEY;
   raw['grader-api-key'] ??= io.env.DEPLOYSIM_GRADER_API_KEY;
   for (const k of ['candidate-api-key', 'grader-api-key', 'simulator-api-key', 'baseline-api-key'] as const) secrets.add(raw[k]);
+  for (const k of ['candidate-base-url', 'grader-base-url', 'simulator-base-url', 'baseline-base-url'] as const) secrets.add(urlCredentials(raw[k]));
   const settings = parseSettings(raw, { allowNoLock: true, noLock: values['no-lock'] === true });
   // As calibrate: without a key a hosted endpoint answers 401 only after the corpus pass; keyless servers take a placeholder.
   const missing = missingKeys(settings);
