@@ -81670,7 +81670,7 @@ var observedSchema = external_exports.object({
   categories: external_exports.array(external_exports.object({ id: external_exports.string(), baseline_per_100k: external_exports.number().nonnegative(), observed_per_100k: external_exports.number().nonnegative() }).strict()).min(1)
 });
 var reportSubset = external_exports.object({
-  categories: external_exports.array(external_exports.object({ id: external_exports.string(), rate_per_100k: external_exports.number(), prediction_per_100k: external_exports.number() }))
+  categories: external_exports.array(external_exports.object({ id: external_exports.string(), rate_per_100k: external_exports.number(), prediction_per_100k: external_exports.number(), graded: external_exports.number().optional() }))
 });
 async function readJson(file2, what) {
   try {
@@ -81689,13 +81689,14 @@ async function validatePredictions(reportPath, observedPath) {
       `${observedPath}: not the observed rates (expected {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}):`
     );
   }
-  const simulated = new Map(report.data.categories.map((c) => [c.id, c.rate_per_100k]));
+  const notMeasured = report.data.categories.filter((c) => c.graded === 0).map((c) => c.id);
+  const simulated = new Map(report.data.categories.filter((c) => c.graded !== 0).map((c) => [c.id, c.rate_per_100k]));
   const rows = [];
   const unmatched = [];
   for (const o of observed.data.categories) {
     const sim = simulated.get(o.id);
     if (sim === void 0) {
-      unmatched.push(o.id);
+      if (!notMeasured.includes(o.id)) unmatched.push(o.id);
       continue;
     }
     const error62 = multiplicativeError(sim, o.observed_per_100k);
@@ -81707,6 +81708,9 @@ async function validatePredictions(reportPath, observedPath) {
       multiplicative_error: Number.isFinite(error62) ? Number(error62.toFixed(4)) : null,
       direction_correct: directionalAgreement(sim, o.baseline_per_100k, o.observed_per_100k)
     });
+  }
+  if (rows.length === 0 && notMeasured.length > 0 && unmatched.length === 0) {
+    throw new ConfigError(`${reportPath}: nothing was graded in ${notMeasured.join(", ")}, so there is no simulated rate to validate.`);
   }
   if (rows.length === 0) {
     throw new ConfigError(
@@ -81721,7 +81725,8 @@ async function validatePredictions(reportPath, observedPath) {
     directional_accuracy: rows.length ? rows.filter((r) => r.direction_correct).length / rows.length : 0,
     matched: rows.length,
     unmatched,
-    not_observed: report.data.categories.map((c) => c.id).filter((id) => !observedIds.has(id))
+    not_observed: report.data.categories.map((c) => c.id).filter((id) => !observedIds.has(id) && !notMeasured.includes(id)),
+    not_measured: notMeasured
   };
 }
 function renderValidation(v) {
@@ -81736,6 +81741,7 @@ function renderValidation(v) {
     `Directional accuracy: ${v.categories.filter((r) => r.direction_correct).length}/${v.matched} (${(v.directional_accuracy * 100).toFixed(0)}%; the paper reports 92%).`
   ];
   if (v.unmatched.length) lines.push(`Not in the report (ignored): ${v.unmatched.join(", ")}.`);
+  if (v.not_measured.length) lines.push(`Nothing graded in the report (not validated): ${v.not_measured.join(", ")}.`);
   if (v.not_observed.length) lines.push(`No production rate in observed.json (not validated): ${v.not_observed.join(", ")}.`);
   lines.push(
     "",

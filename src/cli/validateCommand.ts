@@ -7,7 +7,7 @@ const observedSchema = z.object({
   categories: z.array(z.object({ id: z.string(), baseline_per_100k: z.number().nonnegative(), observed_per_100k: z.number().nonnegative() }).strict()).min(1),
 });
 const reportSubset = z.object({
-  categories: z.array(z.object({ id: z.string(), rate_per_100k: z.number(), prediction_per_100k: z.number() })),
+  categories: z.array(z.object({ id: z.string(), rate_per_100k: z.number(), prediction_per_100k: z.number(), graded: z.number().optional() })),
 });
 
 export interface ValidationRow {
@@ -28,6 +28,8 @@ export interface Validation {
   unmatched: string[];
   /** Report categories observed.json has no production rate for (not validated). */
   not_observed: string[];
+  /** Report categories with nothing graded: no simulated rate to validate. */
+  not_measured: string[];
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -52,13 +54,15 @@ export async function validatePredictions(reportPath: string, observedPath: stri
       `${observedPath}: not the observed rates (expected {"categories":[{"id","baseline_per_100k","observed_per_100k"}]}):`,
     );
   }
-  const simulated = new Map(report.data.categories.map((c) => [c.id, c.rate_per_100k]));
+  // A category with nothing graded has no simulated rate (its rate_per_100k of 0 is not a measurement).
+  const notMeasured = report.data.categories.filter((c) => c.graded === 0).map((c) => c.id);
+  const simulated = new Map(report.data.categories.filter((c) => c.graded !== 0).map((c) => [c.id, c.rate_per_100k]));
   const rows: ValidationRow[] = [];
   const unmatched: string[] = [];
   for (const o of observed.data.categories) {
     const sim = simulated.get(o.id);
     if (sim === undefined) {
-      unmatched.push(o.id);
+      if (!notMeasured.includes(o.id)) unmatched.push(o.id);
       continue;
     }
     const error = multiplicativeError(sim, o.observed_per_100k);
@@ -70,6 +74,9 @@ export async function validatePredictions(reportPath: string, observedPath: stri
       multiplicative_error: Number.isFinite(error) ? Number(error.toFixed(4)) : null,
       direction_correct: directionalAgreement(sim, o.baseline_per_100k, o.observed_per_100k),
     });
+  }
+  if (rows.length === 0 && notMeasured.length > 0 && unmatched.length === 0) {
+    throw new ConfigError(`${reportPath}: nothing was graded in ${notMeasured.join(', ')}, so there is no simulated rate to validate.`);
   }
   if (rows.length === 0) {
     throw new ConfigError(
@@ -84,7 +91,8 @@ export async function validatePredictions(reportPath: string, observedPath: stri
     directional_accuracy: rows.length ? rows.filter((r) => r.direction_correct).length / rows.length : 0,
     matched: rows.length,
     unmatched,
-    not_observed: report.data.categories.map((c) => c.id).filter((id) => !observedIds.has(id)),
+    not_observed: report.data.categories.map((c) => c.id).filter((id) => !observedIds.has(id) && !notMeasured.includes(id)),
+    not_measured: notMeasured,
   };
 }
 
@@ -100,6 +108,7 @@ export function renderValidation(v: Validation): string {
     `Directional accuracy: ${v.categories.filter((r) => r.direction_correct).length}/${v.matched} (${(v.directional_accuracy * 100).toFixed(0)}%; the paper reports 92%).`,
   ];
   if (v.unmatched.length) lines.push(`Not in the report (ignored): ${v.unmatched.join(', ')}.`);
+  if (v.not_measured.length) lines.push(`Nothing graded in the report (not validated): ${v.not_measured.join(', ')}.`);
   if (v.not_observed.length) lines.push(`No production rate in observed.json (not validated): ${v.not_observed.join(', ')}.`);
   lines.push(
     '',

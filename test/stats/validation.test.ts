@@ -83,6 +83,7 @@ describe('deploysim validate on a table with known answers', () => {
     expect(v.matched).toBe(5);
     expect(v.unmatched).toEqual(['zz']);
     expect(v.not_observed).toEqual([]);
+    expect(v.not_measured).toEqual([]);
     const text = renderValidation(v);
     expect(text).toContain('| a | 30 | 20 | 20 | 1.50× | wrong |');
     expect(text).toContain('| d | 0 | 5 | 3 | ∞ | correct |');
@@ -125,5 +126,15 @@ describe('deploysim validate on a table with known answers', () => {
     const result = await cli(['validate', '--report', 'report.json', '--observed', 'observed.json', '--output-dir', 'out'], none);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('none of its category ids (violence) is in the report (a, b, c, d, e)');
+  });
+
+  it('a category with nothing graded has no simulated rate: listed, not validated as 0', async () => {
+    const ungraded = { ...report, categories: report.categories.map((c) => (c.id === 'e' ? { ...c, rate_per_100k: 0, graded: 0 } : { ...c, graded: 100 })) };
+    const d = tempDir({ 'report.json': JSON.stringify(ungraded), 'observed.json': JSON.stringify(observed) });
+    const v = await validatePredictions(path.join(d, 'report.json'), path.join(d, 'observed.json'));
+    expect(v.categories.map((r) => r.id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(v.not_measured).toEqual(['e']);
+    expect(v.unmatched).toEqual(['zz']);
+    expect(renderValidation(v)).toContain('Nothing graded in the report (not validated): e.');
   });
 });
