@@ -77333,7 +77333,7 @@ categories:
 `;
 }
 function workflowTemplate(a) {
-  return `# Runs the deploysim gate on every pull request (see the README for the release-gate variant).
+  return `# Runs the deploysim gate on every pull request (examples/release-gate/ has the release-gate variant).
 # Make the "deploysim / gate" check required in branch protection, and protect ${a.registrationPath},
 # the corpus and .github/workflows/ with CODEOWNERS review.
 name: deploysim
@@ -79362,9 +79362,15 @@ async function* readSample(plan, stratify, keep = () => true) {
   const sampled = (line) => {
     const rank = plan.selection.get(line.number);
     if (rank === void 0 || !keep(rank)) return void 0;
-    const record2 = corpusRecordSchema.parse(JSON.parse(line.text));
+    const changed = () => new GateError(`${plan.displayPath}:${line.number}: the corpus changed during the run; re-run with the file unchanged`);
+    let record2;
+    try {
+      record2 = corpusRecordSchema.parse(JSON.parse(line.text));
+    } catch {
+      throw changed();
+    }
     const prefix = derivePrefix(record2.messages);
-    if ("error" in prefix) throw new ConfigError(`${plan.displayPath}:${line.number}: the corpus changed during the run`);
+    if ("error" in prefix) throw changed();
     return {
       rank,
       id: record2.id,

@@ -65604,9 +65604,15 @@ async function* readSample(plan, stratify, keep = () => true) {
   const sampled = (line) => {
     const rank = plan.selection.get(line.number);
     if (rank === void 0 || !keep(rank)) return void 0;
-    const record2 = corpusRecordSchema.parse(JSON.parse(line.text));
+    const changed = () => new GateError(`${plan.displayPath}:${line.number}: the corpus changed during the run; re-run with the file unchanged`);
+    let record2;
+    try {
+      record2 = corpusRecordSchema.parse(JSON.parse(line.text));
+    } catch {
+      throw changed();
+    }
     const prefix = derivePrefix(record2.messages);
-    if ("error" in prefix) throw new ConfigError(`${plan.displayPath}:${line.number}: the corpus changed during the run`);
+    if ("error" in prefix) throw changed();
     return {
       rank,
       id: record2.id,
@@ -79655,7 +79661,7 @@ ${why}
     const commentUrl = await publish(report, settings, secrets);
     setOutput("passed", String(report.passed));
     setOutput("report", outcome.reportPath);
-    const failing = report.categories.filter((c) => c.verdict === "fail" || c.verdict === "inconclusive" && report.decision.on_inconclusive === "fail");
+    const failing = report.sample.replayed === 0 ? [] : report.categories.filter((c) => c.verdict === "fail" || c.verdict === "inconclusive" && report.decision.on_inconclusive === "fail");
     setOutput("failed-categories", failing.map((c) => c.id).join(","));
     setOutput("comment-url", commentUrl);
     if (report.passed) info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);

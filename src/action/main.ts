@@ -160,8 +160,9 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     const commentUrl = await publish(report, settings, secrets);
     core.setOutput('passed', String(report.passed));
     core.setOutput('report', outcome.reportPath);
-    // Inconclusive categories fail the gate too under on_inconclusive: fail.
-    const failing = report.categories.filter((c) => c.verdict === 'fail' || (c.verdict === 'inconclusive' && report.decision.on_inconclusive === 'fail'));
+    // Inconclusive categories fail the gate too under on_inconclusive: fail; none was measured when the
+    // gate stopped before replaying (a violated lock), so none is named then.
+    const failing = report.sample.replayed === 0 ? [] : report.categories.filter((c) => c.verdict === 'fail' || (c.verdict === 'inconclusive' && report.decision.on_inconclusive === 'fail'));
     core.setOutput('failed-categories', failing.map((c) => c.id).join(','));
     core.setOutput('comment-url', commentUrl);
     if (report.passed) core.info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);

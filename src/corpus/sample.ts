@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { ConfigError, ConfigErrors } from '../errors.js';
+import { ConfigError, ConfigErrors, GateError } from '../errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
 import { forEachLine, lineBatches, LineTooLongError, openCorpusStream, type Line } from './lines.js';
 import { corpusRecordSchema, derivePrefix, isPlainCorpusRecord, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
@@ -212,9 +212,17 @@ export async function* readSample(plan: CorpusPlan, stratify: string | undefined
   const sampled = (line: Line): SampledPrefix | undefined => {
     const rank = plan.selection.get(line.number);
     if (rank === undefined || !keep(rank)) return undefined;
-    const record = corpusRecordSchema.parse(JSON.parse(line.text));
+    // Pass 1 validated this line: anything else now means the file changed under the run, with requests
+    // possibly sent already (so a gate failure, not a configuration error).
+    const changed = () => new GateError(`${plan.displayPath}:${line.number}: the corpus changed during the run; re-run with the file unchanged`);
+    let record: CorpusRecord;
+    try {
+      record = corpusRecordSchema.parse(JSON.parse(line.text));
+    } catch {
+      throw changed();
+    }
     const prefix = derivePrefix(record.messages);
-    if ('error' in prefix) throw new ConfigError(`${plan.displayPath}:${line.number}: the corpus changed during the run`);
+    if ('error' in prefix) throw changed();
     return {
       rank,
       id: record.id,

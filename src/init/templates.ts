@@ -88,7 +88,7 @@ categories:
 }
 
 export function workflowTemplate(a: InitAnswers): string {
-  return `# Runs the deploysim gate on every pull request (see the README for the release-gate variant).
+  return `# Runs the deploysim gate on every pull request (examples/release-gate/ has the release-gate variant).
 # Make the "deploysim / gate" check required in branch protection, and protect ${a.registrationPath},
 # the corpus and .github/workflows/ with CODEOWNERS review.
 name: deploysim

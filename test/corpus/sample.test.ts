@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivePrefix } from '../../src/corpus/record.js';
 import { allocateProportionally, planSample, readSample } from '../../src/corpus/sample.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, GateError } from '../../src/errors.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -104,6 +104,18 @@ describe('planSample', () => {
     expect((typo as Error).message).toBe('corpus.stratify: no record in strata-typo.jsonl has the field "metadata.surfce"; give a dotted path to a field the records have, e.g. metadata.surface.');
     const file = await corpus('no-consent.jsonl', [record('a', { consent: false }), record('b', { consent: false })]);
     await expect(planSample(file, 'no-consent.jsonl', { seed: 0 })).rejects.toThrow('no-consent.jsonl: the corpus has no replayable records (all 2 records have consent: false).');
+  });
+
+  it('a corpus changed between the two passes is a gate failure (exit 1: requests may have been sent), not a configuration error', async () => {
+    const file = await corpus('changing.jsonl', [record('c1'), record('c2')]);
+    const plan = await planSample(file, 'changing.jsonl', { seed: 0 });
+    await writeFile(file, `${record('c1')}\n{"id": "c2", "messages": 1}\n`);
+    const error = await (async () => {
+      for await (const _ of readSample(plan, undefined)) void _;
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GateError);
+    expect((error as GateError).exitCode).toBe(1);
+    expect((error as Error).message).toBe('changing.jsonl:2: the corpus changed during the run; re-run with the file unchanged');
   });
 
   it('reads a corpus that starts with a UTF-8 byte-order mark', async () => {

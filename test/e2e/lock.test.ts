@@ -187,6 +187,8 @@ describe('the lock through node dist/index.js: tampering fails the gate and send
 
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
+    // No category was measured, so none is named as failed.
+    expect(run.outputs['failed-categories']).toBe('');
     expect(run.openai.requests, 'a model request was sent despite the lock violation').toHaveLength(0);
 
     const report = readReport(repo.dir);
