@@ -71,6 +71,11 @@ const startGitHub = closedAfterEach(startMockGitHub);
 
 afterAll(() => cleanupTempDirs());
 
+/** A committed repo with a 20-record corpus and one category predicted at `prediction` per 100k. */
+function smallGateRepo(prediction: number): GateRepo {
+  return createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction }] })) });
+}
+
 function gateFiles(corpus: CorpusLine[], registration: string): Record<string, string> {
   return { 'deploysim.yml': registration, 'corpus.jsonl': corpusText(corpus) };
 }
@@ -378,7 +383,7 @@ describe('the pre-registration lock', () => {
   it('needs lock-ref on workflow_dispatch, and sends nothing to any model', async () => {
     const openai = await startOpenAI();
     const github = await startGitHub();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
+    const repo = smallGateRepo(100);
     const run = await runAction({
       cwd: repo.dir,
       eventName: 'workflow_dispatch',
@@ -443,7 +448,7 @@ describe('fork pull requests without secrets', () => {
   const forkRun = async (onMissingSecrets: 'fail' | 'skip') => {
     const openai = await startOpenAI();
     const github = await startGitHub();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
+    const repo = smallGateRepo(100);
     const run = await runAction({
       cwd: repo.dir,
       // No candidate-api-key: GitHub gives fork PRs no secrets, so the expression is empty.
@@ -480,7 +485,7 @@ describe('missing secrets on a run that has them', () => {
   it('a same-repository PR with an empty key fails even with on-missing-secrets: skip: a misnamed secret must not turn the gate off', async () => {
     const openai = await startOpenAI();
     const github = await startGitHub();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
+    const repo = smallGateRepo(100);
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': 'skip' },
@@ -502,7 +507,7 @@ describe('missing secrets on a run that has them', () => {
 
   it('pull_request_target gives fork PRs the secrets: an empty key there is not skipped', async () => {
     const openai = await startOpenAI();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] })) });
+    const repo = smallGateRepo(100);
     const run = await runAction({
       cwd: repo.dir,
       eventName: 'pull_request_target',
@@ -533,7 +538,7 @@ describe('outputs and summary', () => {
   it('a shard posts no PR comment (the merge job posts the gate\'s), even with comment left on', async () => {
     const openai = await startOpenAI();
     const github = await startGitHub();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
+    const repo = smallGateRepo(5000);
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-shard-1', shard: '1/2' },
@@ -549,7 +554,7 @@ describe('outputs and summary', () => {
 
   it('a shard that stops before a verdict posts no PR comment either', async () => {
     const github = await startGitHub();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
+    const repo = smallGateRepo(5000);
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': 'http://127.0.0.1:9/v1', 'candidate-api-key': 'sk-test-shard-2', 'max-retries': '0', shard: '1/2' },
@@ -563,7 +568,7 @@ describe('outputs and summary', () => {
 
   it('a runner without GITHUB_STEP_SUMMARY (act, older GHES) loses the summary, not the verdict', async () => {
     const openai = await startOpenAI();
-    const repo = createGateRepo({ files: gateFiles(buildCorpus({ size: 20 }), registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 5000 }] })) });
+    const repo = smallGateRepo(5000);
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-nosummary-1', comment: 'false' },
