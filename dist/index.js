@@ -79678,8 +79678,18 @@ ${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: $
       setOutput("comment-url", await postComment(settings, commentMarker(settings.registration), markdown, row, secrets));
     }
     setOutput("passed", "false");
+    annotateProblems(error63, secrets);
     setFailed(configError ? `deploysim configuration error (nothing was sent to any model):
 ${message}` : message);
+  }
+}
+var MAX_ANNOTATIONS = 10;
+function annotateProblems(error63, secrets) {
+  if (!(error63 instanceof ConfigErrors)) return;
+  for (const problem of error63.problems.slice(0, MAX_ANNOTATIONS)) {
+    const at = /^([^\s:/][^\s:]*):(\d+)(?::(\d+))?: (.+)$/s.exec(problem);
+    if (!at || Number(at[2]) < 1) continue;
+    error(secrets.scrub(at[4]), { file: at[1], startLine: Number(at[2]), ...at[3] ? { startColumn: Number(at[3]) } : {} });
   }
 }
 

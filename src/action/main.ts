@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { context, getOctokit } from '@actions/github';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, exitCodeOf } from '../errors.js';
+import { ConfigError, ConfigErrors, exitCodeOf } from '../errors.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate, type Logger } from '../engine/runGate.js';
 import { historyRowFromReport, type HistoryRow } from '../github/auditTrail.js';
@@ -180,6 +180,20 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
       core.setOutput('comment-url', await postComment(settings, commentMarker(settings.registration), markdown, row, secrets));
     }
     core.setOutput('passed', 'false');
+    annotateProblems(error, secrets);
     core.setFailed(configError ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
+  }
+}
+
+/** GitHub shows at most 10 error annotations per step. */
+const MAX_ANNOTATIONS = 10;
+
+/** Problems given as `file:line[:column]: message` also annotate that line, so the PR's diff shows them. */
+function annotateProblems(error: unknown, secrets: SecretRegistry): void {
+  if (!(error instanceof ConfigErrors)) return;
+  for (const problem of error.problems.slice(0, MAX_ANNOTATIONS)) {
+    const at = /^([^\s:/][^\s:]*):(\d+)(?::(\d+))?: (.+)$/s.exec(problem);
+    if (!at || Number(at[2]) < 1) continue;
+    core.error(secrets.scrub(at[4]!), { file: at[1], startLine: Number(at[2]), ...(at[3] ? { startColumn: Number(at[3]) } : {}) });
   }
 }

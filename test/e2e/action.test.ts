@@ -520,6 +520,19 @@ describe('missing secrets on a run that has them', () => {
 });
 
 describe('outputs and summary', () => {
+  it('a bad corpus line is also an error annotation on that line of the file', async () => {
+    const lines = corpusText(buildCorpus({ size: 10 })).trimEnd().split('\n');
+    lines[3] = '{"id": "broken"';
+    const repo = createGateRepo({ files: { 'deploysim.yml': registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }] }), 'corpus.jsonl': `${lines.join('\n')}\n` } });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': 'builtin:demo', comment: 'false' },
+      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+    });
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.stdout).toMatch(/^::error file=corpus\.jsonl,line=4::not valid JSON/m);
+  });
+
   it('failed-categories lists inconclusive categories when on_inconclusive is fail (every grade failed)', async () => {
     const openai = await startOpenAI({ faults: (r) => (r.role === 'grader' ? { type: 'server-error' } : undefined) });
     const registration = registrationYaml({ categories: [{ id: 'self_harm_instructions', prediction: 100 }, { id: 'weapons', prediction: 100 }] });
