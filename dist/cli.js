@@ -126,17 +126,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path22) {
-      const ctrl = callVisitor(key, node2, visitor, path22);
+    function visit_(key, node2, visitor, path21) {
+      const ctrl = callVisitor(key, node2, visitor, path21);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visit_(key, ctrl, visitor, path22);
+        replaceNode(key, path21, ctrl);
+        return visit_(key, ctrl, visitor, path21);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path21 = Object.freeze(path21.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path22);
+            const ci = visit_(i, node2.items[i], visitor, path21);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -147,13 +147,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path22);
+          path21 = Object.freeze(path21.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path21);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path22);
+          const cv = visit_("value", node2.value, visitor, path21);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -174,17 +174,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path22) {
-      const ctrl = await callVisitor(key, node2, visitor, path22);
+    async function visitAsync_(key, node2, visitor, path21) {
+      const ctrl = await callVisitor(key, node2, visitor, path21);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visitAsync_(key, ctrl, visitor, path22);
+        replaceNode(key, path21, ctrl);
+        return visitAsync_(key, ctrl, visitor, path21);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path21 = Object.freeze(path21.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path21);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -195,13 +195,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path22);
+          path21 = Object.freeze(path21.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path21);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path22);
+          const cv = await visitAsync_("value", node2.value, visitor, path21);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -228,23 +228,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path22) {
+    function callVisitor(key, node2, visitor, path21) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path22);
+        return visitor(key, node2, path21);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key, node2, path22);
+        return visitor.Map?.(key, node2, path21);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key, node2, path22);
+        return visitor.Seq?.(key, node2, path21);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key, node2, path22);
+        return visitor.Pair?.(key, node2, path21);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path22);
+        return visitor.Scalar?.(key, node2, path21);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key, node2, path22);
+        return visitor.Alias?.(key, node2, path21);
       return void 0;
     }
-    function replaceNode(key, path22, node2) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key, path21, node2) {
+      const parent = path21[path21.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity2.isPair(parent)) {
@@ -856,10 +856,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity2 = require_identity();
     var Node2 = require_Node();
-    function collectionFromPath(schema, path22, value2) {
+    function collectionFromPath(schema, path21, value2) {
       let v = value2;
-      for (let i = path22.length - 1; i >= 0; --i) {
-        const k = path22[i];
+      for (let i = path21.length - 1; i >= 0; --i) {
+        const k = path21[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -878,7 +878,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
     var Collection2 = class extends Node2.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -908,11 +908,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value2) {
-        if (isEmptyPath(path22))
+      addIn(path21, value2) {
+        if (isEmptyPath(path21))
           this.add(value2);
         else {
-          const [key, ...rest] = path22;
+          const [key, ...rest] = path21;
           const node2 = this.get(key, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value2);
@@ -926,8 +926,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key, ...rest] = path22;
+      deleteIn(path21) {
+        const [key, ...rest] = path21;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -941,8 +941,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key, ...rest] = path22;
+      getIn(path21, keepScalar) {
+        const [key, ...rest] = path21;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -960,8 +960,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key, ...rest] = path22;
+      hasIn(path21) {
+        const [key, ...rest] = path21;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -971,8 +971,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value2) {
-        const [key, ...rest] = path22;
+      setIn(path21, value2) {
+        const [key, ...rest] = path21;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -3487,9 +3487,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path22, value2) {
+      addIn(path21, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value2);
+          this.contents.addIn(path21, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3564,14 +3564,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection2.isEmptyPath(path22)) {
+      deleteIn(path21) {
+        if (Collection2.isEmptyPath(path21)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3586,10 +3586,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection2.isEmptyPath(path22))
+      getIn(path21, keepScalar) {
+        if (Collection2.isEmptyPath(path21))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3600,10 +3600,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection2.isEmptyPath(path22))
+      hasIn(path21) {
+        if (Collection2.isEmptyPath(path21))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3620,13 +3620,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value2) {
-        if (Collection2.isEmptyPath(path22)) {
+      setIn(path21, value2) {
+        if (Collection2.isEmptyPath(path21)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path22), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path21), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value2);
+          this.contents.setIn(path21, value2);
         }
       }
       /**
@@ -5587,9 +5587,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path22) => {
+    visit2.itemAtPath = (cst, path21) => {
       let item = cst;
-      for (const [field2, index] of path22) {
+      for (const [field2, index] of path21) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5598,23 +5598,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path22) => {
-      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
-      const field2 = path22[path22.length - 1][0];
+    visit2.parentCollection = (cst, path21) => {
+      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
+      const field2 = path21[path21.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path21, item, visitor) {
+      let ctrl = visitor(item, path21);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path21.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -5625,10 +5625,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path21);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -19493,8 +19493,8 @@ var init_context = __esm({
           if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
             this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
           } else {
-            const path22 = process.env.GITHUB_EVENT_PATH;
-            process.stdout.write(`GITHUB_EVENT_PATH ${path22} does not exist${EOL}`);
+            const path21 = process.env.GITHUB_EVENT_PATH;
+            process.stdout.write(`GITHUB_EVENT_PATH ${path21} does not exist${EOL}`);
           }
         }
         this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -20652,14 +20652,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path22 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path21 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path22 && path22[0] !== "/") {
-          path22 = `/${path22}`;
+        if (path21 && path21[0] !== "/") {
+          path21 = `/${path21}`;
         }
-        return new URL(`${origin}${path22}`);
+        return new URL(`${origin}${path21}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -21110,39 +21110,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin }
+          request: { method, path: path21, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path22);
+        debuglog("sending request to %s %s/%s", method, origin, path21);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin },
+          request: { method, path: path21, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path22,
+          path21,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin }
+          request: { method, path: path21, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path22);
+        debuglog("trailers received from %s %s/%s", method, origin, path21);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin },
+          request: { method, path: path21, origin },
           error: error62
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path22,
+          path21,
           error62.message
         );
       });
@@ -21191,9 +21191,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path22, origin }
+            request: { method, path: path21, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path22);
+          debuglog("sending request to %s %s/%s", method, origin, path21);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -21256,7 +21256,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request2 = class {
       constructor(origin, {
-        path: path22,
+        path: path21,
         method,
         body,
         headers,
@@ -21271,11 +21271,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path22 !== "string") {
+        if (typeof path21 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path22[0] !== "/" && !(path22.startsWith("http://") || path22.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path22)) {
+        } else if (invalidPathRegex.test(path21)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -21341,7 +21341,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path22, query) : path22;
+        this.path = query ? buildURL(path21, query) : path21;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -26034,7 +26034,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path22, host, upgrade, blocking, reset } = request2;
+      const { method, path: path21, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -26115,7 +26115,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path22} HTTP/1.1\r
+      let header = `${method} ${path21} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -26644,7 +26644,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path22, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -26741,7 +26741,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path22;
+      headers[HTTP2_HEADER_PATH] = path21;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -27094,9 +27094,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path22 = search ? `${pathname}${search}` : pathname;
+        const path21 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path22;
+        this.opts.path = path21;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -28335,10 +28335,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path22 = "/",
+          path: path21 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path22;
+        opts.path = origin + path21;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -30310,20 +30310,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path22) {
-      if (typeof path22 !== "string") {
-        return path22;
+    function safeUrl(path21) {
+      if (typeof path21 !== "string") {
+        return path21;
       }
-      const pathSegments = path22.split("?");
+      const pathSegments = path21.split("?");
       if (pathSegments.length !== 2) {
-        return path22;
+        return path21;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path22, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path22);
+    function matchKey(mockDispatch2, { path: path21, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path21);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -30345,7 +30345,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path22 }) => matchValue(safeUrl(path22), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -30383,9 +30383,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path22, method, body, headers, query } = opts;
+      const { path: path21, method, body, headers, query } = opts;
       return {
-        path: path22,
+        path: path21,
         method,
         body,
         headers,
@@ -30848,10 +30848,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path22, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path22,
+            Path: path21,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -35730,9 +35730,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path22) {
-      for (let i = 0; i < path22.length; ++i) {
-        const code = path22.charCodeAt(i);
+    function validateCookiePath(path21) {
+      for (let i = 0; i < path21.length; ++i) {
+        const code = path21.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -38652,11 +38652,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path22 = opts.path;
+          let path21 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path22 = `/${path22}`;
+            path21 = `/${path21}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path22);
+          url2 = new URL(util.parseOrigin(url2).origin + path21);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -43803,9 +43803,6 @@ function wholeNumber(value2, name, fallback, min, max) {
   return n2;
 }
 
-// src/cli/commands/calibrate.ts
-import path6 from "node:path";
-
 // src/calibration/calibrate.ts
 import { mkdir as mkdir3, writeFile as writeFile2 } from "node:fs/promises";
 import path5 from "node:path";
@@ -45955,12 +45952,12 @@ function encodeURIPath(str3) {
   return str3.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]+/g, encodeURIComponent);
 }
 var EMPTY = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ Object.create(null));
-var createPathTagFunction = (pathEncoder = encodeURIPath) => function path22(statics, ...params) {
+var createPathTagFunction = (pathEncoder = encodeURIPath) => function path21(statics, ...params) {
   if (statics.length === 1)
     return statics[0];
   let postPath = false;
   const invalidSegments = [];
-  const path23 = statics.reduce((previousValue, currentValue, index) => {
+  const path22 = statics.reduce((previousValue, currentValue, index) => {
     if (/[?#]/.test(currentValue)) {
       postPath = true;
     }
@@ -45977,7 +45974,7 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path22(sta
     }
     return previousValue + currentValue + (index === params.length ? "" : encoded);
   }, "");
-  const pathOnly = path23.split(/[?#]/, 1)[0];
+  const pathOnly = path22.split(/[?#]/, 1)[0];
   const invalidSegmentPattern = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
   let match;
   while ((match = invalidSegmentPattern.exec(pathOnly)) !== null) {
@@ -45998,10 +45995,10 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path22(sta
     }, "");
     throw new OpenAIError(`Path parameters result in path with invalid segments:
 ${invalidSegments.map((e) => e.error).join("\n")}
-${path23}
+${path22}
 ${underline}`);
   }
-  return path23;
+  return path22;
 };
 var path2 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
 
@@ -54452,9 +54449,9 @@ var OpenAI = class {
     this.apiKey = token;
     return true;
   }
-  buildURL(path22, query, defaultBaseURL) {
+  buildURL(path21, query, defaultBaseURL) {
     const baseURL = !__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
-    const url2 = isAbsoluteURL(path22) ? new URL(path22) : new URL(baseURL + (baseURL.endsWith("/") && path22.startsWith("/") ? path22.slice(1) : path22));
+    const url2 = isAbsoluteURL(path21) ? new URL(path21) : new URL(baseURL + (baseURL.endsWith("/") && path21.startsWith("/") ? path21.slice(1) : path21));
     const defaultQuery = this.defaultQuery();
     const pathQuery = Object.fromEntries(url2.searchParams);
     if (!isEmptyObj(defaultQuery) || !isEmptyObj(pathQuery)) {
@@ -54484,24 +54481,24 @@ var OpenAI = class {
    */
   async prepareRequest(request2, { url: url2, options }) {
   }
-  get(path22, opts) {
-    return this.methodRequest("get", path22, opts);
+  get(path21, opts) {
+    return this.methodRequest("get", path21, opts);
   }
-  post(path22, opts) {
-    return this.methodRequest("post", path22, opts);
+  post(path21, opts) {
+    return this.methodRequest("post", path21, opts);
   }
-  patch(path22, opts) {
-    return this.methodRequest("patch", path22, opts);
+  patch(path21, opts) {
+    return this.methodRequest("patch", path21, opts);
   }
-  put(path22, opts) {
-    return this.methodRequest("put", path22, opts);
+  put(path21, opts) {
+    return this.methodRequest("put", path21, opts);
   }
-  delete(path22, opts) {
-    return this.methodRequest("delete", path22, opts);
+  delete(path21, opts) {
+    return this.methodRequest("delete", path21, opts);
   }
-  methodRequest(method, path22, opts) {
+  methodRequest(method, path21, opts) {
     return this.request(Promise.resolve(opts).then((opts2) => {
-      return { method, path: path22, ...opts2 };
+      return { method, path: path21, ...opts2 };
     }));
   }
   request(options, remainingRetries = null) {
@@ -54626,8 +54623,8 @@ var OpenAI = class {
     }));
     return { response, options, controller, requestLogID, retryOfRequestLogID, startTime };
   }
-  getAPIList(path22, Page2, opts) {
-    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path22, ...opts2 })) : { method: "get", path: path22, ...opts });
+  getAPIList(path21, Page2, opts) {
+    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path21, ...opts2 })) : { method: "get", path: path21, ...opts });
   }
   requestAPIList(Page2, options) {
     const request2 = this.makeRequest(options, null, void 0);
@@ -54721,8 +54718,8 @@ var OpenAI = class {
   }
   async buildRequest(inputOptions, { retryCount = 0 } = {}) {
     const options = { ...inputOptions };
-    const { method, path: path22, query, defaultBaseURL } = options;
-    const url2 = this.buildURL(path22, query, defaultBaseURL);
+    const { method, path: path21, query, defaultBaseURL } = options;
+    const url2 = this.buildURL(path21, query, defaultBaseURL);
     if ("timeout" in options)
       validatePositiveInteger("timeout", options.timeout);
     options.timeout = options.timeout ?? this.timeout;
@@ -56048,10 +56045,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path22) {
-  if (!path22)
+function getElementAtPath(obj, path21) {
+  if (!path21)
     return obj;
-  return path22.reduce((acc, key) => acc?.[key], obj);
+  return path21.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -56391,11 +56388,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path22, issues) {
+function prefixIssues(path21, issues) {
   return issues.map((iss) => {
     var _a5;
     (_a5 = iss).path ?? (_a5.path = []);
-    iss.path.unshift(path22);
+    iss.path.unshift(path21);
     return iss;
   });
 }
@@ -56857,16 +56854,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path21 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path21, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -56905,17 +56902,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path21 = []) => {
     var _a5;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path21, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -56954,8 +56951,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path22) {
+  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path21) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -74093,13 +74090,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path22 = ref.slice(1).split("/").filter(Boolean);
-  if (path22.length === 0) {
+  const path21 = ref.slice(1).split("/").filter(Boolean);
+  if (path21.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path22[0] === defsKey) {
-    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
+  if (path21[0] === defsKey) {
+    const key = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -76824,10 +76821,6 @@ Flags:
   --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
 Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us.`;
-var shownPath2 = (cwd, file2) => {
-  const relative = path6.relative(cwd, file2);
-  return relative && !relative.startsWith("..") && !path6.isAbsolute(relative) ? relative : file2;
-};
 async function calibrateCommand(argv, io) {
   const { values } = parse(argv, {
     registration: { type: "string" },
@@ -76871,8 +76864,8 @@ async function calibrateCommand(argv, io) {
     io.stderr(`warning: label keys that are not categories of ${registration} were ignored: ${outcome.unknownLabels.join(", ")}`);
   }
   if (values.json) io.stdout(JSON.stringify(outcome.calibration, null, 2));
-  else if (values.quiet) io.stdout(shownPath2(io.cwd, outcome.outputPath));
-  else io.stdout(renderCalibration(outcome.calibration, shownPath2(io.cwd, outcome.outputPath), outcome.categoryIds));
+  else if (values.quiet) io.stdout(shownPath(io.cwd, outcome.outputPath));
+  else io.stdout(renderCalibration(outcome.calibration, shownPath(io.cwd, outcome.outputPath), outcome.categoryIds));
   return 0;
 }
 var calibrateCommandDef = {
@@ -76883,7 +76876,7 @@ var calibrateCommandDef = {
 };
 
 // src/cli/commands/import.ts
-import path8 from "node:path";
+import path7 from "node:path";
 
 // src/import/convert.ts
 var IMPORT_FORMATS = ["openai-chat", "openai-evals", "promptfoo", "csv"];
@@ -77007,7 +77000,7 @@ var import_yaml2 = __toESM(require_dist(), 1);
 import { createReadStream as createReadStream3, createWriteStream } from "node:fs";
 import { readFile as readFile3, rm as rm2, stat } from "node:fs/promises";
 import { once } from "node:events";
-import path7 from "node:path";
+import path6 from "node:path";
 
 // src/import/csv.ts
 var MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024;
@@ -77150,7 +77143,7 @@ async function importCorpus(options) {
     throw new ConfigError(`${options.input}: cannot read the input (${error62.code ?? error62.message}).`);
   });
   if (!info.isFile()) throw new ConfigError(`${options.input}: not a file.`);
-  if (path7.resolve(options.input) === path7.resolve(options.output)) throw new ConfigError("import: INPUT and OUTPUT must be different files.");
+  if (path6.resolve(options.input) === path6.resolve(options.output)) throw new ConfigError("import: INPUT and OUTPUT must be different files.");
   const out = createWriteStream(options.output, { flags: options.force ? "w" : "wx" });
   await once(out, "open").catch((error62) => {
     throw new ConfigError(
@@ -77234,8 +77227,8 @@ async function importCommand(argv, io) {
   if (!input2 || !output2) throw new ConfigError("import needs INPUT and OUTPUT paths. See --help.");
   const result = await importCorpus({
     format,
-    input: path8.resolve(io.cwd, input2),
-    output: path8.resolve(io.cwd, output2),
+    input: path7.resolve(io.cwd, input2),
+    output: path7.resolve(io.cwd, output2),
     column: typeof values.column === "string" ? values.column : void 0,
     idPrefix: typeof values["id-prefix"] === "string" ? values["id-prefix"] : void 0,
     force: values.force === true
@@ -77252,12 +77245,12 @@ async function importCommand(argv, io) {
 var importCommandDef = { name: "import", summary: "convert OpenAI, promptfoo or CSV exports to a corpus", usage: USAGE2, run: importCommand };
 
 // src/cli/commands/init.ts
-import path10 from "node:path";
+import path9 from "node:path";
 import { createInterface } from "node:readline";
 
 // src/init/init.ts
 import { mkdir as mkdir4, stat as stat2, writeFile as writeFile3 } from "node:fs/promises";
-import path9 from "node:path";
+import path8 from "node:path";
 
 // src/init/templates.ts
 var DEFAULT_ANSWERS = {
@@ -77400,21 +77393,21 @@ async function askAnswers(ask, base = DEFAULT_ANSWERS) {
 var exists = (p) => stat2(p).then(() => true, () => false);
 async function runInit(options) {
   const { dir, answers } = options;
-  const registration = path9.join(dir, answers.registrationPath);
-  const workflow = path9.join(dir, ".github", "workflows", "deploysim.yml");
-  const corpus = path9.resolve(path9.dirname(registration), answers.corpusPath);
+  const registration = path8.join(dir, answers.registrationPath);
+  const workflow = path8.join(dir, ".github", "workflows", "deploysim.yml");
+  const corpus = path8.resolve(path8.dirname(registration), answers.corpusPath);
   const targets = [registration, workflow, corpus];
   if (!options.force) {
     const present = [];
-    for (const t of targets) if (await exists(t)) present.push(path9.relative(dir, t));
+    for (const t of targets) if (await exists(t)) present.push(path8.relative(dir, t));
     if (present.length > 0) throw new ConfigError(`init would overwrite ${present.join(", ")}; pass --force to replace them.`);
   }
   if (options.fromJsonl !== void 0 && !await exists(options.fromJsonl)) {
     throw new ConfigError(`${options.fromJsonl}: cannot read the export given to --from-jsonl.`);
   }
-  await mkdir4(path9.dirname(workflow), { recursive: true });
-  await mkdir4(path9.dirname(registration), { recursive: true });
-  await mkdir4(path9.dirname(corpus), { recursive: true });
+  await mkdir4(path8.dirname(workflow), { recursive: true });
+  await mkdir4(path8.dirname(registration), { recursive: true });
+  await mkdir4(path8.dirname(corpus), { recursive: true });
   await writeFile3(registration, registrationTemplate(answers));
   await writeFile3(workflow, workflowTemplate(answers));
   let imported;
@@ -77423,18 +77416,18 @@ async function runInit(options) {
   } else {
     await writeFile3(corpus, STARTER_CORPUS);
   }
-  await loadRegistration(path9.relative(dir, registration), dir);
-  return { files: targets.map((t) => path9.relative(dir, t)), imported };
+  await loadRegistration(path8.relative(dir, registration), dir);
+  return { files: targets.map((t) => path8.relative(dir, t)), imported };
 }
 function describeInit(result, dir, answers) {
-  const lines = ["Wrote:", ...result.files.map((f) => `  ${path9.join(dir, f)}`)];
-  if (result.imported) lines.push("", describeImport(result.imported, path9.join(dir, result.files[2])));
+  const lines = ["Wrote:", ...result.files.map((f) => `  ${path8.join(dir, f)}`)];
+  if (result.imported) lines.push("", describeImport(result.imported, path8.join(dir, result.files[2])));
   else lines.push("", `${result.files[2]} holds 3 placeholder conversations: replace them with your own traffic (deploysim import converts exports).`);
   lines.push(
     "",
     "Next:",
-    `  1. Set each category's prediction_per_100k in ${path9.join(dir, answers.registrationPath)}, and corpus.sample (deploysim plan).`,
-    `  2. Try it locally: deploysim run --registration ${path9.join(dir, answers.registrationPath)} --candidate-model demo-candidate --candidate-base-url builtin:demo --no-lock`,
+    `  1. Set each category's prediction_per_100k in ${path8.join(dir, answers.registrationPath)}, and corpus.sample (deploysim plan).`,
+    `  2. Try it locally: deploysim run --registration ${path8.join(dir, answers.registrationPath)} --candidate-model demo-candidate --candidate-base-url builtin:demo --no-lock`,
     "  3. Commit the registration and corpus in their own pull request, merged before the change they gate.",
     "  4. Replace OWNER/deploysim@<sha> in the workflow with the pinned action, add the OPENAI_API_KEY secret, and make the check required."
   );
@@ -77492,12 +77485,12 @@ async function initCommand(argv, io) {
     }
   }
   const dirArg = str3(values.dir) ?? ".";
-  const dir = path10.resolve(io.cwd, dirArg);
+  const dir = path9.resolve(io.cwd, dirArg);
   const fromJsonl = str3(values["from-jsonl"]);
   const result = await runInit({
     dir,
     answers,
-    fromJsonl: fromJsonl === void 0 ? void 0 : path10.resolve(io.cwd, fromJsonl),
+    fromJsonl: fromJsonl === void 0 ? void 0 : path9.resolve(io.cwd, fromJsonl),
     fromFormat: from,
     force: values.force === true
   });
@@ -77510,11 +77503,11 @@ var initCommandDef = { name: "init", summary: "write a starter deploysim.yml, wo
 
 // src/cli/commands/merge.ts
 import { rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
-import path14 from "node:path";
+import path13 from "node:path";
 
 // src/merge/merge.ts
 import { readFile as readFile4 } from "node:fs/promises";
-import path12 from "node:path";
+import path11 from "node:path";
 
 // src/baseline/pairs.ts
 function addPair(tally, categoryIds, candidate, baseline) {
@@ -78003,7 +77996,7 @@ import { randomBytes as randomBytes2 } from "node:crypto";
 import { createReadStream as createReadStream4, createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir5, open as open3, rename as rename2, unlink } from "node:fs/promises";
 import { once as once2 } from "node:events";
-import path11 from "node:path";
+import path10 from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip as createGunzip2, createGzip } from "node:zlib";
 
@@ -78133,9 +78126,9 @@ async function scrubCorpus(options) {
   const file2 = typeof options.input === "string" ? options.input : options.inputName ?? "<stream>";
   const gunzip = options.gunzipInput ?? (inputIsPath && file2.endsWith(".gz"));
   const gzipOutput = options.output.endsWith(".gz");
-  const outDir = path11.dirname(path11.resolve(options.output));
+  const outDir = path10.dirname(path10.resolve(options.output));
   await mkdir5(outDir, { recursive: true });
-  const tmp = path11.join(outDir, `.${path11.basename(options.output)}.${process.pid}.${randomBytes2(6).toString("hex")}.tmp`);
+  const tmp = path10.join(outDir, `.${path10.basename(options.output)}.${process.pid}.${randomBytes2(6).toString("hex")}.tmp`);
   const raw = typeof options.input === "string" ? createReadStream4(options.input) : options.input;
   let source = raw;
   if (gunzip) {
@@ -78848,10 +78841,10 @@ function errorCauseLine(cause) {
 // src/merge/merge.ts
 var EXAMPLES_PER_CATEGORY = 3;
 async function readShardOutput(dir, cwd) {
-  const abs = path12.resolve(cwd, dir);
+  const abs = path11.resolve(cwd, dir);
   const read = async (name) => {
     try {
-      return await readFile4(path12.join(abs, name), "utf8");
+      return await readFile4(path11.join(abs, name), "utf8");
     } catch (error62) {
       throw new ConfigError(`${dir}: cannot read ${name} (${error62.code ?? error62.message}); give the output-dir of each shard run.`);
     }
@@ -79176,7 +79169,7 @@ function figureGlossary(report) {
 
 // src/realism/inReport.ts
 import { readFile as readFile5 } from "node:fs/promises";
-import path13 from "node:path";
+import path12 from "node:path";
 
 // src/cache/hashFile.ts
 import { createHash as createHash8 } from "node:crypto";
@@ -79852,7 +79845,7 @@ var realismFile = external_exports.object({
 async function loadRealismSummary(file2, cwd, corpusPath, simulatorModel) {
   let json2;
   try {
-    json2 = JSON.parse(await readFile5(path13.resolve(cwd, file2), "utf8"));
+    json2 = JSON.parse(await readFile5(path12.resolve(cwd, file2), "utf8"));
   } catch (error62) {
     throw new ConfigError(`realism: cannot read ${file2} as JSON (${error62.message}). Give the realism.json that \`deploysim realism\` wrote.`);
   }
@@ -80079,21 +80072,21 @@ async function mergeCommand(argv, io) {
   const out = values["output-dir"];
   if (typeof out !== "string" || out === "") throw new ConfigError("merge needs --output-dir OUT. See --help.");
   if (positionals.length === 0) throw new ConfigError("merge needs the output-dir of every shard: deploysim merge DIR... --output-dir OUT. See --help.");
-  const outDir = path14.resolve(io.cwd, out);
-  if (positionals.some((d) => path14.resolve(io.cwd, d) === outDir)) throw new ConfigError("--output-dir must not be one of the shard directories.");
+  const outDir = path13.resolve(io.cwd, out);
+  if (positionals.some((d) => path13.resolve(io.cwd, d) === outDir)) throw new ConfigError("--output-dir must not be one of the shard directories.");
   const shards = await Promise.all(positionals.map((dir) => readShardOutput(dir, io.cwd)));
   const merged = mergeShards(shards, /* @__PURE__ */ new Date());
   await makeDirectory(outDir, "--output-dir");
-  const reportPath = path14.join(outDir, "report.json");
+  const reportPath = path13.join(outDir, "report.json");
   await writeAtomically(reportPath, `${JSON.stringify(merged.report, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2)}
 `);
-  await writeAtomically(path14.join(outDir, "results.jsonl"), merged.results.map((r) => `${JSON.stringify(r)}
+  await writeAtomically(path13.join(outDir, "results.jsonl"), merged.results.map((r) => `${JSON.stringify(r)}
 `).join(""));
-  await writeAtomically(path14.join(outDir, "comment.md"), `${renderMarkdown(merged.report)}
+  await writeAtomically(path13.join(outDir, "comment.md"), `${renderMarkdown(merged.report)}
 `);
   if (values.json) io.stdout(JSON.stringify(merged.report, null, 2));
   else if (values.quiet) io.stdout(`deploysim: gate ${merged.report.passed ? "passed" : "failed"}`);
-  else io.stdout(renderText(merged.report, path14.relative(io.cwd, reportPath)));
+  else io.stdout(renderText(merged.report, path13.relative(io.cwd, reportPath)));
   return merged.report.passed ? 0 : 1;
 }
 var mergeCommandDef = { name: "merge", summary: "combine shard outputs into one report and decision", usage: USAGE4, run: mergeCommand };
@@ -80167,7 +80160,7 @@ var planCommandDef = { name: "plan", summary: "how many prefixes a run needs to 
 
 // src/cli/commands/realism.ts
 import { writeFile as writeFile5 } from "node:fs/promises";
-import path15 from "node:path";
+import path14 from "node:path";
 var USAGE6 = `Usage: deploysim realism --registration R --discriminator-model M [--simulator-model S] [--sample N] [--seed X] [flags]
 
   Measures how convincing the environment simulator is. For a seeded sample of the tool calls recorded
@@ -80234,7 +80227,7 @@ async function realismCommand(argv, io) {
   secrets.add(discriminatorKey);
   for (const url2 of [simulatorUrl, discriminatorUrl]) secrets.add(urlCredentials(url2));
   const registration = await loadRegistration(values.registration ?? "deploysim.yml", io.cwd);
-  const outDir = path15.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
+  const outDir = path14.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
   await makeDirectory(outDir, "--output-dir");
   const seed = values.seed === void 0 ? registration.config.corpus.seed : wholeNumber(values.seed, "seed", 0, 0, 2 ** 32 - 1);
   const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1e3, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
@@ -80251,9 +80244,9 @@ async function realismCommand(argv, io) {
   });
   if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
   report.error_examples = report.error_examples.map((e) => secrets.scrub(e));
-  await writeFile5(path15.join(outDir, "realism.json"), `${JSON.stringify(report, null, 2)}
+  await writeFile5(path14.join(outDir, "realism.json"), `${JSON.stringify(report, null, 2)}
 `);
-  if (values.verbose) io.stderr(`wrote ${path15.join(outDir, "realism.json")}`);
+  if (values.verbose) io.stderr(`wrote ${path14.join(outDir, "realism.json")}`);
   if (values.json) io.stdout(JSON.stringify(report, null, 2));
   else if (values.quiet) io.stdout(`simulated win rate ${report.win_rate === null ? "n/a" : `${(report.win_rate * 100).toFixed(1)}%`} (${report.judged} judged, ${report.errors} errors)`);
   else {
@@ -80271,11 +80264,11 @@ var realismCommandDef = {
 
 // src/report/readReport.ts
 import { readFile as readFile6 } from "node:fs/promises";
-import path16 from "node:path";
+import path15 from "node:path";
 async function readReportFile(file2, cwd) {
   let report;
   try {
-    report = JSON.parse(await readFile6(path16.resolve(cwd, file2), "utf8"));
+    report = JSON.parse(await readFile6(path15.resolve(cwd, file2), "utf8"));
   } catch (error62) {
     throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
   }
@@ -80469,7 +80462,7 @@ var commentCommandDef = {
 };
 
 // src/engine/lockStep.ts
-import path18 from "node:path";
+import path17 from "node:path";
 
 // src/lock/git.ts
 import { execFile } from "node:child_process";
@@ -80608,7 +80601,7 @@ function resolveLockRef(context3) {
 
 // src/lock/verifyLock.ts
 import { lstat, realpath as realpath2 } from "node:fs/promises";
-import path17 from "node:path";
+import path16 from "node:path";
 var LOCK_EXPLANATION = "the registration and its files must be committed before the change under test: merge the registration change in its own PR first, then open the change that it gates";
 var LOCK_HOW_TO_LAND = "To change the registration (predictions, corpus, rubric files, calibration) or this workflow: put only that change in its own pull request. This gate fails on it by design; review it (CODEOWNERS) and merge it (a maintainer bypasses the required check). Then update the change under test from the base branch (rebase, or merge the base branch in, and push): the gate runs again and locks against the new registration.";
 var FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
@@ -80626,25 +80619,25 @@ function workflowPathFromRef(workflowRef) {
   return file2;
 }
 function isInside(rel) {
-  return rel !== "" && !path17.isAbsolute(rel) && rel.split(path17.sep)[0] !== "..";
+  return rel !== "" && !path16.isAbsolute(rel) && rel.split(path16.sep)[0] !== "..";
 }
 function toPosix(rel) {
-  return rel.split(path17.sep).join("/");
+  return rel.split(path16.sep).join("/");
 }
 async function toRepoRelative(root, rootReal, input2) {
   if (input2.trim() === "") return { refused: "an empty path cannot be locked" };
-  const abs = path17.resolve(root, input2);
+  const abs = path16.resolve(root, input2);
   let rel;
   for (const base of [root, rootReal]) {
-    const candidate = path17.relative(base, abs);
+    const candidate = path16.relative(base, abs);
     if (isInside(candidate)) {
       rel = candidate;
       break;
     }
   }
-  if (rel === void 0 && path17.isAbsolute(input2)) {
-    const dirReal = await realpath2(path17.dirname(abs)).catch(() => void 0);
-    const candidate = dirReal === void 0 ? "" : path17.relative(rootReal, path17.join(dirReal, path17.basename(abs)));
+  if (rel === void 0 && path16.isAbsolute(input2)) {
+    const dirReal = await realpath2(path16.dirname(abs)).catch(() => void 0);
+    const candidate = dirReal === void 0 ? "" : path16.relative(rootReal, path16.join(dirReal, path16.basename(abs)));
     if (isInside(candidate)) rel = candidate;
   }
   if (rel === void 0) {
@@ -80658,7 +80651,7 @@ async function inspectWorkTree(root, rel) {
   const segments = rel.split("/");
   for (let i = 1; i <= segments.length; i++) {
     const prefix = segments.slice(0, i).join("/");
-    const abs = path17.join(root, ...segments.slice(0, i));
+    const abs = path16.join(root, ...segments.slice(0, i));
     let stats;
     try {
       stats = await lstat(abs);
@@ -80678,7 +80671,7 @@ async function inspectWorkTree(root, rel) {
     }
   }
   try {
-    return { kind: "file", digests: await hashFile(path17.join(root, ...segments)) };
+    return { kind: "file", digests: await hashFile(path16.join(root, ...segments)) };
   } catch (error62) {
     throw new ConfigError(`${rel}: cannot be read (${error62.message})`);
   }
@@ -80753,7 +80746,7 @@ function short3(sha) {
 }
 async function verifyLock(options) {
   const { git, lockRef } = options;
-  const root = path17.resolve(options.repoRoot);
+  const root = path16.resolve(options.repoRoot);
   const rootReal = await realpath2(root).catch(() => root);
   const refusals = [];
   const registered = [];
@@ -80931,7 +80924,7 @@ function noLock(cwd) {
     lockRef: null,
     files: await Promise.all(
       registration.lockedFiles.map(async (f) => ({
-        path: path18.relative(cwd, f).split(path18.sep).join("/"),
+        path: path17.relative(cwd, f).split(path17.sep).join("/"),
         sha256: (await hashFile(f, { gitBlobIds: false }).catch(() => void 0))?.sha256 ?? EMPTY_SHA256
       }))
     ),
@@ -80942,7 +80935,7 @@ function noLock(cwd) {
 // src/engine/runGate.ts
 import { createWriteStream as createWriteStream3 } from "node:fs";
 import { rm as rm3, writeFile as writeFile6 } from "node:fs/promises";
-import path19 from "node:path";
+import path18 from "node:path";
 import { once as once3 } from "node:events";
 
 // src/calibration/load.ts
@@ -81138,14 +81131,14 @@ var ReplayDriver = class {
 // src/engine/runGate.ts
 var EXAMPLES_PER_CATEGORY2 = 3;
 async function runGate(settings, deps) {
-  const outputDir = path19.resolve(deps.cwd, settings.outputDir);
+  const outputDir = path18.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, "output-dir");
-  await Promise.all(OUTPUT_FILES.map((name) => rm3(path19.join(outputDir, name), { force: true })));
+  await Promise.all(OUTPUT_FILES.map((name) => rm3(path18.join(outputDir, name), { force: true })));
   const registration = await loadRegistration(settings.registration, deps.cwd);
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
-  const reportPath = path19.join(outputDir, "report.json");
-  const resultsPath = path19.join(outputDir, "results.jsonl");
+  const reportPath = path18.join(outputDir, "report.json");
+  const resultsPath = path18.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
   if (lock.violations.length > 0) {
@@ -81187,7 +81180,7 @@ async function runGate(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
-  const cacheDir = settings.cacheDir ? path19.resolve(deps.cwd, settings.cacheDir) : void 0;
+  const cacheDir = settings.cacheDir ? path18.resolve(deps.cwd, settings.cacheDir) : void 0;
   if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
   const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
   const gateway = new ModelGateway({
@@ -81332,8 +81325,8 @@ function baseReport(settings, registration, lock, createdAt, runUrl) {
 }
 var OUTPUT_FILES = ["report.json", "results.jsonl", "comment.md"];
 async function writeReport(outputDir, report, secrets) {
-  await writeJson(path19.join(outputDir, "report.json"), report);
-  await writeFile6(path19.join(outputDir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}
+  await writeJson(path18.join(outputDir, "report.json"), report);
+  await writeFile6(path18.join(outputDir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}
 `);
 }
 function checkAgenticSetup(db, settings, logger) {
@@ -81594,7 +81587,7 @@ var runCommandDef = { name: "run", summary: "run the gate locally (same engine a
 // src/cli/commands/scrub.ts
 import { createReadStream as createReadStream5 } from "node:fs";
 import { stat as stat3 } from "node:fs/promises";
-import path20 from "node:path";
+import path19 from "node:path";
 var USAGE10 = `Usage: deploysim scrub IN OUT [--json]
 
   De-identifies a JSONL corpus (.jsonl, or .jsonl.gz; "-" reads standard input) before it is
@@ -81613,8 +81606,8 @@ async function scrubCommand(argv, io) {
   const [input2, output2] = positionals;
   if (!input2 || !output2) throw new ConfigError("scrub needs exactly two arguments: IN and OUT. See --help.");
   if (output2 === "-") throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');
-  const inputPath = input2 === "-" ? void 0 : path20.resolve(io.cwd, input2);
-  const outputPath = path20.resolve(io.cwd, output2);
+  const inputPath = input2 === "-" ? void 0 : path19.resolve(io.cwd, input2);
+  const outputPath = path19.resolve(io.cwd, output2);
   if (inputPath) {
     const info = await stat3(inputPath).catch((error62) => {
       throw new ConfigError(`${input2}: cannot read the corpus (${error62.code ?? error62.message}).`);
@@ -81668,7 +81661,7 @@ var scrubCommandDef = {
 
 // src/cli/commands/validate.ts
 import { writeFile as writeFile7 } from "node:fs/promises";
-import path21 from "node:path";
+import path20 from "node:path";
 
 // src/cli/validateCommand.ts
 import { readFile as readFile9 } from "node:fs/promises";
@@ -81767,12 +81760,12 @@ var USAGE11 = `Usage: deploysim validate --report report.json --observed observe
 async function validateCommand(argv, io) {
   const { values } = parse(argv, { report: { type: "string" }, observed: { type: "string" }, "output-dir": { type: "string" } });
   if (!values.report || !values.observed) throw new ConfigError("validate needs --report and --observed. See --help.");
-  const validation = await validatePredictions(path21.resolve(io.cwd, values.report), path21.resolve(io.cwd, values.observed));
-  const outDir = path21.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
+  const validation = await validatePredictions(path20.resolve(io.cwd, values.report), path20.resolve(io.cwd, values.observed));
+  const outDir = path20.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
   await makeDirectory(outDir, "--output-dir");
-  await writeFile7(path21.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
+  await writeFile7(path20.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
 `);
-  if (values.verbose) io.stderr(`wrote ${path21.join(outDir, "validation.json")}`);
+  if (values.verbose) io.stderr(`wrote ${path20.join(outDir, "validation.json")}`);
   if (values.json) io.stdout(JSON.stringify(validation, null, 2));
   else if (values.quiet) {
     const median2 = validation.median_multiplicative_error;

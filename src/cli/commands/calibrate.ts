@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { renderCalibration, runCalibration } from '../../calibration/calibrate.js';
 import { ConfigError } from '../../errors.js';
+import { shownPath } from '../../registration/paths.js';
 import { SecretRegistry, urlCredentials } from '../../secrets.js';
 import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
 import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
@@ -28,12 +28,6 @@ Flags:
   --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
 Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us.`;
-
-/** The output path relative to the working directory when it is inside it, else absolute. */
-const shownPath = (cwd: string, file: string) => {
-  const relative = path.relative(cwd, file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-};
 
 async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, {
