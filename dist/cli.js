@@ -43698,6 +43698,33 @@ function exitCodeOf(error62) {
   return error62 instanceof DeploysimError ? error62.exitCode : 1;
 }
 
+// src/secrets.ts
+var SecretRegistry = class {
+  constructor(onAdd = () => {
+  }) {
+    this.onAdd = onAdd;
+  }
+  onAdd;
+  secrets = /* @__PURE__ */ new Set();
+  add(secret) {
+    if (!secret || secret.length < 6 || this.secrets.has(secret)) return;
+    this.secrets.add(secret);
+    this.onAdd(secret);
+  }
+  scrub(text) {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join("***");
+    return out;
+  }
+};
+function urlCredentials(url2) {
+  const match = url2 ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url2.trim()) : null;
+  return match?.[1];
+}
+function maskUrlCredentials(text) {
+  return text.replace(/\/\/[^/@\s]*@/g, "//***@");
+}
+
 // src/version.ts
 var VERSION = "0.1.0";
 
@@ -76773,30 +76800,6 @@ function renderCalibration(cal, outputPath, registrationIds) {
   return lines.join("\n");
 }
 
-// src/secrets.ts
-var SecretRegistry = class {
-  constructor(onAdd = () => {
-  }) {
-    this.onAdd = onAdd;
-  }
-  onAdd;
-  secrets = /* @__PURE__ */ new Set();
-  add(secret) {
-    if (!secret || secret.length < 6 || this.secrets.has(secret)) return;
-    this.secrets.add(secret);
-    this.onAdd(secret);
-  }
-  scrub(text) {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join("***");
-    return out;
-  }
-};
-function urlCredentials(url2) {
-  const match = url2 ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url2.trim()) : null;
-  return match?.[1];
-}
-
 // src/cli/commands/calibrate.ts
 var USAGE = `Usage: deploysim calibrate --labels labelled.jsonl [--registration deploysim.yml] [flags]
 
@@ -81553,14 +81556,11 @@ async function runCommand(argv, io) {
     ...bar ? { progress: (done, total, errors, finished) => finished ? bar.stop() : bar.update(done, total, errors) } : {}
   };
   if (values.verbose) {
-    say(
-      secrets.scrub(
-        [
-          `Settings: registration ${settings.registration}; candidate ${settings.candidate.model} at ${settings.candidate.baseUrl}; grader at ${settings.grader.baseUrl}${settings.simulator.model ? `; simulator ${settings.simulator.model} at ${settings.simulator.baseUrl}` : ""}${settings.baseline ? `; baseline ${settings.baseline.model} at ${settings.baseline.baseUrl}` : ""}.`,
-          `  lock ref ${settings.noLock ? "skipped (--no-lock)" : settings.lockRef ?? "not set"}; output ${settings.outputDir}; cache ${settings.cacheDir ?? "none"}; concurrency ${settings.concurrency}, timeout ${settings.requestTimeoutMs / 1e3}s, retries ${settings.maxRetries}${settings.shard ? `, shard ${settings.shard.index}/${settings.shard.count}` : ""}.`
-        ].join("\n").replace(/\/\/[^/@\s]*@/g, "//***@")
-      )
-    );
+    const shown = [
+      `Settings: registration ${settings.registration}; candidate ${settings.candidate.model} at ${settings.candidate.baseUrl}; grader at ${settings.grader.baseUrl}${settings.simulator.model ? `; simulator ${settings.simulator.model} at ${settings.simulator.baseUrl}` : ""}${settings.baseline ? `; baseline ${settings.baseline.model} at ${settings.baseline.baseUrl}` : ""}.`,
+      `  lock ref ${settings.noLock ? "skipped (--no-lock)" : settings.lockRef ?? "not set"}; output ${settings.outputDir}; cache ${settings.cacheDir ?? "none"}; concurrency ${settings.concurrency}, timeout ${settings.requestTimeoutMs / 1e3}s, retries ${settings.maxRetries}${settings.shard ? `, shard ${settings.shard.index}/${settings.shard.count}` : ""}.`
+    ].join("\n");
+    say(secrets.scrub(maskUrlCredentials(shown)));
   }
   if (settings.noLock) {
     logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
@@ -81793,7 +81793,7 @@ function shownArgv(argv, credentials) {
   const shown = argv.map((arg, i) => {
     if (/^--[a-z-]*(api-key|token)=/.test(arg)) return `${arg.slice(0, arg.indexOf("="))}=***`;
     if (i > 0 && /^--[a-z-]*(api-key|token)$/.test(argv[i - 1])) return "***";
-    const masked = arg.replace(/\/\/[^/@\s]*@/g, "//***@");
+    const masked = maskUrlCredentials(arg);
     return /\s/.test(masked) || masked === "" ? JSON.stringify(masked) : masked;
   });
   return scrubCredentials(shown.join(" "), credentials);

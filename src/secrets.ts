@@ -25,3 +25,8 @@ export function urlCredentials(url: string | undefined): string | undefined {
   const match = url ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url.trim()) : null;
   return match?.[1];
 }
+
+/** `text` with every URL's `user:password@` shown as `***@` (also short ones, which the registry leaves alone). */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/\/\/[^/@\s]*@/g, '//***@');
+}

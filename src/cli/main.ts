@@ -1,4 +1,5 @@
 import { exitCodeOf } from '../errors.js';
+import { maskUrlCredentials } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { credentialsFrom, scrubCredentials } from '../lastResort.js';
 import { COMMON_FLAGS, verbosityOf, type CliIo, type Command } from './args.js';
@@ -37,8 +38,7 @@ function shownArgv(argv: readonly string[], credentials: readonly string[]): str
   const shown = argv.map((arg, i) => {
     if (/^--[a-z-]*(api-key|token)=/.test(arg)) return `${arg.slice(0, arg.indexOf('='))}=***`;
     if (i > 0 && /^--[a-z-]*(api-key|token)$/.test(argv[i - 1]!)) return '***';
-    // A base URL's user:password@ is a credential too.
-    const masked = arg.replace(/\/\/[^/@\s]*@/g, '//***@');
+    const masked = maskUrlCredentials(arg);
     return /\s/.test(masked) || masked === '' ? JSON.stringify(masked) : masked;
   });
   return scrubCredentials(shown.join(' '), credentials);

@@ -3,7 +3,7 @@ import { gitLock, noLock } from '../../engine/lockStep.js';
 import { runGate, type Logger } from '../../engine/runGate.js';
 import { verdictSubject } from '../../report/markdown.js';
 import { renderText } from '../../report/text.js';
-import { SecretRegistry, urlCredentials } from '../../secrets.js';
+import { maskUrlCredentials, SecretRegistry, urlCredentials } from '../../secrets.js';
 import { ConfigError } from '../../errors.js';
 import { INPUT_NAMES, missingKeys, parseSettings, type RawInputs } from '../../settings.js';
 import { parse, type CliIo, type Command } from '../args.js';
@@ -80,18 +80,13 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   };
   if (values.verbose) {
     // Base URLs may carry user:password@; keys are scrubbed as everywhere.
-    say(
-      secrets.scrub(
-        [
-          `Settings: registration ${settings.registration}; candidate ${settings.candidate.model} at ${settings.candidate.baseUrl}; grader at ${settings.grader.baseUrl}` +
-            `${settings.simulator.model ? `; simulator ${settings.simulator.model} at ${settings.simulator.baseUrl}` : ''}${settings.baseline ? `; baseline ${settings.baseline.model} at ${settings.baseline.baseUrl}` : ''}.`,
-          `  lock ref ${settings.noLock ? 'skipped (--no-lock)' : (settings.lockRef ?? 'not set')}; output ${settings.outputDir}; cache ${settings.cacheDir ?? 'none'}; ` +
-            `concurrency ${settings.concurrency}, timeout ${settings.requestTimeoutMs / 1000}s, retries ${settings.maxRetries}${settings.shard ? `, shard ${settings.shard.index}/${settings.shard.count}` : ''}.`,
-        ]
-          .join('\n')
-          .replace(/\/\/[^/@\s]*@/g, '//***@'),
-      ),
-    );
+    const shown = [
+      `Settings: registration ${settings.registration}; candidate ${settings.candidate.model} at ${settings.candidate.baseUrl}; grader at ${settings.grader.baseUrl}` +
+        `${settings.simulator.model ? `; simulator ${settings.simulator.model} at ${settings.simulator.baseUrl}` : ''}${settings.baseline ? `; baseline ${settings.baseline.model} at ${settings.baseline.baseUrl}` : ''}.`,
+      `  lock ref ${settings.noLock ? 'skipped (--no-lock)' : (settings.lockRef ?? 'not set')}; output ${settings.outputDir}; cache ${settings.cacheDir ?? 'none'}; ` +
+        `concurrency ${settings.concurrency}, timeout ${settings.requestTimeoutMs / 1000}s, retries ${settings.maxRetries}${settings.shard ? `, shard ${settings.shard.index}/${settings.shard.count}` : ''}.`,
+    ].join('\n');
+    say(secrets.scrub(maskUrlCredentials(shown)));
   }
   if (settings.noLock) {
     logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
