@@ -5,12 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
 import { startMockOpenAI } from '../support/mockOpenAI.js';
-import { closeServer } from '../support/closeServer.js';
+import { closeServer, listenOnLoopback } from '../support/closeServer.js';
 import { closedAfterEach } from '../support/perTest.js';
 import { cleanupTempDirs, createGateRepo, makeTempDir, runCli } from '../support/runAction.js';
 
@@ -50,9 +50,9 @@ async function startConnectProxy(): Promise<{ url: string; targets: string[]; cl
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     targets,
     close: () => closeServer(server),
   };

@@ -1,13 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getEventListeners } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { EndpointRefusedError, ModelGateway } from '../../src/models/gateway.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from '../../src/models/httpTransport.js';
 import { SecretRegistry } from '../../src/secrets.js';
-import { closeServer } from '../support/closeServer.js';
+import { closeServer, listenOnLoopback } from '../support/closeServer.js';
 import { closedAfterEach } from '../support/perTest.js';
 
 interface Seen {
@@ -29,9 +28,9 @@ async function startServer(handle: (req: IncomingMessage, res: ServerResponse, b
       handle(req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     seen,
     close: () => closeServer(server),
   };

@@ -8,8 +8,7 @@
  * Comments live in memory.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from './closeServer.js';
+import { closeServer, listenOnLoopback } from './closeServer.js';
 
 export const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 
@@ -216,8 +215,7 @@ export async function startMockGitHub(options: MockGitHubOptions = {}): Promise<
       res.end(JSON.stringify(payload));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   base = `http://127.0.0.1:${port}`;
 
   return {

@@ -13,8 +13,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from './closeServer.js';
+import { closeServer, listenOnLoopback } from './closeServer.js';
 
 export type MockRole = 'candidate' | 'grader';
 
@@ -333,8 +332,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     });
   };
   const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/v1`,
