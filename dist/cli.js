@@ -1196,8 +1196,8 @@ var require_stringifyString = __commonJS({
             case "u":
               {
                 str3 += json2.slice(start, i);
-                const code = json2.substr(i + 2, 4);
-                switch (code) {
+                const code2 = json2.substr(i + 2, 4);
+                switch (code2) {
                   case "0000":
                     str3 += "\\0";
                     break;
@@ -1223,8 +1223,8 @@ var require_stringifyString = __commonJS({
                     str3 += "\\P";
                     break;
                   default:
-                    if (code.substr(0, 2) === "00")
-                      str3 += "\\x" + code.substr(2);
+                    if (code2.substr(0, 2) === "00")
+                      str3 += "\\x" + code2.substr(2);
                     else
                       str3 += json2.substr(i, 6);
                 }
@@ -3723,22 +3723,22 @@ var require_errors = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code, message) {
+      constructor(name, pos, code2, message) {
         super();
         this.name = name;
-        this.code = code;
+        this.code = code2;
         this.message = message;
         this.pos = pos;
       }
     };
     var YAMLParseError = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLParseError", pos, code, message);
+      constructor(pos, code2, message) {
+        super("YAMLParseError", pos, code2, message);
       }
     };
     var YAMLWarning = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLWarning", pos, code, message);
+      constructor(pos, code2, message) {
+        super("YAMLWarning", pos, code2, message);
       }
     };
     var prettifyError2 = (src, lc) => (error62) => {
@@ -4647,7 +4647,7 @@ var require_resolve_flow_scalar = __commonJS({
       const { offset, type, source, end } = scalar;
       let _type;
       let value2;
-      const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+      const _onError = (rel, code2, msg) => onError(offset + rel, code2, msg);
       switch (type) {
         case "scalar":
           _type = Scalar.Scalar.PLAIN;
@@ -4845,9 +4845,9 @@ var require_resolve_flow_scalar = __commonJS({
     function parseCharCode(source, offset, length, onError) {
       const cc = source.substr(offset, length);
       const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
-      const code = ok ? parseInt(cc, 16) : NaN;
+      const code2 = ok ? parseInt(cc, 16) : NaN;
       try {
-        return String.fromCodePoint(code);
+        return String.fromCodePoint(code2);
       } catch {
         const raw = source.substr(offset - 2, length + 2);
         onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
@@ -5169,12 +5169,12 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code, message, warning) => {
+        this.onError = (source, code2, message, warning) => {
           const pos = getErrorPos(source);
           if (warning)
-            this.warnings.push(new errors.YAMLWarning(pos, code, message));
+            this.warnings.push(new errors.YAMLWarning(pos, code2, message));
           else
-            this.errors.push(new errors.YAMLParseError(pos, code, message));
+            this.errors.push(new errors.YAMLParseError(pos, code2, message));
         };
         this.directives = new directives.Directives({ version: options.version || "1.2" });
         this.options = options;
@@ -5336,12 +5336,12 @@ var require_cst_scalar = __commonJS({
     var stringifyString = require_stringifyString();
     function resolveAsScalar(token, strict = true, onError) {
       if (token) {
-        const _onError = (pos, code, message) => {
+        const _onError = (pos, code2, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
           if (onError)
-            onError(offset, code, message);
+            onError(offset, code2, message);
           else
-            throw new errors.YAMLParseError([offset, offset + 1], code, message);
+            throw new errors.YAMLParseError([offset, offset + 1], code2, message);
         };
         switch (token.type) {
           case "scalar":
@@ -20167,10 +20167,10 @@ var require_errors2 = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message, code, data) {
+      constructor(message, code2, data) {
         super(message);
         this.name = "HTTPParserError";
-        this.code = code ? `HPE_${code}` : void 0;
+        this.code = code2 ? `HPE_${code2}` : void 0;
         this.data = data ? data.toString() : void 0;
       }
       static [Symbol.hasInstance](instance) {
@@ -20193,12 +20193,12 @@ var require_errors2 = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message, code, { headers, data }) {
+      constructor(message, code2, { headers, data }) {
         super(message);
         this.name = "RequestRetryError";
         this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
-        this.statusCode = code;
+        this.statusCode = code2;
         this.data = data;
         this.headers = headers;
       }
@@ -20209,12 +20209,12 @@ var require_errors2 = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message, code, { headers, data }) {
+      constructor(message, code2, { headers, data }) {
         super(message);
         this.name = "ResponseError";
         this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
-        this.statusCode = code;
+        this.statusCode = code2;
         this.data = data;
         this.headers = headers;
       }
@@ -20424,8 +20424,8 @@ var require_tree = __commonJS({
         if (index === void 0 || index >= key.length) {
           throw new TypeError("Unreachable");
         }
-        const code = this.code = key.charCodeAt(index);
-        if (code > 127) {
+        const code2 = this.code = key.charCodeAt(index);
+        if (code2 > 127) {
           throw new TypeError("key must be ascii string");
         }
         if (key.length !== ++index) {
@@ -20446,11 +20446,11 @@ var require_tree = __commonJS({
         let index = 0;
         let node2 = this;
         while (true) {
-          const code = key.charCodeAt(index);
-          if (code > 127) {
+          const code2 = key.charCodeAt(index);
+          if (code2 > 127) {
             throw new TypeError("key must be ascii string");
           }
-          if (node2.code === code) {
+          if (node2.code === code2) {
             if (length === ++index) {
               node2.value = value2;
               break;
@@ -20460,7 +20460,7 @@ var require_tree = __commonJS({
               node2.middle = new _TstNode(key, value2, index);
               break;
             }
-          } else if (node2.code < code) {
+          } else if (node2.code < code2) {
             if (node2.left !== null) {
               node2 = node2.left;
             } else {
@@ -20484,19 +20484,19 @@ var require_tree = __commonJS({
         let index = 0;
         let node2 = this;
         while (node2 !== null && index < keylength) {
-          let code = key[index];
-          if (code <= 90 && code >= 65) {
-            code |= 32;
+          let code2 = key[index];
+          if (code2 <= 90 && code2 >= 65) {
+            code2 |= 32;
           }
           while (node2 !== null) {
-            if (code === node2.code) {
+            if (code2 === node2.code) {
               if (keylength === ++index) {
                 return node2;
               }
               node2 = node2.middle;
               break;
             }
-            node2 = node2.code < code ? node2.left : node2.right;
+            node2 = node2.code < code2 ? node2.left : node2.right;
           }
         }
         return null;
@@ -21203,11 +21203,11 @@ var require_diagnostics = __commonJS({
         websocketDebuglog("connection opened %s%s", address, port ? `:${port}` : "");
       });
       diagnosticsChannel.channel("undici:websocket:close").subscribe((evt) => {
-        const { websocket, code, reason } = evt;
+        const { websocket, code: code2, reason } = evt;
         websocketDebuglog(
           "closed connection to %s - %s %s",
           websocket.url,
-          code,
+          code2,
           reason
         );
       });
@@ -23695,9 +23695,9 @@ var require_util2 = __commonJS({
     }
     function isValidEncodedURL(url2) {
       for (let i = 0; i < url2.length; ++i) {
-        const code = url2.charCodeAt(i);
-        if (code > 126 || // Non-US-ASCII + DEL
-        code < 32) {
+        const code2 = url2.charCodeAt(i);
+        if (code2 > 126 || // Non-US-ASCII + DEL
+        code2 < 32) {
           return false;
         }
       }
@@ -24288,8 +24288,8 @@ var require_util2 = __commonJS({
       }
       const rangeStart = collectASequenceOfCodePoints(
         (char) => {
-          const code = char.charCodeAt(0);
-          return code >= 48 && code <= 57;
+          const code2 = char.charCodeAt(0);
+          return code2 >= 48 && code2 <= 57;
         },
         data,
         position
@@ -24315,8 +24315,8 @@ var require_util2 = __commonJS({
       }
       const rangeEnd = collectASequenceOfCodePoints(
         (char) => {
-          const code = char.charCodeAt(0);
-          return code >= 48 && code <= 57;
+          const code2 = char.charCodeAt(0);
+          return code2 >= 48 && code2 <= 57;
         },
         data,
         position
@@ -26607,9 +26607,9 @@ var require_client_h2 = __commonJS({
       this[kSocket][kError] = err;
       this[kClient][kOnError](err);
     }
-    function onHttp2FrameError(type, code, id) {
+    function onHttp2FrameError(type, code2, id) {
       if (id === 0) {
-        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`);
+        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`);
         this[kSocket][kError] = err;
         this[kClient][kOnError](err);
       }
@@ -26619,8 +26619,8 @@ var require_client_h2 = __commonJS({
       this.destroy(err);
       util.destroy(this[kSocket], err);
     }
-    function onHTTP2GoAway(code) {
-      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code}`, util.getSocketInfo(this));
+    function onHTTP2GoAway(code2) {
+      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code2}`, util.getSocketInfo(this));
       const client = this[kClient];
       client[kSocket] = null;
       client[kHTTPContext] = null;
@@ -26825,8 +26825,8 @@ var require_client_h2 = __commonJS({
       stream.once("error", function(err) {
         abort(err);
       });
-      stream.once("frameError", (type, code) => {
-        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`));
+      stream.once("frameError", (type, code2) => {
+        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`));
       });
       return true;
       function writeBodyH2() {
@@ -28764,7 +28764,7 @@ var require_retry_handler = __commonJS({
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
       static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
-        const { statusCode, code, headers } = err;
+        const { statusCode, code: code2, headers } = err;
         const { method, retryOptions } = opts;
         const {
           maxRetries,
@@ -28776,7 +28776,7 @@ var require_retry_handler = __commonJS({
           methods
         } = retryOptions;
         const { counter } = state;
-        if (code && code !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code)) {
+        if (code2 && code2 !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code2)) {
           cb(err);
           return;
         }
@@ -31519,8 +31519,8 @@ var require_headers = __commonJS({
     var util = __require("node:util");
     var kHeadersMap = /* @__PURE__ */ Symbol("headers map");
     var kHeadersSortedMap = /* @__PURE__ */ Symbol("headers map sorted");
-    function isHTTPWhiteSpaceCharCode(code) {
-      return code === 10 || code === 13 || code === 9 || code === 32;
+    function isHTTPWhiteSpaceCharCode(code2) {
+      return code2 === 10 || code2 === 13 || code2 === 9 || code2 === 32;
     }
     function headerValueNormalize(potentialValue) {
       let i = 0;
@@ -35675,8 +35675,8 @@ var require_util6 = __commonJS({
     "use strict";
     function isCTLExcludingHtab(value2) {
       for (let i = 0; i < value2.length; ++i) {
-        const code = value2.charCodeAt(i);
-        if (code >= 0 && code <= 8 || code >= 10 && code <= 31 || code === 127) {
+        const code2 = value2.charCodeAt(i);
+        if (code2 >= 0 && code2 <= 8 || code2 >= 10 && code2 <= 31 || code2 === 127) {
           return true;
         }
       }
@@ -35684,26 +35684,26 @@ var require_util6 = __commonJS({
     }
     function validateCookieName(name) {
       for (let i = 0; i < name.length; ++i) {
-        const code = name.charCodeAt(i);
-        if (code < 33 || // exclude CTLs (0-31), SP and HT
-        code > 126 || // exclude non-ascii and DEL
-        code === 34 || // "
-        code === 40 || // (
-        code === 41 || // )
-        code === 60 || // <
-        code === 62 || // >
-        code === 64 || // @
-        code === 44 || // ,
-        code === 59 || // ;
-        code === 58 || // :
-        code === 92 || // \
-        code === 47 || // /
-        code === 91 || // [
-        code === 93 || // ]
-        code === 63 || // ?
-        code === 61 || // =
-        code === 123 || // {
-        code === 125) {
+        const code2 = name.charCodeAt(i);
+        if (code2 < 33 || // exclude CTLs (0-31), SP and HT
+        code2 > 126 || // exclude non-ascii and DEL
+        code2 === 34 || // "
+        code2 === 40 || // (
+        code2 === 41 || // )
+        code2 === 60 || // <
+        code2 === 62 || // >
+        code2 === 64 || // @
+        code2 === 44 || // ,
+        code2 === 59 || // ;
+        code2 === 58 || // :
+        code2 === 92 || // \
+        code2 === 47 || // /
+        code2 === 91 || // [
+        code2 === 93 || // ]
+        code2 === 63 || // ?
+        code2 === 61 || // =
+        code2 === 123 || // {
+        code2 === 125) {
           throw new Error("Invalid cookie name");
         }
       }
@@ -35719,31 +35719,31 @@ var require_util6 = __commonJS({
         ++i;
       }
       while (i < len) {
-        const code = value2.charCodeAt(i++);
-        if (code < 33 || // exclude CTLs (0-31)
-        code > 126 || // non-ascii and DEL (127)
-        code === 34 || // "
-        code === 44 || // ,
-        code === 59 || // ;
-        code === 92) {
+        const code2 = value2.charCodeAt(i++);
+        if (code2 < 33 || // exclude CTLs (0-31)
+        code2 > 126 || // non-ascii and DEL (127)
+        code2 === 34 || // "
+        code2 === 44 || // ,
+        code2 === 59 || // ;
+        code2 === 92) {
           throw new Error("Invalid cookie value");
         }
       }
     }
     function validateCookiePath(path21) {
       for (let i = 0; i < path21.length; ++i) {
-        const code = path21.charCodeAt(i);
-        if (code < 32 || // exclude CTLs (0-31)
-        code > 126 || // exclude DEL and non-ascii
-        code === 59) {
+        const code2 = path21.charCodeAt(i);
+        if (code2 < 32 || // exclude CTLs (0-31)
+        code2 > 126 || // exclude DEL and non-ascii
+        code2 === 59) {
           throw new Error("Invalid cookie path");
         }
       }
     }
-    function isLetterOrDigit(code) {
-      return code >= 48 && code <= 57 || // 0-9
-      code >= 65 && code <= 90 || // A-Z
-      code >= 97 && code <= 122;
+    function isLetterOrDigit(code2) {
+      return code2 >= 48 && code2 <= 57 || // 0-9
+      code2 >= 65 && code2 <= 90 || // A-Z
+      code2 >= 97 && code2 <= 122;
     }
     function validateCookieDomain(domain2) {
       if (domain2 === " ") {
@@ -35754,8 +35754,8 @@ var require_util6 = __commonJS({
       }
       let labelLength = 0;
       for (let i = 0; i < domain2.length; ++i) {
-        const code = domain2.charCodeAt(i);
-        if (code === 46) {
+        const code2 = domain2.charCodeAt(i);
+        if (code2 === 46) {
           if (labelLength === 0) {
             throw new Error("Invalid cookie domain");
           }
@@ -35765,10 +35765,10 @@ var require_util6 = __commonJS({
           labelLength = 0;
           continue;
         }
-        if (labelLength === 0 && !isLetterOrDigit(code)) {
+        if (labelLength === 0 && !isLetterOrDigit(code2)) {
           throw new Error("Invalid cookie domain");
         }
-        if (!isLetterOrDigit(code) && code !== 45) {
+        if (!isLetterOrDigit(code2) && code2 !== 45) {
           throw new Error("Invalid cookie domain");
         }
         if (++labelLength > 63) {
@@ -36542,37 +36542,37 @@ var require_util7 = __commonJS({
         return false;
       }
       for (let i = 0; i < protocol.length; ++i) {
-        const code = protocol.charCodeAt(i);
-        if (code < 33 || // CTL, contains SP (0x20) and HT (0x09)
-        code > 126 || code === 34 || // "
-        code === 40 || // (
-        code === 41 || // )
-        code === 44 || // ,
-        code === 47 || // /
-        code === 58 || // :
-        code === 59 || // ;
-        code === 60 || // <
-        code === 61 || // =
-        code === 62 || // >
-        code === 63 || // ?
-        code === 64 || // @
-        code === 91 || // [
-        code === 92 || // \
-        code === 93 || // ]
-        code === 123 || // {
-        code === 125) {
+        const code2 = protocol.charCodeAt(i);
+        if (code2 < 33 || // CTL, contains SP (0x20) and HT (0x09)
+        code2 > 126 || code2 === 34 || // "
+        code2 === 40 || // (
+        code2 === 41 || // )
+        code2 === 44 || // ,
+        code2 === 47 || // /
+        code2 === 58 || // :
+        code2 === 59 || // ;
+        code2 === 60 || // <
+        code2 === 61 || // =
+        code2 === 62 || // >
+        code2 === 63 || // ?
+        code2 === 64 || // @
+        code2 === 91 || // [
+        code2 === 92 || // \
+        code2 === 93 || // ]
+        code2 === 123 || // {
+        code2 === 125) {
           return false;
         }
       }
       return true;
     }
-    function isValidStatusCode(code) {
-      if (code >= 1e3 && code < 1015) {
-        return code !== 1004 && // reserved
-        code !== 1005 && // "MUST NOT be set as a status code"
-        code !== 1006;
+    function isValidStatusCode(code2) {
+      if (code2 >= 1e3 && code2 < 1015) {
+        return code2 !== 1004 && // reserved
+        code2 !== 1005 && // "MUST NOT be set as a status code"
+        code2 !== 1006;
       }
-      return code >= 3e3 && code <= 4999;
+      return code2 >= 3e3 && code2 <= 4999;
     }
     function failWebsocketConnection(ws, reason) {
       const { [kController]: controller, [kResponse]: response } = ws;
@@ -36841,7 +36841,7 @@ var require_connection = __commonJS({
       });
       return controller;
     }
-    function closeWebSocketConnection(ws, code, reason, reasonByteLength) {
+    function closeWebSocketConnection(ws, code2, reason, reasonByteLength) {
       if (isClosing(ws) || isClosed(ws)) {
       } else if (!isEstablished(ws)) {
         failWebsocketConnection(ws, "Connection was closed before it was established.");
@@ -36849,12 +36849,12 @@ var require_connection = __commonJS({
       } else if (ws[kSentClose] === sentCloseFrameState.NOT_SENT) {
         ws[kSentClose] = sentCloseFrameState.PROCESSING;
         const frame = new WebsocketFrameSend();
-        if (code !== void 0 && reason === void 0) {
+        if (code2 !== void 0 && reason === void 0) {
           frame.frameData = Buffer.allocUnsafe(2);
-          frame.frameData.writeUInt16BE(code, 0);
-        } else if (code !== void 0 && reason !== void 0) {
+          frame.frameData.writeUInt16BE(code2, 0);
+        } else if (code2 !== void 0 && reason !== void 0) {
           frame.frameData = Buffer.allocUnsafe(2 + reasonByteLength);
-          frame.frameData.writeUInt16BE(code, 0);
+          frame.frameData.writeUInt16BE(code2, 0);
           frame.frameData.write(reason, 2, "utf-8");
         } else {
           frame.frameData = emptyBuffer;
@@ -36879,25 +36879,25 @@ var require_connection = __commonJS({
       response.socket.off("close", onSocketClose);
       response.socket.off("error", onSocketError);
       const wasClean = ws[kSentClose] === sentCloseFrameState.SENT && ws[kReceivedClose];
-      let code = 1005;
+      let code2 = 1005;
       let reason = "";
       const result = ws[kByteParser].closingInfo;
       if (result && !result.error) {
-        code = result.code ?? 1005;
+        code2 = result.code ?? 1005;
         reason = result.reason;
       } else if (!ws[kReceivedClose]) {
-        code = 1006;
+        code2 = 1006;
       }
       ws[kReadyState] = states.CLOSED;
       fireEvent("close", ws, (type, init) => new CloseEvent(type, init), {
         wasClean,
-        code,
+        code: code2,
         reason
       });
       if (channels.close.hasSubscribers) {
         channels.close.publish({
           websocket: ws,
-          code,
+          code: code2,
           reason
         });
       }
@@ -37022,8 +37022,8 @@ var require_receiver = __commonJS({
     var { closeWebSocketConnection } = require_connection();
     var { PerMessageDeflate } = require_permessage_deflate();
     var { MessageSizeExceededError } = require_errors2();
-    function failWebsocketConnectionWithCode(ws, code, reason) {
-      closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason));
+    function failWebsocketConnectionWithCode(ws, code2, reason) {
+      closeWebSocketConnection(ws, code2, reason, Buffer.byteLength(reason));
       failWebsocketConnection(ws, reason);
     }
     var ByteParser = class extends Writable {
@@ -37210,8 +37210,8 @@ var require_receiver = __commonJS({
                   this.#info.fin,
                   (error62, data) => {
                     if (error62) {
-                      const code = error62 instanceof MessageSizeExceededError ? 1009 : 1007;
-                      failWebsocketConnectionWithCode(this.ws, code, error62.message);
+                      const code2 = error62 instanceof MessageSizeExceededError ? 1009 : 1007;
+                      failWebsocketConnectionWithCode(this.ws, code2, error62.message);
                       return;
                     }
                     if (!this.writeFragments(data)) {
@@ -37297,11 +37297,11 @@ var require_receiver = __commonJS({
       }
       parseCloseBody(data) {
         assert2(data.length !== 1);
-        let code;
+        let code2;
         if (data.length >= 2) {
-          code = data.readUInt16BE(0);
+          code2 = data.readUInt16BE(0);
         }
-        if (code !== void 0 && !isValidStatusCode(code)) {
+        if (code2 !== void 0 && !isValidStatusCode(code2)) {
           return { code: 1002, reason: "Invalid status code", error: true };
         }
         let reason = data.subarray(2);
@@ -37313,7 +37313,7 @@ var require_receiver = __commonJS({
         } catch {
           return { code: 1007, reason: "Invalid UTF-8", error: true };
         }
-        return { code, reason, error: false };
+        return { code: code2, reason, error: false };
       }
       /**
        * Parses control frames.
@@ -37328,8 +37328,8 @@ var require_receiver = __commonJS({
           }
           this.#info.closeInfo = this.parseCloseBody(body);
           if (this.#info.closeInfo.error) {
-            const { code, reason } = this.#info.closeInfo;
-            closeWebSocketConnection(this.ws, code, reason, reason.length);
+            const { code: code2, reason } = this.#info.closeInfo;
+            closeWebSocketConnection(this.ws, code2, reason, reason.length);
             failWebsocketConnection(this.ws, reason);
             return false;
           }
@@ -37567,17 +37567,17 @@ var require_websocket = __commonJS({
        * @param {number|undefined} code
        * @param {string|undefined} reason
        */
-      close(code = void 0, reason = void 0) {
+      close(code2 = void 0, reason = void 0) {
         webidl.brandCheck(this, _WebSocket);
         const prefix = "WebSocket.close";
-        if (code !== void 0) {
-          code = webidl.converters["unsigned short"](code, prefix, "code", { clamp: true });
+        if (code2 !== void 0) {
+          code2 = webidl.converters["unsigned short"](code2, prefix, "code", { clamp: true });
         }
         if (reason !== void 0) {
           reason = webidl.converters.USVString(reason, prefix, "reason");
         }
-        if (code !== void 0) {
-          if (code !== 1e3 && (code < 3e3 || code > 4999)) {
+        if (code2 !== void 0) {
+          if (code2 !== 1e3 && (code2 < 3e3 || code2 > 4999)) {
             throw new DOMException("invalid code", "InvalidAccessError");
           }
         }
@@ -37591,7 +37591,7 @@ var require_websocket = __commonJS({
             );
           }
         }
-        closeWebSocketConnection(this, code, reason, reasonByteLength);
+        closeWebSocketConnection(this, code2, reason, reasonByteLength);
       }
       /**
        * @see https://websockets.spec.whatwg.org/#dom-websocket-send
@@ -37837,15 +37837,15 @@ var require_websocket = __commonJS({
     }
     function onParserError(err) {
       let message;
-      let code;
+      let code2;
       if (err instanceof CloseEvent) {
         message = err.reason;
-        code = err.code;
+        code2 = err.code;
       } else {
         message = err.message;
       }
       fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
-      closeWebSocketConnection(this, code);
+      closeWebSocketConnection(this, code2);
     }
     module.exports = {
       WebSocket
@@ -39966,8 +39966,8 @@ function parse5(header, options) {
   let whitespace = -1;
   let stop = options?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
-    const code = header.charCodeAt(index);
-    const flags = CHAR_MAP[code];
+    const code2 = header.charCodeAt(index);
+    const flags = CHAR_MAP[code2];
     if ((flags & stopFlags) !== 0) {
       stop |= flags & COMMA_FLAG;
       break;
@@ -39978,7 +39978,7 @@ function parse5(header, options) {
     } else {
       whitespace = -1;
     }
-    typeFlags |= code & NON_ASCII | flags;
+    typeFlags |= code2 & NON_ASCII | flags;
     index++;
   }
   const valueEnd = whitespace === -1 ? index : whitespace;
@@ -40000,14 +40000,14 @@ function parseParameters(header, type, index, len, stopFlags) {
     let keyFlags = 0;
     let keyWhitespace = -1;
     while (index < len) {
-      const code = header.charCodeAt(index);
-      const flags = CHAR_MAP[code];
+      const code2 = header.charCodeAt(index);
+      const flags = CHAR_MAP[code2];
       if ((flags & stopFlags) !== 0) {
         if ((flags & COMMA_FLAG) !== 0)
           break parameter;
         continue parameter;
       }
-      if (code === EQ) {
+      if (code2 === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value2 = header.slice(keyStart, keyEnd);
         const key = (keyFlags & CASE_FLAGS) === 0 ? value2 : value2.toLowerCase();
@@ -40019,16 +40019,16 @@ function parseParameters(header, type, index, len, stopFlags) {
           const quotedStart = ++index;
           let escaped = false;
           while (index < len) {
-            const code2 = header.charCodeAt(index);
-            if (code2 === DQUOTE) {
+            const code3 = header.charCodeAt(index);
+            if (code3 === DQUOTE) {
               if (parameters[key] === void 0) {
                 parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
               while (index < len) {
-                const code3 = header.charCodeAt(index);
-                const flags2 = CHAR_MAP[code3];
+                const code4 = header.charCodeAt(index);
+                const flags2 = CHAR_MAP[code4];
                 if ((flags2 & stopFlags) !== 0) {
                   stop2 = flags2 & COMMA_FLAG;
                   break;
@@ -40039,7 +40039,7 @@ function parseParameters(header, type, index, len, stopFlags) {
                 break parameter;
               continue parameter;
             }
-            if (code2 === BSLASH && index + 1 < len) {
+            if (code3 === BSLASH && index + 1 < len) {
               escaped = true;
               index += 2;
               continue;
@@ -40052,8 +40052,8 @@ function parseParameters(header, type, index, len, stopFlags) {
         let stop = 0;
         let valueWhitespace = -1;
         while (index < len) {
-          const code2 = header.charCodeAt(index);
-          const flags2 = CHAR_MAP[code2];
+          const code3 = header.charCodeAt(index);
+          const flags2 = CHAR_MAP[code3];
           if ((flags2 & stopFlags) !== 0) {
             stop = flags2 & COMMA_FLAG;
             break;
@@ -40080,7 +40080,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       } else {
         keyWhitespace = -1;
       }
-      keyFlags |= code & NON_ASCII | flags;
+      keyFlags |= code2 & NON_ASCII | flags;
       index++;
     }
   }
@@ -40118,20 +40118,20 @@ var init_dist = __esm({
     CHAR_MAP[SP] |= OWS;
     CHAR_MAP[SEMI] |= SEMI_FLAG;
     CHAR_MAP[COMMA] |= COMMA_FLAG;
-    for (let code = 128; code <= 255; code++) {
-      CHAR_MAP[code] |= LOWER_CASE;
+    for (let code2 = 128; code2 <= 255; code2++) {
+      CHAR_MAP[code2] |= LOWER_CASE;
     }
     for (const char of "!#$%&'*+-.^_`|~") {
       CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
     }
-    for (let code = 48; code <= 57; code++) {
-      CHAR_MAP[code] |= TOKEN_FLAG;
+    for (let code2 = 48; code2 <= 57; code2++) {
+      CHAR_MAP[code2] |= TOKEN_FLAG;
     }
-    for (let code = 65; code <= 90; code++) {
-      CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+    for (let code2 = 65; code2 <= 90; code2++) {
+      CHAR_MAP[code2] |= LOWER_CASE | TOKEN_FLAG;
     }
-    for (let code = 97; code <= 122; code++) {
-      CHAR_MAP[code] |= TOKEN_FLAG;
+    for (let code2 = 97; code2 <= 122; code2++) {
+      CHAR_MAP[code2] |= TOKEN_FLAG;
     }
     NullObject = /* @__PURE__ */ (() => {
       const C = function() {
@@ -43694,6 +43694,15 @@ ${shown.map((p) => `  - ${p}`).join("\n")}${more}`);
 var GateError = class extends DeploysimError {
   exitCode = 1;
 };
+var RunCancelledError = class extends DeploysimError {
+  constructor(signal, message = `Cancelled (${signal}).`) {
+    super(message);
+    this.signal = signal;
+    this.exitCode = signal === "SIGINT" ? 130 : 143;
+  }
+  signal;
+  exitCode;
+};
 function exitCodeOf(error62) {
   return error62 instanceof DeploysimError ? error62.exitCode : 1;
 }
@@ -43781,8 +43790,8 @@ function parse(argv, options, maxPositionals = 0) {
       strict: true
     });
   } catch (error62) {
-    const { code, message } = error62;
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const { code: code2, message } = error62;
+    if (code2 === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const flag = /'(-[^']*)'/.exec(message)?.[1] ?? message;
       const known = Object.keys(allOptions).map((name) => `--${name}`);
       const near = known.filter((k) => editDistance(k, flag.split("=")[0]) <= 2);
@@ -43878,7 +43887,22 @@ var CompletionCache = class {
     this.misses += 1;
     return void 0;
   }
+  /** Writes under way; awaited by `settled` so a cancelled run exits with none half-done. */
+  pending = /* @__PURE__ */ new Set();
   async put(key, role, model, completion) {
+    const write = this.write(key, role, model, completion);
+    this.pending.add(write);
+    try {
+      await write;
+    } finally {
+      this.pending.delete(write);
+    }
+  }
+  /** Resolves once every write started so far has finished or failed. */
+  async settled() {
+    await Promise.allSettled([...this.pending]);
+  }
+  async write(key, role, model, completion) {
     const file2 = this.file(key);
     await mkdir(path.dirname(file2), { recursive: true });
     const entry = { format: CACHE_FORMAT, key, role, model, completion };
@@ -43901,8 +43925,8 @@ async function makeDirectory(dir, input2) {
   try {
     await mkdir2(dir, { recursive: true });
   } catch (error62) {
-    const code = error62.code;
-    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code ?? error62.message;
+    const code2 = error62.code;
+    const why = code2 === "EEXIST" || code2 === "ENOTDIR" ? "a file is in the way" : code2 ?? error62.message;
     throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
   }
 }
@@ -45697,8 +45721,8 @@ function toStreamingFile(data, name, options) {
 }
 var checkFileSupport = () => {
   if (typeof File === "undefined") {
-    const { process: process2 } = globalThis;
-    const isOldNode = typeof process2?.versions?.node === "string" && parseInt(process2.versions.node.split(".")) < 20;
+    const { process: process3 } = globalThis;
+    const isOldNode = typeof process3?.versions?.node === "string" && parseInt(process3.versions.node.split(".")) < 20;
     throw new Error("`File` is not defined as a global, which is required for file uploads." + (isOldNode ? " Update to Node 20 LTS or newer, or set `globalThis.File` to `import('node:buffer').File`." : ""));
   }
 };
@@ -55120,7 +55144,7 @@ async function askStructured(gateway, endpoint2, request2, parse6, options) {
       const completion = await gateway.chat(endpoint2, request2, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
       return parse6(completion.choices?.[0]?.message?.content);
     } catch (error62) {
-      if (error62 instanceof EndpointRefusedError) throw error62;
+      if (stopsTheRun(error62)) throw error62;
       lastError = error62;
       if (!options.isBadAnswer(error62)) break;
     }
@@ -58356,12 +58380,12 @@ function isIso7064Mod97(iban3) {
   let remainder = 0;
   const len = iban3.length;
   for (let i = 4; i < len; i++) {
-    const code = iban3.charCodeAt(i);
-    remainder = (code >= 65 ? remainder * 100 + (code - 55) : remainder * 10 + (code - 48)) % 97;
+    const code2 = iban3.charCodeAt(i);
+    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
   }
   for (let i = 0; i < 4; i++) {
-    const code = iban3.charCodeAt(i);
-    remainder = (code >= 65 ? remainder * 100 + (code - 55) : remainder * 10 + (code - 48)) % 97;
+    const code2 = iban3.charCodeAt(i);
+    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
   }
   return remainder === 1;
 }
@@ -68307,12 +68331,12 @@ function compileFn(schema, options) {
   doc.write(outputAccessor === null ? `return true;` : `return ${outputAccessor};`);
   const constantNames = ["INVALID", ...ctx.constants.keys()];
   const constantValues = [INVALID, ...ctx.constants.values()];
-  const code = doc.content.join("\n");
+  const code2 = doc.content.join("\n");
   const fullCode = options?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
-${code}` : code : "";
+${code2}` : code2 : "";
   const F = Function;
   const factoryCode = `return (input) => {
-${code}
+${code2}
 }`;
   let fn;
   try {
@@ -75528,32 +75552,38 @@ function scrubAnswer(completion, secrets) {
 var UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
 function tlsCertificateProblem(error62) {
   for (let e = error62, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = e.code;
-    if (typeof code === "string" && UNTRUSTED_CERTIFICATE.test(code)) return `${code}: ${e.message}`;
+    const code2 = e.code;
+    if (typeof code2 === "string" && UNTRUSTED_CERTIFICATE.test(code2)) return `${code2}: ${e.message}`;
   }
   return void 0;
 }
 var EndpointRefusedError = class extends GateError {
 };
+function stopsTheRun(error62) {
+  return error62 instanceof EndpointRefusedError || error62 instanceof RunCancelledError;
+}
 var ModelGateway = class {
   constructor(options) {
     this.options = options;
     this.limit = pLimit(options.concurrency);
+    const cancel = options.cancel;
+    if (cancel?.aborted) this.stop.abort(cancel.reason);
+    else cancel?.addEventListener("abort", () => this.stop.abort(cancel.reason), { once: true });
   }
   options;
   clients = /* @__PURE__ */ new Map();
   limit;
   transport;
   /**
-   * Aborted with the first refusal no retry can fix: requests in flight stop (the client does not
-   * retry an aborted request) and queued ones are never sent.
+   * Aborted with the first refusal no retry can fix, or on cancellation: requests in flight stop (the
+   * client does not retry an aborted request) and queued ones are never sent.
    */
   stop = new AbortController();
   /** Base URLs that have answered at least once (any HTTP status): a connection failure there is a blip, not a wrong address. */
   reached = /* @__PURE__ */ new Set();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
-  /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
+  /** Aborted, with the refusal or cancellation as its reason, once one has stopped this gateway. */
   get stopped() {
     return this.stop.signal;
   }
@@ -75561,6 +75591,7 @@ var ModelGateway = class {
     const cache = this.options.cache;
     const accept = (c) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
     const key = cache ? cacheKey(endpoint2.role, endpoint2.baseUrl, params) : "";
+    if (this.stop.signal.aborted) throw this.stop.signal.reason;
     if (cache) {
       const cached2 = await cache.get(key);
       if (cached2 && accept(cached2)) return cached2;
@@ -75639,7 +75670,7 @@ var ModelGateway = class {
   }
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   classify(endpoint2, model, error62) {
-    if (error62 instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
+    if (error62 instanceof OpenAI.APIUserAbortError && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error62 instanceof OpenAI.APIError && error62.status !== void 0) {
       this.reached.add(endpoint2.baseUrl);
@@ -76639,7 +76670,7 @@ async function measureGrader(input2) {
             t[cell] += 1;
           }
         } catch (error62) {
-          if (error62 instanceof EndpointRefusedError) {
+          if (stopsTheRun(error62)) {
             fatal ??= error62;
             return;
           }
@@ -78299,7 +78330,7 @@ async function summariseThemes(findings, target) {
       isBadAnswer: (error62) => error62 instanceof ThemesError,
       onAttempt: () => calls += 1
     }).catch((error62) => {
-      if (error62 instanceof EndpointRefusedError) throw error62;
+      if (stopsTheRun(error62)) throw error62;
       errors += 1;
       return themesByLabel(chunk);
     });
@@ -78371,7 +78402,7 @@ var AuditRun = class {
     try {
       answer = await this.auditor.audit(record2.messages, reply);
     } catch (error62) {
-      if (error62 instanceof EndpointRefusedError) throw error62;
+      if (stopsTheRun(error62)) throw error62;
       this.errors += 1;
       const message = this.secrets.scrub(error62.message);
       if (this.errors <= LOGGED_ERRORS) this.logger.warning(`audit of ${record2.id} failed: ${message}`);
@@ -79270,6 +79301,7 @@ async function planSample(file2, displayPath, settings) {
   });
   try {
     await forEachLine(stream, (line) => {
+      settings.signal?.throwIfAborted();
       lastLine = line.number;
       const parsed = parseCorpusLine(line.text);
       if (parsed === void 0) return;
@@ -79769,7 +79801,7 @@ async function measureRealism(options) {
         trial.simulatedWon = trial.chosen !== realLabel;
         return trial;
       } catch (error62) {
-        if (error62 instanceof EndpointRefusedError) throw error62;
+        if (stopsTheRun(error62)) throw error62;
         trial.error = error62.message;
         return trial;
       }
@@ -80470,11 +80502,11 @@ import path17 from "node:path";
 // src/lock/git.ts
 import { execFile } from "node:child_process";
 var GitCommandError = class extends GateError {
-  constructor(args, code, stderr) {
+  constructor(args, code2, stderr) {
     const why = stderr.trim() || "no error output";
-    super(`git ${args.join(" ")} failed (${typeof code === "number" ? `exit ${code}` : code}): ${why}`);
+    super(`git ${args.join(" ")} failed (${typeof code2 === "number" ? `exit ${code2}` : code2}): ${why}`);
     this.args = args;
-    this.code = code;
+    this.code = code2;
     this.stderr = stderr;
   }
   args;
@@ -80503,8 +80535,8 @@ function createGit(cwd) {
               resolve({ stdout, stderr, code: 0 });
               return;
             }
-            const code = error62.code;
-            if (code === "ENOENT") {
+            const code2 = error62.code;
+            if (code2 === "ENOENT") {
               reject(
                 new ConfigError(
                   `could not run git in ${cwd}: git is not installed or not on PATH, or the directory does not exist (deploysim needs git to verify the lock)`
@@ -80512,12 +80544,12 @@ function createGit(cwd) {
               );
               return;
             }
-            if (typeof code === "number") {
-              if (opts.allowFailure) resolve({ stdout, stderr, code });
-              else reject(new GitCommandError(argv, code, stderr));
+            if (typeof code2 === "number") {
+              if (opts.allowFailure) resolve({ stdout, stderr, code: code2 });
+              else reject(new GitCommandError(argv, code2, stderr));
               return;
             }
-            reject(new GitCommandError(argv, String(code ?? error62.signal ?? "error"), stderr || error62.message));
+            reject(new GitCommandError(argv, String(code2 ?? error62.signal ?? "error"), stderr || error62.message));
           }
         );
         child.stdin?.on("error", () => {
@@ -80659,8 +80691,8 @@ async function inspectWorkTree(root, rel) {
     try {
       stats = await lstat(abs);
     } catch (error62) {
-      const code = error62.code;
-      if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" };
+      const code2 = error62.code;
+      if (code2 === "ENOENT" || code2 === "ENOTDIR") return { kind: "missing" };
       throw new ConfigError(`${rel}: cannot be read (${error62.message})`);
     }
     if (stats.isSymbolicLink()) {
@@ -80952,8 +80984,8 @@ async function loadCalibration(registration) {
   try {
     json2 = JSON.parse(await readFile8(file2, "utf8"));
   } catch (error62) {
-    const code = error62.code;
-    throw new ConfigError(`${shown}: ${code ? `cannot read the file (${code})` : "is not valid JSON"}. ${rerun}`);
+    const code2 = error62.code;
+    throw new ConfigError(`${shown}: ${code2 ? `cannot read the file (${code2})` : "is not valid JSON"}. ${rerun}`);
   }
   const parsed = calibrationFileSchema.safeParse(json2);
   if (!parsed.success) {
@@ -81160,7 +81192,10 @@ async function runGate(settings, deps) {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,
-    onRecord: (record2) => toolResponses.addRecord(record2)
+    onRecord: (record2) => toolResponses.addRecord(record2),
+    signal: deps.cancel
+  }).catch((error62) => {
+    throw error62 instanceof RunCancelledError ? cancelledBeforeRequests(error62) : error62;
   });
   checkAgenticSetup(toolResponses, settings, deps.logger);
   const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : void 0;
@@ -81183,6 +81218,7 @@ async function runGate(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason);
   const cacheDir = settings.cacheDir ? path18.resolve(deps.cwd, settings.cacheDir) : void 0;
   if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
   const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
@@ -81193,7 +81229,8 @@ async function runGate(settings, deps) {
     secrets: deps.secrets,
     fetch: deps.fetch,
     warning: (message) => deps.logger.warning(message),
-    cache
+    cache,
+    cancel: deps.cancel
   });
   const simulator = settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0;
   const driver = new ReplayDriver(
@@ -81239,7 +81276,12 @@ async function runGate(settings, deps) {
     logger: deps.logger,
     secrets: deps.secrets,
     audit,
-    baseline
+    baseline,
+    cancel: deps.cancel
+  }).catch(async (error62) => {
+    if (!(error62 instanceof RunCancelledError)) throw error62;
+    await cache?.settled();
+    throw cancelledDuringReplay(error62, settings.cacheDir, cache);
   });
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
   const counts = registration.categories.map((c) => ({
@@ -81280,7 +81322,14 @@ async function runGate(settings, deps) {
     ...agenticSummary(toolResponses, settings, tally),
     ...realism ? { realism } : {}
   };
-  Object.assign(report, await finishDiscovery(report, audit, cfg.audit, deps.logger));
+  Object.assign(
+    report,
+    await finishDiscovery(report, audit, cfg.audit, deps.logger).catch(async (error62) => {
+      if (!(error62 instanceof RunCancelledError)) throw error62;
+      await cache?.settled();
+      throw cancelledDuringReplay(new RunCancelledError(error62.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
+    })
+  );
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
 }
@@ -81382,7 +81431,7 @@ async function replayAndGrade(input2) {
   };
   const worker = async () => {
     for (; ; ) {
-      if (fatal) return;
+      if (fatal || input2.cancel?.aborted) return;
       const next = await iterator2.next();
       if (next.done) return;
       const record2 = next.value;
@@ -81403,7 +81452,7 @@ async function replayAndGrade(input2) {
         if (trajectory.truncated) tally.truncated += 1;
         line = { id: record2.id, rank: record2.rank, flagged, error: null, truncated: trajectory.truncated, ...trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}, ...baselineFlagged ? { baseline_flagged: baselineFlagged } : {}, ...audited ? { audit: audited } : {} };
       } catch (error62) {
-        if (error62 instanceof EndpointRefusedError) {
+        if (stopsTheRun(error62)) {
           fatal ??= error62;
           return;
         }
@@ -81411,20 +81460,33 @@ async function replayAndGrade(input2) {
         line = { id: record2.id, rank: record2.rank, flagged: [], error: input2.secrets.scrub(error62.message), truncated: false };
         tally.errorCauses.add(line.error);
       }
+      if (input2.cancel?.aborted) return;
       tally.replayed += 1;
       await write(line);
       progress.tick(line.error !== null);
     }
   };
+  const cancelled = new Promise((resolve) => input2.cancel?.addEventListener("abort", () => resolve(), { once: true }));
   try {
-    await Promise.all(Array.from({ length: Math.max(1, input2.concurrency) }, worker));
+    await Promise.race([Promise.all(Array.from({ length: Math.max(1, input2.concurrency) }, worker)), cancelled]);
   } finally {
     out.end();
     await once3(out, "finish");
     progress.done();
   }
+  if (input2.cancel?.aborted) {
+    const reason = input2.cancel.reason;
+    throw new RunCancelledError(reason.signal, `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`);
+  }
   if (fatal) throw fatal;
   return tally;
+}
+function cancelledBeforeRequests(error62) {
+  return new RunCancelledError(error62.signal, `Cancelled (${error62.signal}) before any model request: nothing was sent.`);
+}
+function cancelledDuringReplay(error62, cacheDirSetting, cache) {
+  const resume = cache ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ""}: a re-run with the same cache-dir resumes from them and sends again only the requests that were in flight (in Actions, save the cache with actions/cache/save under \`if: always()\`).` : "Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.";
+  return new RunCancelledError(error62.signal, `Cancelled (${error62.signal}): ${error62.message}; no verdict and no report. ${resume}`);
 }
 function keepExample(store, categoryId2, record2, reply, evidence, secrets) {
   const list = store.get(categoryId2) ?? [];
@@ -81565,18 +81627,20 @@ async function runCommand(argv, io) {
   if (settings.noLock) {
     logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
   }
+  const cancellation = io.cancelOnSignals?.();
   const outcome = await runGate(settings, {
     cwd: io.cwd,
     logger,
     secrets,
-    lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef })
+    lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef }),
+    cancel: cancellation?.signal
   }).catch((error62) => {
     if (error62 instanceof Error) {
       error62.message = secrets.scrub(error62.message);
       error62.stack = error62.stack === void 0 ? void 0 : secrets.scrub(error62.stack);
     }
     throw error62;
-  });
+  }).finally(() => cancellation?.dispose());
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
   else if (values.quiet) io.stdout(`deploysim: ${verdictSubject(outcome.report)} ${outcome.report.passed ? "passed" : "failed"}`);
   else io.stdout(renderText(outcome.report, shownPath(io.cwd, outcome.reportPath)));
@@ -81625,9 +81689,9 @@ async function scrubCommand(argv, io) {
       output: outputPath
     });
   } catch (error62) {
-    const code = error62.code;
-    if (typeof code === "string" && !(error62 instanceof ConfigError)) {
-      throw new ConfigError(`scrub ${input2} → ${output2} failed: ${code.startsWith("Z_") ? "the gzip input is corrupt" : code} (${error62.message}).`);
+    const code2 = error62.code;
+    if (typeof code2 === "string" && !(error62 instanceof ConfigError)) {
+      throw new ConfigError(`scrub ${input2} → ${output2} failed: ${code2.startsWith("Z_") ? "the gzip input is corrupt" : code2} (${error62.message}).`);
     }
     throw error62;
   }
@@ -81787,7 +81851,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
 
 Run "deploysim <command> --help" for the command's flags; "deploysim --version" prints the version.
 ${COMMON_FLAGS}
-Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`;
+Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model),
+130/143 cancelled by Ctrl-C/SIGTERM (run: finished records kept, resumable with --cache-dir).`;
 }
 function shownArgv(argv, credentials) {
   const shown = argv.map((arg, i) => {
@@ -81836,31 +81901,55 @@ ${COMMON_FLAGS}`);
   const json2 = rest.includes("--json");
   const started = Date.now();
   if (verbose) io.stderr(`deploysim ${name}: ${shownArgv(rest, credentials)} (cwd ${io.cwd})`);
-  const done = (code) => {
-    if (verbose) io.stderr(`deploysim ${name}: exit ${code} after ${((Date.now() - started) / 1e3).toFixed(1)}s`);
-    return code;
+  const done = (code2) => {
+    if (verbose) io.stderr(`deploysim ${name}: exit ${code2} after ${((Date.now() - started) / 1e3).toFixed(1)}s`);
+    return code2;
   };
   try {
     return done(await command.run(rest, io));
   } catch (error62) {
-    const code = exitCodeOf(error62);
+    const code2 = exitCodeOf(error62);
     const message = scrubCredentials(error62 instanceof Error ? error62.message : String(error62), credentials);
-    io.stderr(code === 2 ? `deploysim: ${message}
+    io.stderr(code2 === 2 ? `deploysim: ${message}
 (nothing was sent to any model)` : `deploysim: ${message}`);
     if (verbose) for (const cause of causes(error62)) io.stderr(`  caused by: ${scrubCredentials(cause, credentials)}`);
-    if (json2) io.stdout(JSON.stringify({ error: message, exit_code: code, nothing_sent: code === 2 }));
-    return done(code);
+    if (json2) io.stdout(JSON.stringify({ error: message, exit_code: code2, nothing_sent: code2 === 2 }));
+    return done(code2);
   }
+}
+
+// src/cancellation.ts
+import process2 from "node:process";
+function cancelOnSignals() {
+  const controller = new AbortController();
+  const handlers = /* @__PURE__ */ new Map();
+  for (const name of ["SIGINT", "SIGTERM"]) {
+    const handler2 = () => {
+      if (controller.signal.aborted) process2.exit(name === "SIGINT" ? 130 : 143);
+      controller.abort(new RunCancelledError(name));
+    };
+    handlers.set(name, handler2);
+    process2.on(name, handler2);
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [name, handler2] of handlers) process2.off(name, handler2);
+    }
+  };
 }
 
 // src/cli.ts
 installLastResort((message) => process.stderr.write(`${message}
 `), process.argv.slice(2), process.env);
-process.exitCode = await runCli(process.argv.slice(2), {
+var code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}
 `),
   stderr: (text) => process.stderr.write(`${text}
 `),
   env: process.env,
-  cwd: process.cwd()
+  cwd: process.cwd(),
+  cancelOnSignals
 });
+process.exitCode = code;
+if (code === 130 || code === 143) process.stderr.write("", () => process.exit(code));

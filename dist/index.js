@@ -44047,6 +44047,15 @@ ${shown.map((p) => `  - ${p}`).join("\n")}${more}`);
 var GateError = class extends DeploysimError {
   exitCode = 1;
 };
+var RunCancelledError = class extends DeploysimError {
+  constructor(signal, message = `Cancelled (${signal}).`) {
+    super(message);
+    this.signal = signal;
+    this.exitCode = signal === "SIGINT" ? 130 : 143;
+  }
+  signal;
+  exitCode;
+};
 function exitCodeOf(error63) {
   return error63 instanceof DeploysimError ? error63.exitCode : 1;
 }
@@ -65516,6 +65525,7 @@ async function planSample(file2, displayPath, settings) {
   });
   try {
     await forEachLine(stream, (line) => {
+      settings.signal?.throwIfAborted();
       lastLine = line.number;
       const parsed = parseCorpusLine(line.text);
       if (parsed === void 0) return;
@@ -67722,8 +67732,8 @@ function toStreamingFile(data, name, options) {
 }
 var checkFileSupport = () => {
   if (typeof File === "undefined") {
-    const { process: process2 } = globalThis;
-    const isOldNode = typeof process2?.versions?.node === "string" && parseInt(process2.versions.node.split(".")) < 20;
+    const { process: process3 } = globalThis;
+    const isOldNode = typeof process3?.versions?.node === "string" && parseInt(process3.versions.node.split(".")) < 20;
     throw new Error("`File` is not defined as a global, which is required for file uploads." + (isOldNode ? " Update to Node 20 LTS or newer, or set `globalThis.File` to `import('node:buffer').File`." : ""));
   }
 };
@@ -77701,7 +77711,22 @@ var CompletionCache = class {
     this.misses += 1;
     return void 0;
   }
+  /** Writes under way; awaited by `settled` so a cancelled run exits with none half-done. */
+  pending = /* @__PURE__ */ new Set();
   async put(key, role, model, completion) {
+    const write = this.write(key, role, model, completion);
+    this.pending.add(write);
+    try {
+      await write;
+    } finally {
+      this.pending.delete(write);
+    }
+  }
+  /** Resolves once every write started so far has finished or failed. */
+  async settled() {
+    await Promise.allSettled([...this.pending]);
+  }
+  async write(key, role, model, completion) {
     const file2 = this.file(key);
     await mkdir2(path5.dirname(file2), { recursive: true });
     const entry = { format: CACHE_FORMAT, key, role, model, completion };
@@ -77827,25 +77852,31 @@ function tlsCertificateProblem(error63) {
 }
 var EndpointRefusedError = class extends GateError {
 };
+function stopsTheRun(error63) {
+  return error63 instanceof EndpointRefusedError || error63 instanceof RunCancelledError;
+}
 var ModelGateway = class {
   constructor(options) {
     this.options = options;
     this.limit = pLimit(options.concurrency);
+    const cancel = options.cancel;
+    if (cancel?.aborted) this.stop.abort(cancel.reason);
+    else cancel?.addEventListener("abort", () => this.stop.abort(cancel.reason), { once: true });
   }
   options;
   clients = /* @__PURE__ */ new Map();
   limit;
   transport;
   /**
-   * Aborted with the first refusal no retry can fix: requests in flight stop (the client does not
-   * retry an aborted request) and queued ones are never sent.
+   * Aborted with the first refusal no retry can fix, or on cancellation: requests in flight stop (the
+   * client does not retry an aborted request) and queued ones are never sent.
    */
   stop = new AbortController();
   /** Base URLs that have answered at least once (any HTTP status): a connection failure there is a blip, not a wrong address. */
   reached = /* @__PURE__ */ new Set();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
-  /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
+  /** Aborted, with the refusal or cancellation as its reason, once one has stopped this gateway. */
   get stopped() {
     return this.stop.signal;
   }
@@ -77853,6 +77884,7 @@ var ModelGateway = class {
     const cache = this.options.cache;
     const accept = (c) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
     const key = cache ? cacheKey(endpoint2.role, endpoint2.baseUrl, params) : "";
+    if (this.stop.signal.aborted) throw this.stop.signal.reason;
     if (cache) {
       const cached2 = await cache.get(key);
       if (cached2 && accept(cached2)) return cached2;
@@ -77931,7 +77963,7 @@ var ModelGateway = class {
   }
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   classify(endpoint2, model, error63) {
-    if (error63 instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
+    if (error63 instanceof OpenAI.APIUserAbortError && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error63 instanceof OpenAI.APIError && error63.status !== void 0) {
       this.reached.add(endpoint2.baseUrl);
@@ -78018,7 +78050,7 @@ async function askStructured(gateway, endpoint2, request2, parse5, options) {
       const completion = await gateway.chat(endpoint2, request2, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
       return parse5(completion.choices?.[0]?.message?.content);
     } catch (error63) {
-      if (error63 instanceof EndpointRefusedError) throw error63;
+      if (stopsTheRun(error63)) throw error63;
       lastError = error63;
       if (!options.isBadAnswer(error63)) break;
     }
@@ -78279,7 +78311,7 @@ async function summariseThemes(findings, target) {
       isBadAnswer: (error63) => error63 instanceof ThemesError,
       onAttempt: () => calls += 1
     }).catch((error63) => {
-      if (error63 instanceof EndpointRefusedError) throw error63;
+      if (stopsTheRun(error63)) throw error63;
       errors += 1;
       return themesByLabel(chunk);
     });
@@ -78351,7 +78383,7 @@ var AuditRun = class {
     try {
       answer = await this.auditor.audit(record2.messages, reply);
     } catch (error63) {
-      if (error63 instanceof EndpointRefusedError) throw error63;
+      if (stopsTheRun(error63)) throw error63;
       this.errors += 1;
       const message = this.secrets.scrub(error63.message);
       if (this.errors <= LOGGED_ERRORS) this.logger.warning(`audit of ${record2.id} failed: ${message}`);
@@ -79139,7 +79171,10 @@ async function runGate(settings, deps) {
     sample: cfg.corpus.sample,
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,
-    onRecord: (record2) => toolResponses.addRecord(record2)
+    onRecord: (record2) => toolResponses.addRecord(record2),
+    signal: deps.cancel
+  }).catch((error63) => {
+    throw error63 instanceof RunCancelledError ? cancelledBeforeRequests(error63) : error63;
   });
   checkAgenticSetup(toolResponses, settings, deps.logger);
   const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : void 0;
@@ -79162,6 +79197,7 @@ async function runGate(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason);
   const cacheDir = settings.cacheDir ? path7.resolve(deps.cwd, settings.cacheDir) : void 0;
   if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
   const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
@@ -79172,7 +79208,8 @@ async function runGate(settings, deps) {
     secrets: deps.secrets,
     fetch: deps.fetch,
     warning: (message) => deps.logger.warning(message),
-    cache
+    cache,
+    cancel: deps.cancel
   });
   const simulator = settings.simulator.model ? { endpoint: { role: "simulator", baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model } : void 0;
   const driver = new ReplayDriver(
@@ -79218,7 +79255,12 @@ async function runGate(settings, deps) {
     logger: deps.logger,
     secrets: deps.secrets,
     audit,
-    baseline
+    baseline,
+    cancel: deps.cancel
+  }).catch(async (error63) => {
+    if (!(error63 instanceof RunCancelledError)) throw error63;
+    await cache?.settled();
+    throw cancelledDuringReplay(error63, settings.cacheDir, cache);
   });
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
   const counts = registration.categories.map((c) => ({
@@ -79259,7 +79301,14 @@ async function runGate(settings, deps) {
     ...agenticSummary(toolResponses, settings, tally),
     ...realism ? { realism } : {}
   };
-  Object.assign(report, await finishDiscovery(report, audit, cfg.audit, deps.logger));
+  Object.assign(
+    report,
+    await finishDiscovery(report, audit, cfg.audit, deps.logger).catch(async (error63) => {
+      if (!(error63 instanceof RunCancelledError)) throw error63;
+      await cache?.settled();
+      throw cancelledDuringReplay(new RunCancelledError(error63.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
+    })
+  );
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
 }
@@ -79361,7 +79410,7 @@ async function replayAndGrade(input2) {
   };
   const worker = async () => {
     for (; ; ) {
-      if (fatal) return;
+      if (fatal || input2.cancel?.aborted) return;
       const next = await iterator2.next();
       if (next.done) return;
       const record2 = next.value;
@@ -79382,7 +79431,7 @@ async function replayAndGrade(input2) {
         if (trajectory.truncated) tally.truncated += 1;
         line = { id: record2.id, rank: record2.rank, flagged, error: null, truncated: trajectory.truncated, ...trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}, ...baselineFlagged ? { baseline_flagged: baselineFlagged } : {}, ...audited ? { audit: audited } : {} };
       } catch (error63) {
-        if (error63 instanceof EndpointRefusedError) {
+        if (stopsTheRun(error63)) {
           fatal ??= error63;
           return;
         }
@@ -79390,20 +79439,33 @@ async function replayAndGrade(input2) {
         line = { id: record2.id, rank: record2.rank, flagged: [], error: input2.secrets.scrub(error63.message), truncated: false };
         tally.errorCauses.add(line.error);
       }
+      if (input2.cancel?.aborted) return;
       tally.replayed += 1;
       await write(line);
       progress.tick(line.error !== null);
     }
   };
+  const cancelled = new Promise((resolve) => input2.cancel?.addEventListener("abort", () => resolve(), { once: true }));
   try {
-    await Promise.all(Array.from({ length: Math.max(1, input2.concurrency) }, worker));
+    await Promise.race([Promise.all(Array.from({ length: Math.max(1, input2.concurrency) }, worker)), cancelled]);
   } finally {
     out.end();
     await once(out, "finish");
     progress.done();
   }
+  if (input2.cancel?.aborted) {
+    const reason = input2.cancel.reason;
+    throw new RunCancelledError(reason.signal, `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`);
+  }
   if (fatal) throw fatal;
   return tally;
+}
+function cancelledBeforeRequests(error63) {
+  return new RunCancelledError(error63.signal, `Cancelled (${error63.signal}) before any model request: nothing was sent.`);
+}
+function cancelledDuringReplay(error63, cacheDirSetting, cache) {
+  const resume = cache ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ""}: a re-run with the same cache-dir resumes from them and sends again only the requests that were in flight (in Actions, save the cache with actions/cache/save under \`if: always()\`).` : "Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.";
+  return new RunCancelledError(error63.signal, `Cancelled (${error63.signal}): ${error63.message}; no verdict and no report. ${resume}`);
 }
 function keepExample(store, categoryId2, record2, reply, evidence, secrets) {
   const list = store.get(categoryId2) ?? [];
@@ -79612,7 +79674,7 @@ async function publish(report, settings, secrets) {
   await writeSummary(markdown);
   return postComment(settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha()), secrets);
 }
-async function runAction(env = process.env, cwd = process.cwd()) {
+async function runAction(env = process.env, cwd = process.cwd(), cancel) {
   const secrets = new SecretRegistry((s) => setSecret(s));
   let settings;
   try {
@@ -79655,7 +79717,8 @@ ${why}
       logger: { info: (m) => logger.info(secrets.scrub(m)), warning: (m) => logger.warning(secrets.scrub(m)) },
       secrets,
       runUrl,
-      lock: gitLock(cwd, { lockRefInput: settings.lockRef, eventName: env.GITHUB_EVENT_NAME, event: eventPayload, workflowRef: env.GITHUB_WORKFLOW_REF })
+      lock: gitLock(cwd, { lockRefInput: settings.lockRef, eventName: env.GITHUB_EVENT_NAME, event: eventPayload, workflowRef: env.GITHUB_WORKFLOW_REF }),
+      cancel
     });
     const { report } = outcome;
     const commentUrl = await publish(report, settings, secrets);
@@ -79669,6 +79732,15 @@ ${why}
 ${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join("\n")}`));
   } catch (error63) {
     const message = secrets.scrub(error63 instanceof Error ? error63.message : String(error63));
+    if (error63 instanceof RunCancelledError) {
+      await writeSummary(`## ⏹️ deploysim was cancelled
+
+${message}
+`);
+      setOutput("passed", "false");
+      setFailed(message);
+      return;
+    }
     const configError = exitCodeOf(error63) === 2;
     const heading = configError ? "Configuration error (nothing was sent to any model):" : "The gate failed closed:";
     const markdown = renderCouldNotRun(settings?.registration ?? "", heading, message);
@@ -79691,6 +79763,27 @@ function annotateProblems(error63, secrets) {
     if (!at || Number(at[2]) < 1) continue;
     error(secrets.scrub(at[4]), { file: at[1], startLine: Number(at[2]), ...at[3] ? { startColumn: Number(at[3]) } : {} });
   }
+}
+
+// src/cancellation.ts
+import process2 from "node:process";
+function cancelOnSignals() {
+  const controller = new AbortController();
+  const handlers = /* @__PURE__ */ new Map();
+  for (const name of ["SIGINT", "SIGTERM"]) {
+    const handler2 = () => {
+      if (controller.signal.aborted) process2.exit(name === "SIGINT" ? 130 : 143);
+      controller.abort(new RunCancelledError(name));
+    };
+    handlers.set(name, handler2);
+    process2.on(name, handler2);
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [name, handler2] of handlers) process2.off(name, handler2);
+    }
+  };
 }
 
 // src/lastResort.ts
@@ -79729,4 +79822,6 @@ function installLastResort(report, argv, env) {
 
 // src/index.ts
 installLastResort((message) => setFailed(message), [], process.env);
-await runAction();
+var cancellation = cancelOnSignals();
+await runAction(process.env, process.cwd(), cancellation.signal);
+if (cancellation.signal.aborted) process.exit();

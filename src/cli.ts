@@ -1,11 +1,17 @@
 import { runCli } from './cli/main.js';
+import { cancelOnSignals } from './cancellation.js';
 import { installLastResort } from './lastResort.js';
 
 installLastResort((message) => process.stderr.write(`${message}\n`), process.argv.slice(2), process.env);
 
-process.exitCode = await runCli(process.argv.slice(2), {
+const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
   env: process.env,
   cwd: process.cwd(),
+  cancelOnSignals,
 });
+process.exitCode = code;
+// A cancelled run has abandoned requests that may still hold timers (a retry's backoff): exit now,
+// once what was printed has been written.
+if (code === 130 || code === 143) process.stderr.write('', () => process.exit(code));

@@ -1,10 +1,13 @@
 /**
  * Typed errors. Each carries the process exit code the CLI uses and the action maps to setFailed:
  *  2 — usage, config or input error: raised before any request reaches a model;
- *  1 — the gate failed closed (lock violated, error budget exceeded, endpoint refused us).
+ *  1 — the gate failed closed (lock violated, error budget exceeded, endpoint refused us);
+ *  130 / 143 — cancelled by SIGINT / SIGTERM (128 + the signal's number, as a shell reports it).
  */
+export type ExitCode = 1 | 2 | 130 | 143;
+
 export abstract class DeploysimError extends Error {
-  abstract readonly exitCode: 1 | 2;
+  abstract readonly exitCode: ExitCode;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -35,6 +38,21 @@ export class GateError extends DeploysimError {
   readonly exitCode = 1 as const;
 }
 
-export function exitCodeOf(error: unknown): 1 | 2 {
+/**
+ * The run was cancelled (Ctrl-C, or Actions cancelling the job): no new request is sent, the ones in
+ * flight are abandoned, and nothing is decided. The message says how far it got and how to resume.
+ */
+export class RunCancelledError extends DeploysimError {
+  readonly exitCode: 130 | 143;
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    message = `Cancelled (${signal}).`,
+  ) {
+    super(message);
+    this.exitCode = signal === 'SIGINT' ? 130 : 143;
+  }
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof DeploysimError ? error.exitCode : 1;
 }

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { context, getOctokit } from '@actions/github';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, ConfigErrors, exitCodeOf } from '../errors.js';
+import { ConfigError, ConfigErrors, exitCodeOf, RunCancelledError } from '../errors.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate, type Logger } from '../engine/runGate.js';
 import { historyRowFromReport, type HistoryRow } from '../github/auditTrail.js';
@@ -112,7 +112,8 @@ async function publish(report: Report, settings: Settings, secrets: SecretRegist
   return postComment(settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha()), secrets);
 }
 
-export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<void> {
+/** `cancel`: aborted when the runner cancels the job (SIGINT, then SIGTERM; see cancellation.ts). */
+export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd(), cancel?: AbortSignal): Promise<void> {
   const secrets = new SecretRegistry((s) => core.setSecret(s));
   let settings: Settings | undefined;
   try {
@@ -155,6 +156,7 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
       secrets,
       runUrl,
       lock: gitLock(cwd, { lockRefInput: settings.lockRef, eventName: env.GITHUB_EVENT_NAME, event: eventPayload, workflowRef: env.GITHUB_WORKFLOW_REF }),
+      cancel,
     });
     const { report } = outcome;
     const commentUrl = await publish(report, settings, secrets);
@@ -169,6 +171,14 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env, cwd: strin
     else core.setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
   } catch (error) {
     const message = secrets.scrub(error instanceof Error ? error.message : String(error));
+    if (error instanceof RunCancelledError) {
+      // No comment: a cancelled job is shown as cancelled, and the run that superseded it (concurrency
+      // cancel-in-progress) posts the verdict; the runner kills the step seconds later anyway.
+      await writeSummary(`## ⏹️ deploysim was cancelled\n\n${message}\n`);
+      core.setOutput('passed', 'false');
+      core.setFailed(message);
+      return;
+    }
     const configError = exitCodeOf(error) === 2;
     const heading = configError ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:';
     // The summary is written on every event, so a run that could not start still tells the reviewer why.

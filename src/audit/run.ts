@@ -1,7 +1,7 @@
 import type { ChatMessage } from '../corpus/record.js';
 import type { SampledPrefix } from '../corpus/sample.js';
 import { ConfigError } from '../errors.js';
-import { EndpointRefusedError, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun, type ModelGateway } from '../models/gateway.js';
 import type { Registration } from '../registration/load.js';
 import { excerptOf, safeExcerpt } from '../report/excerpt.js';
 import type { SecretRegistry } from '../secrets.js';
@@ -81,7 +81,7 @@ export class AuditRun {
     try {
       answer = await this.auditor.audit(record.messages, reply);
     } catch (error) {
-      if (error instanceof EndpointRefusedError) throw error;
+      if (stopsTheRun(error)) throw error;
       this.errors += 1;
       const message = this.secrets.scrub((error as Error).message);
       if (this.errors <= LOGGED_ERRORS) this.logger.warning(`audit of ${record.id} failed: ${message}`);

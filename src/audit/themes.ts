@@ -1,6 +1,6 @@
 import { askStructured, parseStructuredAnswer } from '../grade/structuredAnswer.js';
 import { z } from 'zod';
-import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
 import { normaliseLabel } from './auditor.js';
 import { themesRequest, type FindingLine } from './prompt.js';
 import { SEVERITIES, severityRank, type Severity } from './schema.js';
@@ -121,7 +121,7 @@ export async function summariseThemes(findings: FindingForThemes[], target: Them
       isBadAnswer: (error) => error instanceof ThemesError,
       onAttempt: () => (calls += 1),
     }).catch((error: unknown) => {
-      if (error instanceof EndpointRefusedError) throw error;
+      if (stopsTheRun(error)) throw error;
       errors += 1;
       return themesByLabel(chunk);
     });

@@ -79,7 +79,25 @@ export class CompletionCache {
     return undefined;
   }
 
+  /** Writes under way; awaited by `settled` so a cancelled run exits with none half-done. */
+  private readonly pending = new Set<Promise<void>>();
+
   async put(key: string, role: string, model: string, completion: ChatCompletion): Promise<void> {
+    const write = this.write(key, role, model, completion);
+    this.pending.add(write);
+    try {
+      await write;
+    } finally {
+      this.pending.delete(write);
+    }
+  }
+
+  /** Resolves once every write started so far has finished or failed. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private async write(key: string, role: string, model: string, completion: ChatCompletion): Promise<void> {
     const file = this.file(key);
     await mkdir(path.dirname(file), { recursive: true });
     const entry: Entry = { format: CACHE_FORMAT, key, role, model, completion };

@@ -1,6 +1,6 @@
 import type { ChatMessage } from '../corpus/record.js';
 import { Grader } from '../grade/grader.js';
-import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
 import type { Category } from '../registration/load.js';
 import { binomialInterval } from '../stats/index.js';
 import { CALIBRATION_SCHEMA, rubricHash, type CalibrationCategory, type CalibrationFile } from './file.js';
@@ -60,7 +60,7 @@ export async function measureGrader(input: MeasureInput): Promise<Map<string, Co
             t[cell] += 1;
           }
         } catch (error) {
-          if (error instanceof EndpointRefusedError) {
+          if (stopsTheRun(error)) {
             fatal ??= error;
             return;
           }

@@ -1,3 +1,4 @@
+import type { Cancellation } from '../cancellation.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 
@@ -6,6 +7,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Takes over SIGINT/SIGTERM for a command that can stop cleanly (`run`); other commands keep Node's default. */
+  cancelOnSignals?: () => Cancellation;
 }
 
 /** A subcommand: its help text and its handler, which returns the exit code. */

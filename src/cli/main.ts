@@ -30,7 +30,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Run "deploysim <command> --help" for the command's flags; "deploysim --version" prints the version.
 ${COMMON_FLAGS}
-Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model).`;
+Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model),\n130/143 cancelled by Ctrl-C/SIGTERM (run: finished records kept, resumable with --cache-dir).`;
 }
 
 /** argv for a --verbose log line: the value of every --*-api-key / --*-token flag and every known key masked. */

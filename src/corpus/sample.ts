@@ -13,6 +13,8 @@ export interface SampleSettings {
   stratify?: string;
   /** Called with every valid, consented record during this same pass (agentic replay builds its tool-response database here). */
   onRecord?: (record: CorpusRecord, lineNumber: number) => void;
+  /** Cancellation (SIGINT/SIGTERM): the pass stops at the next line and throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface StratumCount {
@@ -113,6 +115,7 @@ export async function planSample(file: string, displayPath: string, settings: Sa
   });
   try {
     await forEachLine(stream, (line) => {
+      settings.signal?.throwIfAborted();
       lastLine = line.number;
       const parsed = parseCorpusLine(line.text);
       if (parsed === undefined) return;

@@ -9,10 +9,10 @@ import { warnOnPii } from '../corpus/piiWarning.js';
 import type { ChatMessage } from '../corpus/record.js';
 import { planSample, readSample, type SampledPrefix } from '../corpus/sample.js';
 import { decideGate, type CategoryCounts } from '../decision/decide.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RunCancelledError } from '../errors.js';
 import { Grader } from '../grade/grader.js';
 import { createAuditRun, finishDiscovery, plannedAuditRequests, type AuditRun } from '../audit/index.js';
-import { EndpointRefusedError, ModelGateway } from '../models/gateway.js';
+import { ModelGateway, stopsTheRun } from '../models/gateway.js';
 import { loadRegistration, type Registration } from '../registration/load.js';
 import { loadRealismSummary } from '../realism/inReport.js';
 import { ReplayDriver } from '../replay/agentic.js';
@@ -57,6 +57,8 @@ export interface GateDependencies {
   /** Transport for model requests (tests); by default the gateway's node:http transport. */
   fetch?: typeof fetch;
   runUrl?: string;
+  /** Aborted on SIGINT/SIGTERM (see cancellation.ts): the run stops cleanly and throws a RunCancelledError. */
+  cancel?: AbortSignal;
 }
 
 export interface GateOutcome {
@@ -103,6 +105,9 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     seed: cfg.corpus.seed,
     stratify: cfg.corpus.stratify,
     onRecord: (record) => toolResponses.addRecord(record),
+    signal: deps.cancel,
+  }).catch((error: unknown) => {
+    throw error instanceof RunCancelledError ? cancelledBeforeRequests(error) : error;
   });
   checkAgenticSetup(toolResponses, settings, deps.logger);
   // Optional: a `deploysim realism` measurement shown in the report (checked before any model call).
@@ -134,6 +139,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     );
   }
 
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason as RunCancelledError);
   const cacheDir = settings.cacheDir ? path.resolve(deps.cwd, settings.cacheDir) : undefined;
   if (cacheDir) await makeDirectory(cacheDir, 'cache-dir');
   const cache = cacheDir ? new CompletionCache(cacheDir) : undefined;
@@ -145,6 +151,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     fetch: deps.fetch,
     warning: (message) => deps.logger.warning(message),
     cache,
+    cancel: deps.cancel,
   });
   const simulator = settings.simulator.model
     ? { endpoint: { role: 'simulator' as const, baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
@@ -198,6 +205,12 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     secrets: deps.secrets,
     audit,
     baseline,
+    cancel: deps.cancel,
+  }).catch(async (error: unknown) => {
+    if (!(error instanceof RunCancelledError)) throw error;
+    // What was answered is stored (a write already under way is let finish): a re-run resumes from it.
+    await cache?.settled();
+    throw cancelledDuringReplay(error, settings.cacheDir, cache);
   });
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
 
@@ -240,7 +253,14 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     ...(realism ? { realism } : {}),
   };
   // Evaluation awareness and audit themes; an opt-in `audit.fail_on` can fail the gate here.
-  Object.assign(report, await finishDiscovery(report, audit, cfg.audit, deps.logger));
+  Object.assign(
+    report,
+    await finishDiscovery(report, audit, cfg.audit, deps.logger).catch(async (error: unknown) => {
+      if (!(error instanceof RunCancelledError)) throw error;
+      await cache?.settled();
+      throw cancelledDuringReplay(new RunCancelledError(error.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
+    }),
+  );
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
 }
@@ -375,6 +395,7 @@ interface ReplayInput {
   audit?: AuditRun;
   /** With `baseline-model`: a record counts as graded only when the baseline's reply was graded too (paired). */
   baseline?: BaselineReplay;
+  cancel?: AbortSignal;
 }
 
 /**
@@ -395,7 +416,7 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
 
   const worker = async () => {
     for (;;) {
-      if (fatal) return;
+      if (fatal || input.cancel?.aborted) return;
       const next = await iterator.next();
       if (next.done) return;
       const record = next.value;
@@ -416,7 +437,7 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
         if (trajectory.truncated) tally.truncated += 1;
         line = { id: record.id, rank: record.rank, flagged, error: null, truncated: trajectory.truncated, ...(trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}), ...(baselineFlagged ? { baseline_flagged: baselineFlagged } : {}), ...(audited ? { audit: audited } : {}) };
       } catch (error) {
-        if (error instanceof EndpointRefusedError) {
+        if (stopsTheRun(error)) {
           fatal ??= error;
           return;
         }
@@ -424,21 +445,43 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
         line = { id: record.id, rank: record.rank, flagged: [], error: input.secrets.scrub((error as Error).message), truncated: false };
         tally.errorCauses.add(line.error!);
       }
+      // Cancelled meanwhile: the replay has ended without this record (results.jsonl is closed).
+      if (input.cancel?.aborted) return;
       tally.replayed += 1;
       await write(line);
       progress.tick(line.error !== null);
     }
   };
 
+  // On cancellation the records in flight are abandoned, not awaited: a request may be sleeping through
+  // a Retry-After the client cannot interrupt, and Actions kills the step 10 s after cancelling it.
+  const cancelled = new Promise<void>((resolve) => input.cancel?.addEventListener('abort', () => resolve(), { once: true }));
   try {
-    await Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, worker));
+    await Promise.race([Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, worker)), cancelled]);
   } finally {
     out.end();
     await once(out, 'finish');
     progress.done();
   }
+  if (input.cancel?.aborted) {
+    const reason = input.cancel.reason as RunCancelledError;
+    throw new RunCancelledError(reason.signal, `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`);
+  }
   if (fatal) throw fatal;
   return tally;
+}
+
+function cancelledBeforeRequests(error: RunCancelledError): RunCancelledError {
+  return new RunCancelledError(error.signal, `Cancelled (${error.signal}) before any model request: nothing was sent.`);
+}
+
+/** `error.message` says how far the replay got; the result says how to go on from there. */
+function cancelledDuringReplay(error: RunCancelledError, cacheDirSetting: string | undefined, cache: CompletionCache | undefined): RunCancelledError {
+  const resume = cache
+    ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ''}: ` +
+      'a re-run with the same cache-dir resumes from them and sends again only the requests that were in flight (in Actions, save the cache with actions/cache/save under `if: always()`).'
+    : 'Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.';
+  return new RunCancelledError(error.signal, `Cancelled (${error.signal}): ${error.message}; no verdict and no report. ${resume}`);
 }
 
 /** Keeps the lowest-ranked flagged examples per category, so the comment is the same on every re-run. */

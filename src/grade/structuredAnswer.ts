@@ -1,6 +1,6 @@
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
-import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
 
 /**
  * Parses a model's structured-output `content` strictly: no content, invalid JSON or a shape that
@@ -91,7 +91,7 @@ export async function askStructured<T>(
       const completion = await gateway.chat(endpoint, request, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
       return parse(completion.choices?.[0]?.message?.content);
     } catch (error) {
-      if (error instanceof EndpointRefusedError) throw error;
+      if (stopsTheRun(error)) throw error;
       lastError = error;
       if (!options.isBadAnswer(error)) break;
     }

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { demoFetch } from '../demo/demoModel.js';
-import { GateError } from '../errors.js';
+import { GateError, RunCancelledError } from '../errors.js';
 import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT } from '../settings.js';
 import { cacheKey, type CompletionCache } from '../cache/completionCache.js';
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   warning?: (message: string) => void;
   /** `cache-dir`: answered requests are read from here instead of being sent again. */
   cache?: CompletionCache;
+  /** Aborted on SIGINT/SIGTERM: stops the gateway as a refusal does, with the RunCancelledError as the reason. */
+  cancel?: AbortSignal;
 }
 
 export interface ChatOptions {
@@ -65,6 +67,14 @@ function tlsCertificateProblem(error: unknown): string | undefined {
 export class EndpointRefusedError extends GateError {}
 
 /**
+ * An error that stops the whole run, not one record: a refusal or a cancellation. Code that counts a
+ * request's failure (a record's error, a bad grader answer, a failed audit) passes these through.
+ */
+export function stopsTheRun(error: unknown): error is EndpointRefusedError | RunCancelledError {
+  return error instanceof EndpointRefusedError || error instanceof RunCancelledError;
+}
+
+/**
  * All model traffic goes through here: one `openai` client per endpoint (its retries with
  * exponential backoff honour Retry-After / retry-after-ms, and its per-request timeout), and one
  * shared limiter so `concurrency` bounds candidate, grader and simulator requests together.
@@ -74,8 +84,8 @@ export class ModelGateway {
   private readonly limit: LimitFunction;
   private transport: typeof fetch | undefined;
   /**
-   * Aborted with the first refusal no retry can fix: requests in flight stop (the client does not
-   * retry an aborted request) and queued ones are never sent.
+   * Aborted with the first refusal no retry can fix, or on cancellation: requests in flight stop (the
+   * client does not retry an aborted request) and queued ones are never sent.
    */
   private readonly stop = new AbortController();
   /** Base URLs that have answered at least once (any HTTP status): a connection failure there is a blip, not a wrong address. */
@@ -83,19 +93,23 @@ export class ModelGateway {
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
 
-  /** Aborted, with the refusal as its reason, once a refusal has stopped this gateway. */
+  /** Aborted, with the refusal or cancellation as its reason, once one has stopped this gateway. */
   get stopped(): AbortSignal {
     return this.stop.signal;
   }
 
   constructor(private readonly options: GatewayOptions) {
     this.limit = pLimit(options.concurrency);
+    const cancel = options.cancel;
+    if (cancel?.aborted) this.stop.abort(cancel.reason);
+    else cancel?.addEventListener('abort', () => this.stop.abort(cancel.reason), { once: true });
   }
 
   async chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, options: ChatOptions = {}): Promise<ChatCompletion> {
     const cache = this.options.cache;
     const accept = (c: ChatCompletion) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
     const key = cache ? cacheKey(endpoint.role, endpoint.baseUrl, params) : '';
+    if (this.stop.signal.aborted) throw this.stop.signal.reason;
     if (cache) {
       const cached = await cache.get(key);
       if (cached && accept(cached)) return cached;
@@ -183,8 +197,8 @@ export class ModelGateway {
 
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   private classify(endpoint: Endpoint, model: string, error: unknown): Error {
-    // Stopped by a refusal (this request's or another's): report that refusal.
-    if (error instanceof OpenAI.APIUserAbortError && this.stop.signal.reason instanceof EndpointRefusedError) return this.stop.signal.reason;
+    // Stopped by a refusal (this request's or another's) or a cancellation: report that.
+    if (error instanceof OpenAI.APIUserAbortError && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
     const scrub = (s: string) => this.options.secrets.scrub(s);
     if (error instanceof OpenAI.APIError && error.status !== undefined) {
       this.reached.add(endpoint.baseUrl);

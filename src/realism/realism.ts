@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
 import { hashFile } from '../cache/hashFile.js';
 import { planSample } from '../corpus/sample.js';
-import { EndpointRefusedError, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
 import { clipTrajectory, simulateToolResponse, type SimulatorTarget } from '../replay/simulator.js';
 import { recordedCalls, toolSchemaOf, ToolResponseDatabase, type LocatedCall, type ToolContent, type ToolDatabaseStats } from '../replay/toolResponses.js';
 import { binomialInterval, INTERVAL_METHOD_NOTE, mulberry32 } from '../stats/index.js';
@@ -229,7 +229,7 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
         trial.simulatedWon = trial.chosen !== realLabel;
         return trial;
       } catch (error) {
-        if (error instanceof EndpointRefusedError) throw error;
+        if (stopsTheRun(error)) throw error;
         trial.error = (error as Error).message;
         return trial;
       }

@@ -66,6 +66,8 @@ export interface RunOptions {
   inputs?: RawInputs;
   /** Overrides after parsing, e.g. a sub-second request timeout. */
   settings?: Partial<Settings>;
+  /** What SIGINT/SIGTERM would abort (src/cancellation.ts). */
+  cancel?: AbortSignal;
 }
 
 export async function runInProcess(dir: string, baseUrl: string, options: RunOptions = {}): Promise<GateOutcome & { log: string[] }> {
@@ -88,6 +90,7 @@ export async function runInProcess(dir: string, baseUrl: string, options: RunOpt
     logger: { info: (m) => log.push(m), warning: (m) => log.push(`warning: ${m}`) },
     secrets,
     lock: noLock(dir),
+    cancel: options.cancel,
   });
   return { ...outcome, log };
 }

@@ -170,7 +170,7 @@ export interface ProcessResult {
 }
 
 /** Spawns asynchronously: the mock servers live in this process, so it must not block. */
-function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<ProcessResult> {
+function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv, interrupt?: Interrupt): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -180,6 +180,14 @@ function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
       killed = true;
       child.kill('SIGKILL');
     }, PROCESS_TIMEOUT_MS);
+    const poll = interrupt
+      ? setInterval(() => {
+          if (!interrupt.when()) return;
+          clearInterval(poll);
+          child.kill(interrupt.signal);
+        }, 20)
+      : undefined;
+    child.on('exit', () => clearInterval(poll));
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', (error) => {
@@ -202,11 +210,12 @@ export interface CliOptions {
   cwd: string;
   /** Added to a clean environment (no keys from the developer's shell). */
   env?: Record<string, string | undefined>;
+  interrupt?: Interrupt;
 }
 
 /** `node dist/cli.js …args` in `cwd`. */
 export function runCli(args: string[], options: CliOptions): Promise<ProcessResult> {
-  return runProcess([CLI_ENTRY, ...args], options.cwd, cleanEnv(options.env));
+  return runProcess([CLI_ENTRY, ...args], options.cwd, cleanEnv(options.env), options.interrupt);
 }
 
 /** action.yml's input defaults, as a runner applies them (`${{ github.token }}` → FAKE_GITHUB_TOKEN). */
@@ -295,6 +304,13 @@ export interface RunActionOptions {
   workflowRef?: string | null;
   /** Extra environment variables (e.g. OPENAI_API_KEY). */
   env?: Record<string, string | undefined>;
+  /** Sends `signal` once `when()` is true (checked every 20 ms), as a runner cancelling the job does. */
+  interrupt?: Interrupt;
+}
+
+export interface Interrupt {
+  signal: NodeJS.Signals;
+  when: () => boolean;
 }
 
 export interface ActionResult extends ProcessResult {
@@ -365,7 +381,7 @@ export async function runAction(options: RunActionOptions): Promise<ActionResult
     ...inputEnv,
     ...options.env,
   });
-  const result = await runProcess([ACTION_ENTRY], options.cwd, env);
+  const result = await runProcess([ACTION_ENTRY], options.cwd, env, options.interrupt);
   const outputFile = readFileSync(outputPath, 'utf8');
   return {
     ...result,

@@ -91,19 +91,23 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (settings.noLock) {
     logger.warning('--no-lock: the pre-registration lock is SKIPPED. This run proves nothing about pre-registration; the report says "verified": false.');
   }
+  const cancellation = io.cancelOnSignals?.();
   const outcome = await runGate(settings, {
     cwd: io.cwd,
     logger,
     secrets,
     lock: settings.noLock ? noLock(io.cwd) : gitLock(io.cwd, { lockRefInput: settings.lockRef }),
-  }).catch((error: unknown) => {
-    // Defence in depth: runCli prints the message; no key may reach it, whatever threw.
-    if (error instanceof Error) {
-      error.message = secrets.scrub(error.message);
-      error.stack = error.stack === undefined ? undefined : secrets.scrub(error.stack);
-    }
-    throw error;
-  });
+    cancel: cancellation?.signal,
+  })
+    .catch((error: unknown) => {
+      // Defence in depth: runCli prints the message; no key may reach it, whatever threw.
+      if (error instanceof Error) {
+        error.message = secrets.scrub(error.message);
+        error.stack = error.stack === undefined ? undefined : secrets.scrub(error.stack);
+      }
+      throw error;
+    })
+    .finally(() => cancellation?.dispose());
   if (values.json) io.stdout(JSON.stringify(outcome.report, null, 2));
   else if (values.quiet) io.stdout(`deploysim: ${verdictSubject(outcome.report)} ${outcome.report.passed ? 'passed' : 'failed'}`);
   else io.stdout(renderText(outcome.report, shownPath(io.cwd, outcome.reportPath)));
