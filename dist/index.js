@@ -12845,7 +12845,7 @@ var require_request2 = __commonJS({
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
     var assert2 = __require("node:assert");
-    var { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __require("node:events");
+    var { getMaxListeners, setMaxListeners: setMaxListeners2, getEventListeners, defaultMaxListeners: defaultMaxListeners2 } = __require("node:events");
     var kAbortController = /* @__PURE__ */ Symbol("abortController");
     var requestFinalizer = new FinalizationRegistry2(({ signal, abort }) => {
       signal.removeEventListener("abort", abort);
@@ -13077,10 +13077,10 @@ var require_request2 = __commonJS({
             const acRef = new WeakRef(ac);
             const abort = buildAbort(acRef);
             try {
-              if (typeof getMaxListeners === "function" && getMaxListeners(signal) === defaultMaxListeners) {
-                setMaxListeners(1500, signal);
-              } else if (getEventListeners(signal, "abort").length >= defaultMaxListeners) {
-                setMaxListeners(1500, signal);
+              if (typeof getMaxListeners === "function" && getMaxListeners(signal) === defaultMaxListeners2) {
+                setMaxListeners2(1500, signal);
+              } else if (getEventListeners(signal, "abort").length >= defaultMaxListeners2) {
+                setMaxListeners2(1500, signal);
               }
             } catch {
             }
@@ -65988,6 +65988,9 @@ function decideGate(counts, config2, sample) {
   };
 }
 
+// src/models/gateway.ts
+import { defaultMaxListeners, setMaxListeners } from "node:events";
+
 // node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value2, kind, f) {
   if (kind === "m")
@@ -77859,6 +77862,7 @@ var ModelGateway = class {
   constructor(options) {
     this.options = options;
     this.limit = pLimit(options.concurrency);
+    setMaxListeners(Math.max(defaultMaxListeners, options.concurrency + 1), this.stop.signal);
     const cancel = options.cancel;
     if (cancel?.aborted) this.stop.abort(cancel.reason);
     else cancel?.addEventListener("abort", () => this.stop.abort(cancel.reason), { once: true });

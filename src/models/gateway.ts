@@ -1,3 +1,4 @@
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -100,6 +101,9 @@ export class ModelGateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.limit = pLimit(options.concurrency);
+    // Each request in flight listens on `stop` until it ends, so up to `concurrency` listeners at once is
+    // expected, not a leak: without this, Node 20 prints a MaxListenersExceededWarning above 10.
+    setMaxListeners(Math.max(defaultMaxListeners, options.concurrency + 1), this.stop.signal);
     const cancel = options.cancel;
     if (cancel?.aborted) this.stop.abort(cancel.reason);
     else cancel?.addEventListener('abort', () => this.stop.abort(cancel.reason), { once: true });

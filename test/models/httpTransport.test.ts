@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { getEventListeners } from 'node:events';
+import { getEventListeners, getMaxListeners } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +133,12 @@ describe('node:http transport for the openai client', () => {
 });
 
 describe('the gateway on the default transport', () => {
+  it('allows one stop listener per request in flight: Node 20 warns of a leak above 10 (concurrency 32 is not one)', () => {
+    // Node 24 sets no limit on AbortSignal listeners; Node 20 (engines >= 20) warns at 11 unless raised.
+    const gateway = new ModelGateway({ concurrency: 32, timeoutMs: 5000, maxRetries: 2, secrets: new SecretRegistry() });
+    expect(getMaxListeners(gateway.stopped)).toBeGreaterThan(32);
+  });
+
   it('stops at a redirect with one request, naming where the endpoint points', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(307, { location: 'https://elsewhere.example/v1/chat/completions' });
