@@ -75539,6 +75539,100 @@ function createHttpFetch(env = process.env) {
   return httpFetch;
 }
 
+// src/models/rateLimit.ts
+import { setTimeout as sleep2 } from "node:timers/promises";
+var MAX_UNTOLD_PAUSE_MS = 32e3;
+var MAX_PAUSE_MS = 6e4;
+var QUOTA_EXHAUSTED = /insufficient_quota|exceeded your current quota/i;
+function retryAfterMs(headers, now) {
+  const ms = Number.parseFloat(headers.get("retry-after-ms") ?? "");
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value2 = headers.get("retry-after");
+  if (!value2) return void 0;
+  const seconds = Number.parseFloat(value2);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1e3;
+  const date5 = Date.parse(value2);
+  return Number.isNaN(date5) ? void 0 : Math.max(0, date5 - now);
+}
+var EndpointThrottle = class {
+  constructor(ceiling, onCut = () => void 0, now = Date.now) {
+    this.ceiling = ceiling;
+    this.onCut = onCut;
+    this.now = now;
+    this.limit = pLimit(ceiling);
+    this.lowest = ceiling;
+  }
+  ceiling;
+  onCut;
+  now;
+  limit;
+  pausedUntil = 0;
+  /** Cuts since the last answer without a 429: the pause doubles with each when the endpoint names none. */
+  cutsInARow = 0;
+  cut = 0;
+  sinceGrowth = 0;
+  /** 429 answers seen. */
+  rateLimited = 0;
+  /** The fewest requests allowed in flight at once so far. */
+  lowest;
+  /** How many requests may be in flight to the endpoint now. */
+  get inFlightAllowed() {
+    return this.limit.concurrency;
+  }
+  /** Runs one request (with the client's retries) within the endpoint's current in-flight allowance. */
+  run(request2) {
+    return this.limit(request2);
+  }
+  /**
+   * Wraps the transport: every attempt, retries included, waits out a pause and reports its status.
+   * A 429 reaches the client marked `x-should-retry: false` (a header the client obeys): re-sending it
+   * is the caller's job, through `run`, so it waits for a place among the fewer requests now allowed
+   * instead of retrying at once and costing one of the client's retries, which are meant for faults.
+   */
+  wrap(transport) {
+    return (async (input2, init) => {
+      for (let wait = this.pausedUntil - this.now(); wait > 0; wait = this.pausedUntil - this.now()) {
+        await sleep2(wait, void 0, { signal: init?.signal ?? void 0 });
+      }
+      const cutWhenSent = this.cut;
+      const response = await transport(input2, init);
+      if (response.status !== 429) {
+        if (response.ok) this.grow();
+        return response;
+      }
+      const body = await response.text();
+      if (!QUOTA_EXHAUSTED.test(body)) this.observe(response, cutWhenSent);
+      const headers = new Headers(response.headers);
+      headers.set("x-should-retry", "false");
+      return new Response(body, { status: response.status, statusText: response.statusText, headers });
+    });
+  }
+  observe(response, cutWhenSent) {
+    this.rateLimited += 1;
+    const asked = retryAfterMs(response.headers, this.now());
+    const newBurst = cutWhenSent === this.cut;
+    if (newBurst) {
+      this.cut += 1;
+      this.cutsInARow += 1;
+      this.sinceGrowth = 0;
+      this.limit.concurrency = Math.max(1, Math.floor(this.limit.concurrency / 2));
+      this.lowest = Math.min(this.lowest, this.limit.concurrency);
+    }
+    const pause = asked !== void 0 ? Math.min(asked, MAX_PAUSE_MS) : newBurst ? Math.min(1e3 * 2 ** (this.cutsInARow - 1), MAX_UNTOLD_PAUSE_MS) : 0;
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + pause);
+    if (newBurst) this.onCut(pause, this.limit.concurrency);
+  }
+  grow() {
+    this.cutsInARow = 0;
+    if (this.limit.concurrency >= this.ceiling) return;
+    this.sinceGrowth += 1;
+    if (this.sinceGrowth >= this.limit.concurrency) {
+      this.sinceGrowth = 0;
+      this.limit.concurrency += 1;
+    }
+  }
+};
+
 // src/models/gateway.ts
 var hasMessage = (c) => Boolean(c.choices?.[0]?.message);
 function scrubAnswer(completion, secrets) {
@@ -75560,6 +75654,10 @@ function tlsCertificateProblem(error62) {
   }
   return void 0;
 }
+var RATE_LIMITED_RESENDS = 10;
+function quotaExhausted(error62) {
+  return QUOTA_EXHAUSTED.test(`${error62.code ?? ""} ${error62.message}`);
+}
 var EndpointRefusedError = class extends GateError {
 };
 function stopsTheRun(error62) {
@@ -75576,6 +75674,8 @@ var ModelGateway = class {
   }
   options;
   clients = /* @__PURE__ */ new Map();
+  /** Per endpoint (base URL and key, as the clients): back-pressure when it answers 429. */
+  throttles = /* @__PURE__ */ new Map();
   limit;
   transport;
   /**
@@ -75607,7 +75707,7 @@ var ModelGateway = class {
       const onStop = () => request2.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener("abort", onStop, { once: true });
       try {
-        const answer = await this.client(endpoint2).chat.completions.create(params, { signal: request2.signal });
+        const answer = await this.send(endpoint2, params, request2.signal);
         this.reached.add(endpoint2.baseUrl);
         return answer;
       } catch (error62) {
@@ -75622,6 +75722,43 @@ var ModelGateway = class {
     if (cache && accept(completion)) await cache.put(key, endpoint2.role, params.model, completion).catch(() => void 0);
     return completion;
   }
+  /**
+   * One request, with the client's retries for faults; a 429 comes back from the throttle unretried
+   * (see rateLimit.ts) and is sent again here once the endpoint's pause is over, up to
+   * RATE_LIMITED_RESENDS times. An exhausted quota (billing) is a 429 that no wait fixes: it is not.
+   */
+  async send(endpoint2, params, signal) {
+    const client = this.client(endpoint2);
+    const throttle = this.throttle(endpoint2);
+    for (let resends = 0; ; resends++) {
+      try {
+        return await throttle.run(() => client.chat.completions.create(params, { signal }));
+      } catch (error62) {
+        if (!(error62 instanceof OpenAI.RateLimitError) || quotaExhausted(error62) || resends >= RATE_LIMITED_RESENDS) throw error62;
+      }
+    }
+  }
+  /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
+  rateLimitSummary() {
+    return [...this.throttles.values()].filter(({ throttle }) => throttle.rateLimited > 0).map(({ role, baseUrl: baseUrl4, throttle }) => `The ${role} endpoint ${this.options.secrets.scrub(baseUrl4)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent as few as ${throttle.lowest} requests at once (concurrency ${this.options.concurrency}).`);
+  }
+  throttle(endpoint2) {
+    const key = `${endpoint2.baseUrl}\0${endpoint2.apiKey}`;
+    let entry = this.throttles.get(key);
+    if (!entry) {
+      let warned = false;
+      const throttle = new EndpointThrottle(this.options.concurrency, (pauseMs, inFlight) => {
+        if (warned) return;
+        warned = true;
+        this.options.warning?.(
+          `The ${endpoint2.role} endpoint ${this.options.secrets.scrub(endpoint2.baseUrl)} is rate limiting (429): its requests are paused ${(pauseMs / 1e3).toFixed(1)} s and at most ${inFlight} are sent at once, growing back as it answers. The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.`
+        );
+      });
+      entry = { role: endpoint2.role, baseUrl: endpoint2.baseUrl, throttle };
+      this.throttles.set(key, entry);
+    }
+    return entry.throttle;
+  }
   client(endpoint2) {
     const key = `${endpoint2.baseUrl}\0${endpoint2.apiKey}`;
     let client = this.clients.get(key);
@@ -75633,7 +75770,7 @@ var ModelGateway = class {
         baseURL: demo ? "http://deploysim-demo.invalid/v1" : endpoint2.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.stopOnUntrustedCertificate(endpoint2, this.fetch()),
+        fetch: demo ? demoFetch : this.throttle(endpoint2).wrap(this.stopOnUntrustedCertificate(endpoint2, this.fetch())),
         logLevel: "off"
       });
       this.clients.set(key, client);
@@ -75686,6 +75823,9 @@ var ModelGateway = class {
         return new EndpointRefusedError(
           `The ${where} answered ${error62.status} (a redirect${location ? ` to ${scrub(location)}` : ""}). Model requests are not redirected: set the ${endpoint2.role}-base-url input to the address that answers.`
         );
+      }
+      if (error62.status === 429 && quotaExhausted(error62)) {
+        return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail}. Add credit or raise the quota for the key in the ${endpoint2.role}-api-key input; waiting does not help.`);
       }
       if (error62.status === 401 || error62.status === 403) {
         return new EndpointRefusedError(`The ${where} answered ${error62.status}: ${detail}. Check the ${endpoint2.role}-api-key input (and that the key may use this model).`);
@@ -81287,6 +81427,7 @@ async function runGate(settings, deps) {
     await cache?.settled();
     throw cancelledDuringReplay(error62, settings.cacheDir, cache);
   });
+  for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
   const counts = registration.categories.map((c) => ({
     id: c.id,
@@ -81578,7 +81719,7 @@ var INPUT_HELP = {
   "cache-dir": "content-addressed cache of completions and grades",
   concurrency: "requests in flight at once, all endpoints together (default 8)",
   "request-timeout": "seconds per request before it is retried (default 120)",
-  "max-retries": "retries per request (default 5)",
+  "max-retries": "retries per request after a fault (default 5; 429s are paced, not retried from these)",
   shard: "replay only slice i of n of the sample, e.g. 2/4",
   "max-requests": "refuse (exit 2) a run whose plan needs more requests",
   "on-missing-secrets": "fail | skip (action only)",

@@ -212,6 +212,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     await cache?.settled();
     throw cancelledDuringReplay(error, settings.cacheDir, cache);
   });
+  for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
 
   const counts: CategoryCounts[] = registration.categories.map((c) => ({

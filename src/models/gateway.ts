@@ -8,6 +8,7 @@ import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT } from '../settings.js';
 import { cacheKey, type CompletionCache } from '../cache/completionCache.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from './httpTransport.js';
+import { EndpointThrottle, QUOTA_EXHAUSTED } from './rateLimit.js';
 
 export type EndpointRole = 'candidate' | 'grader' | 'simulator' | 'discriminator' | 'baseline';
 
@@ -64,6 +65,13 @@ function tlsCertificateProblem(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Sends of one request that may each be answered 429 before it counts as failed (rate limits only; faults have max-retries). */
+const RATE_LIMITED_RESENDS = 10;
+
+function quotaExhausted(error: InstanceType<typeof OpenAI.APIError>): boolean {
+  return QUOTA_EXHAUSTED.test(`${error.code ?? ''} ${error.message}`);
+}
+
 /** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
 export class EndpointRefusedError extends GateError {}
 
@@ -82,6 +90,8 @@ export function stopsTheRun(error: unknown): error is EndpointRefusedError | Run
  */
 export class ModelGateway {
   private readonly clients = new Map<string, OpenAI>();
+  /** Per endpoint (base URL and key, as the clients): back-pressure when it answers 429. */
+  private readonly throttles = new Map<string, { role: EndpointRole; baseUrl: string; throttle: EndpointThrottle }>();
   private readonly limit: LimitFunction;
   private transport: typeof fetch | undefined;
   /**
@@ -127,7 +137,7 @@ export class ModelGateway {
       const onStop = () => request.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        const answer = await this.client(endpoint).chat.completions.create(params, { signal: request.signal });
+        const answer = await this.send(endpoint, params, request.signal);
         this.reached.add(endpoint.baseUrl);
         return answer;
       } catch (error) {
@@ -145,6 +155,49 @@ export class ModelGateway {
     return completion;
   }
 
+  /**
+   * One request, with the client's retries for faults; a 429 comes back from the throttle unretried
+   * (see rateLimit.ts) and is sent again here once the endpoint's pause is over, up to
+   * RATE_LIMITED_RESENDS times. An exhausted quota (billing) is a 429 that no wait fixes: it is not.
+   */
+  private async send(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal): Promise<ChatCompletion> {
+    const client = this.client(endpoint);
+    const throttle = this.throttle(endpoint);
+    for (let resends = 0; ; resends++) {
+      try {
+        return await throttle.run(() => client.chat.completions.create(params, { signal }));
+      } catch (error) {
+        if (!(error instanceof OpenAI.RateLimitError) || quotaExhausted(error) || resends >= RATE_LIMITED_RESENDS) throw error;
+      }
+    }
+  }
+
+  /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
+  rateLimitSummary(): string[] {
+    return [...this.throttles.values()]
+      .filter(({ throttle }) => throttle.rateLimited > 0)
+      .map(({ role, baseUrl, throttle }) => `The ${role} endpoint ${this.options.secrets.scrub(baseUrl)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent as few as ${throttle.lowest} requests at once (concurrency ${this.options.concurrency}).`);
+  }
+
+  private throttle(endpoint: Endpoint): EndpointThrottle {
+    const key = `${endpoint.baseUrl}\0${endpoint.apiKey}`;
+    let entry = this.throttles.get(key);
+    if (!entry) {
+      let warned = false;
+      const throttle = new EndpointThrottle(this.options.concurrency, (pauseMs, inFlight) => {
+        if (warned) return;
+        warned = true;
+        this.options.warning?.(
+          `The ${endpoint.role} endpoint ${this.options.secrets.scrub(endpoint.baseUrl)} is rate limiting (429): its requests are paused ${(pauseMs / 1000).toFixed(1)} s and at most ${inFlight} are sent at once, growing back as it answers. ` +
+            'The run goes on; if it is slow, lower concurrency or raise the endpoint\'s limit.',
+        );
+      });
+      entry = { role: endpoint.role, baseUrl: endpoint.baseUrl, throttle };
+      this.throttles.set(key, entry);
+    }
+    return entry.throttle;
+  }
+
   private client(endpoint: Endpoint): OpenAI {
     const key = `${endpoint.baseUrl}\0${endpoint.apiKey}`;
     let client = this.clients.get(key);
@@ -156,7 +209,7 @@ export class ModelGateway {
         baseURL: demo ? 'http://deploysim-demo.invalid/v1' : endpoint.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.stopOnUntrustedCertificate(endpoint, this.fetch()),
+        fetch: demo ? demoFetch : this.throttle(endpoint).wrap(this.stopOnUntrustedCertificate(endpoint, this.fetch())),
         logLevel: 'off',
       });
       this.clients.set(key, client);
@@ -214,6 +267,9 @@ export class ModelGateway {
         return new EndpointRefusedError(
           `The ${where} answered ${error.status} (a redirect${location ? ` to ${scrub(location)}` : ''}). Model requests are not redirected: set the ${endpoint.role}-base-url input to the address that answers.`,
         );
+      }
+      if (error.status === 429 && quotaExhausted(error)) {
+        return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail}. Add credit or raise the quota for the key in the ${endpoint.role}-api-key input; waiting does not help.`);
       }
       if (error.status === 401 || error.status === 403) {
         return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the ${endpoint.role}-api-key input (and that the key may use this model).`);

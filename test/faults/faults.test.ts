@@ -57,6 +57,32 @@ describe('transient faults', () => {
   });
 });
 
+describe('rate limits', () => {
+  it('an endpoint limited below the demand (10 requests/s, 429 without Retry-After): no record lost, max-retries 1 unspent by 429s', async () => {
+    const dir = await makeFixture({ records: 30 });
+    const clean = await server();
+    const reference = await runInProcess(dir, clean.url, { inputs: { 'output-dir': 'clean' } });
+    // A provider's sliding-window limit: the 11th request within a second is refused, with no hint when to come back.
+    const sent: number[] = [];
+    const limited = await server({
+      faults: () => {
+        const now = Date.now();
+        while (sent.length > 0 && sent[0]! <= now - 1000) sent.shift();
+        if (sent.length >= 10) return { type: 'status', status: 429, message: 'Rate limit reached for requests.' };
+        sent.push(now);
+        return undefined;
+      },
+    });
+    const outcome = await runInProcess(dir, limited.url, { inputs: { 'output-dir': 'limited', concurrency: '32', 'max-retries': '1' } });
+    // Each record's two requests were each answered once in the end; the rest of the traffic was 429s.
+    expect(limited.requests.length).toBeGreaterThan(60);
+    expect(outcome.report.sample).toMatchObject({ replayed: 30, graded: 30, errors: 0 });
+    expect(comparable(outcome.report)).toEqual(comparable(reference.report));
+    expect(outcome.log.some((l) => /^warning: The candidate endpoint .* is rate limiting \(429\): its requests are paused/.test(l))).toBe(true);
+    expect(outcome.log.some((l) => /answered 429 \(rate limited\) \d+ times; deploysim paused it and sent as few as \d+ requests at once \(concurrency 32\)/.test(l))).toBe(true);
+  });
+});
+
 describe('persistent faults', () => {
   it('10% of prefixes failing every attempt with max_error_rate 0.02: the gate fails closed and says so; failed records are kept', async () => {
     const dir = await makeFixture({ records: 50, maxErrorRate: 0.02 });
@@ -113,6 +139,17 @@ describe('refusals', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(`(model "mock-candidate") answered ${status}`);
     expect(errors[0]).toContain('Check the model name and the candidate-base-url input');
+    expect(mock.requests.length).toBeLessThanOrEqual(4);
+  });
+
+  it('429 for an exhausted quota aborts early: waiting does not help', async () => {
+    const dir = await makeFixture({ records: 200 });
+    const body = { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+    const mock = await server({ faults: () => ({ type: 'status', status: 429, body }) });
+    const { code, errors } = await refusedRun(dir, mock.url, 'sk-test-key-000000', ['--max-retries', '3']);
+    expect(code).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/candidate endpoint .* answered 429, quota exhausted: .*Add credit or raise the quota/);
     expect(mock.requests.length).toBeLessThanOrEqual(4);
   });
 

@@ -29,7 +29,7 @@ const INPUT_HELP: Record<(typeof INPUT_NAMES)[number], string> = {
   'cache-dir': 'content-addressed cache of completions and grades',
   concurrency: 'requests in flight at once, all endpoints together (default 8)',
   'request-timeout': 'seconds per request before it is retried (default 120)',
-  'max-retries': 'retries per request (default 5)',
+  'max-retries': 'retries per request after a fault (default 5; 429s are paced, not retried from these)',
   shard: 'replay only slice i of n of the sample, e.g. 2/4',
   'max-requests': 'refuse (exit 2) a run whose plan needs more requests',
   'on-missing-secrets': 'fail | skip (action only)',
