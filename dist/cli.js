@@ -43933,22 +43933,37 @@ async function makeDirectory(dir, input2) {
 
 // src/engine/progress.ts
 var EVERY_MS = 3e4;
+var intervalHeartbeat = (tick, ms) => {
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+};
 var Progress = class {
-  constructor(total, logger, clock = Date.now) {
+  constructor(total, logger, options = {}) {
     this.total = total;
     this.logger = logger;
-    this.clock = clock;
-    this.startedAt = this.lastLineAt = clock();
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+    this.startedAt = this.lastLineAt = this.clock();
     logger.progress?.(0, total, 0);
+    this.stopHeartbeat = logger.progress ? () => void 0 : (options.heartbeat ?? intervalHeartbeat)(() => this.beat(), EVERY_MS);
   }
   total;
   logger;
-  clock;
+  options;
   done_ = 0;
   errors = 0;
   lastDecile = 0;
   lastLineAt;
   startedAt;
+  clock;
+  stopHeartbeat;
+  beat() {
+    const now = this.clock();
+    if (now - this.lastLineAt < EVERY_MS) return;
+    this.lastLineAt = now;
+    this.logger.info(this.line(now));
+  }
   tick(failed) {
     this.done_ += 1;
     if (failed) this.errors += 1;
@@ -43965,6 +43980,7 @@ var Progress = class {
     }
   }
   done() {
+    this.stopHeartbeat();
     if (this.logger.progress) this.logger.progress(this.done_, this.total, this.errors, true);
     else if (this.done_ < this.total) this.logger.info(this.line(this.clock()));
   }
@@ -43973,7 +43989,8 @@ var Progress = class {
     const rate3 = this.done_ / seconds;
     const eta = rate3 > 0 ? (this.total - this.done_) / rate3 : Number.POSITIVE_INFINITY;
     const pct5 = this.total === 0 ? 100 : Math.floor(this.done_ * 100 / this.total);
-    return `Progress: ${this.done_}/${this.total} (${pct5}%), ${rate3.toFixed(1)} records/s, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : "?"}, errors ${this.errors}`;
+    const limited = this.options.rateLimited?.() ?? 0;
+    return `Progress: ${this.done_}/${this.total} (${pct5}%), ${rate3.toFixed(1)} records/s, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : "?"}, errors ${this.errors}${limited > 0 ? `, 429s ${limited} (paced)` : ""}`;
   }
 };
 
@@ -75738,6 +75755,12 @@ var ModelGateway = class {
       }
     }
   }
+  /** 429 answers so far, across endpoints. */
+  rateLimited() {
+    let n2 = 0;
+    for (const { throttle } of this.throttles.values()) n2 += throttle.rateLimited;
+    return n2;
+  }
   /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
   rateLimitSummary() {
     return [...this.throttles.values()].filter(({ throttle }) => throttle.rateLimited > 0).map(({ role, baseUrl: baseUrl4, throttle }) => `The ${role} endpoint ${this.options.secrets.scrub(baseUrl4)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent as few as ${throttle.lowest} requests at once (concurrency ${this.options.concurrency}).`);
@@ -81412,6 +81435,7 @@ async function runGate(settings, deps) {
   const tally = await replayAndGrade({
     records: warnOnPii(readSample(plan, cfg.corpus.stratify, inShard), deps.logger),
     total: toReplay,
+    rateLimited: () => gateway.rateLimited(),
     driver,
     grader,
     categoryIds: registration.categories.map((c) => c.id),
@@ -81567,7 +81591,7 @@ async function writeJson(file2, value2) {
 async function replayAndGrade(input2) {
   const tally = { replayed: 0, graded: 0, errors: 0, errorCauses: new ErrorCauseCounter(), flagged: /* @__PURE__ */ new Map(), examples: /* @__PURE__ */ new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: /* @__PURE__ */ new Map() };
   const out = createWriteStream3(input2.resultsPath, { flags: "w" });
-  const progress = new Progress(input2.total, input2.logger);
+  const progress = new Progress(input2.total, input2.logger, { rateLimited: input2.rateLimited });
   let fatal;
   const iterator2 = input2.records[Symbol.asyncIterator]();
   const write = async (line) => {

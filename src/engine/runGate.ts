@@ -196,6 +196,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   const tally = await replayAndGrade({
     records: warnOnPii(readSample(plan, cfg.corpus.stratify, inShard), deps.logger),
     total: toReplay,
+    rateLimited: () => gateway.rateLimited(),
     driver,
     grader,
     categoryIds: registration.categories.map((c) => c.id),
@@ -385,6 +386,8 @@ interface Tally {
 interface ReplayInput {
   records: AsyncIterable<SampledPrefix>;
   total: number;
+  /** 429s so far, for the progress line. */
+  rateLimited: () => number;
   driver: ConversationDriver;
   grader: Grader;
   categoryIds: string[];
@@ -407,7 +410,7 @@ interface ReplayInput {
 async function replayAndGrade(input: ReplayInput): Promise<Tally> {
   const tally: Tally = { replayed: 0, graded: 0, errors: 0, errorCauses: new ErrorCauseCounter(), flagged: new Map(), examples: new Map(), toolCalls: { recorded: 0, simulated: 0 }, truncated: 0, pairs: new Map() };
   const out = createWriteStream(input.resultsPath, { flags: 'w' });
-  const progress = new Progress(input.total, input.logger);
+  const progress = new Progress(input.total, input.logger, { rateLimited: input.rateLimited });
   let fatal: Error | undefined;
   const iterator = input.records[Symbol.asyncIterator]();
 

@@ -172,6 +172,13 @@ export class ModelGateway {
     }
   }
 
+  /** 429 answers so far, across endpoints. */
+  rateLimited(): number {
+    let n = 0;
+    for (const { throttle } of this.throttles.values()) n += throttle.rateLimited;
+    return n;
+  }
+
   /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
   rateLimitSummary(): string[] {
     return [...this.throttles.values()]

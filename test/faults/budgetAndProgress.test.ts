@@ -46,7 +46,7 @@ describe('progress lines', () => {
   it('come at every 10% step with done/total, rate, ETA and errors', () => {
     const lines: string[] = [];
     let now = 0;
-    const progress = new Progress(40, { info: (m) => lines.push(m), warning: () => undefined }, () => now);
+    const progress = new Progress(40, { info: (m) => lines.push(m), warning: () => undefined }, { clock: () => now });
     for (let i = 1; i <= 40; i++) {
       now += 250;
       progress.tick(i % 8 === 0);
@@ -60,17 +60,44 @@ describe('progress lines', () => {
   it('go to a live display instead when the logger has one: every step from 0, then finished', () => {
     const lines: string[] = [];
     const steps: [number, number, number, boolean?][] = [];
-    const progress = new Progress(3, { info: (m) => lines.push(m), warning: () => undefined, progress: (...step) => steps.push(step) }, () => 0);
+    const progress = new Progress(3, { info: (m) => lines.push(m), warning: () => undefined, progress: (...step) => steps.push(step) }, { clock: () => 0 });
     for (let i = 1; i <= 3; i++) progress.tick(i === 2);
     progress.done();
     expect(lines).toEqual([]);
     expect(steps).toEqual([[0, 3, 0], [1, 3, 0], [2, 3, 1], [3, 3, 1], [3, 3, 1, true]]);
   });
 
+  it('come every 30 s even while no record finishes (a slow or rate-limited endpoint), with the 429 count', () => {
+    const lines: string[] = [];
+    let now = 0;
+    let beat = () => {};
+    let stopped = false;
+    let limited = 0;
+    const heartbeat = (tick: () => void, ms: number) => {
+      expect(ms).toBe(30_000);
+      beat = tick;
+      return () => (stopped = true);
+    };
+    const progress = new Progress(100, { info: (m) => lines.push(m), warning: () => undefined }, { clock: () => now, heartbeat, rateLimited: () => limited });
+    now = 20_000;
+    beat(); // under 30 s since the start: nothing yet
+    expect(lines).toEqual([]);
+    now = 31_000;
+    limited = 12;
+    beat();
+    expect(lines).toEqual(['Progress: 0/100 (0%), 0.0 records/s, ETA ?, errors 0, 429s 12 (paced)']);
+    now = 45_000;
+    progress.tick(false);
+    beat(); // 14 s after the last line
+    expect(lines).toHaveLength(1);
+    progress.done();
+    expect(stopped).toBe(true);
+  });
+
   it('come every 30 s when 10% takes longer, and once more if the run stops early', () => {
     const lines: string[] = [];
     let now = 0;
-    const progress = new Progress(1000, { info: (m) => lines.push(m), warning: () => undefined }, () => now);
+    const progress = new Progress(1000, { info: (m) => lines.push(m), warning: () => undefined }, { clock: () => now });
     for (let i = 1; i <= 30; i++) {
       now += 5_000; // one record every 5 s: 10% would take 500 s
       progress.tick(false);
