@@ -44048,12 +44048,14 @@ var GateError = class extends DeploysimError {
   exitCode = 1;
 };
 var RunCancelledError = class extends DeploysimError {
-  constructor(signal, message = `Cancelled (${signal}).`) {
+  constructor(signal, message = `Cancelled (${signal}).`, nothingSent = false) {
     super(message);
     this.signal = signal;
+    this.nothingSent = nothingSent;
     this.exitCode = signal === "SIGINT" ? 130 : 143;
   }
   signal;
+  nothingSent;
   exitCode;
 };
 function exitCodeOf(error63) {
@@ -77836,7 +77838,17 @@ function createHttpFetch(env = process.env) {
 import { setTimeout as sleep2 } from "node:timers/promises";
 var MAX_UNTOLD_PAUSE_MS = 32e3;
 var MAX_PAUSE_MS = 6e4;
-var QUOTA_EXHAUSTED = /insufficient_quota|exceeded your current quota/i;
+function quotaExhausted(error63) {
+  return error63?.code === "insufficient_quota" || error63?.type === "insufficient_quota";
+}
+function errorOf(body) {
+  try {
+    const parsed = JSON.parse(body);
+    return typeof parsed.error === "object" && parsed.error !== null ? parsed.error : void 0;
+  } catch {
+    return void 0;
+  }
+}
 function retryAfterMs(headers, now) {
   const ms = Number.parseFloat(headers.get("retry-after-ms") ?? "");
   if (Number.isFinite(ms) && ms >= 0) return ms;
@@ -77860,6 +77872,8 @@ var EndpointThrottle = class {
   now;
   limit;
   pausedUntil = 0;
+  /** When the endpoint began answering only 429s (undefined while it answers). */
+  starvedSince;
   /** Cuts since the last answer without a 429: the pause doubles with each when the endpoint names none. */
   cutsInARow = 0;
   cut = 0;
@@ -77872,29 +77886,38 @@ var EndpointThrottle = class {
   get inFlightAllowed() {
     return this.limit.concurrency;
   }
-  /** Runs one request (with the client's retries) within the endpoint's current in-flight allowance. */
-  run(request2) {
-    return this.limit(request2);
+  /** How long the endpoint has answered nothing but 429s (0 while it answers). */
+  starvedMs() {
+    return this.starvedSince === void 0 ? 0 : this.now() - this.starvedSince;
   }
   /**
-   * Wraps the transport: every attempt, retries included, waits out a pause and reports its status.
-   * A 429 reaches the client marked `x-should-retry: false` (a header the client obeys): re-sending it
-   * is the caller's job, through `run`, so it waits for a place among the fewer requests now allowed
-   * instead of retrying at once and costing one of the client's retries, which are meant for faults.
+   * Runs one request (with the client's retries) within the endpoint's current in-flight allowance,
+   * once any pause is over: the wait is outside the client, so it costs no timeout and no retry.
+   */
+  run(request2, signal) {
+    return this.limit(async () => {
+      for (let wait = this.pausedUntil - this.now(); wait > 0; wait = this.pausedUntil - this.now()) {
+        await sleep2(wait, void 0, { signal });
+      }
+      return request2();
+    });
+  }
+  /**
+   * Wraps the transport to see every attempt's status. A 429 reaches the client marked
+   * `x-should-retry: false` (a header the client obeys): re-sending it is the caller's job, through
+   * `run`, so it waits for the pause and for a place among the fewer requests now allowed, instead of
+   * being retried at once at the cost of one of the client's retries, which are meant for faults.
    */
   wrap(transport) {
     return (async (input2, init) => {
-      for (let wait = this.pausedUntil - this.now(); wait > 0; wait = this.pausedUntil - this.now()) {
-        await sleep2(wait, void 0, { signal: init?.signal ?? void 0 });
-      }
       const cutWhenSent = this.cut;
       const response = await transport(input2, init);
       if (response.status !== 429) {
-        if (response.ok) this.grow();
+        if (response.ok) this.answered(cutWhenSent);
         return response;
       }
       const body = await response.text();
-      if (!QUOTA_EXHAUSTED.test(body)) this.observe(response, cutWhenSent);
+      if (!quotaExhausted(errorOf(body))) this.observe(response, cutWhenSent);
       const headers = new Headers(response.headers);
       headers.set("x-should-retry", "false");
       return new Response(body, { status: response.status, statusText: response.statusText, headers });
@@ -77902,6 +77925,7 @@ var EndpointThrottle = class {
   }
   observe(response, cutWhenSent) {
     this.rateLimited += 1;
+    this.starvedSince ??= this.now();
     const asked = retryAfterMs(response.headers, this.now());
     const newBurst = cutWhenSent === this.cut;
     if (newBurst) {
@@ -77915,7 +77939,9 @@ var EndpointThrottle = class {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + pause);
     if (newBurst) this.onCut(pause, this.limit.concurrency);
   }
-  grow() {
+  answered(cutWhenSent) {
+    this.starvedSince = void 0;
+    if (cutWhenSent !== this.cut) return;
     this.cutsInARow = 0;
     if (this.limit.concurrency >= this.ceiling) return;
     this.sinceGrowth += 1;
@@ -77948,8 +77974,10 @@ function tlsCertificateProblem(error63) {
   return void 0;
 }
 var RATE_LIMITED_RESENDS = 10;
-function quotaExhausted(error63) {
-  return QUOTA_EXHAUSTED.test(`${error63.code ?? ""} ${error63.message}`);
+var STARVED_GIVE_UP_MS = 10 * 6e4;
+function endpointLabel(roles) {
+  const names = [...roles];
+  return `${names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0] ?? "model"} endpoint`;
 }
 var EndpointRefusedError = class extends GateError {
 };
@@ -77967,7 +77995,7 @@ var ModelGateway = class {
   }
   options;
   clients = /* @__PURE__ */ new Map();
-  /** Per endpoint (base URL and key, as the clients): back-pressure when it answers 429. */
+  /** Per endpoint (base URL and key, as the clients; roles may share one): back-pressure when it answers 429. */
   throttles = /* @__PURE__ */ new Map();
   limit;
   transport;
@@ -78024,10 +78052,22 @@ var ModelGateway = class {
     const client = this.client(endpoint2);
     const throttle = this.throttle(endpoint2);
     for (let resends = 0; ; resends++) {
+      const attempt = new AbortController();
+      setMaxListeners(Math.max(defaultMaxListeners, this.options.maxRetries + 2), attempt.signal);
+      const onAbort = () => attempt.abort(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
       try {
-        return await throttle.run(() => client.chat.completions.create(params, { signal }));
+        return await throttle.run(() => client.chat.completions.create(params, { signal: attempt.signal }), signal);
       } catch (error63) {
         if (!(error63 instanceof OpenAI.RateLimitError) || quotaExhausted(error63) || resends >= RATE_LIMITED_RESENDS) throw error63;
+        const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
+        if (throttle.starvedMs() >= giveUpMs) {
+          throw new EndpointRefusedError(
+            `The ${this.throttleLabel(endpoint2)} ${this.options.secrets.scrub(endpoint2.baseUrl)} has answered nothing but 429 (rate limited) for ${Math.round(giveUpMs / 6e4)} minutes: a quota (per hour or day) looks used up. Re-run once it resets or after raising it; with cache-dir the answers so far are kept.`
+          );
+        }
+      } finally {
+        signal.removeEventListener("abort", onAbort);
       }
     }
   }
@@ -78039,23 +78079,32 @@ var ModelGateway = class {
   }
   /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
   rateLimitSummary() {
-    return [...this.throttles.values()].filter(({ throttle }) => throttle.rateLimited > 0).map(({ role, baseUrl: baseUrl3, throttle }) => `The ${role} endpoint ${this.options.secrets.scrub(baseUrl3)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent as few as ${throttle.lowest} requests at once (concurrency ${this.options.concurrency}).`);
+    return [...this.throttles.values()].filter(({ throttle }) => throttle.rateLimited > 0).map(({ roles, baseUrl: baseUrl3, throttle }) => {
+      const fewest = throttle.lowest === 1 ? "one request at a time" : `as few as ${throttle.lowest} requests at once`;
+      return `The ${endpointLabel(roles)} ${this.options.secrets.scrub(baseUrl3)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent ${fewest} (concurrency ${this.options.concurrency}).`;
+    });
+  }
+  throttleLabel(endpoint2) {
+    return endpointLabel(this.throttles.get(`${endpoint2.baseUrl}\0${endpoint2.apiKey}`)?.roles ?? /* @__PURE__ */ new Set([endpoint2.role]));
   }
   throttle(endpoint2) {
     const key = `${endpoint2.baseUrl}\0${endpoint2.apiKey}`;
     let entry = this.throttles.get(key);
     if (!entry) {
       let warned = false;
+      const roles = /* @__PURE__ */ new Set();
       const throttle = new EndpointThrottle(this.options.concurrency, (pauseMs, inFlight) => {
         if (warned) return;
         warned = true;
+        const pause = pauseMs >= 100 ? `paused ${(pauseMs / 1e3).toFixed(1)} s and ` : "";
         this.options.warning?.(
-          `The ${endpoint2.role} endpoint ${this.options.secrets.scrub(endpoint2.baseUrl)} is rate limiting (429): its requests are paused ${(pauseMs / 1e3).toFixed(1)} s and at most ${inFlight} are sent at once, growing back as it answers. The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.`
+          `The ${endpointLabel(roles)} ${this.options.secrets.scrub(endpoint2.baseUrl)} is rate limiting (429): its requests are ${pause}sent ${inFlight === 1 ? "one at a time" : `at most ${inFlight} at once`}, growing back as it answers. The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.`
         );
       });
-      entry = { role: endpoint2.role, baseUrl: endpoint2.baseUrl, throttle };
+      entry = { roles, baseUrl: endpoint2.baseUrl, throttle };
       this.throttles.set(key, entry);
     }
+    entry.roles.add(endpoint2.role);
     return entry.throttle;
   }
   client(endpoint2) {
@@ -78110,11 +78159,12 @@ var ModelGateway = class {
   }
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   classify(endpoint2, model, error63) {
-    if (error63 instanceof OpenAI.APIUserAbortError && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
+    if (this.stop.signal.aborted && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
+    if (error63 instanceof EndpointRefusedError) return error63;
     const scrub = (s) => this.options.secrets.scrub(s);
     if (error63 instanceof OpenAI.APIError && error63.status !== void 0) {
       this.reached.add(endpoint2.baseUrl);
-      const detail = scrub(error63.message).slice(0, 500);
+      const detail = scrub(error63.message).replace(/^\d{3} /, "").slice(0, 500);
       const where = `${endpoint2.role} endpoint ${scrub(endpoint2.baseUrl)} (model "${model}")`;
       const modelMissing = error63.status === 404 || error63.status === 400 && /model/i.test(error63.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error63.message);
       if (error63.status >= 300 && error63.status < 400) {
@@ -78124,7 +78174,7 @@ var ModelGateway = class {
         );
       }
       if (error63.status === 429 && quotaExhausted(error63)) {
-        return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail}. Add credit or raise the quota for the key in the ${endpoint2.role}-api-key input; waiting does not help.`);
+        return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail.replace(/\.$/, "")}. Add credit or raise the quota for the key in the ${endpoint2.role}-api-key input; waiting does not help.`);
       }
       if (error63.status === 401 || error63.status === 403) {
         return new EndpointRefusedError(`The ${where} answered ${error63.status}: ${detail}. Check the ${endpoint2.role}-api-key input (and that the key may use this model).`);
@@ -79312,6 +79362,16 @@ async function makeDirectory(dir, input2) {
 // src/engine/runGate.ts
 var EXAMPLES_PER_CATEGORY = 3;
 async function runGate(settings, deps) {
+  try {
+    return await runGateSteps(settings, deps);
+  } catch (error63) {
+    const cancel = deps.cancel;
+    if (!cancel?.aborted || error63 instanceof RunCancelledError) throw error63;
+    const { signal } = cancel.reason;
+    throw new RunCancelledError(signal, `Cancelled (${signal}); the step under way stopped with: ${error63.message}. No verdict and no report.`);
+  }
+}
+async function runGateSteps(settings, deps) {
   const outputDir = path7.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, "output-dir");
   await Promise.all(OUTPUT_FILES.map((name) => rm3(path7.join(outputDir, name), { force: true })));
@@ -79322,6 +79382,7 @@ async function runGate(settings, deps) {
   const resultsPath = path7.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason);
   if (lock.violations.length > 0) {
     const report2 = { ...base, passed: false, reasons: [lock.message ?? "The pre-registration lock was violated."] };
     await writeFile3(resultsPath, "");
@@ -79429,8 +79490,9 @@ async function runGate(settings, deps) {
     if (!(error63 instanceof RunCancelledError)) throw error63;
     await cache?.settled();
     throw cancelledDuringReplay(error63, settings.cacheDir, cache);
+  }).finally(() => {
+    for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
   });
-  for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
   const counts = registration.categories.map((c) => ({
     id: c.id,
@@ -79478,6 +79540,9 @@ async function runGate(settings, deps) {
       throw cancelledDuringReplay(new RunCancelledError(error63.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
     })
   );
+  if (deps.cancel?.aborted) {
+    throw cancelledDuringReplay(new RunCancelledError(deps.cancel.reason.signal, "every record was replayed, the report not yet written"), settings.cacheDir, cache);
+  }
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
 }
@@ -79624,16 +79689,16 @@ async function replayAndGrade(input2) {
   }
   if (input2.cancel?.aborted) {
     const reason = input2.cancel.reason;
-    throw new RunCancelledError(reason.signal, `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`);
+    throw new RunCancelledError(reason.signal, tally.replayed === 0 ? `no record of ${input2.total} was finished` : `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`);
   }
   if (fatal) throw fatal;
   return tally;
 }
 function cancelledBeforeRequests(error63) {
-  return new RunCancelledError(error63.signal, `Cancelled (${error63.signal}) before any model request: nothing was sent.`);
+  return new RunCancelledError(error63.signal, `Cancelled (${error63.signal}) before any model request: nothing was sent.`, true);
 }
 function cancelledDuringReplay(error63, cacheDirSetting, cache) {
-  const resume = cache ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ""}: a re-run with the same cache-dir resumes from them and sends again only the requests that were in flight (in Actions, save the cache with actions/cache/save under \`if: always()\`).` : "Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.";
+  const resume = cache ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ""}: a re-run with the same cache-dir resumes from them and sends only the requests not answered yet (in Actions, save the cache with actions/cache/save under \`if: always()\`).` : "Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.";
   return new RunCancelledError(error63.signal, `Cancelled (${error63.signal}): ${error63.message}; no verdict and no report. ${resume}`);
 }
 function keepExample(store, categoryId2, record2, reply, evidence, secrets) {

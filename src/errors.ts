@@ -47,6 +47,8 @@ export class RunCancelledError extends DeploysimError {
   constructor(
     readonly signal: 'SIGINT' | 'SIGTERM',
     message = `Cancelled (${signal}).`,
+    /** True when it stopped before any model request. */
+    readonly nothingSent = false,
   ) {
     super(message);
     this.exitCode = signal === 'SIGINT' ? 130 : 143;

@@ -1,4 +1,4 @@
-import { exitCodeOf } from '../errors.js';
+import { exitCodeOf, RunCancelledError } from '../errors.js';
 import { maskUrlCredentials } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { credentialsFrom, scrubCredentials } from '../lastResort.js';
@@ -94,7 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr(code === 2 ? `deploysim: ${message}\n(nothing was sent to any model)` : `deploysim: ${message}`);
     if (verbose) for (const cause of causes(error)) io.stderr(`  caused by: ${scrubCredentials(cause, credentials)}`);
     // --json: stdout stays one JSON document, for errors too.
-    if (json) io.stdout(JSON.stringify({ error: message, exit_code: code, nothing_sent: code === 2 }));
+    if (json) io.stdout(JSON.stringify({ error: message, exit_code: code, nothing_sent: code === 2 || (error instanceof RunCancelledError && error.nothingSent) }));
     return done(code);
   }
 }

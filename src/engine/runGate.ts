@@ -73,6 +73,18 @@ const EXAMPLES_PER_CATEGORY = 3;
 
 /** corpus → sample → replay → grade → decide → report. Every model request happens inside `replayAndGrade`. */
 export async function runGate(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
+  try {
+    return await runGateSteps(settings, deps);
+  } catch (error) {
+    const cancel = deps.cancel;
+    if (!cancel?.aborted || error instanceof RunCancelledError) throw error;
+    // The signal reaches child processes too (git in the lock step): their failure is the cancellation's doing.
+    const { signal } = cancel.reason as RunCancelledError;
+    throw new RunCancelledError(signal, `Cancelled (${signal}); the step under way stopped with: ${(error as Error).message}. No verdict and no report.`);
+  }
+}
+
+async function runGateSteps(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
   const outputDir = path.resolve(deps.cwd, settings.outputDir);
   await makeDirectory(outputDir, 'output-dir');
   // First: a previous run's files must not pass for this run's if it stops early (a reused workspace, a second step).
@@ -85,6 +97,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
   const now = deps.now ?? (() => new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
 
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason as RunCancelledError);
   if (lock.violations.length > 0) {
     const report: Report = { ...base, passed: false, reasons: [lock.message ?? 'The pre-registration lock was violated.'] };
     await writeFile(resultsPath, '');
@@ -207,13 +220,16 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     audit,
     baseline,
     cancel: deps.cancel,
-  }).catch(async (error: unknown) => {
-    if (!(error instanceof RunCancelledError)) throw error;
-    // What was answered is stored (a write already under way is let finish): a re-run resumes from it.
-    await cache?.settled();
-    throw cancelledDuringReplay(error, settings.cacheDir, cache);
-  });
-  for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
+  })
+    .catch(async (error: unknown) => {
+      if (!(error instanceof RunCancelledError)) throw error;
+      // What was answered is stored (a write already under way is let finish): a re-run resumes from it.
+      await cache?.settled();
+      throw cancelledDuringReplay(error, settings.cacheDir, cache);
+    })
+    .finally(() => {
+      for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
+    });
   if (cache) deps.logger.info(`Cache ${settings.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored, ${gateway.requestsStarted} requests sent.`);
 
   const counts: CategoryCounts[] = registration.categories.map((c) => ({
@@ -263,6 +279,10 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
       throw cancelledDuringReplay(new RunCancelledError(error.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
     }),
   );
+  // Cancelled after the last record: no verdict either, so a cancelled run never leaves a report.
+  if (deps.cancel?.aborted) {
+    throw cancelledDuringReplay(new RunCancelledError((deps.cancel.reason as RunCancelledError).signal, 'every record was replayed, the report not yet written'), settings.cacheDir, cache);
+  }
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
 }
@@ -458,7 +478,7 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
   };
 
   // On cancellation the records in flight are abandoned, not awaited: a request may be sleeping through
-  // a Retry-After the client cannot interrupt, and Actions kills the step 10 s after cancelling it.
+  // a backoff the client cannot interrupt, and Actions sends SIGTERM 7.5 s after SIGINT, then kills.
   const cancelled = new Promise<void>((resolve) => input.cancel?.addEventListener('abort', () => resolve(), { once: true }));
   try {
     await Promise.race([Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, worker)), cancelled]);
@@ -469,21 +489,21 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
   }
   if (input.cancel?.aborted) {
     const reason = input.cancel.reason as RunCancelledError;
-    throw new RunCancelledError(reason.signal, `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`);
+    throw new RunCancelledError(reason.signal, tally.replayed === 0 ? `no record of ${input.total} was finished` : `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`);
   }
   if (fatal) throw fatal;
   return tally;
 }
 
 function cancelledBeforeRequests(error: RunCancelledError): RunCancelledError {
-  return new RunCancelledError(error.signal, `Cancelled (${error.signal}) before any model request: nothing was sent.`);
+  return new RunCancelledError(error.signal, `Cancelled (${error.signal}) before any model request: nothing was sent.`, true);
 }
 
 /** `error.message` says how far the replay got; the result says how to go on from there. */
 function cancelledDuringReplay(error: RunCancelledError, cacheDirSetting: string | undefined, cache: CompletionCache | undefined): RunCancelledError {
   const resume = cache
     ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ''}: ` +
-      'a re-run with the same cache-dir resumes from them and sends again only the requests that were in flight (in Actions, save the cache with actions/cache/save under `if: always()`).'
+      'a re-run with the same cache-dir resumes from them and sends only the requests not answered yet (in Actions, save the cache with actions/cache/save under `if: always()`).'
     : 'Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.';
   return new RunCancelledError(error.signal, `Cancelled (${error.signal}): ${error.message}; no verdict and no report. ${resume}`);
 }

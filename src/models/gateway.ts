@@ -8,7 +8,7 @@ import type { SecretRegistry } from '../secrets.js';
 import { DEMO_ENDPOINT } from '../settings.js';
 import { cacheKey, type CompletionCache } from '../cache/completionCache.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from './httpTransport.js';
-import { EndpointThrottle, QUOTA_EXHAUSTED } from './rateLimit.js';
+import { EndpointThrottle, quotaExhausted } from './rateLimit.js';
 
 export type EndpointRole = 'candidate' | 'grader' | 'simulator' | 'discriminator' | 'baseline';
 
@@ -31,6 +31,8 @@ export interface GatewayOptions {
   cache?: CompletionCache;
   /** Aborted on SIGINT/SIGTERM: stops the gateway as a refusal does, with the RunCancelledError as the reason. */
   cancel?: AbortSignal;
+  /** How long an endpoint may answer only 429s before the run stops (default 10 minutes; tests shorten it). */
+  starvedGiveUpMs?: number;
 }
 
 export interface ChatOptions {
@@ -67,9 +69,13 @@ function tlsCertificateProblem(error: unknown): string | undefined {
 
 /** Sends of one request that may each be answered 429 before it counts as failed (rate limits only; faults have max-retries). */
 const RATE_LIMITED_RESENDS = 10;
+/** An endpoint that has answered nothing but 429s this long has run out of a quota, not hit a rate: stop. */
+const STARVED_GIVE_UP_MS = 10 * 60_000;
 
-function quotaExhausted(error: InstanceType<typeof OpenAI.APIError>): boolean {
-  return QUOTA_EXHAUSTED.test(`${error.code ?? ''} ${error.message}`);
+/** "candidate endpoint", "candidate and grader endpoint": the roles that share one base URL and key. */
+function endpointLabel(roles: Set<EndpointRole>): string {
+  const names = [...roles];
+  return `${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? 'model')} endpoint`;
 }
 
 /** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
@@ -90,8 +96,8 @@ export function stopsTheRun(error: unknown): error is EndpointRefusedError | Run
  */
 export class ModelGateway {
   private readonly clients = new Map<string, OpenAI>();
-  /** Per endpoint (base URL and key, as the clients): back-pressure when it answers 429. */
-  private readonly throttles = new Map<string, { role: EndpointRole; baseUrl: string; throttle: EndpointThrottle }>();
+  /** Per endpoint (base URL and key, as the clients; roles may share one): back-pressure when it answers 429. */
+  private readonly throttles = new Map<string, { roles: Set<EndpointRole>; baseUrl: string; throttle: EndpointThrottle }>();
   private readonly limit: LimitFunction;
   private transport: typeof fetch | undefined;
   /**
@@ -164,10 +170,24 @@ export class ModelGateway {
     const client = this.client(endpoint);
     const throttle = this.throttle(endpoint);
     for (let resends = 0; ; resends++) {
+      // A signal per send: the client adds a listener per attempt to the one it gets and never removes it.
+      const attempt = new AbortController();
+      setMaxListeners(Math.max(defaultMaxListeners, this.options.maxRetries + 2), attempt.signal);
+      const onAbort = () => attempt.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
       try {
-        return await throttle.run(() => client.chat.completions.create(params, { signal }));
+        return await throttle.run(() => client.chat.completions.create(params, { signal: attempt.signal }), signal);
       } catch (error) {
         if (!(error instanceof OpenAI.RateLimitError) || quotaExhausted(error) || resends >= RATE_LIMITED_RESENDS) throw error;
+        const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
+        if (throttle.starvedMs() >= giveUpMs) {
+          throw new EndpointRefusedError(
+            `The ${this.throttleLabel(endpoint)} ${this.options.secrets.scrub(endpoint.baseUrl)} has answered nothing but 429 (rate limited) for ${Math.round(giveUpMs / 60_000)} minutes: ` +
+              'a quota (per hour or day) looks used up. Re-run once it resets or after raising it; with cache-dir the answers so far are kept.',
+          );
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
       }
     }
   }
@@ -183,7 +203,14 @@ export class ModelGateway {
   rateLimitSummary(): string[] {
     return [...this.throttles.values()]
       .filter(({ throttle }) => throttle.rateLimited > 0)
-      .map(({ role, baseUrl, throttle }) => `The ${role} endpoint ${this.options.secrets.scrub(baseUrl)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent as few as ${throttle.lowest} requests at once (concurrency ${this.options.concurrency}).`);
+      .map(({ roles, baseUrl, throttle }) => {
+        const fewest = throttle.lowest === 1 ? 'one request at a time' : `as few as ${throttle.lowest} requests at once`;
+        return `The ${endpointLabel(roles)} ${this.options.secrets.scrub(baseUrl)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent ${fewest} (concurrency ${this.options.concurrency}).`;
+      });
+  }
+
+  private throttleLabel(endpoint: Endpoint): string {
+    return endpointLabel(this.throttles.get(`${endpoint.baseUrl}\0${endpoint.apiKey}`)?.roles ?? new Set([endpoint.role]));
   }
 
   private throttle(endpoint: Endpoint): EndpointThrottle {
@@ -191,17 +218,20 @@ export class ModelGateway {
     let entry = this.throttles.get(key);
     if (!entry) {
       let warned = false;
+      const roles = new Set<EndpointRole>();
       const throttle = new EndpointThrottle(this.options.concurrency, (pauseMs, inFlight) => {
         if (warned) return;
         warned = true;
+        const pause = pauseMs >= 100 ? `paused ${(pauseMs / 1000).toFixed(1)} s and ` : '';
         this.options.warning?.(
-          `The ${endpoint.role} endpoint ${this.options.secrets.scrub(endpoint.baseUrl)} is rate limiting (429): its requests are paused ${(pauseMs / 1000).toFixed(1)} s and at most ${inFlight} are sent at once, growing back as it answers. ` +
-            'The run goes on; if it is slow, lower concurrency or raise the endpoint\'s limit.',
+          `The ${endpointLabel(roles)} ${this.options.secrets.scrub(endpoint.baseUrl)} is rate limiting (429): its requests are ${pause}sent ${inFlight === 1 ? 'one at a time' : `at most ${inFlight} at once`}, growing back as it answers. ` +
+            "The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.",
         );
       });
-      entry = { role: endpoint.role, baseUrl: endpoint.baseUrl, throttle };
+      entry = { roles, baseUrl: endpoint.baseUrl, throttle };
       this.throttles.set(key, entry);
     }
+    entry.roles.add(endpoint.role);
     return entry.throttle;
   }
 
@@ -261,12 +291,15 @@ export class ModelGateway {
 
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
   private classify(endpoint: Endpoint, model: string, error: unknown): Error {
-    // Stopped by a refusal (this request's or another's) or a cancellation: report that.
-    if (error instanceof OpenAI.APIUserAbortError && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
+    // Stopped by a refusal (this request's or another's) or a cancellation: whatever this request ended
+    // with (the client's abort, or a rate-limit pause cut short), the stop is what to report.
+    if (this.stop.signal.aborted && stopsTheRun(this.stop.signal.reason)) return this.stop.signal.reason;
+    if (error instanceof EndpointRefusedError) return error;
     const scrub = (s: string) => this.options.secrets.scrub(s);
     if (error instanceof OpenAI.APIError && error.status !== undefined) {
       this.reached.add(endpoint.baseUrl);
-      const detail = scrub(error.message).slice(0, 500);
+      // The client's message starts with the status, which every message below already names.
+      const detail = scrub(error.message).replace(/^\d{3} /, '').slice(0, 500);
       const where = `${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (model "${model}")`;
       const modelMissing = error.status === 404 || (error.status === 400 && /model/i.test(error.message) && /(not (found|exist)|does not exist|unknown|invalid)/i.test(error.message));
       if (error.status >= 300 && error.status < 400) {
@@ -276,7 +309,7 @@ export class ModelGateway {
         );
       }
       if (error.status === 429 && quotaExhausted(error)) {
-        return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail}. Add credit or raise the quota for the key in the ${endpoint.role}-api-key input; waiting does not help.`);
+        return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail.replace(/\.$/, '')}. Add credit or raise the quota for the key in the ${endpoint.role}-api-key input; waiting does not help.`);
       }
       if (error.status === 401 || error.status === 403) {
         return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the ${endpoint.role}-api-key input (and that the key may use this model).`);

@@ -9,8 +9,23 @@ const MAX_UNTOLD_PAUSE_MS = 32_000;
  */
 const MAX_PAUSE_MS = 60_000;
 
-/** OpenAI's and Azure's 429 for an account out of credit (code or message): no wait fixes it. */
-export const QUOTA_EXHAUSTED = /insufficient_quota|exceeded your current quota/i;
+/**
+ * OpenAI's 429 for an account out of credit (`insufficient_quota` as code or type): no wait fixes it.
+ * The wording alone is not enough: other providers use "exceeded your current quota" for per-minute limits.
+ */
+export function quotaExhausted(error: { code?: unknown; type?: unknown } | undefined): boolean {
+  return error?.code === 'insufficient_quota' || error?.type === 'insufficient_quota';
+}
+
+/** The `error` object of an OpenAI-shaped error body, if it has one. */
+function errorOf(body: string): { code?: unknown; type?: unknown } | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; type?: unknown } };
+    return typeof parsed.error === 'object' && parsed.error !== null ? parsed.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** How long a 429 asks to wait: `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date. */
 export function retryAfterMs(headers: Headers, now: number): number | undefined {
@@ -32,12 +47,15 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
  * - a 429 pauses every request to it for what the endpoint asked (Retry-After), or without that 1 s,
  *   doubling for each burst of 429s with no answer between them, up to 32 s;
  * - it halves the requests sent to it at once, and answers without a 429 grow that back by one per
- *   window (additive increase, multiplicative decrease, as TCP does). 429s to requests sent before
- *   the last cut are the same burst and do not cut again.
+ *   window (additive increase, multiplicative decrease, as TCP does). Answers to requests sent before
+ *   the last cut are the same burst: their 429s do not cut again, and their successes do not grow.
+ * The pause is waited out before the client is called (`run`), not inside its per-request timeout.
  */
 export class EndpointThrottle {
   private readonly limit: LimitFunction;
   private pausedUntil = 0;
+  /** When the endpoint began answering only 429s (undefined while it answers). */
+  private starvedSince: number | undefined;
   /** Cuts since the last answer without a 429: the pause doubles with each when the endpoint names none. */
   private cutsInARow = 0;
   private cut = 0;
@@ -62,31 +80,41 @@ export class EndpointThrottle {
     return this.limit.concurrency;
   }
 
-  /** Runs one request (with the client's retries) within the endpoint's current in-flight allowance. */
-  run<T>(request: () => Promise<T>): Promise<T> {
-    return this.limit(request);
+  /** How long the endpoint has answered nothing but 429s (0 while it answers). */
+  starvedMs(): number {
+    return this.starvedSince === undefined ? 0 : this.now() - this.starvedSince;
   }
 
   /**
-   * Wraps the transport: every attempt, retries included, waits out a pause and reports its status.
-   * A 429 reaches the client marked `x-should-retry: false` (a header the client obeys): re-sending it
-   * is the caller's job, through `run`, so it waits for a place among the fewer requests now allowed
-   * instead of retrying at once and costing one of the client's retries, which are meant for faults.
+   * Runs one request (with the client's retries) within the endpoint's current in-flight allowance,
+   * once any pause is over: the wait is outside the client, so it costs no timeout and no retry.
+   */
+  run<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.limit(async () => {
+      for (let wait = this.pausedUntil - this.now(); wait > 0; wait = this.pausedUntil - this.now()) {
+        await sleep(wait, undefined, { signal });
+      }
+      return request();
+    });
+  }
+
+  /**
+   * Wraps the transport to see every attempt's status. A 429 reaches the client marked
+   * `x-should-retry: false` (a header the client obeys): re-sending it is the caller's job, through
+   * `run`, so it waits for the pause and for a place among the fewer requests now allowed, instead of
+   * being retried at once at the cost of one of the client's retries, which are meant for faults.
    */
   wrap(transport: typeof fetch): typeof fetch {
     return (async (input: string | URL | Request, init?: RequestInit) => {
-      for (let wait = this.pausedUntil - this.now(); wait > 0; wait = this.pausedUntil - this.now()) {
-        await sleep(wait, undefined, { signal: init?.signal ?? undefined });
-      }
       const cutWhenSent = this.cut;
       const response = await transport(input, init);
       if (response.status !== 429) {
-        if (response.ok) this.grow();
+        if (response.ok) this.answered(cutWhenSent);
         return response;
       }
       const body = await response.text();
       // An exhausted quota stops the run (the gateway says so): not a reason to pause or cut.
-      if (!QUOTA_EXHAUSTED.test(body)) this.observe(response, cutWhenSent);
+      if (!quotaExhausted(errorOf(body))) this.observe(response, cutWhenSent);
       const headers = new Headers(response.headers);
       headers.set('x-should-retry', 'false');
       return new Response(body, { status: response.status, statusText: response.statusText, headers });
@@ -95,6 +123,7 @@ export class EndpointThrottle {
 
   private observe(response: Response, cutWhenSent: number): void {
     this.rateLimited += 1;
+    this.starvedSince ??= this.now();
     const asked = retryAfterMs(response.headers, this.now());
     // Sent before the last cut: the same burst, already answered for (unless it names a longer wait).
     const newBurst = cutWhenSent === this.cut;
@@ -110,7 +139,10 @@ export class EndpointThrottle {
     if (newBurst) this.onCut(pause, this.limit.concurrency);
   }
 
-  private grow(): void {
+  private answered(cutWhenSent: number): void {
+    this.starvedSince = undefined;
+    // Sent before the last cut: part of the burst that was cut for, not evidence the endpoint recovered.
+    if (cutWhenSent !== this.cut) return;
     this.cutsInARow = 0;
     if (this.limit.concurrency >= this.ceiling) return;
     this.sinceGrowth += 1;

@@ -69,6 +69,35 @@ describe('cancelling a run', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  it('a step that fails because the signal reached its child process (git in the lock step) is a cancellation, not a gate failure', async () => {
+    const mock = await startOpenAI();
+    const dir = await makeFixture({ records: 20 });
+    const cancel = new AbortController();
+    const lock = async () => {
+      // Ctrl-C goes to the whole process group: git dies of it while deploysim handles it.
+      cancel.abort(new RunCancelledError('SIGINT'));
+      throw new Error('git rev-parse --show-toplevel failed (SIGINT)');
+    };
+    const error = await runInProcess(dir, mock.url, { cancel: cancel.signal, lock }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunCancelledError);
+    expect((error as RunCancelledError).exitCode).toBe(130);
+    expect((error as Error).message).toBe('Cancelled (SIGINT); the step under way stopped with: git rev-parse --show-toplevel failed (SIGINT). No verdict and no report.');
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('cancelled after the last record: still no report (a cancelled run never leaves a verdict)', async () => {
+    const mock = await startOpenAI();
+    const dir = await makeFixture({ records: 10 });
+    const cancel = new AbortController();
+    // The cache line is logged once the replay is over, before the report is written.
+    const onInfo = (line: string) => line.startsWith('Cache ') && cancel.abort(new RunCancelledError('SIGTERM'));
+    const error = await runInProcess(dir, mock.url, { cancel: cancel.signal, onInfo, inputs: { 'cache-dir': '.cache' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunCancelledError);
+    expect((error as Error).message).toMatch(/^Cancelled \(SIGTERM\): every record was replayed, the report not yet written; no verdict and no report\. The 20 answers received/);
+    expect(existsSync(path.join(dir, 'out', 'report.json'))).toBe(false);
+    expect(await readResults(path.join(dir, 'out', 'results.jsonl'))).toHaveLength(10);
+  });
+
   it('without cache-dir the message says a re-run starts over', async () => {
     const cancel = new AbortController();
     const mock = await startOpenAI({ faults: () => (mock.requests.length > 10 ? { type: 'hang' } : undefined) });

@@ -139,6 +139,48 @@ describe('the gateway on the default transport', () => {
     expect(getMaxListeners(gateway.stopped)).toBeGreaterThan(32);
   });
 
+  it('waits out a 429 pause before the client starts its timeout: a Retry-After longer than request-timeout costs no retry', async () => {
+    const server = await serve((_req, res) => {
+      if (server.seen.length === 1) {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after-ms': '600' });
+        res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests.', type: 'requests', code: 'rate_limit_exceeded' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion('after the pause'));
+    });
+    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 300, maxRetries: 0, secrets: new SecretRegistry() });
+    const answer = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]!.message.content).toBe('after the pause');
+    expect(server.seen).toHaveLength(2);
+    expect(gateway.rateLimited()).toBe(1);
+  });
+
+  it('stops the run when an endpoint has answered nothing but 429 for the give-up time (a used-up quota, not a rate)', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after-ms': '20' });
+      res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests per day.', type: 'requests', code: 'rate_limit_exceeded' } }));
+    });
+    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 0, secrets: new SecretRegistry(), starvedGiveUpMs: 150 });
+    const error = await gateway.chat({ role: 'grader', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EndpointRefusedError);
+    expect((error as Error).message).toMatch(/^The grader endpoint http:\/\/127\.0\.0\.1:\d+\/v1 has answered nothing but 429 \(rate limited\) for 0 minutes: a quota \(per hour or day\) looks used up/);
+    expect(gateway.stopped.aborted).toBe(true);
+  });
+
+  it('a 429 whose error type alone says insufficient_quota stops at once, without pacing', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'You have run out of credits.', type: 'insufficient_quota', code: null } }));
+    });
+    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 3, secrets: new SecretRegistry() });
+    const error = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EndpointRefusedError);
+    expect((error as Error).message).toContain('answered 429, quota exhausted: You have run out of credits. Add credit');
+    expect(server.seen).toHaveLength(1);
+    expect(gateway.rateLimited()).toBe(0);
+  });
+
   it('stops at a redirect with one request, naming where the endpoint points', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(307, { location: 'https://elsewhere.example/v1/chat/completions' });

@@ -56,6 +56,28 @@ describe('EndpointThrottle', () => {
     expect(cuts.at(-1)!.pauseMs).toBe(1000);
   });
 
+  it('answers to requests sent before a cut neither grow the allowance back nor end the escalation', async () => {
+    const { fetch, throttle, cuts, advance } = setup([429, 200, 200, 429]);
+    // Sent together: one is refused, two answered; the two were sent before the cut they are answered after.
+    await Promise.all([fetch('http://x'), fetch('http://x'), fetch('http://x')]);
+    expect(throttle.inFlightAllowed).toBe(16);
+    advance(60_000);
+    await fetch('http://x'); // 429 again: the second burst in a row, so the pause doubles
+    expect(cuts.map((c) => c.pauseMs)).toEqual([1000, 2000]);
+  });
+
+  it('waits out a pause before running the request, not inside it', async () => {
+    const { fetch, throttle, advance } = setup([429]);
+    await fetch('http://x'); // pauses 1 s
+    let ran = false;
+    const run = throttle.run(async () => (ran = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ran).toBe(false);
+    advance(1000);
+    await run;
+    expect(ran).toBe(true);
+  });
+
   it('caps a named pause at a minute (a daily quota may ask for hours)', async () => {
     const { fetch, cuts } = setup([429], '7200');
     await fetch('http://x');
