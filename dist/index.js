@@ -77895,6 +77895,7 @@ var EndpointThrottle = class {
    * once any pause is over: the wait is outside the client, so it costs no timeout and no retry.
    */
   run(request2, signal) {
+    if (this.rateLimited === 0) return request2();
     return this.limit(async () => {
       for (let wait = this.pausedUntil - this.now(); wait > 0; wait = this.pausedUntil - this.now()) {
         await sleep2(wait, void 0, { signal });
@@ -78025,6 +78026,7 @@ var ModelGateway = class {
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
       this.requestsStarted += 1;
       const request2 = new AbortController();
+      this.allowRetryListeners(request2.signal);
       const onStop = () => request2.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener("abort", onStop, { once: true });
       try {
@@ -78052,12 +78054,14 @@ var ModelGateway = class {
     const client = this.client(endpoint2);
     const throttle = this.throttle(endpoint2);
     for (let resends = 0; ; resends++) {
-      const attempt = new AbortController();
-      setMaxListeners(Math.max(defaultMaxListeners, this.options.maxRetries + 2), attempt.signal);
-      const onAbort = () => attempt.abort(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
+      const attempt = resends === 0 ? void 0 : new AbortController();
+      const onAbort = () => attempt?.abort(signal.reason);
+      if (attempt) {
+        this.allowRetryListeners(attempt.signal);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
       try {
-        return await throttle.run(() => client.chat.completions.create(params, { signal: attempt.signal }), signal);
+        return await throttle.run(() => client.chat.completions.create(params, { signal: attempt?.signal ?? signal }), signal);
       } catch (error63) {
         if (!(error63 instanceof OpenAI.RateLimitError) || quotaExhausted(error63) || resends >= RATE_LIMITED_RESENDS) throw error63;
         const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
@@ -78067,9 +78071,13 @@ var ModelGateway = class {
           );
         }
       } finally {
-        signal.removeEventListener("abort", onAbort);
+        if (attempt) signal.removeEventListener("abort", onAbort);
       }
     }
+  }
+  /** One listener per attempt (max-retries + 1) is expected, not a leak: Node 20 warns above 10. */
+  allowRetryListeners(signal) {
+    if (this.options.maxRetries + 2 > defaultMaxListeners) setMaxListeners(this.options.maxRetries + 2, signal);
   }
   /** 429 answers so far, across endpoints. */
   rateLimited() {

@@ -140,6 +140,7 @@ export class ModelGateway {
       // A signal per request, linked to `stop` only while it runs: the client adds an abort listener
       // to the signal it is given and never removes it, so one shared signal would collect one per request.
       const request = new AbortController();
+      this.allowRetryListeners(request.signal);
       const onStop = () => request.abort(this.stop.signal.reason);
       this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
@@ -170,13 +171,16 @@ export class ModelGateway {
     const client = this.client(endpoint);
     const throttle = this.throttle(endpoint);
     for (let resends = 0; ; resends++) {
-      // A signal per send: the client adds a listener per attempt to the one it gets and never removes it.
-      const attempt = new AbortController();
-      setMaxListeners(Math.max(defaultMaxListeners, this.options.maxRetries + 2), attempt.signal);
-      const onAbort = () => attempt.abort(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      // The client adds a listener per attempt to the signal it gets and never removes it: a resend gets
+      // a signal of its own, linked to the request's (the first send uses that one as it is).
+      const attempt = resends === 0 ? undefined : new AbortController();
+      const onAbort = () => attempt?.abort(signal.reason);
+      if (attempt) {
+        this.allowRetryListeners(attempt.signal);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       try {
-        return await throttle.run(() => client.chat.completions.create(params, { signal: attempt.signal }), signal);
+        return await throttle.run(() => client.chat.completions.create(params, { signal: attempt?.signal ?? signal }), signal);
       } catch (error) {
         if (!(error instanceof OpenAI.RateLimitError) || quotaExhausted(error) || resends >= RATE_LIMITED_RESENDS) throw error;
         const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
@@ -187,9 +191,14 @@ export class ModelGateway {
           );
         }
       } finally {
-        signal.removeEventListener('abort', onAbort);
+        if (attempt) signal.removeEventListener('abort', onAbort);
       }
     }
+  }
+
+  /** One listener per attempt (max-retries + 1) is expected, not a leak: Node 20 warns above 10. */
+  private allowRetryListeners(signal: AbortSignal): void {
+    if (this.options.maxRetries + 2 > defaultMaxListeners) setMaxListeners(this.options.maxRetries + 2, signal);
   }
 
   /** 429 answers so far, across endpoints. */
