@@ -76719,8 +76719,11 @@ async function* lineBatches(stream) {
 async function* readLines(stream) {
   for await (const batch of lineBatches(stream)) yield* batch;
 }
-async function forEachLine(stream, each) {
-  for await (const batch of lineBatches(stream)) for (const line of batch) each(line);
+async function forEachLine(stream, each, signal) {
+  for await (const batch of lineBatches(stream)) {
+    signal?.throwIfAborted();
+    for (const line of batch) each(line);
+  }
 }
 
 // src/calibration/labels.ts
@@ -79525,35 +79528,38 @@ async function planSample(file2, displayPath, settings) {
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error62.code ?? error62.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
-    await forEachLine(stream, (line) => {
-      settings.signal?.throwIfAborted();
-      lastLine = line.number;
-      const parsed = parseCorpusLine(line.text);
-      if (parsed === void 0) return;
-      if (typeof parsed === "string") {
-        problem(line.number, parsed);
-        return;
-      }
-      const record2 = parsed;
-      const digest = rankDigest(settings.seed, record2.id);
-      ids.add(digest);
-      const prefix = derivePrefix(record2.messages);
-      if ("error" in prefix) {
-        problem(line.number, `record "${record2.id}": ${prefix.error}`);
-        return;
-      }
-      if (record2.consent === false) {
-        excludedNoConsent += 1;
-        return;
-      }
-      settings.onRecord?.(record2, line.number);
-      corpusRecords += 1;
-      const stratumName = settings.stratify ? readDottedField(record2, settings.stratify) ?? NO_STRATUM : "";
-      let stratum = strata.get(stratumName);
-      if (!stratum) strata.set(stratumName, stratum = { records: 0, pool: new RankPool(limit2) });
-      stratum.records += 1;
-      stratum.pool.offer(digest, line.number, record2.id);
-    });
+    await forEachLine(
+      stream,
+      (line) => {
+        lastLine = line.number;
+        const parsed = parseCorpusLine(line.text);
+        if (parsed === void 0) return;
+        if (typeof parsed === "string") {
+          problem(line.number, parsed);
+          return;
+        }
+        const record2 = parsed;
+        const digest = rankDigest(settings.seed, record2.id);
+        ids.add(digest);
+        const prefix = derivePrefix(record2.messages);
+        if ("error" in prefix) {
+          problem(line.number, `record "${record2.id}": ${prefix.error}`);
+          return;
+        }
+        if (record2.consent === false) {
+          excludedNoConsent += 1;
+          return;
+        }
+        settings.onRecord?.(record2, line.number);
+        corpusRecords += 1;
+        const stratumName = settings.stratify ? readDottedField(record2, settings.stratify) ?? NO_STRATUM : "";
+        let stratum = strata.get(stratumName);
+        if (!stratum) strata.set(stratumName, stratum = { records: 0, pool: new RankPool(limit2) });
+        stratum.records += 1;
+        stratum.pool.offer(digest, line.number, record2.id);
+      },
+      settings.signal
+    );
   } catch (error62) {
     if (error62 instanceof LineTooLongError) problem(error62.lineNumber, error62.message);
     else if (isGzipError(error62)) problem(lastLine + 1, `the gzip stream is corrupt or truncated here (${error62.message}); re-create the file`);

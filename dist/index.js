@@ -65345,8 +65345,11 @@ async function* lineBatches(stream) {
   for await (const chunk of stream) yield splitter.lines(chunk);
   yield splitter.end();
 }
-async function forEachLine(stream, each) {
-  for await (const batch of lineBatches(stream)) for (const line of batch) each(line);
+async function forEachLine(stream, each, signal) {
+  for await (const batch of lineBatches(stream)) {
+    signal?.throwIfAborted();
+    for (const line of batch) each(line);
+  }
 }
 
 // src/corpus/piiWarning.ts
@@ -65526,35 +65529,38 @@ async function planSample(file2, displayPath, settings) {
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error63.code ?? error63.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
-    await forEachLine(stream, (line) => {
-      settings.signal?.throwIfAborted();
-      lastLine = line.number;
-      const parsed = parseCorpusLine(line.text);
-      if (parsed === void 0) return;
-      if (typeof parsed === "string") {
-        problem(line.number, parsed);
-        return;
-      }
-      const record2 = parsed;
-      const digest = rankDigest(settings.seed, record2.id);
-      ids.add(digest);
-      const prefix = derivePrefix(record2.messages);
-      if ("error" in prefix) {
-        problem(line.number, `record "${record2.id}": ${prefix.error}`);
-        return;
-      }
-      if (record2.consent === false) {
-        excludedNoConsent += 1;
-        return;
-      }
-      settings.onRecord?.(record2, line.number);
-      corpusRecords += 1;
-      const stratumName = settings.stratify ? readDottedField(record2, settings.stratify) ?? NO_STRATUM : "";
-      let stratum = strata.get(stratumName);
-      if (!stratum) strata.set(stratumName, stratum = { records: 0, pool: new RankPool(limit2) });
-      stratum.records += 1;
-      stratum.pool.offer(digest, line.number, record2.id);
-    });
+    await forEachLine(
+      stream,
+      (line) => {
+        lastLine = line.number;
+        const parsed = parseCorpusLine(line.text);
+        if (parsed === void 0) return;
+        if (typeof parsed === "string") {
+          problem(line.number, parsed);
+          return;
+        }
+        const record2 = parsed;
+        const digest = rankDigest(settings.seed, record2.id);
+        ids.add(digest);
+        const prefix = derivePrefix(record2.messages);
+        if ("error" in prefix) {
+          problem(line.number, `record "${record2.id}": ${prefix.error}`);
+          return;
+        }
+        if (record2.consent === false) {
+          excludedNoConsent += 1;
+          return;
+        }
+        settings.onRecord?.(record2, line.number);
+        corpusRecords += 1;
+        const stratumName = settings.stratify ? readDottedField(record2, settings.stratify) ?? NO_STRATUM : "";
+        let stratum = strata.get(stratumName);
+        if (!stratum) strata.set(stratumName, stratum = { records: 0, pool: new RankPool(limit2) });
+        stratum.records += 1;
+        stratum.pool.offer(digest, line.number, record2.id);
+      },
+      settings.signal
+    );
   } catch (error63) {
     if (error63 instanceof LineTooLongError) problem(error63.lineNumber, error63.message);
     else if (isGzipError(error63)) problem(lastLine + 1, `the gzip stream is corrupt or truncated here (${error63.message}); re-create the file`);

@@ -119,7 +119,13 @@ export async function* readLines(stream: AsyncIterable<Buffer>): AsyncGenerator<
   for await (const batch of lineBatches(stream)) yield* batch;
 }
 
-/** Calls `each` for every line, synchronously within a chunk: the pass over a whole corpus. */
-export async function forEachLine(stream: AsyncIterable<Buffer>, each: (line: Line) => void): Promise<void> {
-  for await (const batch of lineBatches(stream)) for (const line of batch) each(line);
+/**
+ * Calls `each` for every line, synchronously within a chunk: the pass over a whole corpus. `signal`
+ * is checked between chunks, the only points at which an abort (a signal handler) can have run.
+ */
+export async function forEachLine(stream: AsyncIterable<Buffer>, each: (line: Line) => void, signal?: AbortSignal): Promise<void> {
+  for await (const batch of lineBatches(stream)) {
+    signal?.throwIfAborted();
+    for (const line of batch) each(line);
+  }
 }

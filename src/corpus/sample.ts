@@ -13,7 +13,7 @@ export interface SampleSettings {
   stratify?: string;
   /** Called with every valid, consented record during this same pass (agentic replay builds its tool-response database here). */
   onRecord?: (record: CorpusRecord, lineNumber: number) => void;
-  /** Cancellation (SIGINT/SIGTERM): the pass stops at the next line and throws the signal's reason. */
+  /** Cancellation (SIGINT/SIGTERM): the pass stops at the next chunk and throws the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -114,36 +114,39 @@ export async function planSample(file: string, displayPath: string, settings: Sa
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error.code ?? error.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
-    await forEachLine(stream, (line) => {
-      settings.signal?.throwIfAborted();
-      lastLine = line.number;
-      const parsed = parseCorpusLine(line.text);
-      if (parsed === undefined) return;
-      if (typeof parsed === 'string') {
-        problem(line.number, parsed);
-        return;
-      }
-      const record = parsed;
-      // One digest per record: its prefix is the sampling rank, and its first 64 bits the duplicate-id fingerprint.
-      const digest = rankDigest(settings.seed, record.id);
-      ids.add(digest);
-      const prefix = derivePrefix(record.messages);
-      if ('error' in prefix) {
-        problem(line.number, `record "${record.id}": ${prefix.error}`);
-        return;
-      }
-      if (record.consent === false) {
-        excludedNoConsent += 1;
-        return;
-      }
-      settings.onRecord?.(record, line.number);
-      corpusRecords += 1;
-      const stratumName = settings.stratify ? (readDottedField(record, settings.stratify) ?? NO_STRATUM) : '';
-      let stratum = strata.get(stratumName);
-      if (!stratum) strata.set(stratumName, (stratum = { records: 0, pool: new RankPool(limit) }));
-      stratum.records += 1;
-      stratum.pool.offer(digest, line.number, record.id);
-    });
+    await forEachLine(
+      stream,
+      (line) => {
+        lastLine = line.number;
+        const parsed = parseCorpusLine(line.text);
+        if (parsed === undefined) return;
+        if (typeof parsed === 'string') {
+          problem(line.number, parsed);
+          return;
+        }
+        const record = parsed;
+        // One digest per record: its prefix is the sampling rank, and its first 64 bits the duplicate-id fingerprint.
+        const digest = rankDigest(settings.seed, record.id);
+        ids.add(digest);
+        const prefix = derivePrefix(record.messages);
+        if ('error' in prefix) {
+          problem(line.number, `record "${record.id}": ${prefix.error}`);
+          return;
+        }
+        if (record.consent === false) {
+          excludedNoConsent += 1;
+          return;
+        }
+        settings.onRecord?.(record, line.number);
+        corpusRecords += 1;
+        const stratumName = settings.stratify ? (readDottedField(record, settings.stratify) ?? NO_STRATUM) : '';
+        let stratum = strata.get(stratumName);
+        if (!stratum) strata.set(stratumName, (stratum = { records: 0, pool: new RankPool(limit) }));
+        stratum.records += 1;
+        stratum.pool.offer(digest, line.number, record.id);
+      },
+      settings.signal,
+    );
   } catch (error) {
     if (error instanceof LineTooLongError) problem(error.lineNumber, error.message);
     // Where decompression broke off: the line after the last whole one.
