@@ -75719,9 +75719,8 @@ var ModelGateway = class {
     else cancel?.addEventListener("abort", () => this.stop.abort(cancel.reason), { once: true });
   }
   options;
-  clients = /* @__PURE__ */ new Map();
-  /** Per endpoint (base URL and key, as the clients; roles may share one): back-pressure when it answers 429. */
-  throttles = /* @__PURE__ */ new Map();
+  /** Per endpoint: a base URL and key, which several roles may share. */
+  endpoints = /* @__PURE__ */ new Map();
   limit;
   transport;
   /**
@@ -75775,8 +75774,7 @@ var ModelGateway = class {
    * RATE_LIMITED_RESENDS times. An exhausted quota (billing) is a 429 that no wait fixes: it is not.
    */
   async send(endpoint2, params, signal) {
-    const client = this.client(endpoint2);
-    const throttle = this.throttle(endpoint2);
+    const { client, throttle, roles } = this.stateOf(endpoint2);
     for (let resends = 0; ; resends++) {
       const attempt = resends === 0 ? void 0 : new AbortController();
       const onAbort = () => attempt?.abort(signal.reason);
@@ -75791,7 +75789,7 @@ var ModelGateway = class {
         const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
         if (throttle.starvedMs() >= giveUpMs) {
           throw new EndpointRefusedError(
-            `The ${this.throttleLabel(endpoint2)} ${this.options.secrets.scrub(endpoint2.baseUrl)} has answered nothing but 429 (rate limited) for ${Math.round(giveUpMs / 6e4)} minutes: a quota (per hour or day) looks used up. Re-run once it resets or after raising it; with cache-dir the answers so far are kept.`
+            `The ${endpointLabel(roles)} ${this.options.secrets.scrub(endpoint2.baseUrl)} has answered nothing but 429 (rate limited) for ${Math.round(giveUpMs / 6e4)} minutes: a quota (per hour or day) looks used up. Re-run once it resets or after raising it; with cache-dir the answers so far are kept.`
           );
         }
       } finally {
@@ -75806,25 +75804,23 @@ var ModelGateway = class {
   /** 429 answers so far, across endpoints. */
   rateLimited() {
     let n2 = 0;
-    for (const { throttle } of this.throttles.values()) n2 += throttle.rateLimited;
+    for (const { throttle } of this.endpoints.values()) n2 += throttle.rateLimited;
     return n2;
   }
   /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
   rateLimitSummary() {
-    return [...this.throttles.values()].filter(({ throttle }) => throttle.rateLimited > 0).map(({ roles, baseUrl: baseUrl4, throttle }) => {
+    return [...this.endpoints.values()].filter(({ throttle }) => throttle.rateLimited > 0).map(({ roles, baseUrl: baseUrl4, throttle }) => {
       const fewest = throttle.lowest === 1 ? "one request at a time" : `as few as ${throttle.lowest} requests at once`;
       return `The ${endpointLabel(roles)} ${this.options.secrets.scrub(baseUrl4)} answered 429 (rate limited) ${throttle.rateLimited} times; deploysim paused it and sent ${fewest} (concurrency ${this.options.concurrency}).`;
     });
   }
-  throttleLabel(endpoint2) {
-    return endpointLabel(this.throttles.get(`${endpoint2.baseUrl}\0${endpoint2.apiKey}`)?.roles ?? /* @__PURE__ */ new Set([endpoint2.role]));
-  }
-  throttle(endpoint2) {
+  /** The endpoint's client and throttle, made on first use (the roles using it are recorded for messages). */
+  stateOf(endpoint2) {
     const key = `${endpoint2.baseUrl}\0${endpoint2.apiKey}`;
-    let entry = this.throttles.get(key);
-    if (!entry) {
-      let warned = false;
+    let state = this.endpoints.get(key);
+    if (!state) {
       const roles = /* @__PURE__ */ new Set();
+      let warned = false;
       const throttle = new EndpointThrottle(this.options.concurrency, (pauseMs, inFlight) => {
         if (warned) return;
         warned = true;
@@ -75833,29 +75829,21 @@ var ModelGateway = class {
           `The ${endpointLabel(roles)} ${this.options.secrets.scrub(endpoint2.baseUrl)} is rate limiting (429): its requests are ${pause}sent ${inFlight === 1 ? "one at a time" : `at most ${inFlight} at once`}, growing back as it answers. The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.`
         );
       });
-      entry = { roles, baseUrl: endpoint2.baseUrl, throttle };
-      this.throttles.set(key, entry);
-    }
-    entry.roles.add(endpoint2.role);
-    return entry.throttle;
-  }
-  client(endpoint2) {
-    const key = `${endpoint2.baseUrl}\0${endpoint2.apiKey}`;
-    let client = this.clients.get(key);
-    if (!client) {
       const demo = endpoint2.baseUrl === DEMO_ENDPOINT;
-      client = new OpenAI({
+      const client = new OpenAI({
         // Keyless servers (a local vLLM) accept any placeholder; the client insists on a non-empty key.
         apiKey: demo ? "demo" : endpoint2.apiKey || "none",
         baseURL: demo ? "http://deploysim-demo.invalid/v1" : endpoint2.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.throttle(endpoint2).wrap(this.stopOnUntrustedCertificate(endpoint2, this.fetch())),
+        fetch: demo ? demoFetch : throttle.wrap(this.stopOnUntrustedCertificate(endpoint2, this.fetch())),
         logLevel: "off"
       });
-      this.clients.set(key, client);
+      state = { client, throttle, roles, baseUrl: endpoint2.baseUrl };
+      this.endpoints.set(key, state);
     }
-    return client;
+    state.roles.add(endpoint2.role);
+    return state;
   }
   /**
    * The client retries every connection error, and an untrusted certificate fails every retry the

@@ -72,6 +72,15 @@ const RATE_LIMITED_RESENDS = 10;
 /** An endpoint that has answered nothing but 429s this long has run out of a quota, not hit a rate: stop. */
 const STARVED_GIVE_UP_MS = 10 * 60_000;
 
+/** One endpoint's client (its transport paced by the throttle) and the roles that use it. */
+interface EndpointState {
+  client: OpenAI;
+  /** Back-pressure when the endpoint answers 429 (rateLimit.ts). */
+  throttle: EndpointThrottle;
+  roles: Set<EndpointRole>;
+  baseUrl: string;
+}
+
 /** "candidate endpoint", "candidate and grader endpoint": the roles that share one base URL and key. */
 function endpointLabel(roles: Set<EndpointRole>): string {
   const names = [...roles];
@@ -95,9 +104,8 @@ export function stopsTheRun(error: unknown): error is EndpointRefusedError | Run
  * shared limiter so `concurrency` bounds candidate, grader and simulator requests together.
  */
 export class ModelGateway {
-  private readonly clients = new Map<string, OpenAI>();
-  /** Per endpoint (base URL and key, as the clients; roles may share one): back-pressure when it answers 429. */
-  private readonly throttles = new Map<string, { roles: Set<EndpointRole>; baseUrl: string; throttle: EndpointThrottle }>();
+  /** Per endpoint: a base URL and key, which several roles may share. */
+  private readonly endpoints = new Map<string, EndpointState>();
   private readonly limit: LimitFunction;
   private transport: typeof fetch | undefined;
   /**
@@ -168,8 +176,7 @@ export class ModelGateway {
    * RATE_LIMITED_RESENDS times. An exhausted quota (billing) is a 429 that no wait fixes: it is not.
    */
   private async send(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal): Promise<ChatCompletion> {
-    const client = this.client(endpoint);
-    const throttle = this.throttle(endpoint);
+    const { client, throttle, roles } = this.stateOf(endpoint);
     for (let resends = 0; ; resends++) {
       // The client adds a listener per attempt to the signal it gets and never removes it: a resend gets
       // a signal of its own, linked to the request's (the first send uses that one as it is).
@@ -186,7 +193,7 @@ export class ModelGateway {
         const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
         if (throttle.starvedMs() >= giveUpMs) {
           throw new EndpointRefusedError(
-            `The ${this.throttleLabel(endpoint)} ${this.options.secrets.scrub(endpoint.baseUrl)} has answered nothing but 429 (rate limited) for ${Math.round(giveUpMs / 60_000)} minutes: ` +
+            `The ${endpointLabel(roles)} ${this.options.secrets.scrub(endpoint.baseUrl)} has answered nothing but 429 (rate limited) for ${Math.round(giveUpMs / 60_000)} minutes: ` +
               'a quota (per hour or day) looks used up. Re-run once it resets or after raising it; with cache-dir the answers so far are kept.',
           );
         }
@@ -204,13 +211,13 @@ export class ModelGateway {
   /** 429 answers so far, across endpoints. */
   rateLimited(): number {
     let n = 0;
-    for (const { throttle } of this.throttles.values()) n += throttle.rateLimited;
+    for (const { throttle } of this.endpoints.values()) n += throttle.rateLimited;
     return n;
   }
 
   /** One line per endpoint that was rate limited: how often, and how far its requests in flight were cut. */
   rateLimitSummary(): string[] {
-    return [...this.throttles.values()]
+    return [...this.endpoints.values()]
       .filter(({ throttle }) => throttle.rateLimited > 0)
       .map(({ roles, baseUrl, throttle }) => {
         const fewest = throttle.lowest === 1 ? 'one request at a time' : `as few as ${throttle.lowest} requests at once`;
@@ -218,16 +225,13 @@ export class ModelGateway {
       });
   }
 
-  private throttleLabel(endpoint: Endpoint): string {
-    return endpointLabel(this.throttles.get(`${endpoint.baseUrl}\0${endpoint.apiKey}`)?.roles ?? new Set([endpoint.role]));
-  }
-
-  private throttle(endpoint: Endpoint): EndpointThrottle {
+  /** The endpoint's client and throttle, made on first use (the roles using it are recorded for messages). */
+  private stateOf(endpoint: Endpoint): EndpointState {
     const key = `${endpoint.baseUrl}\0${endpoint.apiKey}`;
-    let entry = this.throttles.get(key);
-    if (!entry) {
-      let warned = false;
+    let state = this.endpoints.get(key);
+    if (!state) {
       const roles = new Set<EndpointRole>();
+      let warned = false;
       const throttle = new EndpointThrottle(this.options.concurrency, (pauseMs, inFlight) => {
         if (warned) return;
         warned = true;
@@ -237,30 +241,21 @@ export class ModelGateway {
             "The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.",
         );
       });
-      entry = { roles, baseUrl: endpoint.baseUrl, throttle };
-      this.throttles.set(key, entry);
-    }
-    entry.roles.add(endpoint.role);
-    return entry.throttle;
-  }
-
-  private client(endpoint: Endpoint): OpenAI {
-    const key = `${endpoint.baseUrl}\0${endpoint.apiKey}`;
-    let client = this.clients.get(key);
-    if (!client) {
       const demo = endpoint.baseUrl === DEMO_ENDPOINT;
-      client = new OpenAI({
+      const client = new OpenAI({
         // Keyless servers (a local vLLM) accept any placeholder; the client insists on a non-empty key.
         apiKey: demo ? 'demo' : endpoint.apiKey || 'none',
         baseURL: demo ? 'http://deploysim-demo.invalid/v1' : endpoint.baseUrl,
         timeout: this.options.timeoutMs,
         maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : this.throttle(endpoint).wrap(this.stopOnUntrustedCertificate(endpoint, this.fetch())),
+        fetch: demo ? demoFetch : throttle.wrap(this.stopOnUntrustedCertificate(endpoint, this.fetch())),
         logLevel: 'off',
       });
-      this.clients.set(key, client);
+      state = { client, throttle, roles, baseUrl: endpoint.baseUrl };
+      this.endpoints.set(key, state);
     }
-    return client;
+    state.roles.add(endpoint.role);
+    return state;
   }
 
   /**
