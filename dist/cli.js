@@ -43694,12 +43694,13 @@ ${shown.map((p) => `  - ${p}`).join("\n")}${more}`);
 var GateError = class extends DeploysimError {
   exitCode = 1;
 };
+var SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
 var RunCancelledError = class extends DeploysimError {
   constructor(signal, message = `Cancelled (${signal}).`, nothingSent = false) {
     super(message);
     this.signal = signal;
     this.nothingSent = nothingSent;
-    this.exitCode = signal === "SIGINT" ? 130 : 143;
+    this.exitCode = SIGNAL_EXIT_CODES[signal];
   }
   signal;
   nothingSent;
@@ -82161,7 +82162,7 @@ function cancelOnSignals() {
   const handlers = /* @__PURE__ */ new Map();
   for (const name of ["SIGINT", "SIGTERM"]) {
     const handler2 = () => {
-      if (controller.signal.aborted) process2.exit(name === "SIGINT" ? 130 : 143);
+      if (controller.signal.aborted) process2.exit(SIGNAL_EXIT_CODES[name]);
       controller.abort(new RunCancelledError(name));
     };
     handlers.set(name, handler2);
@@ -82188,4 +82189,4 @@ var code = await runCli(process.argv.slice(2), {
   cancelOnSignals
 });
 process.exitCode = code;
-if (code === 130 || code === 143) process.stderr.write("", () => process.exit(code));
+if (Object.values(SIGNAL_EXIT_CODES).includes(code)) process.stderr.write("", () => process.exit(code));

@@ -44047,12 +44047,13 @@ ${shown.map((p) => `  - ${p}`).join("\n")}${more}`);
 var GateError = class extends DeploysimError {
   exitCode = 1;
 };
+var SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
 var RunCancelledError = class extends DeploysimError {
   constructor(signal, message = `Cancelled (${signal}).`, nothingSent = false) {
     super(message);
     this.signal = signal;
     this.nothingSent = nothingSent;
-    this.exitCode = signal === "SIGINT" ? 130 : 143;
+    this.exitCode = SIGNAL_EXIT_CODES[signal];
   }
   signal;
   nothingSent;
@@ -80008,7 +80009,7 @@ function cancelOnSignals() {
   const handlers = /* @__PURE__ */ new Map();
   for (const name of ["SIGINT", "SIGTERM"]) {
     const handler2 = () => {
-      if (controller.signal.aborted) process2.exit(name === "SIGINT" ? 130 : 143);
+      if (controller.signal.aborted) process2.exit(SIGNAL_EXIT_CODES[name]);
       controller.abort(new RunCancelledError(name));
     };
     handlers.set(name, handler2);

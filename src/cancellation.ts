@@ -1,5 +1,5 @@
 import process from 'node:process';
-import { RunCancelledError } from './errors.js';
+import { RunCancelledError, SIGNAL_EXIT_CODES } from './errors.js';
 
 export interface Cancellation {
   /** Aborted on the first SIGINT or SIGTERM; its reason is a RunCancelledError naming the signal. */
@@ -18,7 +18,7 @@ export function cancelOnSignals(): Cancellation {
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const name of ['SIGINT', 'SIGTERM'] as const) {
     const handler = () => {
-      if (controller.signal.aborted) process.exit(name === 'SIGINT' ? 130 : 143);
+      if (controller.signal.aborted) process.exit(SIGNAL_EXIT_CODES[name]);
       controller.abort(new RunCancelledError(name));
     };
     handlers.set(name, handler);

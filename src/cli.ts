@@ -1,5 +1,6 @@
 import { runCli } from './cli/main.js';
 import { cancelOnSignals } from './cancellation.js';
+import { SIGNAL_EXIT_CODES } from './errors.js';
 import { installLastResort } from './lastResort.js';
 
 installLastResort((message) => process.stderr.write(`${message}\n`), process.argv.slice(2), process.env);
@@ -14,4 +15,4 @@ const code = await runCli(process.argv.slice(2), {
 process.exitCode = code;
 // A cancelled run has abandoned requests that may still hold timers (a retry's backoff): exit now,
 // once what was printed has been written.
-if (code === 130 || code === 143) process.stderr.write('', () => process.exit(code));
+if ((Object.values(SIGNAL_EXIT_CODES) as number[]).includes(code)) process.stderr.write('', () => process.exit(code));

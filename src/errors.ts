@@ -42,6 +42,9 @@ export class GateError extends DeploysimError {
  * The run was cancelled (Ctrl-C, or Actions cancelling the job): no new request is sent, the ones in
  * flight are abandoned, and nothing is decided. The message says how far it got and how to resume.
  */
+/** 128 + the signal's number, as a shell reports a process the signal ended. */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
 export class RunCancelledError extends DeploysimError {
   readonly exitCode: 130 | 143;
   constructor(
@@ -51,7 +54,7 @@ export class RunCancelledError extends DeploysimError {
     readonly nothingSent = false,
   ) {
     super(message);
-    this.exitCode = signal === 'SIGINT' ? 130 : 143;
+    this.exitCode = SIGNAL_EXIT_CODES[signal];
   }
 }
 
