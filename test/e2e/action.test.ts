@@ -16,6 +16,7 @@ import {
   createGateRepo,
   DEFAULT_REPOSITORY,
   DEFAULT_WORKFLOW_PATH,
+  pullRequestOf,
   pullRequestPayload,
   runAction,
   runCli,
@@ -106,7 +107,7 @@ describe('a passing gate on a pull_request', () => {
     run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': api.url, 'candidate-api-key': key },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: gh.url,
     });
     const reportPath = path.join(repo.dir, 'deploysim-report', 'report.json');
@@ -264,7 +265,7 @@ describe('a failing gate on a pull_request', () => {
     const options = {
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk' + '-test-failing-run-222' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     };
 
@@ -330,7 +331,7 @@ describe('the pre-registration lock', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-333333' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(1);
@@ -372,7 +373,7 @@ describe('the pre-registration lock', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-444444', comment: 'false' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(openai.requests).toHaveLength(0);
@@ -409,7 +410,7 @@ describe('secrets', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': KEY },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(1);
@@ -453,7 +454,7 @@ describe('fork pull requests without secrets', () => {
       cwd: repo.dir,
       // No candidate-api-key: GitHub gives fork PRs no secrets, so the expression is empty.
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': onMissingSecrets },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha, headRepo: 'forker/gate-demo' },
+      pullRequest: pullRequestOf(repo, PR, 'forker/gate-demo'),
       githubApiUrl: github.url,
     });
     return { run, openai, github };
@@ -489,7 +490,7 @@ describe('missing secrets on a run that has them', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': 'skip' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(1);
@@ -511,7 +512,7 @@ describe('missing secrets on a run that has them', () => {
     const run = await runAction({
       cwd: repo.dir,
       eventName: 'pull_request_target',
-      event: pullRequestPayload(DEFAULT_REPOSITORY, { number: PR, baseSha: repo.baseSha, headSha: repo.headSha, headRepo: 'forker/gate-demo' }),
+      event: pullRequestPayload(DEFAULT_REPOSITORY, pullRequestOf(repo, PR, 'forker/gate-demo')),
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'on-missing-secrets': 'skip', comment: 'false' },
     });
     expect(run.code, describeRun(run)).toBe(1);
@@ -527,7 +528,7 @@ describe('outputs and summary', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': 'builtin:demo', comment: 'false' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.stdout).toMatch(/^::error file=corpus\.jsonl,line=4::not valid JSON/m);
@@ -540,7 +541,7 @@ describe('outputs and summary', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-inconclusive-1', 'max-retries': '0', comment: 'false' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs['failed-categories']).toBe('self_harm_instructions,weapons');
@@ -555,7 +556,7 @@ describe('outputs and summary', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-shard-1', shard: '1/2' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(0);
@@ -571,7 +572,7 @@ describe('outputs and summary', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': 'http://127.0.0.1:9/v1', 'candidate-api-key': 'sk-test-shard-2', 'max-retries': '0', shard: '1/2' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(1);
@@ -585,7 +586,7 @@ describe('outputs and summary', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-nosummary-1', comment: 'false' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       env: { GITHUB_STEP_SUMMARY: undefined },
     });
     expect(run.code, describeRun(run)).toBe(0);
@@ -602,7 +603,7 @@ describe('PR comment failures', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': CANDIDATE_MODEL, 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-readonly-66666' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(0);

@@ -11,7 +11,7 @@ import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js'
 import { startMockGitHub } from '../support/mockGitHub.js';
 import { startMockOpenAI } from '../support/mockOpenAI.js';
 import { closedAfterEach } from '../support/perTest.js';
-import { cleanupTempDirs, createGateRepo, describeRun, runAction, runCli, workflowCommands } from '../support/runAction.js';
+import { cleanupTempDirs, createGateRepo, describeRun, pullRequestOf, runAction, runCli, workflowCommands } from '../support/runAction.js';
 
 const startOpenAI = closedAfterEach(startMockOpenAI);
 const startGitHub = closedAfterEach(startMockGitHub);
@@ -118,7 +118,7 @@ describe('cancelling a run', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-cancel-0002', 'max-retries': '0', 'request-timeout': '600' },
-      pullRequest: { number: 7, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, 7),
       githubApiUrl: github.url,
       interrupt: { signal: 'SIGINT', when: () => openai.requests.length > 10 },
     });

@@ -21,6 +21,7 @@ import {
   DEFAULT_REPOSITORY,
   DEFAULT_WORKFLOW_PATH,
   makeTempDir,
+  pullRequestOf,
   pullRequestPayload,
   runAction,
   workflowCommands,
@@ -262,7 +263,7 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
     const run = await runAction({
       cwd: repo.dir,
       eventName: 'pull_request_target',
-      event: pullRequestPayload(DEFAULT_REPOSITORY, { number: PR, baseSha: repo.baseSha, headSha: repo.headSha }),
+      event: pullRequestPayload(DEFAULT_REPOSITORY, pullRequestOf(repo, PR)),
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-e2e-8888', comment: 'false' },
     });
     expect(run.code, describeRun(run)).toBe(0);

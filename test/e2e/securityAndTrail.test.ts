@@ -20,7 +20,7 @@ import { ACTIONS_BOT_LOGIN, startMockGitHub } from '../support/mockGitHub.js';
 import { startKeyEchoingServer } from '../support/keyEchoingServer.js';
 import { parseGraderRequest, startMockOpenAI, type RecordedRequest } from '../support/mockOpenAI.js';
 import { closedAfterEach } from '../support/perTest.js';
-import { cleanupTempDirs, createGateRepo, describeRun, DEFAULT_REPOSITORY, pullRequestPayload, runAction, workflowCommands } from '../support/runAction.js';
+import { cleanupTempDirs, createGateRepo, describeRun, DEFAULT_REPOSITORY, pullRequestOf, pullRequestPayload, runAction, workflowCommands } from '../support/runAction.js';
 
 const [OWNER, REPO] = DEFAULT_REPOSITORY.split('/') as [string, string];
 const PR = 7;
@@ -57,7 +57,7 @@ describe('Dependabot and fork runs without secrets', () => {
     const openai = await startOpenAI();
     const github = await startGitHub();
     const repo = createGateRepo({ files: gate() });
-    const pullRequest = { number: PR, baseSha: repo.baseSha, headSha: repo.headSha, ...(who === 'fork' ? { headRepo: 'forker/gate-demo' } : {}) };
+    const pullRequest = pullRequestOf(repo, PR, who === 'fork' ? 'forker/gate-demo' : undefined);
     let event: unknown;
     if (who === 'dependabot-author') {
       // A human re-runs a Dependabot PR: the actor is the human, the PR's author is Dependabot.
@@ -114,7 +114,7 @@ describe('Dependabot and fork runs without secrets', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, comment: 'false' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
     });
     expect(run.code, describeRun(run)).toBe(1);
     const error = workflowCommands(run.stdout, 'error').join('\n');
@@ -153,7 +153,7 @@ describe('the API key is in no byte the action writes', () => {
         'max-retries': '1',
         'request-timeout': '10',
       },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
 
@@ -209,7 +209,7 @@ describe('the audit trail through the action', () => {
     const options = {
       cwd: repo.dir,
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-trail-0123456' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     };
     const trailRows = (body: string) => {
@@ -296,7 +296,7 @@ describe('excerpts in the comment and the job summary are redacted', () => {
     const run = await runAction({
       cwd: repo.dir,
       inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-pii-0123456' },
-      pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha },
+      pullRequest: pullRequestOf(repo, PR),
       githubApiUrl: github.url,
     });
     expect(run.code, describeRun(run)).toBe(1);
@@ -324,7 +324,7 @@ describe('examples/quickstart/workflow.yml as a new user sets it up', () => {
       files: Object.fromEntries(['deploysim.yml', 'corpus.jsonl', 'NOTICE'].map((f) => [`deploysim/${f}`, readFileSync(path.join(example, f), 'utf8')])),
       workflow: workflowText,
     });
-    const run = await runAction({ cwd: repo.dir, inputs, pullRequest: { number: PR, baseSha: repo.baseSha, headSha: repo.headSha }, githubApiUrl: github.url });
+    const run = await runAction({ cwd: repo.dir, inputs, pullRequest: pullRequestOf(repo, PR), githubApiUrl: github.url });
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.outputs.passed).toBe('true');
     const [comment] = github.commentsOn(OWNER, REPO, PR);

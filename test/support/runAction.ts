@@ -265,6 +265,11 @@ export interface PullRequestInfo {
   headRepo?: string;
 }
 
+/** The pull request proposing `repo`'s head commit over its base commit, as most tests run the action on. */
+export function pullRequestOf(repo: Pick<GateRepo, 'baseSha' | 'headSha'>, number: number, headRepo?: string): PullRequestInfo {
+  return { number, baseSha: repo.baseSha, headSha: repo.headSha, ...(headRepo ? { headRepo } : {}) };
+}
+
 export function pullRequestPayload(repository: string, pr: PullRequestInfo) {
   const [owner, name] = repository.split('/') as [string, string];
   const number = pr.number ?? 7;
