@@ -81391,7 +81391,7 @@ async function runGate(settings, deps) {
   } catch (error62) {
     const cancel = deps.cancel;
     if (!cancel?.aborted || error62 instanceof RunCancelledError) throw error62;
-    const { signal } = cancel.reason;
+    const signal = signalOf(cancel);
     throw new RunCancelledError(signal, `Cancelled (${signal}); the step under way stopped with: ${error62.message}. No verdict and no report.`);
   }
 }
@@ -81406,7 +81406,7 @@ async function runGateSteps(settings, deps) {
   const resultsPath = path18.join(outputDir, "results.jsonl");
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
-  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason);
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(signalOf(deps.cancel));
   if (lock.violations.length > 0) {
     const report2 = { ...base, passed: false, reasons: [lock.message ?? "The pre-registration lock was violated."] };
     await writeFile6(resultsPath, "");
@@ -81426,7 +81426,7 @@ async function runGateSteps(settings, deps) {
     onRecord: (record2) => toolResponses.addRecord(record2),
     signal: deps.cancel
   }).catch((error62) => {
-    throw error62 instanceof RunCancelledError ? cancelledBeforeRequests(error62) : error62;
+    throw error62 instanceof RunCancelledError ? cancelledBeforeRequests(error62.signal) : error62;
   });
   checkAgenticSetup(toolResponses, settings, deps.logger);
   const realism = settings.realism ? await loadRealismSummary(settings.realism, deps.cwd, registration.corpusPath, settings.simulator.model) : void 0;
@@ -81449,7 +81449,7 @@ async function runGateSteps(settings, deps) {
       `The plan needs about ${expectedRequests} requests, more than max-requests ${settings.maxRequests} (answers already in cache-dir count too: the plan is made before the cache is read). Split the run into shards (shard: i/n) or raise max-requests; corpus.sample is part of the pre-registered registration.`
     );
   }
-  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason);
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(signalOf(deps.cancel));
   const cacheDir = settings.cacheDir ? path18.resolve(deps.cwd, settings.cacheDir) : void 0;
   if (cacheDir) await makeDirectory(cacheDir, "cache-dir");
   const cache = cacheDir ? new CompletionCache(cacheDir) : void 0;
@@ -81512,8 +81512,7 @@ async function runGateSteps(settings, deps) {
     cancel: deps.cancel
   }).catch(async (error62) => {
     if (!(error62 instanceof RunCancelledError)) throw error62;
-    await cache?.settled();
-    throw cancelledDuringReplay(error62, settings.cacheDir, cache);
+    throw await cancelledDuringReplay(error62.signal, error62.message, settings.cacheDir, cache);
   }).finally(() => {
     for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
   });
@@ -81560,12 +81559,11 @@ async function runGateSteps(settings, deps) {
     report,
     await finishDiscovery(report, audit, cfg.audit, deps.logger).catch(async (error62) => {
       if (!(error62 instanceof RunCancelledError)) throw error62;
-      await cache?.settled();
-      throw cancelledDuringReplay(new RunCancelledError(error62.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
+      throw await cancelledDuringReplay(error62.signal, "every record was replayed; the audit's theme summary was under way", settings.cacheDir, cache);
     })
   );
   if (deps.cancel?.aborted) {
-    throw cancelledDuringReplay(new RunCancelledError(deps.cancel.reason.signal, "every record was replayed, the report not yet written"), settings.cacheDir, cache);
+    throw await cancelledDuringReplay(signalOf(deps.cancel), "every record was replayed, the report not yet written", settings.cacheDir, cache);
   }
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
@@ -81712,18 +81710,21 @@ async function replayAndGrade(input2) {
     progress.done();
   }
   if (input2.cancel?.aborted) {
-    const reason = input2.cancel.reason;
-    throw new RunCancelledError(reason.signal, tally.replayed === 0 ? `no record of ${input2.total} was finished` : `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`);
+    throw new RunCancelledError(signalOf(input2.cancel), tally.replayed === 0 ? `no record of ${input2.total} was finished` : `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`);
   }
   if (fatal) throw fatal;
   return tally;
 }
-function cancelledBeforeRequests(error62) {
-  return new RunCancelledError(error62.signal, `Cancelled (${error62.signal}) before any model request: nothing was sent.`, true);
+function signalOf(cancel) {
+  return cancel.reason.signal;
 }
-function cancelledDuringReplay(error62, cacheDirSetting, cache) {
+function cancelledBeforeRequests(signal) {
+  return new RunCancelledError(signal, `Cancelled (${signal}) before any model request: nothing was sent.`, true);
+}
+async function cancelledDuringReplay(signal, how, cacheDirSetting, cache) {
+  await cache?.settled();
   const resume = cache ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ""}: a re-run with the same cache-dir resumes from them and sends only the requests not answered yet (in Actions, save the cache with actions/cache/save under \`if: always()\`).` : "Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.";
-  return new RunCancelledError(error62.signal, `Cancelled (${error62.signal}): ${error62.message}; no verdict and no report. ${resume}`);
+  return new RunCancelledError(signal, `Cancelled (${signal}): ${how}; no verdict and no report. ${resume}`);
 }
 function keepExample(store, categoryId2, record2, reply, evidence, secrets) {
   const list = store.get(categoryId2) ?? [];

@@ -79,7 +79,7 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     const cancel = deps.cancel;
     if (!cancel?.aborted || error instanceof RunCancelledError) throw error;
     // The signal reaches child processes too (git in the lock step): their failure is the cancellation's doing.
-    const { signal } = cancel.reason as RunCancelledError;
+    const signal = signalOf(cancel);
     throw new RunCancelledError(signal, `Cancelled (${signal}); the step under way stopped with: ${(error as Error).message}. No verdict and no report.`);
   }
 }
@@ -97,7 +97,7 @@ async function runGateSteps(settings: Settings, deps: GateDependencies): Promise
   const now = deps.now ?? (() => new Date());
   const base = baseReport(settings, registration, lock, now(), deps.runUrl);
 
-  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason as RunCancelledError);
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(signalOf(deps.cancel));
   if (lock.violations.length > 0) {
     const report: Report = { ...base, passed: false, reasons: [lock.message ?? 'The pre-registration lock was violated.'] };
     await writeFile(resultsPath, '');
@@ -120,7 +120,7 @@ async function runGateSteps(settings: Settings, deps: GateDependencies): Promise
     onRecord: (record) => toolResponses.addRecord(record),
     signal: deps.cancel,
   }).catch((error: unknown) => {
-    throw error instanceof RunCancelledError ? cancelledBeforeRequests(error) : error;
+    throw error instanceof RunCancelledError ? cancelledBeforeRequests(error.signal) : error;
   });
   checkAgenticSetup(toolResponses, settings, deps.logger);
   // Optional: a `deploysim realism` measurement shown in the report (checked before any model call).
@@ -152,7 +152,7 @@ async function runGateSteps(settings: Settings, deps: GateDependencies): Promise
     );
   }
 
-  if (deps.cancel?.aborted) throw cancelledBeforeRequests(deps.cancel.reason as RunCancelledError);
+  if (deps.cancel?.aborted) throw cancelledBeforeRequests(signalOf(deps.cancel));
   const cacheDir = settings.cacheDir ? path.resolve(deps.cwd, settings.cacheDir) : undefined;
   if (cacheDir) await makeDirectory(cacheDir, 'cache-dir');
   const cache = cacheDir ? new CompletionCache(cacheDir) : undefined;
@@ -223,9 +223,7 @@ async function runGateSteps(settings: Settings, deps: GateDependencies): Promise
   })
     .catch(async (error: unknown) => {
       if (!(error instanceof RunCancelledError)) throw error;
-      // What was answered is stored (a write already under way is let finish): a re-run resumes from it.
-      await cache?.settled();
-      throw cancelledDuringReplay(error, settings.cacheDir, cache);
+      throw await cancelledDuringReplay(error.signal, error.message, settings.cacheDir, cache);
     })
     .finally(() => {
       for (const line of gateway.rateLimitSummary()) deps.logger.info(line);
@@ -275,13 +273,12 @@ async function runGateSteps(settings: Settings, deps: GateDependencies): Promise
     report,
     await finishDiscovery(report, audit, cfg.audit, deps.logger).catch(async (error: unknown) => {
       if (!(error instanceof RunCancelledError)) throw error;
-      await cache?.settled();
-      throw cancelledDuringReplay(new RunCancelledError(error.signal, `every record was replayed; the audit's theme summary was under way`), settings.cacheDir, cache);
+      throw await cancelledDuringReplay(error.signal, "every record was replayed; the audit's theme summary was under way", settings.cacheDir, cache);
     }),
   );
   // Cancelled after the last record: no verdict either, so a cancelled run never leaves a report.
   if (deps.cancel?.aborted) {
-    throw cancelledDuringReplay(new RunCancelledError((deps.cancel.reason as RunCancelledError).signal, 'every record was replayed, the report not yet written'), settings.cacheDir, cache);
+    throw await cancelledDuringReplay(signalOf(deps.cancel), 'every record was replayed, the report not yet written', settings.cacheDir, cache);
   }
   await writeReport(outputDir, report, deps.secrets);
   return { report, reportPath, resultsPath, requestsStarted: gateway.requestsStarted };
@@ -488,24 +485,34 @@ async function replayAndGrade(input: ReplayInput): Promise<Tally> {
     progress.done();
   }
   if (input.cancel?.aborted) {
-    const reason = input.cancel.reason as RunCancelledError;
-    throw new RunCancelledError(reason.signal, tally.replayed === 0 ? `no record of ${input.total} was finished` : `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`);
+    throw new RunCancelledError(signalOf(input.cancel), tally.replayed === 0 ? `no record of ${input.total} was finished` : `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`);
   }
   if (fatal) throw fatal;
   return tally;
 }
 
-function cancelledBeforeRequests(error: RunCancelledError): RunCancelledError {
-  return new RunCancelledError(error.signal, `Cancelled (${error.signal}) before any model request: nothing was sent.`, true);
+type CancelSignal = RunCancelledError['signal'];
+
+/** The signal that aborted `cancel` (its reason is always a RunCancelledError; see cancellation.ts). */
+function signalOf(cancel: AbortSignal): CancelSignal {
+  return (cancel.reason as RunCancelledError).signal;
 }
 
-/** `error.message` says how far the replay got; the result says how to go on from there. */
-function cancelledDuringReplay(error: RunCancelledError, cacheDirSetting: string | undefined, cache: CompletionCache | undefined): RunCancelledError {
+function cancelledBeforeRequests(signal: CancelSignal): RunCancelledError {
+  return new RunCancelledError(signal, `Cancelled (${signal}) before any model request: nothing was sent.`, true);
+}
+
+/**
+ * `how` says how far the replay got; the error says how to go on from there. What was answered is
+ * stored first (a cache write already under way is let finish), so a re-run resumes from it.
+ */
+async function cancelledDuringReplay(signal: CancelSignal, how: string, cacheDirSetting: string | undefined, cache: CompletionCache | undefined): Promise<RunCancelledError> {
+  await cache?.settled();
   const resume = cache
     ? `The ${cache.writes} answers received in this run are stored in cache-dir ${cacheDirSetting}${cache.hits > 0 ? ` (${cache.hits} more came from it)` : ''}: ` +
       'a re-run with the same cache-dir resumes from them and sends only the requests not answered yet (in Actions, save the cache with actions/cache/save under `if: always()`).'
     : 'Without cache-dir a re-run starts over: set cache-dir (--cache-dir) to make long runs resumable.';
-  return new RunCancelledError(error.signal, `Cancelled (${error.signal}): ${error.message}; no verdict and no report. ${resume}`);
+  return new RunCancelledError(signal, `Cancelled (${signal}): ${how}; no verdict and no report. ${resume}`);
 }
 
 /** Keeps the lowest-ranked flagged examples per category, so the comment is the same on every re-run. */
