@@ -6,7 +6,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { noLock } from '../../src/engine/lockStep.js';
-import { runGate, type GateDependencies, type GateOutcome, type Logger } from '../../src/engine/runGate.js';
+import { runGate, type GateDependencies, type GateOutcome } from '../../src/engine/runGate.js';
 import type { ResultLine } from '../../src/report/report.js';
 import { SecretRegistry } from '../../src/secrets.js';
 import { parseSettings, type RawInputs, type Settings } from '../../src/settings.js';
@@ -68,9 +68,8 @@ export interface RunOptions {
   settings?: Partial<Settings>;
   /** What SIGINT/SIGTERM would abort (src/cancellation.ts). */
   cancel?: AbortSignal;
-  /** Replaces the default lock (none) or adds a live-progress hook to the logger. */
+  /** Replaces the default lock (none). */
   lock?: GateDependencies['lock'];
-  progress?: Logger['progress'];
   /** Sees every info line as it is logged. */
   onInfo?: (line: string) => void;
 }
@@ -92,7 +91,7 @@ export async function runInProcess(dir: string, baseUrl: string, options: RunOpt
   const settings = { ...parseSettings(raw, { allowNoLock: true, noLock: true }), ...options.settings };
   const outcome = await runGate(settings, {
     cwd: dir,
-    logger: { info: (m) => (log.push(m), options.onInfo?.(m)), warning: (m) => log.push(`warning: ${m}`), progress: options.progress },
+    logger: { info: (m) => (log.push(m), options.onInfo?.(m)), warning: (m) => log.push(`warning: ${m}`) },
     secrets,
     lock: options.lock ?? noLock(dir),
     cancel: options.cancel,
