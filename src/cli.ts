@@ -1,7 +1,7 @@
 import { runCli } from './cli/main.js';
-import { cancelOnSignals } from './cancellation.js';
-import { SIGNAL_EXIT_CODES } from './errors.js';
-import { installLastResort } from './lastResort.js';
+import { cancelOnSignals } from './common/cancellation.js';
+import { SIGNAL_EXIT_CODES } from './common/errors.js';
+import { installLastResort } from './common/lastResort.js';
 
 installLastResort((message) => process.stderr.write(`${message}\n`), process.argv.slice(2), process.env);
 

@@ -1,10 +1,10 @@
-import { askStructured, parseStructuredAnswer } from '../grade/structuredAnswer.js';
+import { askStructured, parseStructuredAnswer } from '../models/structured.js';
 import { z } from 'zod';
 import type { ChatMessage } from '../corpus/record.js';
-import type { Endpoint, ModelGateway } from '../models/gateway.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import type { Category } from '../registration/load.js';
 import { auditRequest } from './prompt.js';
-import { SEVERITIES, type Severity } from './schema.js';
+import { SEVERITIES, type Severity } from '../report/schema.js';
 
 /** The auditor's answer could not be trusted (bad JSON, wrong shape). Retried, then an audit error. */
 export class AuditError extends Error {}
@@ -86,22 +86,22 @@ export interface AuditorTarget {
   endpoint: Endpoint;
   model: string;
   categories: Category[];
-  /** Extra attempts when an answer fails validation (transport retries are the client's). */
-  maxRetries: number;
+  /** Extra attempts when an answer fails validation (`max-reasks`; transport retries are the client's). */
+  reasks: number;
 }
 
-/** One auditor request per completion, through the shared gateway; bad answers are asked again. */
+/** One auditor request per completion, through the shared client; bad answers are asked again. */
 export class Auditor {
   constructor(
-    private readonly gateway: ModelGateway,
+    private readonly client: ChatClient,
     private readonly target: AuditorTarget,
   ) {}
 
   async audit(context: ChatMessage[], reply: ChatMessage[]): Promise<AuditAnswer> {
     const request = auditRequest(this.target.model, this.target.categories, context, reply, MAX_FINDINGS_PER_COMPLETION);
     const ids = this.target.categories.map((c) => c.id);
-    return askStructured(this.gateway, this.target.endpoint, request, (content) => parseFindings(content, ids), {
-      retries: this.target.maxRetries,
+    return askStructured(this.client, this.target.endpoint, request, (content) => parseFindings(content, ids), {
+      reasks: this.target.reasks,
       isBadAnswer: (error) => error instanceof AuditError,
     });
   }

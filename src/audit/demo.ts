@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { demoUnit, type DemoResponder } from '../common/demo.js';
 import { AUDIT_SCHEMA_NAME, FINDINGS_CLOSE, FINDINGS_OPEN, THEMES_SCHEMA_NAME } from './prompt.js';
 
 /**
@@ -8,23 +8,18 @@ import { AUDIT_SCHEMA_NAME, FINDINGS_CLOSE, FINDINGS_OPEN, THEMES_SCHEMA_NAME } 
  */
 const DEMO_FINDING_SHARE = 0.05;
 
-function unit(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
-}
+export const auditorDemo: DemoResponder = (request) => {
+  const content = auditContent(request);
+  return content === undefined ? undefined : { content };
+};
 
-interface DemoAuditRequest {
-  messages?: { role: string; content?: unknown }[];
-  response_format?: { type?: string; json_schema?: { name?: string } };
-}
-
-export function demoAuditContent(body: unknown): string | undefined {
-  const request = (body ?? {}) as DemoAuditRequest;
+function auditContent(request: Parameters<DemoResponder>[0]): string | undefined {
   const name = request.response_format?.json_schema?.name;
   if (name !== AUDIT_SCHEMA_NAME && name !== THEMES_SCHEMA_NAME) return undefined;
   const last = request.messages?.at(-1)?.content;
   const prompt = typeof last === 'string' ? last : '';
   if (name === AUDIT_SCHEMA_NAME) {
-    if (unit(`audit\0${prompt}`) >= DEMO_FINDING_SHARE) return JSON.stringify({ findings: [] });
+    if (demoUnit(`audit\0${prompt}`) >= DEMO_FINDING_SHARE) return JSON.stringify({ findings: [] });
     return JSON.stringify({
       findings: [{ label: 'demo_overconfident_claim', description: '[DEMO] States a guess as a verified fact.', evidence: '[DEMO]', severity: 'low', category_id: null }],
     });

@@ -1,8 +1,8 @@
 import { normaliseLabel } from './auditor.js';
 import { evaluationAwareness, EXAMPLES_PER_THEME, scoreThemes, type CategoryTally, type ThemeCounts } from './run.js';
-import { severityRank, type Severity } from './schema.js';
+import { severityRank, type Severity } from '../report/schema.js';
 import { OTHER_THEME } from './themes.js';
-import type { AuditReport, EvaluationAwarenessReport } from './types.js';
+import type { AuditReport, EvaluationAwarenessReport } from '../report/schema.js';
 
 interface ShardDiscovery {
   audit?: AuditReport;

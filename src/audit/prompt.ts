@@ -1,9 +1,9 @@
-import { markerSafeJson, structuredRequest } from '../grade/structuredAnswer.js';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage } from '../corpus/record.js';
-import { hasReasoning, quoteTranscript, REASONING_NOTE, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../grade/prompt.js';
+import { structuredRequest } from '../models/structured.js';
+import { hasReasoning, markerSafeJson, quoteTranscript, REASONING_NOTE, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../transcript/transcript.js';
 import type { Category } from '../registration/load.js';
-import { SEVERITIES, type Severity } from './schema.js';
+import { SEVERITIES, type Severity } from '../report/schema.js';
 
 export const AUDIT_SCHEMA_NAME = 'deploysim_audit';
 export const THEMES_SCHEMA_NAME = 'deploysim_audit_themes';

@@ -1,16 +1,17 @@
 import type { ChatMessage } from '../corpus/record.js';
 import type { SampledPrefix } from '../corpus/sample.js';
-import { ConfigError } from '../errors.js';
-import { stopsTheRun, type ModelGateway } from '../models/gateway.js';
+import { ConfigError, stopsTheRun } from '../common/errors.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import type { Registration } from '../registration/load.js';
-import { excerptOf, safeExcerpt } from '../report/excerpt.js';
-import type { SecretRegistry } from '../secrets.js';
-import type { Settings } from '../settings.js';
+import { excerptOf, safeExcerpt } from '../transcript/excerpt.js';
+import type { Logger } from '../common/logger.js';
+import type { SecretRegistry } from '../common/secrets.js';
 import { binomialInterval } from '../stats/index.js';
 import { Auditor } from './auditor.js';
-import { DEFAULT_EVAL_AWARENESS_CATEGORY, DEFAULT_EVAL_AWARENESS_WARN_PER_100K, severityRank, type AuditConfig, type Severity } from './schema.js';
+import { DEFAULT_EVAL_AWARENESS_CATEGORY, DEFAULT_EVAL_AWARENESS_WARN_PER_100K, type AuditConfig } from '../registration/auditSchema.js';
+import { severityRank, type Severity } from '../report/schema.js';
 import { OTHER_THEME, summariseThemes, type ThemeGroup } from './themes.js';
-import type { AuditExample, AuditReport, AuditTheme, EvaluationAwarenessReport } from './types.js';
+import type { AuditExample, AuditReport, AuditTheme, EvaluationAwarenessReport, RecordAudit } from '../report/schema.js';
 
 export const EXAMPLES_PER_THEME = 3;
 /** Findings held in memory (lowest sample rank first); beyond it counts are lower bounds. */
@@ -19,11 +20,6 @@ const LABEL_CHARS = 80;
 const DESCRIPTION_CHARS = 300;
 const THEME_CHARS = 80;
 const LOGGED_ERRORS = 3;
-
-interface Logger {
-  info(message: string): void;
-  warning(message: string): void;
-}
 
 interface StoredFinding {
   rank: number;
@@ -39,11 +35,6 @@ interface StoredFinding {
 const per100k = (x: number) => Number((x * 1e5).toFixed(2));
 const maxSeverity = (list: Severity[]): Severity => list.reduce<Severity>((a, b) => (severityRank(b) > severityRank(a) ? b : a), 'low');
 
-/**
- * One record's audit in results.jsonl: its novel findings (redacted labels; themes are only known at
- * the end of the run) and how many findings named a registered category, or the audit's error.
- */
-export type RecordAudit = { findings: { label: string; severity: Severity }[]; in_taxonomy_dropped: number } | { error: string };
 
 /**
  * The audit of one run: `observe` is called by the replay loop for every graded completion (it
@@ -227,8 +218,8 @@ export function scoreThemes(raw: ThemeCounts[], o: ScoreOptions): { themes: Audi
 /** The audit for this run, or undefined when the registration has no enabled `audit:` section. */
 export function createAuditRun(
   registration: Registration,
-  settings: Pick<Settings, 'grader' | 'maxRetries'>,
-  gateway: ModelGateway,
+  /** The grader's endpoint: the auditor and the theme summariser are asked there. */
+  grader: { client: ChatClient; endpoint: Endpoint; reasks: number },
   secrets: SecretRegistry,
   logger: Logger,
 ): AuditRun | undefined {
@@ -240,9 +231,9 @@ export function createAuditRun(
   }
   if (!cfg || !cfg.enabled) return undefined;
   const model = cfg.model ?? registration.config.grader.model;
-  const endpoint = { role: 'grader' as const, baseUrl: settings.grader.baseUrl, apiKey: settings.grader.apiKey };
-  const auditor = new Auditor(gateway, { endpoint, model, categories: registration.categories, maxRetries: settings.maxRetries });
-  return new AuditRun(cfg, model, auditor, { gateway, endpoint, model, maxRetries: settings.maxRetries }, secrets, logger);
+  const { client, endpoint, reasks } = grader;
+  const auditor = new Auditor(client, { endpoint, model, categories: registration.categories, reasks });
+  return new AuditRun(cfg, model, auditor, { client, endpoint, model, reasks }, secrets, logger);
 }
 
 /** Minimal view of a category result the awareness metric needs. */
@@ -321,9 +312,3 @@ export async function finishDiscovery(
   return fields;
 }
 
-/** Audit requests a run plans (for the plan line and `max-requests`): one per audited completion, plus one summary call. */
-export function plannedAuditRequests(audit: AuditConfig | undefined, toReplay: number, shards = 1): number {
-  if (!audit || !audit.enabled || toReplay === 0) return 0;
-  const audited = audit.sample === undefined ? toReplay : Math.min(toReplay, Math.ceil(audit.sample / shards));
-  return audited + 1;
-}

@@ -1,9 +1,10 @@
-import { askStructured, parseStructuredAnswer } from '../grade/structuredAnswer.js';
+import { askStructured, parseStructuredAnswer } from '../models/structured.js';
 import { z } from 'zod';
-import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun } from '../common/errors.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import { normaliseLabel } from './auditor.js';
 import { themesRequest, type FindingLine } from './prompt.js';
-import { SEVERITIES, severityRank, type Severity } from './schema.js';
+import { SEVERITIES, severityRank, type Severity } from '../report/schema.js';
 
 /** Findings per summariser call, and characters per finding in its prompt (label + description). */
 export const FINDINGS_PER_CHUNK = 200;
@@ -39,11 +40,11 @@ export interface ThemesOutcome {
 }
 
 export interface ThemesTarget {
-  gateway: ModelGateway;
+  client: ChatClient;
   endpoint: Endpoint;
   model: string;
   maxThemes: number;
-  maxRetries: number;
+  reasks: number;
 }
 
 interface ProposedTheme {
@@ -116,8 +117,8 @@ export async function summariseThemes(findings: FindingForThemes[], target: Them
     const existing = themes.map((t) => ({ theme: t.theme, description: cut(t.description, CHARS_PER_FINDING) }));
     const request = themesRequest(target.model, target.maxThemes, existing, lines);
     // A chunk the summariser cannot answer for is grouped by label instead (and counted).
-    const proposed = await askStructured(target.gateway, target.endpoint, request, (content) => parseThemes(content, chunk.length), {
-      retries: target.maxRetries,
+    const proposed = await askStructured(target.client, target.endpoint, request, (content) => parseThemes(content, chunk.length), {
+      reasks: target.reasks,
       isBadAnswer: (error) => error instanceof ThemesError,
       onAttempt: () => (calls += 1),
     }).catch((error: unknown) => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { AnswerStore } from '../models/gateway.js';
 
 /** Bumped when the key derivation or the entry format changes: old entries are then simply not found. */
 export const CACHE_FORMAT = 'deploysim.cache/v1';
@@ -47,12 +48,16 @@ interface Entry {
  * is overwritten by the next answer. Safe to share between shards and concurrent runs (last write wins,
  * and every writer writes the same content for the same key up to the model's sampling).
  */
-export class CompletionCache {
+export class CompletionCache implements AnswerStore {
   hits = 0;
   misses = 0;
   writes = 0;
 
   constructor(readonly dir: string) {}
+
+  keyOf(role: string, baseUrl: string, params: ChatCompletionCreateParamsNonStreaming): string {
+    return cacheKey(role, baseUrl, params);
+  }
 
   private file(key: string): string {
     return path.join(this.dir, key.slice(0, 2), `${key}.json`);

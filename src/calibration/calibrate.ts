@@ -1,13 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
-import { CompletionCache } from '../cache/completionCache.js';
-import { makeDirectory } from '../directories.js';
-import { Progress } from '../engine/progress.js';
-import { ModelGateway } from '../models/gateway.js';
+import type { CompletionCache } from '../cache/completionCache.js';
+import { makeDirectory } from '../common/directories.js';
+import { ConfigError } from '../common/errors.js';
+import { Progress } from '../common/progress.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import { loadRegistration } from '../registration/load.js';
-import type { SecretRegistry } from '../secrets.js';
-import { DEMO_ENDPOINT } from '../settings.js';
 import { correctedInterval, UninformativeGraderError } from '../stats/index.js';
 import type { CalibrationFile } from './file.js';
 import { readLabelledSet } from './labels.js';
@@ -18,20 +16,23 @@ export interface CalibrateOptions {
   labels: string;
   /** Where calibration.json goes; default: the registration's `grader.calibration`, else ./calibration.json. */
   output?: string;
-  grader: { baseUrl: string; apiKey: string };
+  grader: Endpoint;
+  /** The grader is the built-in demo endpoint: the file says so, and the gate refuses it for a real run. */
+  demo: boolean;
   confidence?: number;
   concurrency: number;
-  requestTimeoutMs: number;
-  maxRetries: number;
+  /** Re-asks of a grader answer that does not parse (`max-reasks`). */
+  reasks: number;
+  client: ChatClient;
   /** Content-addressed cache of grader answers: a re-run (or an interrupted one) sends only what is missing. */
+  cache?: CompletionCache;
+  /** As given, for messages. */
   cacheDir?: string;
   cwd: string;
-  secrets: SecretRegistry;
-  fetch?: typeof fetch;
-  now?: () => Date;
+  now: () => Date;
   log?: (message: string) => void;
-  /** Warnings (shown even where `log` is not). */
-  warning?: (message: string) => void;
+  /** Aborted on SIGINT/SIGTERM: graded records stay in the cache, nothing is written. */
+  cancel?: AbortSignal;
 }
 
 export interface CalibrateOutcome {
@@ -62,30 +63,21 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     ? path.resolve(options.cwd, options.output)
     : (registration.calibrationPath ?? path.resolve(options.cwd, 'calibration.json'));
 
-  const cacheDir = options.cacheDir ? path.resolve(options.cwd, options.cacheDir) : undefined;
-  if (cacheDir) await makeDirectory(cacheDir, 'cache-dir');
-  const cache = cacheDir ? new CompletionCache(cacheDir) : undefined;
-  const gateway = new ModelGateway({
-    concurrency: options.concurrency,
-    timeoutMs: options.requestTimeoutMs,
-    maxRetries: options.maxRetries,
-    secrets: options.secrets,
-    fetch: options.fetch,
-    warning: options.warning,
-    cache,
-  });
+  const cache = options.cache;
+  if (cache) await makeDirectory(cache.dir, 'cache-dir');
   const cfg = registration.config.grader;
   options.log?.(`Grading ${useful.length} labelled completions with ${cfg.model} (${cfg.mode}) for ${registration.categories.length} categories…`);
   const progress = options.log ? new Progress(useful.length, { info: options.log, warning: options.log }) : undefined;
   const tallies = await measureGrader({
     records: useful,
     categories: registration.categories,
-    gateway,
-    endpoint: { role: 'grader', baseUrl: options.grader.baseUrl, apiKey: options.grader.apiKey },
+    client: options.client,
+    endpoint: options.grader,
     model: cfg.model,
     mode: cfg.mode,
-    maxRetries: options.maxRetries,
+    reasks: options.reasks,
     concurrency: options.concurrency,
+    cancel: options.cancel,
     onProgress: (failed) => progress?.tick(failed),
   }).finally(() => progress?.done());
   if (cache) options.log?.(`Cache ${options.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored.`);
@@ -96,8 +88,8 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     mode: cfg.mode,
     labels: { path: path.relative(path.dirname(outputPath), labelsPath).split(path.sep).join('/'), sha256: labels.sha256, records: labels.records.length },
     confidence,
-    demo: options.grader.baseUrl === DEMO_ENDPOINT,
-    createdAt: (options.now ?? (() => new Date()))(),
+    demo: options.demo,
+    createdAt: options.now(),
   });
   await mkdir(path.dirname(outputPath), { recursive: true });
   await writeFile(outputPath, `${JSON.stringify(calibration, null, 2)}\n`);

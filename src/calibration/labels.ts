@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { messageSchema, type ChatMessage } from '../corpus/record.js';
 import { LineTooLongError, openCorpusStream, readLines } from '../corpus/lines.js';
-import { ConfigError, ConfigErrors } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
 
 /**
  * One labelled completion (SPEC `calibrate --labels`): the conversation, the assistant completion under review,

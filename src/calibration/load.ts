@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, ConfigErrors } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
 import { formatFieldPath, type Registration } from '../registration/load.js';
-import type { GraderErrorCounts } from './correctedTest.js';
+import type { GraderErrorCounts } from '../stats/correctedTest.js';
 import { correctedInterval, UninformativeGraderError } from '../stats/index.js';
 import { calibrationFileSchema, rubricHash, type CalibrationFile } from './file.js';
 

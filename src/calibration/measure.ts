@@ -1,7 +1,9 @@
 import type { ChatMessage } from '../corpus/record.js';
 import { Grader } from '../grade/grader.js';
-import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun } from '../common/errors.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import type { Category } from '../registration/load.js';
+import { forEachConcurrently } from '../common/workerPool.js';
 import { binomialInterval } from '../stats/index.js';
 import { CALIBRATION_SCHEMA, rubricHash, type CalibrationCategory, type CalibrationFile } from './file.js';
 import type { LabelledRecord } from './labels.js';
@@ -17,12 +19,13 @@ export interface Confusion {
 export interface MeasureInput {
   records: LabelledRecord[];
   categories: Category[];
-  gateway: ModelGateway;
+  client: ChatClient;
   endpoint: Endpoint;
   model: string;
   mode: 'combined' | 'per-category';
-  maxRetries: number;
+  reasks: number;
   concurrency: number;
+  cancel?: AbortSignal;
   /** Called once per record graded (or failed). */
   onProgress?: (failed: boolean) => void;
 }
@@ -36,20 +39,19 @@ export interface MeasureInput {
 export async function measureGrader(input: MeasureInput): Promise<Map<string, Confusion>> {
   const tallies = new Map<string, Confusion>(input.categories.map((c) => [c.id, { tp: 0, fp: 0, tn: 0, fn: 0, errors: 0 }]));
   const byId = new Map(input.categories.map((c) => [c.id, c]));
-  let next = 0;
-  let fatal: Error | undefined;
-  const worker = async () => {
-    while (!fatal && next < input.records.length) {
-      const record = input.records[next++]!;
+  await forEachConcurrently(
+    input.records,
+    input.concurrency,
+    async (record) => {
       const labelled = Object.entries(record.labels).filter((e): e is [string, boolean] => e[1] !== null && byId.has(e[0]));
       let failed = false;
       if (labelled.length > 0) {
-        const grader = new Grader(input.gateway, {
+        const grader = new Grader(input.client, {
           endpoint: input.endpoint,
           model: input.model,
           mode: input.mode,
           categories: input.mode === 'combined' ? input.categories : labelled.map(([id]) => byId.get(id)!),
-          maxRetries: input.maxRetries,
+          reasks: input.reasks,
         });
         try {
           const verdicts = await grader.grade(record.messages, [record.completion as ChatMessage]);
@@ -60,19 +62,16 @@ export async function measureGrader(input: MeasureInput): Promise<Map<string, Co
             t[cell] += 1;
           }
         } catch (error) {
-          if (stopsTheRun(error)) {
-            fatal ??= error;
-            return;
-          }
+          if (stopsTheRun(error)) throw error;
           for (const [id] of labelled) tallies.get(id)!.errors++;
           failed = true;
         }
       }
       input.onProgress?.(failed);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, worker));
-  if (fatal) throw fatal;
+    },
+    input.cancel,
+  );
+  if (input.cancel?.aborted) throw input.cancel.reason;
   return tallies;
 }
 

@@ -1,13 +1,13 @@
-import type { Cancellation } from '../cancellation.js';
+import type { Cancellation } from '../common/cancellation.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../common/errors.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Takes over SIGINT/SIGTERM for a command that can stop cleanly (`run`); other commands keep Node's default. */
+  /** Takes over SIGINT/SIGTERM for a command that can stop cleanly (run, calibrate, realism); others keep Node's default. */
   cancelOnSignals?: () => Cancellation;
 }
 
@@ -80,6 +80,11 @@ export function verbosityOf(argv: readonly string[]): Verbosity {
   if (flags.some((a) => a === '--quiet' || a === '-q')) return 'quiet';
   if (flags.some((a) => a === '--verbose' || a === '-v')) return 'verbose';
   return 'normal';
+}
+
+/** The string-valued flags of `values`, by name (the shape ../runtime/settings.ts reads). */
+export function stringValues(values: Values): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 export function num(value: unknown, name: string, fallback?: number): number {

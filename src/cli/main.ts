@@ -1,7 +1,7 @@
-import { exitCodeOf, RunCancelledError } from '../errors.js';
-import { maskUrlCredentials } from '../secrets.js';
-import { VERSION } from '../version.js';
-import { credentialsFrom, scrubCredentials } from '../lastResort.js';
+import { exitCodeOf, RunCancelledError } from '../common/errors.js';
+import { maskUrlCredentials } from '../common/secrets.js';
+import { VERSION } from '../common/version.js';
+import { credentialsFrom, scrubCredentials } from '../common/lastResort.js';
 import { COMMON_FLAGS, verbosityOf, type CliIo, type Command } from './args.js';
 import { calibrateCommandDef } from './commands/calibrate.js';
 import { importCommandDef } from './commands/import.js';

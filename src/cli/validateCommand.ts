@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError, ConfigErrors } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
 import { directionalAgreement, median, multiplicativeError } from '../stats/index.js';
 
 const observedSchema = z.object({

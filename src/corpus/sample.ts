@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { ConfigError, ConfigErrors, GateError } from '../errors.js';
+import { ConfigError, ConfigErrors, GateError } from '../common/errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
 import { forEachLine, lineBatches, LineTooLongError, openCorpusStream, type Line } from './lines.js';
 import { corpusRecordSchema, derivePrefix, isPlainCorpusRecord, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';

@@ -1,9 +1,19 @@
-import type { BaselinePairs } from '../baseline/pairs.js';
-import { correctedUpperTailP, type GraderErrorCounts } from '../calibration/correctedTest.js';
-import type { DecisionConfig } from '../registration/schema.js';
+import type { BaselinePairs } from './pairs.js';
+import { correctedUpperTailP, type GraderErrorCounts } from '../stats/correctedTest.js';
 import { binomialInterval, binomialUpperTailP, correctedInterval, detectableRate, holmAdjust, mcnemarExact } from '../stats/index.js';
 
 export type CategoryVerdict = 'pass' | 'fail' | 'inconclusive';
+
+/** The registration's `decision:` section (validated in ../registration/schema.ts). */
+export interface DecisionConfig {
+  rule: 'point' | 'confident' | 'strict' | 'regression';
+  confidence: number;
+  tolerance: number;
+  max_error_rate: number;
+  on_inconclusive: 'fail' | 'pass';
+  /** Under `confident` and `regression`: Holm (1979) family-wise control over the categories, or each category on its own. */
+  multiplicity: 'holm' | 'none';
+}
 
 export interface CategoryCounts {
   id: string;

@@ -3,8 +3,8 @@ import { createGit, findRepoRoot } from '../lock/git.js';
 import { resolveLockRef, type LockRefContext, type ResolvedLockRef } from '../lock/lockRef.js';
 import { formatLockViolations, verifyLock, workflowPathFromRef } from '../lock/verifyLock.js';
 import type { Registration } from '../registration/load.js';
-import type { LockOutcome } from './runGate.js';
-import { hashFile } from '../cache/hashFile.js';
+import type { LockOutcome } from './dependencies.js';
+import { hashFile } from '../common/hashFile.js';
 
 /** sha256 of no bytes: what an unreadable file hashed to before (a missing file is reported by the sampler). */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -1,5 +1,4 @@
-import type { Report } from '../report/report.js';
-import { MAX_COMMENT_CHARS } from '../report/markdown.js';
+import { MAX_COMMENT_CHARS, type Report } from '../report/schema.js';
 
 /**
  * The sticky comment's audit trail: a collapsed table with one row per gate run on the pull request.

@@ -1,7 +1,7 @@
-import { askStructured, parseStructuredAnswer } from './structuredAnswer.js';
+import { askStructured, parseStructuredAnswer } from '../models/structured.js';
 import { z } from 'zod';
 import type { ChatMessage } from '../corpus/record.js';
-import type { Endpoint, ModelGateway } from '../models/gateway.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import type { Category } from '../registration/load.js';
 import { graderRequest } from './prompt.js';
 
@@ -43,14 +43,14 @@ export interface GraderTarget {
   model: string;
   mode: 'combined' | 'per-category';
   categories: Category[];
-  /** Extra attempts when an answer fails validation (transport retries are the client's). */
-  maxRetries: number;
+  /** Extra attempts when an answer fails validation (`max-reasks`; transport retries are the client's). */
+  reasks: number;
 }
 
 /** Grades one trajectory: one call for all categories (`combined`) or one call each (`per-category`). */
 export class Grader {
   constructor(
-    private readonly gateway: ModelGateway,
+    private readonly client: ChatClient,
     private readonly target: GraderTarget,
   ) {}
 
@@ -63,8 +63,8 @@ export class Grader {
   private async gradeGroup(categories: Category[], context: ChatMessage[], reply: ChatMessage[]): Promise<Map<string, Verdict>> {
     const request = graderRequest(this.target.model, categories, context, reply);
     const asked = categories.map((c) => c.id);
-    return askStructured(this.gateway, this.target.endpoint, request, (content) => parseVerdicts(content, asked), {
-      retries: this.target.maxRetries,
+    return askStructured(this.client, this.target.endpoint, request, (content) => parseVerdicts(content, asked), {
+      reasks: this.target.reasks,
       isBadAnswer: (error) => error instanceof GradingError,
     });
   }

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { openCorpusStream, readLines } from '../corpus/lines.js';
-import { ConfigError, DeploysimError } from '../errors.js';
+import { ConfigError, DeploysimError } from '../common/errors.js';
 import { CSV_PROMPT_COLUMNS, fromCsvRow, fromOpenAIChat, fromOpenAIEvals, fromPromptfoo, type Converted, type ImportFormat } from './convert.js';
 import { parseCsv } from './csv.js';
 

@@ -1,6 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../common/errors.js';
 import { describeImport, importCorpus, type ImportResult } from '../import/importCorpus.js';
 import type { ImportFormat } from '../import/convert.js';
 import { loadRegistration } from '../registration/load.js';

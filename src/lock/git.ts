@@ -3,7 +3,7 @@
  * stdout is always returned as raw bytes (blob contents and `-z` listings must not be re-encoded).
  */
 import { execFile } from 'node:child_process';
-import { ConfigError, GateError } from '../errors.js';
+import { ConfigError, GateError } from '../common/errors.js';
 
 export interface GitRunOptions {
   /** Resolve with the non-zero exit code instead of throwing. Spawn failures still throw. */

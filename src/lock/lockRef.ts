@@ -2,7 +2,7 @@
  * Which commit the pre-registration must already be committed at. Pure: the caller reads
  * GITHUB_EVENT_NAME and parses the GITHUB_EVENT_PATH payload.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../common/errors.js';
 
 export type LockRefSource = 'input' | 'pull_request' | 'push' | 'merge_group';
 

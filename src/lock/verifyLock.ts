@@ -5,9 +5,9 @@
  */
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, ConfigErrors, GateError } from '../errors.js';
+import { ConfigError, ConfigErrors, GateError } from '../common/errors.js';
 import { type Git, gitText } from './git.js';
-import { hashFile, type FileDigests } from '../cache/hashFile.js';
+import { hashFile, type FileDigests } from '../common/hashFile.js';
 
 export type LockViolationKind = 'missing-at-lock-ref' | 'changed' | 'uncommitted' | 'missing';
 

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pairsFromResults } from '../baseline/pairs.js';
+import { pairsFromResults } from '../decision/pairs.js';
 import { mergeDiscovery } from '../audit/merge.js';
 import { decideGate, type CategoryCounts } from '../decision/decide.js';
-import { ConfigError, ConfigErrors } from '../errors.js';
-import type { DecisionConfig } from '../registration/schema.js';
-import { REPORT_SCHEMA, type CategoryReport, type FlaggedExample, type Report, type ResultLine } from '../report/report.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
+import type { DecisionConfig } from '../decision/decide.js';
+import { REPORT_SCHEMA, type CategoryReport, type FlaggedExample, type Report, type ResultLine } from '../report/schema.js';
 import { ErrorCauseCounter, errorCausesOf } from '../report/errorCauses.js';
 
 /** One shard's output-dir: its report.json and results.jsonl. */

@@ -2,42 +2,46 @@ import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { demoFetch } from '../demo/demoModel.js';
-import { GateError, RunCancelledError } from '../errors.js';
-import type { SecretRegistry } from '../secrets.js';
-import { DEMO_ENDPOINT } from '../settings.js';
-import { cacheKey, type CompletionCache } from '../cache/completionCache.js';
+import { EndpointRefusedError, stopsTheRun } from '../common/errors.js';
+import type { SecretRegistry } from '../common/secrets.js';
+import type { ChatClient, ChatOptions, Endpoint, EndpointRole } from './chatClient.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from './httpTransport.js';
-import { EndpointThrottle, quotaExhausted } from './rateLimit.js';
+import { EndpointThrottle, pacedTransport, quotaExhausted } from './rateLimit.js';
+import type { RetryPolicy } from './retryPolicy.js';
 
-export type EndpointRole = 'candidate' | 'grader' | 'simulator' | 'discriminator' | 'baseline';
+/** How one endpoint is reached: the base URL the client is given and the `fetch` it sends with. */
+export interface Transport {
+  baseURL: string;
+  fetch: typeof fetch;
+}
 
-export interface Endpoint {
-  role: EndpointRole;
-  baseUrl: string;
-  apiKey: string;
+/**
+ * Where answered requests are kept (`cache-dir`; ../cache/completionCache.ts): read before a request is
+ * sent, written once it is answered. The model layer only asks for a key; how it is derived is the store's.
+ */
+export interface AnswerStore {
+  keyOf(role: EndpointRole, baseUrl: string, params: ChatCompletionCreateParamsNonStreaming): string;
+  get(key: string): Promise<ChatCompletion | undefined>;
+  put(key: string, role: EndpointRole, model: string, completion: ChatCompletion): Promise<void>;
 }
 
 export interface GatewayOptions {
   concurrency: number;
-  timeoutMs: number;
-  maxRetries: number;
+  retry: RetryPolicy;
   secrets: SecretRegistry;
-  /** Injected transport (tests); by default node:http (./httpTransport.ts). The demo endpoint always uses the in-process demo model. */
-  fetch?: typeof fetch;
+  /**
+   * How an endpoint is reached, chosen by the composition root (the built-in demo endpoint is a
+   * transport like any other); undefined: its base URL over node:http (./httpTransport.ts).
+   */
+  transportFor?: (endpoint: Endpoint) => Transport | undefined;
   /** Told once when a proxy variable is set that this Node version cannot apply to model requests. */
   warning?: (message: string) => void;
   /** `cache-dir`: answered requests are read from here instead of being sent again. */
-  cache?: CompletionCache;
+  cache?: AnswerStore;
   /** Aborted on SIGINT/SIGTERM: stops the gateway as a refusal does, with the RunCancelledError as the reason. */
   cancel?: AbortSignal;
   /** How long an endpoint may answer only 429s before the run stops (default 10 minutes; tests shorten it). */
   starvedGiveUpMs?: number;
-}
-
-export interface ChatOptions {
-  /** Only answers that pass are cached (e.g. a grader answer that parses); a cached one that fails is re-asked. */
-  cacheIf?: (completion: ChatCompletion) => boolean;
 }
 
 const hasMessage = (c: ChatCompletion) => Boolean(c.choices?.[0]?.message);
@@ -67,8 +71,6 @@ function tlsCertificateProblem(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Sends of one request that may each be answered 429 before it counts as failed (rate limits only; faults have max-retries). */
-const RATE_LIMITED_RESENDS = 10;
 /** An endpoint that has answered nothing but 429s this long has run out of a quota, not hit a rate: stop. */
 const STARVED_GIVE_UP_MS = 10 * 60_000;
 
@@ -87,27 +89,16 @@ function endpointLabel(roles: Set<EndpointRole>): string {
   return `${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? 'model')} endpoint`;
 }
 
-/** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
-export class EndpointRefusedError extends GateError {}
-
-/**
- * An error that stops the whole run, not one record: a refusal or a cancellation. Code that counts a
- * request's failure (a record's error, a bad grader answer, a failed audit) passes these through.
- */
-export function stopsTheRun(error: unknown): error is EndpointRefusedError | RunCancelledError {
-  return error instanceof EndpointRefusedError || error instanceof RunCancelledError;
-}
-
 /**
  * All model traffic goes through here: one `openai` client per endpoint (its retries with
  * exponential backoff honour Retry-After / retry-after-ms, and its per-request timeout), and one
  * shared limiter so `concurrency` bounds candidate, grader and simulator requests together.
  */
-export class ModelGateway {
+export class ModelGateway implements ChatClient {
   /** Per endpoint: a base URL and key, which several roles may share. */
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly limit: LimitFunction;
-  private transport: typeof fetch | undefined;
+  private httpTransport: typeof fetch | undefined;
   /**
    * Aborted with the first refusal no retry can fix, or on cancellation: requests in flight stop (the
    * client does not retry an aborted request) and queued ones are never sent.
@@ -136,7 +127,7 @@ export class ModelGateway {
   async chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, options: ChatOptions = {}): Promise<ChatCompletion> {
     const cache = this.options.cache;
     const accept = (c: ChatCompletion) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
-    const key = cache ? cacheKey(endpoint.role, endpoint.baseUrl, params) : '';
+    const key = cache ? cache.keyOf(endpoint.role, endpoint.baseUrl, params) : '';
     if (this.stop.signal.aborted) throw this.stop.signal.reason;
     if (cache) {
       const cached = await cache.get(key);
@@ -173,7 +164,7 @@ export class ModelGateway {
   /**
    * One request, with the client's retries for faults; a 429 comes back from the throttle unretried
    * (see rateLimit.ts) and is sent again here once the endpoint's pause is over, up to
-   * RATE_LIMITED_RESENDS times. An exhausted quota (billing) is a 429 that no wait fixes: it is not.
+   * `rateLimitResends` times. An exhausted quota (billing) is a 429 that no wait fixes: it is not.
    */
   private async send(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal): Promise<ChatCompletion> {
     const { client, throttle, roles } = this.stateOf(endpoint);
@@ -189,7 +180,7 @@ export class ModelGateway {
       try {
         return await throttle.run(() => client.chat.completions.create(params, { signal: attempt?.signal ?? signal }), signal);
       } catch (error) {
-        if (!(error instanceof OpenAI.RateLimitError) || quotaExhausted(error) || resends >= RATE_LIMITED_RESENDS) throw error;
+        if (!(error instanceof OpenAI.RateLimitError) || quotaExhausted(error) || resends >= this.options.retry.rateLimitResends) throw error;
         const giveUpMs = this.options.starvedGiveUpMs ?? STARVED_GIVE_UP_MS;
         if (throttle.starvedMs() >= giveUpMs) {
           throw new EndpointRefusedError(
@@ -205,7 +196,8 @@ export class ModelGateway {
 
   /** One listener per attempt (max-retries + 1) is expected, not a leak: Node 20 warns above 10. */
   private allowRetryListeners(signal: AbortSignal): void {
-    if (this.options.maxRetries + 2 > defaultMaxListeners) setMaxListeners(this.options.maxRetries + 2, signal);
+    const attempts = this.options.retry.transportRetries + 2;
+    if (attempts > defaultMaxListeners) setMaxListeners(attempts, signal);
   }
 
   /** 429 answers so far, across endpoints. */
@@ -241,14 +233,14 @@ export class ModelGateway {
             "The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.",
         );
       });
-      const demo = endpoint.baseUrl === DEMO_ENDPOINT;
+      const transport = this.options.transportFor?.(endpoint) ?? { baseURL: endpoint.baseUrl, fetch: this.http() };
       const client = new OpenAI({
         // Keyless servers (a local vLLM) accept any placeholder; the client insists on a non-empty key.
-        apiKey: demo ? 'demo' : endpoint.apiKey || 'none',
-        baseURL: demo ? 'http://deploysim-demo.invalid/v1' : endpoint.baseUrl,
-        timeout: this.options.timeoutMs,
-        maxRetries: this.options.maxRetries,
-        fetch: demo ? demoFetch : throttle.wrap(this.stopOnUntrustedCertificate(endpoint, this.fetch())),
+        apiKey: endpoint.apiKey || 'none',
+        baseURL: transport.baseURL,
+        timeout: this.options.retry.timeoutMs,
+        maxRetries: this.options.retry.transportRetries,
+        fetch: pacedTransport(throttle, this.stopOnUntrustedCertificate(endpoint, transport.fetch)),
         logLevel: 'off',
       });
       state = { client, throttle, roles, baseUrl: endpoint.baseUrl };
@@ -281,16 +273,15 @@ export class ModelGateway {
     }) as typeof fetch;
   }
 
-  private fetch(): typeof fetch {
-    if (this.options.fetch) return this.options.fetch;
-    if (!this.transport) {
+  private http(): typeof fetch {
+    if (!this.httpTransport) {
       const proxies = proxyVariablesSet(process.env);
       if (proxies.length > 0 && !agentsSupportProxyEnv()) {
         this.options.warning?.(`${proxies.join(', ')} is set, but Node ${process.versions.node} cannot send model requests through a proxy (Node 24.5 or later can); they go direct.`);
       }
-      this.transport = createHttpFetch(process.env);
+      this.httpTransport = createHttpFetch(process.env);
     }
-    return this.transport;
+    return this.httpTransport;
   }
 
   /** Turns client errors into messages without secrets; refusals that retrying cannot fix abort the run. */
@@ -331,14 +322,14 @@ export class ModelGateway {
       return new Error(`${endpoint.role} request failed with ${error.status}: ${detail}`);
     }
     if (error instanceof OpenAI.APIConnectionTimeoutError) {
-      return new Error(`${endpoint.role} request timed out after ${this.options.timeoutMs / 1000}s (and ${this.options.maxRetries} retries)`);
+      return new Error(`${endpoint.role} request timed out after ${this.options.retry.timeoutMs / 1000}s (and ${this.options.retry.transportRetries} retries)`);
     }
     if (error instanceof OpenAI.APIConnectionError) {
       const cause = scrub(error.cause instanceof Error ? error.cause.message : String(error.cause ?? error.message)).slice(0, 300);
       // Never reached after all retries (a wrong host, a closed port, no network): every other record would fail the same way.
       if (!this.reached.has(endpoint.baseUrl)) {
         return new EndpointRefusedError(
-          `Cannot reach the ${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (${cause}; ${this.options.maxRetries} retries). ` +
+          `Cannot reach the ${endpoint.role} endpoint ${scrub(endpoint.baseUrl)} (${cause}; ${this.options.retry.transportRetries} retries). ` +
             `Check the ${endpoint.role}-base-url input and the network (a proxy needs HTTPS_PROXY / NO_PROXY).`,
         );
       }

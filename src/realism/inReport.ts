@@ -1,36 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { hashFile } from '../cache/hashFile.js';
-import { ConfigError } from '../errors.js';
+import { hashFile } from '../common/hashFile.js';
+import { ConfigError } from '../common/errors.js';
+import type { RealismSummary } from '../report/schema.js';
 import { REALISM_SCHEMA } from './realism.js';
-
-/**
- * `report.realism`: a `deploysim realism` measurement (realism.json, the `realism` input) carried into
- * the gate's report and comment. Informational: it never changes the verdict. The gate checks that it
- * was measured on the same corpus (sha256) and with the simulator model this run uses.
- */
-export interface RealismSummary {
-  /** The realism.json path as given. */
-  path: string;
-  created_at: string;
-  simulator_model: string;
-  discriminator_model: string;
-  judged: number;
-  simulated_wins: number;
-  /** Share of pairs where the discriminator took the simulated response for the real one (0.5 = indistinguishable). */
-  win_rate: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-  confidence: number;
-  interval_method: string | null;
-  errors: number;
-  tools: { name: string; judged: number; win_rate: number | null; ci_low: number | null; ci_high: number | null }[];
-  /** The realism.json's corpus hash equals this run's corpus (null: the file has no hash). */
-  corpus_matches: boolean | null;
-  /** Measured with this run's `simulator-model` (null: this run has no simulator-model). */
-  simulator_matches: boolean | null;
-}
 
 const rate = z.number().min(0).max(1).nullable();
 const realismFile = z.object({
@@ -81,25 +55,4 @@ export async function loadRealismSummary(file: string, cwd: string, corpusPath: 
     corpus_matches: r.corpus_sha256 === undefined ? null : r.corpus_sha256 === (await hashFile(corpusPath, { gitBlobIds: false })).sha256,
     simulator_matches: simulatorModel === undefined ? null : simulatorModel === r.simulator.model,
   };
-}
-
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
-
-/** Why the measurement may not describe this run's simulator (empty when it does). */
-function caveats(r: RealismSummary): string[] {
-  const out: string[] = [];
-  if (r.corpus_matches === false) out.push('it was measured on a different corpus');
-  if (r.simulator_matches === false) out.push(`it measured simulator ${r.simulator_model}, not this run's simulator-model`);
-  return out;
-}
-
-/** One sentence on simulator realism for the comment and the CLI (no markdown). */
-export function realismSentence(r: RealismSummary): string {
-  const head =
-    r.win_rate === null
-      ? `Simulator realism (${r.path}): no pair was judged`
-      : `Simulator realism (${r.path}, ${r.created_at.slice(0, 10)}): discriminator ${r.discriminator_model} took simulator ${r.simulator_model}'s tool response for the real one in ` +
-        `${pct(r.win_rate)} of ${r.judged} pairs (${Math.round(r.confidence * 100)}% interval ${pct(r.ci_low)}–${pct(r.ci_high)}; 50% = indistinguishable)`;
-  const notes = caveats(r);
-  return `${head}${notes.length > 0 ? `; caution: ${notes.join(' and ')}` : ''}.`;
 }

@@ -1,16 +1,22 @@
-import { askStructured, markerSafeJson, parseStructuredAnswer, structuredRequest } from '../grade/structuredAnswer.js';
+import { askStructured, parseStructuredAnswer, structuredRequest } from '../models/structured.js';
+import { markerSafeJson } from '../transcript/transcript.js';
 import { createHash } from 'node:crypto';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
-import { hashFile } from '../cache/hashFile.js';
+import { hashFile } from '../common/hashFile.js';
 import { planSample } from '../corpus/sample.js';
-import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun } from '../common/errors.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import { clipTrajectory, simulateToolResponse, type SimulatorTarget } from '../replay/simulator.js';
-import { recordedCalls, toolSchemaOf, ToolResponseDatabase, type LocatedCall, type ToolContent, type ToolDatabaseStats } from '../replay/toolResponses.js';
+import { recordedCalls, toolSchemaOf, ToolResponseDatabase, type LocatedCall, type ToolContent, type ToolDatabaseStats } from '../corpus/toolResponses.js';
+import { forEachConcurrently } from '../common/workerPool.js';
 import { binomialInterval, INTERVAL_METHOD_NOTE, mulberry32 } from '../stats/index.js';
 
 export const REALISM_SCHEMA = 'deploysim.realism/v1';
+
+/** The name of the discriminator's json_schema (the demo discriminator answers requests that carry it). */
+export const DISCRIMINATOR_SCHEMA_NAME = 'deploysim_realism';
 
 export const DISCRIMINATOR_OPEN = '<<<DEPLOYSIM_TOOL_RESPONSES';
 export const DISCRIMINATOR_CLOSE = 'DEPLOYSIM_TOOL_RESPONSES>>>';
@@ -35,12 +41,16 @@ export interface RealismOptions {
   sample: number;
   seed: number;
   confidence: number;
-  gateway: ModelGateway;
+  client: ChatClient;
   simulator: SimulatorTarget;
   discriminator: DiscriminatorTarget;
   /** Attempts per call when the discriminator's answer does not parse (in addition to transport retries). */
-  maxRetries: number;
-  now?: () => Date;
+  reasks: number;
+  now: () => Date;
+  /** Requests in flight at once (the gateway bounds them too). */
+  concurrency: number;
+  /** Aborted on SIGINT/SIGTERM: the measurement stops, nothing is written. */
+  cancel?: AbortSignal;
 }
 
 export interface WinRate {
@@ -132,7 +142,7 @@ export function discriminatorRequest(model: string, input: { tool: string; schem
     '',
     quote(data),
   ].join('\n');
-  return structuredRequest(model, DISCRIMINATOR_SYSTEM_PROMPT, user, 'deploysim_realism', discriminatorSchema());
+  return structuredRequest(model, DISCRIMINATOR_SYSTEM_PROMPT, user, DISCRIMINATOR_SCHEMA_NAME, discriminatorSchema());
 }
 
 /** A discriminator answer that is missing, not JSON or not the schema: asked again, then counted as an error. */
@@ -185,6 +195,7 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
   await planSample(options.corpusPath, options.displayPath, {
     sample: 1,
     seed: options.seed,
+    signal: options.cancel,
     onRecord: (record) => {
       db.addRecord(record);
       for (const call of recordedCalls(record.messages)) {
@@ -198,43 +209,51 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
   const rng = mulberry32(options.seed);
   const realFirst = sampled.map(() => rng() < 0.5);
 
-  const trials = await Promise.all(
-    sampled.map(async (item, i): Promise<RealismTrial> => {
-      const realLabel = realFirst[i] ? 'A' : 'B';
-      const trial: RealismTrial = { tool: item.call.name, recordId: item.recordId, realLabel };
-      try {
-        const context = item.messages.slice(0, item.call.callTurn + 1);
-        const schema = toolSchemaOf(item.tools, item.call.name);
-        const simulated = await simulateToolResponse(options.gateway, options.simulator, {
-          call: { name: item.call.name, arguments: item.call.arguments },
-          schema,
-          examples: db.examples(item.call.name, item.call),
-          original: context,
-          conversation: context,
-          sharedPrefix: context.length,
-        });
-        const real = textOfContent(item.call.content);
-        const request = discriminatorRequest(options.discriminator.model, {
-          tool: item.call.name,
-          schema,
-          arguments: item.call.arguments,
-          context,
-          a: realFirst[i] ? real : simulated,
-          b: realFirst[i] ? simulated : real,
-        });
-        trial.chosen = await askStructured(options.gateway, options.discriminator.endpoint, request, parseDiscriminatorAnswer, {
-          retries: options.maxRetries,
-          isBadAnswer: (error) => error instanceof DiscriminatorAnswerError,
-        });
-        trial.simulatedWon = trial.chosen !== realLabel;
-        return trial;
-      } catch (error) {
-        if (stopsTheRun(error)) throw error;
-        trial.error = (error as Error).message;
-        return trial;
-      }
-    }),
+  const trials: RealismTrial[] = new Array(sampled.length);
+  const judge = async (item: (typeof sampled)[number], i: number): Promise<RealismTrial> => {
+    const realLabel = realFirst[i] ? 'A' : 'B';
+    const trial: RealismTrial = { tool: item.call.name, recordId: item.recordId, realLabel };
+    try {
+      const context = item.messages.slice(0, item.call.callTurn + 1);
+      const schema = toolSchemaOf(item.tools, item.call.name);
+      const simulated = await simulateToolResponse(options.client, options.simulator, {
+        call: { name: item.call.name, arguments: item.call.arguments },
+        schema,
+        examples: db.examples(item.call.name, item.call),
+        original: context,
+        conversation: context,
+        sharedPrefix: context.length,
+      });
+      const real = textOfContent(item.call.content);
+      const request = discriminatorRequest(options.discriminator.model, {
+        tool: item.call.name,
+        schema,
+        arguments: item.call.arguments,
+        context,
+        a: realFirst[i] ? real : simulated,
+        b: realFirst[i] ? simulated : real,
+      });
+      trial.chosen = await askStructured(options.client, options.discriminator.endpoint, request, parseDiscriminatorAnswer, {
+        reasks: options.reasks,
+        isBadAnswer: (error) => error instanceof DiscriminatorAnswerError,
+      });
+      trial.simulatedWon = trial.chosen !== realLabel;
+      return trial;
+    } catch (error) {
+      if (stopsTheRun(error)) throw error;
+      trial.error = (error as Error).message;
+      return trial;
+    }
+  };
+  await forEachConcurrently(
+    sampled.keys(),
+    options.concurrency,
+    async (i) => {
+      trials[i] = await judge(sampled[i]!, i);
+    },
+    options.cancel,
   );
+  if (options.cancel?.aborted) throw options.cancel.reason;
 
   const judged = trials.filter((t) => t.simulatedWon !== undefined);
   const byTool = new Map<string, { wins: number; judged: number }>();
@@ -248,7 +267,7 @@ export async function measureRealism(options: RealismOptions): Promise<{ report:
   const errors = trials.filter((t) => t.error !== undefined);
   const report: RealismReport = {
     schema: REALISM_SCHEMA,
-    created_at: (options.now ?? (() => new Date()))().toISOString(),
+    created_at: options.now().toISOString(),
     corpus: options.displayPath,
     corpus_sha256: (await hashFile(options.corpusPath, { gitBlobIds: false })).sha256,
     seed: options.seed,

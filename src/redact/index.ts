@@ -12,4 +12,3 @@ export {
   type RedactionKind,
   type RedactionResult,
 } from './redact.js';
-export { ScrubInputError, scrubCorpus, scrubRecord, type ScrubOptions, type ScrubResult } from './scrub.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, ConfigErrors } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
 import { checkReferencedPaths } from './paths.js';
 import { registrationSchema, type RegistrationFile } from './schema.js';
 

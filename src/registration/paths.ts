@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigErrors } from '../errors.js';
+import { ConfigErrors } from '../common/errors.js';
 
 /**
  * Path traversal guard for the files a registration references (corpus, rubric files, calibration).

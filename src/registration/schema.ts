@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditSchema } from '../audit/schema.js';
+import { auditSchema } from './auditSchema.js';
 
 /** Upper bound on `corpus.sample`: far above the paper's 50k–100k, low enough to catch typos. */
 export const MAX_SAMPLE = 10_000_000;
@@ -82,6 +82,4 @@ export const registrationSchema = z
   .strict();
 
 export type RegistrationFile = z.infer<typeof registrationSchema>;
-export type DecisionConfig = RegistrationFile['decision'];
-export type DecisionRule = DecisionConfig['rule'];
 export type GenerationSettings = RegistrationFile['candidate'];

@@ -1,8 +1,9 @@
 import type { ChatMessage, ReplayPrefix } from '../corpus/record.js';
-import type { ModelGateway } from '../models/gateway.js';
-import { assistantTurn, candidateRequest, judgedTurn, SingleTurnDriver, type CandidateTarget, type ConversationDriver, type ToolCallSource, type Trajectory } from './driver.js';
+import type { ChatClient } from '../models/chatClient.js';
+import { judgedTurn } from '../transcript/transcript.js';
+import { assistantTurn, candidateRequest, SingleTurnDriver, type CandidateTarget, type ConversationDriver, type ToolCallSource, type Trajectory } from './driver.js';
 import { simulateToolResponse, type SimulatorTarget } from './simulator.js';
-import { recordedCalls, toolKey, toolSchemaOf, type ToolContent, type ToolResponseDatabase } from './toolResponses.js';
+import { recordedCalls, toolKey, toolSchemaOf, type ToolContent, type ToolResponseDatabase } from '../corpus/toolResponses.js';
 
 export interface AgenticOptions {
   /** Recorded responses (exact match on tool name + canonical arguments). */
@@ -25,7 +26,7 @@ export class NoToolResponseError extends Error {}
  */
 export class AgenticDriver implements ConversationDriver {
   constructor(
-    private readonly gateway: ModelGateway,
+    private readonly client: ChatClient,
     private readonly target: CandidateTarget,
     private readonly options: AgenticOptions,
   ) {}
@@ -37,7 +38,7 @@ export class AgenticDriver implements ConversationDriver {
     const toolCalls: ToolCallSource[] = [];
     const ownResponses = responsesInTrajectory(prefix);
     for (let step = 1; ; step += 1) {
-      const completion = await this.gateway.chat(this.target.endpoint, candidateRequest(this.target, conversation, prefix.tools));
+      const completion = await this.client.chat(this.target.endpoint, candidateRequest(this.target, conversation, prefix.tools));
       const message = completion.choices?.[0]?.message;
       if (!message) throw new Error(`candidate answer (step ${step}) has no choices[0].message`);
       const turn = assistantTurn(message);
@@ -73,7 +74,7 @@ export class AgenticDriver implements ConversationDriver {
         `the candidate called tool "${name}" with arguments ${shown}, which have no recorded response in the corpus, and no simulator-model is set to simulate it`,
       );
     }
-    const content = await simulateToolResponse(this.gateway, simulator, {
+    const content = await simulateToolResponse(this.client, simulator, {
       call: { name, arguments: args },
       schema: toolSchemaOf(prefix.tools, name),
       examples: this.options.database.examples(name),
@@ -117,9 +118,9 @@ export class ReplayDriver implements ConversationDriver {
   private readonly single: SingleTurnDriver;
   private readonly agentic: AgenticDriver;
 
-  constructor(gateway: ModelGateway, target: CandidateTarget, options: AgenticOptions) {
-    this.single = new SingleTurnDriver(gateway, target);
-    this.agentic = new AgenticDriver(gateway, target, options);
+  constructor(client: ChatClient, target: CandidateTarget, options: AgenticOptions) {
+    this.single = new SingleTurnDriver(client, target);
+    this.agentic = new AgenticDriver(client, target, options);
   }
 
   drive(prefix: ReplayPrefix): Promise<Trajectory> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEMO_UNSAFE_MARKER, demoTextOf, demoUnit, type DemoRequest, type DemoResponder, type DemoToolCall } from '../common/demo.js';
 import { SIMULATOR_SYSTEM_PROMPT } from './simulator.js';
 
 /**
@@ -18,17 +19,8 @@ interface DemoTool {
   function?: { name?: string; parameters?: { properties?: Record<string, { type?: unknown }>; required?: unknown } };
 }
 
-interface DemoMessage {
-  role: string;
-  content?: unknown;
-  tool_calls?: { type?: string; function?: { name?: string; arguments?: string } }[];
-}
-
-export interface DemoToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
+/** Share of prefixes the demo candidate "complies" with unsafely. */
+const DEMO_UNSAFE_SHARE = 0.03;
 
 /** A placeholder for a JSON-schema type, so the call's arguments have the schema's required fields. */
 function placeholder(type: unknown): unknown {
@@ -54,10 +46,24 @@ function argumentNames(tool: DemoTool): string[] {
   return Object.keys(tool.function?.parameters?.properties ?? {});
 }
 
+/**
+ * The demo candidate: a tool call when it has tools (see above), else a refusal, or for about 3% of
+ * prefixes a reply carrying the unsafe marker the demo grader flags.
+ */
+export const candidateDemo: DemoResponder = (request) => {
+  const toolCall = demoToolCall(request);
+  if (toolCall) return { toolCall };
+  const lastUser = [...(request.messages ?? [])].reverse().find((m) => m.role === 'user');
+  const prompt = demoTextOf(lastUser?.content);
+  if (demoUnit(`candidate\0${prompt}`) < DEMO_UNSAFE_SHARE) {
+    return { content: `[DEMO] Sure, here is exactly what you asked for ${DEMO_UNSAFE_MARKER}.` };
+  }
+  return { content: "[DEMO] I can't help with that, but I can point you to safer information on the topic." };
+};
+
 /** The demo candidate's tool call for this request, or undefined when it should answer in text. */
-export function demoToolCall(body: unknown): DemoToolCall | undefined {
-  const request = (body ?? {}) as { messages?: DemoMessage[]; tools?: DemoTool[] };
-  const tools = (request.tools ?? []).filter((t) => t.type === 'function' && typeof t.function?.name === 'string');
+function demoToolCall(request: DemoRequest): DemoToolCall | undefined {
+  const tools = ((request.tools ?? []) as DemoTool[]).filter((t) => t.type === 'function' && typeof t.function?.name === 'string');
   const messages = request.messages ?? [];
   if (tools.length === 0 || messages.length === 0 || messages.at(-1)!.role === 'tool') return undefined;
   const digest = createHash('sha256').update(JSON.stringify(messages)).digest();
@@ -78,11 +84,10 @@ export function demoToolCall(body: unknown): DemoToolCall | undefined {
   return { id, type: 'function', function: call };
 }
 
-/** The demo simulator's tool response, or undefined for requests that are not simulator requests. */
-export function demoSimulatorContent(body: unknown): string | undefined {
-  const request = (body ?? {}) as { messages?: DemoMessage[] };
+/** The demo environment simulator: a placeholder response naming the tool. */
+export const simulatorDemo: DemoResponder = (request) => {
   if (request.messages?.[0]?.role !== 'system' || request.messages[0].content !== SIMULATOR_SYSTEM_PROMPT) return undefined;
   const prompt = request.messages.at(-1)?.content;
   const tool = typeof prompt === 'string' ? /the response of the tool "([^"]*)"/.exec(prompt)?.[1] : undefined;
-  return JSON.stringify({ demo: `[DEMO] simulated response of tool ${tool ?? '(unknown)'}` });
-}
+  return { content: JSON.stringify({ demo: `[DEMO] simulated response of tool ${tool ?? '(unknown)'}` }) };
+};

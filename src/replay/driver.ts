@@ -1,7 +1,8 @@
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatMessage, ReplayPrefix } from '../corpus/record.js';
 import type { GenerationSettings } from '../registration/schema.js';
-import type { Endpoint, ModelGateway } from '../models/gateway.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
+import { judgedTurn } from '../transcript/transcript.js';
 
 /** What the candidate produced for one prefix: every new turn, in order. */
 export interface Trajectory {
@@ -59,43 +60,15 @@ export function assistantTurn(message: { content?: string | null; tool_calls?: u
   };
 }
 
-/**
- * The field under which a turn's reasoning is shown to graders and the auditor (quoted as data, with a
- * note in their prompts). It is never sent back to the candidate.
- */
-export const REASONING_FIELD = 'reasoning';
-
-/**
- * The reasoning some OpenAI-compatible servers return next to the reply (`reasoning_content`: vLLM,
- * DeepSeek, LiteLLM; `reasoning`: Ollama, OpenRouter, some vLLM builds), or undefined.
- */
-export function reasoningOf(message: object): string | undefined {
-  const m = message as { reasoning_content?: unknown; reasoning?: unknown };
-  for (const value of [m.reasoning_content, m.reasoning]) {
-    if (typeof value === 'string' && value.trim() !== '') return value;
-  }
-  return undefined;
-}
-
-/**
- * The turn as graders and the auditor see it: `turn` plus the candidate's reasoning (when the endpoint
- * returned any) under REASONING_FIELD. Only for judging: the conversation sent back to the candidate
- * keeps the plain `turn`.
- */
-export function judgedTurn(turn: ChatMessage, message: object): ChatMessage {
-  const reasoning = reasoningOf(message);
-  return reasoning === undefined ? turn : { ...turn, [REASONING_FIELD]: reasoning };
-}
-
 /** One candidate call per prefix. Tool calls it makes are kept (and graded) but not executed. */
 export class SingleTurnDriver implements ConversationDriver {
   constructor(
-    private readonly gateway: ModelGateway,
+    private readonly client: ChatClient,
     private readonly target: CandidateTarget,
   ) {}
 
   async drive(prefix: ReplayPrefix): Promise<Trajectory> {
-    const completion = await this.gateway.chat(this.target.endpoint, candidateRequest(this.target, prefix.messages, prefix.tools));
+    const completion = await this.client.chat(this.target.endpoint, candidateRequest(this.target, prefix.messages, prefix.tools));
     const choice = completion.choices?.[0];
     if (!choice?.message) throw new Error('candidate answer has no choices[0].message');
     return { messages: [judgedTurn(assistantTurn(choice.message), choice.message)], truncated: false };

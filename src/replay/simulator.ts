@@ -1,8 +1,8 @@
-import { markerSafeJson } from '../grade/structuredAnswer.js';
+import { markerSafeJson } from '../transcript/transcript.js';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage, ChatTool } from '../corpus/record.js';
-import type { Endpoint, ModelGateway } from '../models/gateway.js';
-import type { RecordedCall, ToolContent } from './toolResponses.js';
+import type { ChatClient, Endpoint } from '../models/chatClient.js';
+import type { RecordedCall, ToolContent } from '../corpus/toolResponses.js';
 
 export const ENV_DATA_OPEN = '<<<DEPLOYSIM_ENVIRONMENT_DATA';
 export const ENV_DATA_CLOSE = 'DEPLOYSIM_ENVIRONMENT_DATA>>>';
@@ -104,8 +104,8 @@ export function simulatorRequest(model: string, input: SimulationInput): ChatCom
 }
 
 /** Asks the environment simulator for one tool response; returns its text. */
-export async function simulateToolResponse(gateway: ModelGateway, target: SimulatorTarget, input: SimulationInput): Promise<string> {
-  const completion = await gateway.chat(target.endpoint, simulatorRequest(target.model, input));
+export async function simulateToolResponse(client: ChatClient, target: SimulatorTarget, input: SimulationInput): Promise<string> {
+  const completion = await client.chat(target.endpoint, simulatorRequest(target.model, input));
   const content = completion.choices?.[0]?.message?.content;
   if (typeof content !== 'string') throw new Error(`simulator answer for tool "${input.call.name}" has no text content`);
   return stripFence(content);

@@ -1,4 +1,4 @@
-import type { CategoryReport } from './report.js';
+import type { CategoryReport } from './schema.js';
 
 /** Beyond this many categories the x axis labels overlap; the table alone is clearer. */
 export const MAX_CHART_CATEGORIES = 24;

@@ -1,14 +1,10 @@
 import { redact, truncate } from '../redact/redact.js';
+import type { ErrorCause } from './schema.js';
 
 /** How many distinct causes the report keeps, and how long each may be. */
 const CAUSES_KEPT = 3;
 const CAUSE_CHARS = 300;
 
-/** One distinct record error (results.jsonl `error`, PII redacted and cut short) and how many records hit it. */
-export interface ErrorCause {
-  message: string;
-  records: number;
-}
 
 /**
  * Counts record errors by message, so a run whose records fail says why without opening

@@ -1,4 +1,4 @@
-import type { Report } from './report.js';
+import type { Report } from './schema.js';
 
 const n = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
 const pct = (x: number) => (x === 0 ? '0%' : `${(x * 100).toFixed(x < 0.001 ? 2 : 1)}%`);

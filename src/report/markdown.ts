@@ -1,12 +1,9 @@
-import { discoverySections } from '../audit/markdown.js';
+import { discoverySections } from './discovery.js';
 import { observedVsPredictedChart } from './chart.js';
 import { errorCauseLine } from './errorCauses.js';
 import { figureGlossary } from './glossary.js';
-import type { CategoryReport, Report } from './report.js';
+import { MAX_COMMENT_CHARS, type CategoryReport, type Report } from './schema.js';
 import { toolReplaySentences } from './toolReplay.js';
-
-/** GitHub rejects comment bodies over 65,536 characters; keep a margin for the marker and footer. */
-export const MAX_COMMENT_CHARS = 65_536;
 
 export function commentMarker(registrationPath: string): string {
   return `<!-- deploysim:${registrationPath} -->`;

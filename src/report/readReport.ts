@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
-import { REPORT_SCHEMA, type Report } from './report.js';
+import { ConfigError } from '../common/errors.js';
+import { REPORT_SCHEMA, type Report } from './schema.js';
 
 /** Reads a saved report.json for re-rendering or posting; anything else is a usage error (exit 2). */
 export async function readReportFile(file: string, cwd: string): Promise<Report> {

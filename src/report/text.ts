@@ -1,7 +1,7 @@
 import { errorCauseLine } from './errorCauses.js';
 import { verdictLabel, verdictSubject } from './markdown.js';
-import { discoveryText } from '../audit/markdown.js';
-import type { Report } from './report.js';
+import { discoveryText } from './discovery.js';
+import type { Report } from './schema.js';
 import { toolReplaySentences } from './toolReplay.js';
 
 const num = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : String(Number(x.toFixed(2))));

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENTIC_NOTE } from '../../src/grade/prompt.js';
-import { ConfigError } from '../../src/errors.js';
+import { AGENTIC_NOTE } from '../../src/transcript/transcript.js';
+import { ConfigError } from '../../src/common/errors.js';
 import { ModelGateway } from '../../src/models/gateway.js';
 import { AgenticDriver, NoToolResponseError } from '../../src/replay/agentic.js';
-import { ToolResponseDatabase } from '../../src/replay/toolResponses.js';
-import { SecretRegistry } from '../../src/secrets.js';
+import { ToolResponseDatabase } from '../../src/corpus/toolResponses.js';
+import { SecretRegistry } from '../../src/common/secrets.js';
 import { defaultGraderVerdicts, parseGraderRequest, startMockOpenAI, type ChatRequestBody, type MockOpenAI, type ToolCall } from '../support/mockOpenAI.js';
 import { ORIGINAL_ONLY_MARKER, RECORDED_CALC, RECORDED_RESERVATION, TOOLS, agenticCorpus, makeAgenticFixture, readResults, runAgentic } from './fixture.js';
 
@@ -169,7 +169,7 @@ describe('agentic replay through the gate', () => {
     });
     const dir = await makeAgenticFixture(['loop', 'hang'], { maxSteps: 100 });
     const started = Date.now();
-    const outcome = await runAgentic(dir, mock.url, {}, { requestTimeoutMs: 500 });
+    const outcome = await runAgentic(dir, mock.url, {}, 500);
     expect(Date.now() - started).toBeLessThan(30_000);
     const results = await readResults(outcome.resultsPath);
     expect(results.get('rec-loop')).toMatchObject({ truncated: true, error: null });
@@ -192,7 +192,7 @@ describe('agentic replay through the gate', () => {
 describe('AgenticDriver', () => {
   it('without a simulator, a call with no recorded response is a clear record error', async () => {
     mock = await startMockOpenAI({ candidate });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 0, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 5000, transportRetries: 0, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const driver = new AgenticDriver(gateway, { endpoint: { role: 'candidate', baseUrl: mock.url, apiKey: 'k' }, model: 'cand', generation: { max_steps: 4 } }, { database: new ToolResponseDatabase() });
     const prefix = { id: 'p', messages: [{ role: 'user' as const, content: 'scenario:simulate' }], original: [], tools: [] };
     await expect(driver.drive(prefix)).rejects.toThrow(NoToolResponseError);

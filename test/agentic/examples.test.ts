@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CorpusRecord } from '../../src/corpus/record.js';
 import { planSample } from '../../src/corpus/sample.js';
 import { loadRegistration } from '../../src/registration/load.js';
-import { canonicalArguments, recordedCalls, ToolResponseDatabase } from '../../src/replay/toolResponses.js';
+import { canonicalArguments, recordedCalls, ToolResponseDatabase } from '../../src/corpus/toolResponses.js';
 import { startMockOpenAI, type ChatRequestBody, type MockOpenAI } from '../support/mockOpenAI.js';
 import { cleanupTempDirs, makeTempDir, runCli } from '../support/runAction.js';
 import { readResults, runAgentic } from './fixture.js';

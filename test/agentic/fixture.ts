@@ -2,9 +2,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { GateOutcome } from '../../src/engine/runGate.js';
-import type { ResultLine } from '../../src/report/report.js';
-import type { RawInputs, Settings } from '../../src/settings.js';
+import type { GateOutcome } from '../../src/engine/dependencies.js';
+import type { ResultLine } from '../../src/report/schema.js';
+import type { RawInputs } from '../../src/runtime/settings.js';
 import { readResults as readResultLines, runInProcess } from '../faults/fixture.js';
 
 export const TOOLS = ['get_reservation_details', 'get_user_details', 'search_direct_flight', 'calculate'].map((name) => ({
@@ -83,10 +83,10 @@ export async function makeAgenticFixture(scenarios: string[], options: { maxStep
   return dir;
 }
 
-export function runAgentic(dir: string, baseUrl: string, inputs: RawInputs = {}, overrides: Partial<Settings> = {}): Promise<GateOutcome & { log: string[] }> {
+export function runAgentic(dir: string, baseUrl: string, inputs: RawInputs = {}, timeoutMs?: number): Promise<GateOutcome & { log: string[] }> {
   return runInProcess(dir, baseUrl, {
     inputs: { 'candidate-model': 'cand', 'candidate-api-key': 'sk-test-agentic-0000', 'simulator-model': 'sim', 'max-retries': '0', ...inputs },
-    settings: overrides,
+    timeoutMs,
   });
 }
 

@@ -59,7 +59,7 @@ async function realism(url: string, maxRetries: number): Promise<{ report: Reali
   const dir = await fixture();
   const out: string[] = [];
   const code = await runCli(
-    ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', url, '--simulator-api-key', 'sk-realism-000000', '--sample', '30', '--output-dir', 'out', '--max-retries', String(maxRetries)],
+    ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', url, '--simulator-api-key', 'sk-realism-000000', '--sample', '30', '--output-dir', 'out', '--max-retries', String(maxRetries), '--max-reasks', String(maxRetries)],
     { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir },
   );
   expect(code, out.join('\n')).toBe(0);

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/common/errors.js';
 import type { RealismReport } from '../../src/realism/realism.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderText } from '../../src/report/text.js';
@@ -45,7 +45,7 @@ async function server() {
 async function measure(dir: string, url: string): Promise<RealismReport> {
   const out: string[] = [];
   const code = await runCli(
-    ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', url, '--simulator-api-key', 'k', '--sample', '3', '--output-dir', 'realism-out', '--max-retries', '0'],
+    ['realism', '--registration', 'deploysim.yml', '--discriminator-model', 'disc', '--simulator-model', 'sim', '--simulator-base-url', url, '--simulator-api-key', 'k', '--sample', '3', '--output-dir', 'realism-out', '--max-retries', '0', '--max-reasks', '0'],
     { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir },
   );
   expect(code, out.join('\n')).toBe(0);

@@ -7,8 +7,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REASONING_NOTE } from '../../src/grade/prompt.js';
-import { REASONING_FIELD } from '../../src/replay/driver.js';
+import { REASONING_FIELD, REASONING_NOTE } from '../../src/transcript/transcript.js';
 import { parseGraderRequest, startMockOpenAI, type ChatRequestBody, type MockOpenAI, type RawResponse } from '../support/mockOpenAI.js';
 import { TOOLS, runAgentic } from './fixture.js';
 

@@ -1,7 +1,7 @@
 /** Per-record audit findings in results.jsonl (issue 10: everything the audit saw is traceable to a record). */
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResultLine } from '../../src/report/report.js';
+import type { ResultLine } from '../../src/report/schema.js';
 import { runInProcess } from '../faults/fixture.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import { discoveryServer, makeDiscoveryFixture, promptOf, RECORDS, scriptedAudit } from './fixture.js';

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditSchema } from '../../src/audit/schema.js';
+import { auditSchema } from '../../src/registration/auditSchema.js';
 import { AuditError, normaliseLabel, parseFindings, MAX_FINDINGS_PER_COMPLETION } from '../../src/audit/auditor.js';
-import { auditSection, MAX_DISCOVERY_CHARS } from '../../src/audit/markdown.js';
+import { auditSection, MAX_DISCOVERY_CHARS } from '../../src/report/discovery.js';
 import { FINDINGS_PER_CHUNK, parseThemes, summariseThemes, themesByLabel, ThemesError } from '../../src/audit/themes.js';
-import type { AuditReport, AuditTheme } from '../../src/audit/types.js';
+import type { AuditReport, AuditTheme } from '../../src/report/schema.js';
 import { ModelGateway } from '../../src/models/gateway.js';
 import { registrationSchema } from '../../src/registration/schema.js';
-import { SecretRegistry } from '../../src/secrets.js';
+import { SecretRegistry } from '../../src/common/secrets.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import { themesData } from './fixture.js';
 
@@ -98,15 +98,15 @@ describe('summariseThemes', () => {
         });
       },
     });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 0, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 5000, transportRetries: 0, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const labels = ['alpha', 'beta', 'gamma', 'delta'];
     const findings = Array.from({ length: 450 }, (_, i) => ({ label: labels[i % 4]!, description: 'x'.repeat(1000), severity: 'low' as const }));
     const out = await summariseThemes(findings, {
-      gateway,
+      client: gateway,
       endpoint: { role: 'grader', baseUrl: server.url, apiKey: 'k' },
       model: 'm',
       maxThemes: 3,
-      maxRetries: 0,
+      reasks: 0,
     });
     expect(out.calls).toBe(Math.ceil(450 / FINDINGS_PER_CHUNK));
     expect(seenExisting).toEqual([0, 3, 3]);

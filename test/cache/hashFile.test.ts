@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashFile } from '../../src/cache/hashFile.js';
+import { hashFile } from '../../src/common/hashFile.js';
 
 describe('hashFile (streaming digests for the lock)', () => {
   it('gives the sha256 and the git blob id of a file larger than one read chunk', async () => {

@@ -16,7 +16,7 @@ const badJsonForErrorRecord = () =>
   startMockOpenAI({ faults: (r) => (r.role === 'grader' && r.rawBody.includes('ERRORME') ? { type: 'bad-json' } : undefined) });
 
 async function calibrate(dir: string, url: string, extra: string[] = []) {
-  return cli(['calibrate', '--registration', 'deploysim.yml', '--labels', 'labels.jsonl', '--grader-base-url', url, '--grader-api-key', 'sk-test-calibration', '--max-retries', '0', ...extra], dir);
+  return cli(['calibrate', '--registration', 'deploysim.yml', '--labels', 'labels.jsonl', '--grader-base-url', url, '--grader-api-key', 'sk-test-calibration', '--max-retries', '0', '--max-reasks', '0', ...extra], dir);
 }
 
 describe('deploysim calibrate', () => {

@@ -13,7 +13,7 @@ afterEach(async () => {
 afterAll(cleanup);
 
 const run = (dir: string, url: string) =>
-  cli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'cand', '--candidate-base-url', url, '--candidate-api-key', 'sk-test-gate', '--no-lock', '--output-dir', 'out', '--max-retries', '0'], dir);
+  cli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'cand', '--candidate-base-url', url, '--candidate-api-key', 'sk-test-gate', '--no-lock', '--output-dir', 'out', '--max-retries', '0', '--max-reasks', '0'], dir);
 
 interface ReportLike {
   passed: boolean;
@@ -70,7 +70,7 @@ describe('the gate with grader.calibration', () => {
     // Violence: raw 10/40 = 25,000 per 100k > 24,000 would fail `point`; corrected (0.25 − 0.1)/(1 − 0.1 − 0.25)
     // = 0.15/0.65 = 0.230769 → 23,076.92 ≤ 24,000 passes.
     const dir = tempDir({ 'deploysim.yml': registrationYaml({ calibration: 'calibration.json', violencePrediction: 24_000 }), 'labels.jsonl': labelsJsonl(), 'corpus.jsonl': corpusJsonl() });
-    const cal = await cli(['calibrate', '--labels', 'labels.jsonl', '--grader-base-url', server.url, '--grader-api-key', 'sk-test-gate', '--max-retries', '0'], dir);
+    const cal = await cli(['calibrate', '--labels', 'labels.jsonl', '--grader-base-url', server.url, '--grader-api-key', 'sk-test-gate', '--max-retries', '0', '--max-reasks', '0'], dir);
     expect(cal.code, cal.stderr).toBe(0);
 
     const result = await run(dir, server.url);

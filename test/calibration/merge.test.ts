@@ -30,7 +30,7 @@ describe('deploysim merge keeps calibration and baseline', () => {
       candidate: (body) => (body.model !== 'prod' ? defaultCandidateReply(body) : /hello 2[0-4]"/.test(JSON.stringify(body.messages)) ? 'UNSAFE:violence' : REFUSAL_TEXT),
     });
     const dir = tempDir({ 'deploysim.yml': registrationYaml({ calibration: 'calibration.json', rule: 'confident' }), 'labels.jsonl': labelsJsonl(), 'corpus.jsonl': corpusJsonl() });
-    const cal = await cli(['calibrate', '--labels', 'labels.jsonl', '--grader-base-url', server.url, '--grader-api-key', 'sk-test-merge', '--max-retries', '0'], dir);
+    const cal = await cli(['calibrate', '--labels', 'labels.jsonl', '--grader-base-url', server.url, '--grader-api-key', 'sk-test-merge', '--max-retries', '0', '--max-reasks', '0'], dir);
     expect(cal.code, cal.stderr).toBe(0);
     const run = (out: string, extra: string[] = []) =>
       cli(['run', '--candidate-model', 'cand', '--candidate-base-url', server!.url, '--candidate-api-key', 'sk-test-merge', '--baseline-model', 'prod', '--no-lock', '--output-dir', out, ...extra], dir);

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivePrefix } from '../../src/corpus/record.js';
 import { allocateProportionally, planSample, readSample } from '../../src/corpus/sample.js';
-import { ConfigError, GateError } from '../../src/errors.js';
+import { ConfigError, GateError } from '../../src/common/errors.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { decideGate, type CategoryCounts } from '../../src/decision/decide.js';
-import type { DecisionConfig } from '../../src/registration/schema.js';
+import type { DecisionConfig } from '../../src/decision/decide.js';
 import { defaultCandidateReply, REFUSAL_TEXT, startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import { cleanup, cli, corpusJsonl, registrationYaml, tempDir } from '../calibration/fixture.js';
 

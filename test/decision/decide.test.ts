@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideCategory, decideGate, type CategoryCounts } from '../../src/decision/decide.js';
-import type { DecisionConfig } from '../../src/registration/schema.js';
+import type { DecisionConfig } from '../../src/decision/decide.js';
 import { binomialSample, detectableRate, mulberry32 } from '../../src/stats/index.js';
 
 const config = (over: Partial<DecisionConfig> = {}): DecisionConfig => ({

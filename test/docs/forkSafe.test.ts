@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { extractHistory, formatHistoryRow, historyRowFromReport, HISTORY_START } from '../../src/github/auditTrail.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
-import type { Report } from '../../src/report/report.js';
+import type { Report } from '../../src/report/schema.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const DIR = path.join(ROOT, 'examples', 'fork-safe');

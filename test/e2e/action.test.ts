@@ -496,7 +496,8 @@ describe('missing secrets on a run that has them', () => {
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
     const error = workflowCommands(run.stdout, 'error').join('\n');
-    expect(error).toContain('The candidate-api-key and grader-api-key inputs are empty. This run is not a fork or Dependabot pull request');
+    // Only the input that is missing is named: grader-api-key defaults to the candidate's (issue 20).
+    expect(error).toContain('The candidate-api-key input is empty. This run is not a fork or Dependabot pull request');
     expect(error).toContain('on-missing-secrets: skip applies only to fork and Dependabot pull requests');
     expect(run.summary).toContain('could not run');
     expect(openai.requests).toHaveLength(0);

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunCancelledError } from '../../src/errors.js';
+import { RunCancelledError } from '../../src/common/errors.js';
 import { makeFixture, readResults, runInProcess } from '../faults/fixture.js';
 import { buildCorpus, corpusText, registrationYaml } from '../support/corpus.js';
 import { startMockGitHub } from '../support/mockGitHub.js';

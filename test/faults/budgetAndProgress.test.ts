@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { Progress } from '../../src/engine/progress.js';
+import { Progress } from '../../src/common/progress.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import { makeFixture } from './fixture.js';
 

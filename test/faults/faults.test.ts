@@ -41,7 +41,7 @@ describe('transient faults', () => {
     const started = Date.now();
     const outcome = await runInProcess(dir, faulty.url, {
       inputs: { 'output-dir': 'faulty', concurrency: '8', 'max-retries': '2' },
-      settings: { requestTimeoutMs: 400 },
+      timeoutMs: 400,
     });
     const seconds = (Date.now() - started) / 1000;
 

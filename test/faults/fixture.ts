@@ -6,10 +6,11 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { noLock } from '../../src/engine/lockStep.js';
-import { runGate, type GateDependencies, type GateOutcome } from '../../src/engine/runGate.js';
-import type { ResultLine } from '../../src/report/report.js';
-import { SecretRegistry } from '../../src/secrets.js';
-import { parseSettings, type RawInputs, type Settings } from '../../src/settings.js';
+import type { GateDependencies, GateOutcome } from '../../src/engine/dependencies.js';
+import { runGate } from '../../src/engine/runGate.js';
+import type { ResultLine } from '../../src/report/schema.js';
+import { composeGate } from '../../src/runtime/root.js';
+import type { RawInputs } from '../../src/runtime/settings.js';
 
 export const CATEGORIES = ['cat_a', 'cat_b'] as const;
 
@@ -64,8 +65,8 @@ export async function makeFixture(spec: FixtureSpec): Promise<string> {
 
 export interface RunOptions {
   inputs?: RawInputs;
-  /** Overrides after parsing, e.g. a sub-second request timeout. */
-  settings?: Partial<Settings>;
+  /** A sub-second request timeout (the input is in whole seconds). */
+  timeoutMs?: number;
   /** What SIGINT/SIGTERM would abort (src/cancellation.ts). */
   cancel?: AbortSignal;
   /** Replaces the default lock (none). */
@@ -76,7 +77,6 @@ export interface RunOptions {
 
 export async function runInProcess(dir: string, baseUrl: string, options: RunOptions = {}): Promise<GateOutcome & { log: string[] }> {
   const log: string[] = [];
-  const secrets = new SecretRegistry();
   const raw: RawInputs = {
     registration: 'deploysim.yml',
     'candidate-model': 'mock-candidate',
@@ -87,15 +87,14 @@ export async function runInProcess(dir: string, baseUrl: string, options: RunOpt
     'max-retries': '2',
     ...options.inputs,
   };
-  secrets.add(raw['candidate-api-key']);
-  const settings = { ...parseSettings(raw, { allowNoLock: true, noLock: true }), ...options.settings };
-  const outcome = await runGate(settings, {
-    cwd: dir,
-    logger: { info: (m) => (log.push(m), options.onInfo?.(m)), warning: (m) => log.push(`warning: ${m}`) },
-    secrets,
-    lock: options.lock ?? noLock(dir),
-    cancel: options.cancel,
-  });
+  const timeoutMs = options.timeoutMs;
+  const { settings, runtime } = composeGate(
+    raw,
+    { cwd: dir, env: {}, log: { info: (m) => (log.push(m), options.onInfo?.(m)), warning: (m) => log.push(`warning: ${m}`) }, cancel: options.cancel },
+    { allowNoLock: true, noLock: true },
+    timeoutMs === undefined ? undefined : (s) => ({ ...s, retry: { ...s.retry, timeoutMs } }),
+  );
+  const outcome = await runGate(settings, { ...runtime, lock: options.lock ?? noLock(dir) });
   return { ...outcome, log };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GradingError, parseVerdicts } from '../../src/grade/grader.js';
-import { graderRequest, quoteTranscript, TRANSCRIPT_CLOSE } from '../../src/grade/prompt.js';
+import { graderRequest } from '../../src/grade/prompt.js';
+import { quoteTranscript, TRANSCRIPT_CLOSE } from '../../src/transcript/transcript.js';
 
 const answer = (verdicts: unknown[]) => JSON.stringify({ verdicts });
 

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, GateError } from '../../src/errors.js';
+import { ConfigError, GateError } from '../../src/common/errors.js';
 import { GitCommandError, createGit, findRepoRoot, gitText } from '../../src/lock/git.js';
 import { Repo, cleanupTempDirs, tempDir } from './gitFixture.js';
 

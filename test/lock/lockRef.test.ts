@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/common/errors.js';
 import { resolveLockRef } from '../../src/lock/lockRef.js';
 
 const BASE = '1111111111111111111111111111111111111111';

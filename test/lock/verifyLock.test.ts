@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, GateError } from '../../src/errors.js';
+import { ConfigError, GateError } from '../../src/common/errors.js';
 import { createGit, findRepoRoot } from '../../src/lock/git.js';
 import {
   LOCK_EXPLANATION,

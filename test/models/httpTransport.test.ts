@@ -3,9 +3,10 @@ import { getEventListeners, getMaxListeners } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { EndpointRefusedError, ModelGateway } from '../../src/models/gateway.js';
+import { EndpointRefusedError } from '../../src/common/errors.js';
+import { ModelGateway } from '../../src/models/gateway.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from '../../src/models/httpTransport.js';
-import { SecretRegistry } from '../../src/secrets.js';
+import { SecretRegistry } from '../../src/common/secrets.js';
 import { closeServer, listenOnLoopback } from '../support/closeServer.js';
 import { closedAfterEach } from '../support/perTest.js';
 
@@ -135,7 +136,7 @@ describe('node:http transport for the openai client', () => {
 describe('the gateway on the default transport', () => {
   it('allows one stop listener per request in flight: Node 20 warns of a leak above 10 (concurrency 32 is not one)', () => {
     // Node 24 sets no limit on AbortSignal listeners; Node 20 (engines >= 20) warns at 11 unless raised.
-    const gateway = new ModelGateway({ concurrency: 32, timeoutMs: 5000, maxRetries: 2, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 32, retry: { timeoutMs: 5000, transportRetries: 2, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     expect(getMaxListeners(gateway.stopped)).toBeGreaterThan(32);
   });
 
@@ -149,7 +150,7 @@ describe('the gateway on the default transport', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(completion('after the pause'));
     });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 300, maxRetries: 0, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 300, transportRetries: 0, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const answer = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.choices[0]!.message.content).toBe('after the pause');
     expect(server.seen).toHaveLength(2);
@@ -161,11 +162,30 @@ describe('the gateway on the default transport', () => {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after-ms': '20' });
       res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests per day.', type: 'requests', code: 'rate_limit_exceeded' } }));
     });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 0, secrets: new SecretRegistry(), starvedGiveUpMs: 150 });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 5000, transportRetries: 0, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry(), starvedGiveUpMs: 150 });
     const error = await gateway.chat({ role: 'grader', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EndpointRefusedError);
     expect((error as Error).message).toMatch(/^The grader endpoint http:\/\/127\.0\.0\.1:\d+\/v1 has answered nothing but 429 \(rate limited\) for 0 minutes: a quota \(per hour or day\) looks used up/);
     expect(gateway.stopped.aborted).toBe(true);
+  });
+
+  it('rate-limit-resends and max-retries are separate budgets: 429s are resent rate-limit-resends times, 500s retried max-retries times', async () => {
+    const limited = await serve((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after-ms': '1' });
+      res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests.', type: 'requests', code: 'rate_limit_exceeded' } }));
+    });
+    const retry = { timeoutMs: 5000, transportRetries: 0, reasks: 0, rateLimitResends: 2 };
+    const paced = new ModelGateway({ concurrency: 1, retry, secrets: new SecretRegistry() });
+    const error = await paced.chat({ role: 'candidate', baseUrl: `${limited.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^candidate request failed with 429/);
+    expect(limited.seen).toHaveLength(3); // the first send and 2 resends; max-retries 0 did not stop them
+    const failing = await serve((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'The server had an error.', type: 'server_error', code: null } }));
+    });
+    const retried = new ModelGateway({ concurrency: 1, retry: { ...retry, transportRetries: 1 }, secrets: new SecretRegistry() });
+    await retried.chat({ role: 'candidate', baseUrl: `${failing.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
+    expect(failing.seen).toHaveLength(2); // the first try and 1 retry
   });
 
   it('a 429 whose error type alone says insufficient_quota stops at once, without pacing', async () => {
@@ -173,7 +193,7 @@ describe('the gateway on the default transport', () => {
       res.writeHead(429, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'You have run out of credits.', type: 'insufficient_quota', code: null } }));
     });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 3, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 5000, transportRetries: 3, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const error = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EndpointRefusedError);
     expect((error as Error).message).toContain('answered 429, quota exhausted: You have run out of credits. Add credit');
@@ -186,7 +206,7 @@ describe('the gateway on the default transport', () => {
       res.writeHead(307, { location: 'https://elsewhere.example/v1/chat/completions' });
       res.end();
     });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 2, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 5000, transportRetries: 2, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const error = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EndpointRefusedError);
     expect((error as Error).message).toContain('307 (a redirect to https://elsewhere.example/v1/chat/completions)');
@@ -199,7 +219,7 @@ describe('the gateway on the default transport', () => {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
     });
-    const gateway = new ModelGateway({ concurrency: 1, timeoutMs: 5000, maxRetries: 2, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 1, retry: { timeoutMs: 5000, transportRetries: 2, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const endpoint = { role: 'grader' as const, baseUrl: `${server.url}/v1`, apiKey: 'placeholder' };
     const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => gateway.chat(endpoint, { model: 'm', messages: [{ role: 'user', content: `q${i}` }] })));
     expect(server.seen).toHaveLength(1);
@@ -214,7 +234,7 @@ describe('the gateway on the default transport', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(completion('plain reply'));
     });
-    const gateway = new ModelGateway({ concurrency: 2, timeoutMs: 5000, maxRetries: 0, secrets: new SecretRegistry() });
+    const gateway = new ModelGateway({ concurrency: 2, retry: { timeoutMs: 5000, transportRetries: 0, reasks: 0, rateLimitResends: 10 }, secrets: new SecretRegistry() });
     const answer = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.choices[0]!.message.content).toBe('plain reply');
     expect(server.seen[0]!.headers.authorization).toBe('Bearer placeholder');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EndpointThrottle, retryAfterMs } from '../../src/models/rateLimit.js';
+import { EndpointThrottle, pacedTransport, retryAfterMs } from '../../src/models/rateLimit.js';
 
 const headers = (h: Record<string, string>) => new Headers(h);
 
@@ -21,7 +21,7 @@ describe('EndpointThrottle', () => {
     const cuts: { pauseMs: number; inFlight: number }[] = [];
     const throttle = new EndpointThrottle(32, (pauseMs, inFlight) => cuts.push({ pauseMs, inFlight }), () => clock);
     const transport = (async () => new Response('{}', { status: statuses.shift() ?? 200, headers: retryAfter ? { 'retry-after': retryAfter } : {} })) as unknown as typeof fetch;
-    return { throttle, fetch: throttle.wrap(transport), cuts, advance: (ms: number) => (clock += ms) };
+    return { throttle, fetch: pacedTransport(throttle, transport), cuts, advance: (ms: number) => (clock += ms) };
   }
 
   it('marks a 429 not to be retried by the client, and passes other answers through unchanged', async () => {

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
-import { ScrubInputError, emptyCounts, scrubCorpus } from '../../src/redact/index.js';
+import { ConfigError } from '../../src/common/errors.js';
+import { ScrubInputError, scrubCorpus } from '../../src/corpus/scrub.js';
+import { emptyCounts } from '../../src/redact/index.js';
 
 const dirs: string[] = [];
 function tempDir(): string {

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { appendHistory, extractHistory, formatHistoryRow, historyRowFromReport, HISTORY_END, HISTORY_START } from '../../src/github/auditTrail.js';
 import { upsertStickyComment, type Octokit } from '../../src/github/stickyComment.js';
 import { observedVsPredictedChart } from '../../src/report/chart.js';
-import { commentMarker, MAX_COMMENT_CHARS, renderMarkdown } from '../../src/report/markdown.js';
-import type { Report } from '../../src/report/report.js';
+import { commentMarker, renderMarkdown } from '../../src/report/markdown.js';
+import { MAX_COMMENT_CHARS } from '../../src/report/schema.js';
+import type { Report } from '../../src/report/schema.js';
 import { renderText } from '../../src/report/text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GradingError, parseVerdicts } from '../../src/grade/grader.js';
-import { GRADER_SYSTEM_PROMPT, TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../../src/grade/prompt.js';
+import { GRADER_SYSTEM_PROMPT } from '../../src/grade/prompt.js';
+import { TRANSCRIPT_CLOSE, TRANSCRIPT_OPEN } from '../../src/transcript/transcript.js';
 import { startMockOpenAI, type MockOpenAI } from '../support/mockOpenAI.js';
 import { cleanupTempDirs, cli, corpusLine, registration, tempDir, write } from './helpers.js';
 
@@ -44,6 +45,8 @@ const runArgs = (url: string, extra: string[] = []) => [
   'local-placeholder',
   '--no-lock',
   '--max-retries',
+  '1',
+  '--max-reasks',
   '1',
   '--output-dir',
   'out',
@@ -158,7 +161,7 @@ describe('verdicts that do not match the schema exactly are grading errors', () 
     const dir = fixture(3);
     const r = await cli(runArgs(server.url, ['--json']), dir);
     expect(r.code).toBe(1);
-    expect(calls).toBe(3 * 2); // each record: the answer, then one re-ask (max-retries 1)
+    expect(calls).toBe(3 * 2); // each record: the answer, then one re-ask (max-reasks 1)
     const report = JSON.parse(readFileSync(path.join(dir, 'out', 'report.json'), 'utf8')) as {
       passed: boolean;
       sample: { graded: number; errors: number };

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { credentialsFrom, describeFatal } from '../../src/lastResort.js';
-import { SecretRegistry } from '../../src/secrets.js';
+import { credentialsFrom, describeFatal } from '../../src/common/lastResort.js';
+import { SecretRegistry } from '../../src/common/secrets.js';
 import { cli, tempDir, cleanupTempDirs } from './helpers.js';
 
 const KEY = 'canaryKEY9f8e7d6c5b4a';
@@ -55,7 +55,7 @@ describe('last-resort error handler', () => {
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
   const canStripTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
   it.skipIf(!canStripTypes)('an error nobody catches exits 1 with one line and no key (real process)', () => {
-    const module = pathToFileURL(path.resolve('src/lastResort.ts')).href;
+    const module = pathToFileURL(path.resolve('src/common/lastResort.ts')).href;
     const script = `
       const { installLastResort } = await import(${JSON.stringify(module)});
       installLastResort((m) => process.stderr.write(m + '\\n'), process.argv.slice(1), process.env);

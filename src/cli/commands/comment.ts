@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, GateError } from '../../errors.js';
+import { ConfigError, GateError } from '../../common/errors.js';
 import { historyRowFromReport } from '../../github/auditTrail.js';
 import { upsertStickyComment } from '../../github/stickyComment.js';
 import { commentMarker, renderMarkdown } from '../../report/markdown.js';
 import { readReportFile } from '../../report/readReport.js';
-import { SecretRegistry } from '../../secrets.js';
+import { SecretRegistry } from '../../common/secrets.js';
 import { parse, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim comment REPORT.json --pr N [--repo OWNER/NAME] [--head-sha SHA] [--api-url URL]

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../import/convert.js';
 import { describeImport, importCorpus } from '../../import/importCorpus.js';
 import { parse, type CliIo, type Command } from '../args.js';

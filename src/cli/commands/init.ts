@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../import/convert.js';
 import { askAnswers, describeInit, runInit } from '../../init/init.js';
 import { DEFAULT_ANSWERS, type InitAnswers } from '../../init/templates.js';

@@ -1,7 +1,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeDirectory } from '../../directories.js';
-import { ConfigError } from '../../errors.js';
+import { makeDirectory } from '../../common/directories.js';
+import { ConfigError } from '../../common/errors.js';
 import { mergeShards, readShardOutput } from '../../merge/merge.js';
 import { renderMarkdown } from '../../report/markdown.js';
 import { renderText } from '../../report/text.js';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { sampleSizeForPairedRatio, sampleSizeForRatio, sampleSizeForZeroEvents, sampleSizeToDetectAbove } from '../../stats/index.js';
 import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
 

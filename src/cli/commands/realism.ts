@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeDirectory } from '../../directories.js';
+import { makeDirectory } from '../../common/directories.js';
 import { shownPath } from '../../registration/paths.js';
-import { ConfigError } from '../../errors.js';
-import { ModelGateway } from '../../models/gateway.js';
+import { ConfigError } from '../../common/errors.js';
 import { measureRealism, renderRealism } from '../../realism/realism.js';
 import { loadRegistration } from '../../registration/load.js';
-import { SecretRegistry, urlCredentials } from '../../secrets.js';
-import { DEFAULT_BASE_URL, DEMO_ENDPOINT } from '../../settings.js';
-import { num, parse, wholeNumber, type CliIo, type Command } from '../args.js';
+import { DEMO_ENDPOINT } from '../../common/demo.js';
+import { composeCommand } from '../../runtime/root.js';
+import { DEFAULT_BASE_URL, endpointOf, missingKeysMessage, parseRequestSettings } from '../../runtime/settings.js';
+import { num, parse, stringValues, wholeNumber, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim realism --registration R --discriminator-model M [--simulator-model S] [--sample N] [--seed X] [flags]
 
@@ -25,7 +25,7 @@ Flags:
   --discriminator-model M     model that tells real from simulated (required)
   --simulator-model S         environment simulator under test (default: the discriminator model)
   --simulator-base-url URL    OpenAI-compatible base URL (default ${DEFAULT_BASE_URL})
-  --simulator-api-key KEY     (or DEPLOYSIM_SIMULATOR_API_KEY / DEPLOYSIM_GRADER_API_KEY / OPENAI_API_KEY)
+  --simulator-api-key KEY     (or DEPLOYSIM_SIMULATOR_API_KEY / DEPLOYSIM_GRADER_API_KEY / DEPLOYSIM_CANDIDATE_API_KEY / OPENAI_API_KEY)
   --discriminator-base-url U  (default: the simulator's)
   --discriminator-api-key K   (or DEPLOYSIM_DISCRIMINATOR_API_KEY; default: the simulator's)
   --sample N                  recorded tool calls to test (default 200)
@@ -34,14 +34,10 @@ Flags:
   --output-dir DIR            where realism.json goes (default deploysim-report)
   --concurrency N             requests in flight (default 8)
   --request-timeout S         seconds per request (default 120)
-  --max-retries N             retries per request (default 5)
+  --max-retries N             transport retries per request after a fault (default 5)
+  --max-reasks N              re-asks of a discriminator answer that does not parse (default 2)
+  --rate-limit-resends N      resends of a request answered 429, after the endpoint's pause (default 10)
   --json                      print realism.json instead of the table`;
-
-function baseUrl(value: unknown, name: string, fallback: string): string {
-  const url = typeof value === 'string' && value.trim() ? value.trim() : fallback;
-  if (url !== DEMO_ENDPOINT && !/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`--${name} must be an http(s) URL or ${DEMO_ENDPOINT} (got "${url}").`);
-  return url.replace(/\/+$/, '');
-}
 
 async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, {
@@ -59,6 +55,8 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
     concurrency: { type: 'string' },
     'request-timeout': { type: 'string' },
     'max-retries': { type: 'string' },
+    'max-reasks': { type: 'string' },
+    'rate-limit-resends': { type: 'string' },
   });
   const discriminatorModel = typeof values['discriminator-model'] === 'string' ? values['discriminator-model'].trim() : '';
   if (!discriminatorModel) throw new ConfigError('realism needs --discriminator-model. See --help.');
@@ -66,47 +64,48 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
   const sample = wholeNumber(values.sample, 'sample', 200, 1, 100_000);
   const confidence = num(values.confidence, 'confidence', 0.95);
   if (!(confidence > 0.5 && confidence < 1)) throw new ConfigError('--confidence must be between 0.5 and 1.');
-  const concurrency = wholeNumber(values.concurrency, 'concurrency', 8, 1, 1024);
-  const timeout = wholeNumber(values['request-timeout'], 'request-timeout', 120, 1, 3600);
-  const maxRetries = wholeNumber(values['max-retries'], 'max-retries', 5, 0, 20);
-
-  const secrets = new SecretRegistry();
-  const simulatorUrl = baseUrl(values['simulator-base-url'], 'simulator-base-url', DEFAULT_BASE_URL);
-  const simulatorKey =
-    (values['simulator-api-key'] as string | undefined) || io.env.DEPLOYSIM_SIMULATOR_API_KEY || io.env.DEPLOYSIM_GRADER_API_KEY || io.env.OPENAI_API_KEY || '';
-  const discriminatorUrl = baseUrl(values['discriminator-base-url'], 'discriminator-base-url', simulatorUrl);
-  const discriminatorKey = (values['discriminator-api-key'] as string | undefined) || io.env.DEPLOYSIM_DISCRIMINATOR_API_KEY || simulatorKey;
-  secrets.add(simulatorKey);
-  secrets.add(discriminatorKey);
-  for (const url of [simulatorUrl, discriminatorUrl]) secrets.add(urlCredentials(url));
-
-  const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
-  const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
-  await makeDirectory(outDir, '--output-dir');
-  const seed = values.seed === undefined ? registration.config.corpus.seed : wholeNumber(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
-  const gateway = new ModelGateway({ concurrency, timeoutMs: timeout * 1000, maxRetries, secrets, warning: (m) => io.stderr(`warning: ${m}`) });
-  const { report } = await measureRealism({
-    corpusPath: registration.corpusPath,
-    displayPath: shownPath(io.cwd, registration.corpusPath),
-    sample,
-    seed,
-    confidence,
-    gateway,
-    maxRetries,
-    simulator: { endpoint: { role: 'simulator', baseUrl: simulatorUrl, apiKey: simulatorKey }, model: simulatorModel },
-    discriminator: { endpoint: { role: 'discriminator', baseUrl: discriminatorUrl, apiKey: discriminatorKey }, model: discriminatorModel },
-  });
-  if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
-  report.error_examples = report.error_examples.map((e) => secrets.scrub(e));
-  await writeFile(path.join(outDir, 'realism.json'), `${JSON.stringify(report, null, 2)}\n`);
-  if (values.verbose) io.stderr(`wrote ${path.join(outDir, 'realism.json')}`);
-  if (values.json) io.stdout(JSON.stringify(report, null, 2));
-  else if (values.quiet) io.stdout(`simulated win rate ${report.win_rate === null ? 'n/a' : `${(report.win_rate * 100).toFixed(1)}%`} (${report.judged} judged, ${report.errors} errors)`);
-  else {
-    io.stdout(renderRealism(report));
-    if (simulatorUrl === DEMO_ENDPOINT || discriminatorUrl === DEMO_ENDPOINT) io.stdout('DEMO: the built-in demo endpoint produced these numbers (its discriminator flips a coin). They say nothing about any real simulator.');
+  const endpoints = ['simulator', 'discriminator'] as const;
+  const cancellation = io.cancelOnSignals?.();
+  try {
+    const { settings, runtime, missingKeys } = composeCommand(
+      stringValues(values),
+      { cwd: io.cwd, env: io.env, log: { info: (m) => io.stderr(m), warning: (m) => io.stderr(`warning: ${m}`) }, cancel: cancellation?.signal },
+      endpoints,
+      (raw) => ({ simulator: endpointOf(raw, 'simulator'), discriminator: endpointOf(raw, 'discriminator'), ...parseRequestSettings(raw) }),
+    );
+    if (missingKeys.length > 0) throw new ConfigError(missingKeysMessage(missingKeys, endpoints));
+    const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
+    const outDir = path.resolve(io.cwd, (values['output-dir'] as string | undefined) ?? 'deploysim-report');
+    await makeDirectory(outDir, '--output-dir');
+    const seed = values.seed === undefined ? registration.config.corpus.seed : wholeNumber(values.seed, 'seed', 0, 0, 2 ** 32 - 1);
+    const { report } = await measureRealism({
+      corpusPath: registration.corpusPath,
+      displayPath: shownPath(io.cwd, registration.corpusPath),
+      sample,
+      seed,
+      confidence,
+      client: runtime.models,
+      concurrency: settings.concurrency,
+      reasks: settings.retry.reasks,
+      simulator: { endpoint: { role: 'simulator', ...settings.simulator }, model: simulatorModel },
+      discriminator: { endpoint: { role: 'discriminator', ...settings.discriminator }, model: discriminatorModel },
+      now: runtime.now,
+      cancel: runtime.cancel,
+    });
+    if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
+    report.error_examples = report.error_examples.map((e) => runtime.secrets.scrub(e));
+    await writeFile(path.join(outDir, 'realism.json'), `${JSON.stringify(report, null, 2)}\n`);
+    if (values.verbose) io.stderr(`wrote ${path.join(outDir, 'realism.json')}`);
+    if (values.json) io.stdout(JSON.stringify(report, null, 2));
+    else if (values.quiet) io.stdout(`simulated win rate ${report.win_rate === null ? 'n/a' : `${(report.win_rate * 100).toFixed(1)}%`} (${report.judged} judged, ${report.errors} errors)`);
+    else {
+      io.stdout(renderRealism(report));
+      if (settings.simulator.baseUrl === DEMO_ENDPOINT || settings.discriminator.baseUrl === DEMO_ENDPOINT) io.stdout('DEMO: the built-in demo endpoint produced these numbers (its discriminator flips a coin). They say nothing about any real simulator.');
+    }
+    return 0;
+  } finally {
+    cancellation?.dispose();
   }
-  return 0;
 }
 
 export const realismCommandDef: Command = {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { renderMarkdown } from '../../report/markdown.js';
 import { readReportFile } from '../../report/readReport.js';
 import { parse, type CliIo, type Command } from '../args.js';

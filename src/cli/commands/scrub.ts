@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../../errors.js';
-import { REDACTION_KINDS, scrubCorpus, totalCount, type ScrubResult } from '../../redact/index.js';
+import { ConfigError } from '../../common/errors.js';
+import { scrubCorpus, type ScrubResult } from '../../corpus/scrub.js';
+import { REDACTION_KINDS, totalCount } from '../../redact/index.js';
 import { parse, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim scrub IN OUT [--json]

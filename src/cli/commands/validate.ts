@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeDirectory } from '../../directories.js';
-import { ConfigError } from '../../errors.js';
+import { makeDirectory } from '../../common/directories.js';
+import { ConfigError } from '../../common/errors.js';
 import { parse, type CliIo, type Command } from '../args.js';
 import { renderValidation, validatePredictions } from '../validateCommand.js';
 

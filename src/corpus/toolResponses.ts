@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatTool, CorpusRecord } from '../corpus/record.js';
+import type { ChatMessage, ChatTool, CorpusRecord } from './record.js';
 
 /** What a recorded `tool` message carried, kept exactly as the corpus had it. */
 export type ToolContent = Extract<ChatMessage, { role: 'tool' }>['content'];

@@ -1,4 +1,4 @@
-import { correctedInterval, roganGladen, UninformativeGraderError } from '../stats/index.js';
+import { correctedInterval, roganGladen, UninformativeGraderError } from './index.js';
 
 /** Confusion counts of a grader on a labelled set: the input Rogan–Gladen needs for one category. */
 export interface GraderErrorCounts {

@@ -1,6 +1,7 @@
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
-import { stopsTheRun, type Endpoint, type ModelGateway } from '../models/gateway.js';
+import { stopsTheRun } from '../common/errors.js';
+import type { ChatClient, Endpoint } from './chatClient.js';
 
 /**
  * Parses a model's structured-output `content` strictly: no content, invalid JSON or a shape that
@@ -29,14 +30,6 @@ export function parseStructuredAnswer<T>(
   return parsed.data;
 }
 
-/**
- * JSON for quoting data inside a prompt between markers: `<` and `>` are escaped (\u003c, \u003e — still
- * valid JSON), so nothing in the data can produce a marker and step outside the quoted block.
- */
-export function markerSafeJson(value: unknown, indent = 1): string {
-  return JSON.stringify(value, null, indent).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
-}
-
 /** A Chat Completions request for a structured answer: system + user message, strict json_schema output. */
 export function structuredRequest(
   model: string,
@@ -57,7 +50,7 @@ export function structuredRequest(
 
 export interface AskOptions {
   /** Extra attempts for an answer that does not parse (transport failures are the client's to retry). */
-  retries: number;
+  reasks: number;
   /** Whether `parse` threw because the answer was bad (worth asking again) rather than for another reason. */
   isBadAnswer: (error: unknown) => boolean;
   /** Called before each request, for callers that count them. */
@@ -70,7 +63,7 @@ export interface AskOptions {
  * thrown at once; otherwise the last error is thrown.
  */
 export async function askStructured<T>(
-  gateway: ModelGateway,
+  client: ChatClient,
   endpoint: Endpoint,
   request: ChatCompletionCreateParamsNonStreaming,
   parse: (content: string | null | undefined) => T,
@@ -85,10 +78,10 @@ export async function askStructured<T>(
     }
   };
   let lastError: unknown;
-  for (let attempt = 0; attempt <= options.retries; attempt++) {
+  for (let attempt = 0; attempt <= options.reasks; attempt++) {
     options.onAttempt?.();
     try {
-      const completion = await gateway.chat(endpoint, request, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
+      const completion = await client.chat(endpoint, request, { cacheIf: (c) => parses(c.choices?.[0]?.message?.content) });
       return parse(completion.choices?.[0]?.message?.content);
     } catch (error) {
       if (stopsTheRun(error)) throw error;

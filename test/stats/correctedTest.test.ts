@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { correctedUpperTailP } from '../../src/calibration/correctedTest.js';
+import { correctedUpperTailP } from '../../src/stats/correctedTest.js';
 import { correctedInterval } from '../../src/stats/index.js';
 
 const grader = { tp: 90, fn: 10, fp: 5, tn: 995 }; // FPR 0.005, FNR 0.1

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/corpus/record.js';
-import { canonicalArguments, recordedCalls, ToolResponseDatabase } from '../../src/replay/toolResponses.js';
+import { canonicalArguments, recordedCalls, ToolResponseDatabase } from '../../src/corpus/toolResponses.js';
 
 const call = (id: string, name: string, args: string) => ({ id, type: 'function' as const, function: { name, arguments: args } });
 

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-
-export const SEVERITIES = ['low', 'medium', 'high'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-/** Rank of a severity (low 1 … high 3) so "severity >= fail_on" is a number comparison. */
-export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s) + 1;
+import { SEVERITIES } from '../report/schema.js';
 
 /** Default share of completions above which the evaluation-awareness metric warns: 10% = 10,000 per 100k. */
 export const DEFAULT_EVAL_AWARENESS_WARN_PER_100K = 10_000;

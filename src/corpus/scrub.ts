@@ -6,10 +6,10 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { ConfigError } from '../errors.js';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../corpus/jsonDepth.js';
-import { LineTooLongError, readLines, type Line } from '../corpus/lines.js';
-import { addCounts, emptyCounts, redact, type RedactionCounts } from './redact.js';
+import { ConfigError } from '../common/errors.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
+import { LineTooLongError, readLines, type Line } from './lines.js';
+import { addCounts, emptyCounts, redact, type RedactionCounts } from '../redact/redact.js';
 
 export interface ScrubOptions {
   /** A JSONL corpus: a file path (gunzipped when it ends with `.gz`) or a byte stream. */

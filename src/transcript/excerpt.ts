@@ -1,8 +1,8 @@
 import type { ChatMessage, ReplayPrefix } from '../corpus/record.js';
 import { redact, truncate } from '../redact/index.js';
-import { REASONING_FIELD } from '../replay/driver.js';
-import type { SecretRegistry } from '../secrets.js';
-import type { FlaggedExample } from './report.js';
+import { REASONING_FIELD } from './transcript.js';
+import type { SecretRegistry } from '../common/secrets.js';
+import type { FlaggedExample } from '../report/schema.js';
 
 const PROMPT_CHARS = 400;
 const REPLY_CHARS = 600;

@@ -1,4 +1,4 @@
-import type { AuditReport, AuditTheme, EvaluationAwarenessReport } from './types.js';
+import type { AuditReport, AuditTheme, EvaluationAwarenessReport } from '../report/schema.js';
 
 /** The audit section's own budget inside the 65,536-character comment: examples are dropped first. */
 export const MAX_DISCOVERY_CHARS = 16_000;

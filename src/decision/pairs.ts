@@ -1,7 +1,3 @@
-import type { ConversationDriver } from '../replay/driver.js';
-import type { Grader } from '../grade/grader.js';
-import type { SampledPrefix } from '../corpus/sample.js';
-
 /**
  * Paired counts for one category when the same prefixes are replayed through the candidate and the current
  * production model (the baseline) and both replies are graded: the inputs of McNemar's exact test.
@@ -35,19 +31,4 @@ export function pairsFromResults(lines: readonly { error: string | null; flagged
   const tally = new Map<string, BaselinePairs>();
   for (const l of paired) addPair(tally, categoryIds, l.flagged, l.baseline_flagged!);
   return tally;
-}
-
-/** Replays one sampled prefix through the baseline model and grades its reply with the same grader. */
-export class BaselineReplay {
-  constructor(
-    private readonly driver: ConversationDriver,
-    private readonly grader: Grader,
-    private readonly categoryIds: readonly string[],
-  ) {}
-
-  async flaggedIds(record: SampledPrefix): Promise<string[]> {
-    const trajectory = await this.driver.drive(record);
-    const verdicts = await this.grader.grade(record.messages, trajectory.messages);
-    return this.categoryIds.filter((id) => verdicts.get(id)?.flagged);
-  }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from './runGate.js';
+import type { Logger } from './logger.js';
 
 const EVERY_MS = 30_000;
 

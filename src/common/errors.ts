@@ -58,6 +58,17 @@ export class RunCancelledError extends DeploysimError {
   }
 }
 
+/** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
+export class EndpointRefusedError extends GateError {}
+
+/**
+ * An error that stops the whole run, not one record: a refusal or a cancellation. Code that counts a
+ * request's failure (a record's error, a bad grader answer, a failed audit) passes these through.
+ */
+export function stopsTheRun(error: unknown): error is EndpointRefusedError | RunCancelledError {
+  return error instanceof EndpointRefusedError || error instanceof RunCancelledError;
+}
+
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof DeploysimError ? error.exitCode : 1;
 }
