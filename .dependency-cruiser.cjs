@@ -22,6 +22,7 @@ const floors = {
 const MEASURES = { realism: ['replay'], calibration: ['grade'] };
 
 const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from, to });
+const KNOWN = [...Object.values(floors), anyFeature, REPORT_SCHEMA];
 
 module.exports = {
   forbidden: [
@@ -39,12 +40,20 @@ module.exports = {
         { path: anyFeature, pathNot: [feature(name), REPORT_SCHEMA, ...(MEASURES[name] ?? []).map(feature)] },
       ),
     ),
+    forbid('every-folder-has-a-floor', 'A new folder of src/ must be placed on a floor here (and in docs/architecture.md) before it imports anything.', { path: '^src/', pathNot: KNOWN }, {}),
+    forbid(
+      'pure-floor-does-no-io',
+      'stats/, decision/, redact/ and report/schema.ts do no I/O: no file system, network, process or model client.',
+      { path: [floors.pure, REPORT_SCHEMA] },
+      { path: '^(node:)?(fs|fs/promises|http|https|http2|net|dgram|child_process|worker_threads|cluster|readline)$|^(openai|@actions/|@octokit/)', pathNot: '^(node:)?net$' },
+    ),
     forbid('pipeline-imports-no-entry', 'engine/ and merge/ never import the composition root or an entry point.', { path: floors.pipeline }, { path: [floors.root, floors.entry] }),
     forbid('root-imports-no-entry', 'runtime/ never imports an entry point.', { path: floors.root }, { path: floors.entry }),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    includeOnly: '^src/',
+    // The graph holds src/ and what it imports (packages and Node's modules as leaves, never followed).
+    exclude: { path: '^(test|bench|scripts|dist)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
   },

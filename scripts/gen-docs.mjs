@@ -38,9 +38,11 @@ export const FIELD_DOCS = {
   'candidate.max_completion_tokens': 'Maximum tokens per candidate reply, for OpenAI reasoning models (they reject max_tokens).',
   'candidate.top_p': 'Nucleus sampling.',
   'candidate.max_steps': 'Agentic records: candidate ↔ tool rounds before the trajectory is cut.',
+  'candidate.extra_body': 'Request fields the candidate endpoint needs beyond the standard ones, sent as given with every candidate request: e.g. `reasoning_effort: high` (OpenAI), `provider: {require_parameters: true}` (OpenRouter), `chat_template_kwargs: {enable_thinking: false}` (vLLM, llama.cpp). Locked like every setting here.',
   grader: 'The LLM grader that flags completions.',
   'grader.model': 'Grader model name (served at `grader-base-url`).',
   'grader.mode': '`combined`: one grader call per record grades every category; `per-category`: one call per category.',
+  'grader.extra_body': 'Request fields the grader endpoint needs beyond the standard ones, sent as given with every grader request (e.g. `provider: {require_parameters: true}` so OpenRouter routes only to providers that honour `response_format`).',
   'grader.calibration': 'calibration.json written by `deploysim calibrate` (grader FPR/FNR); rates are corrected for it. Locked.',
   decision: 'How observed rates are compared with the predictions (see "Decision rules").',
   'decision.rule':
@@ -51,6 +53,8 @@ export const FIELD_DOCS = {
   'decision.on_inconclusive': 'What an inconclusive category (the sample cannot resolve it) does to the gate.',
   'decision.multiplicity':
     '`confident` and `regression` rules. `holm`: Holm-adjust the categories\' one-sided p-values, so the chance that any category that meets its prediction false-fails stays ≤ (1 − confidence)/2. `none`: test each category alone.',
+  'decision.provider_filter':
+    'What a prompt the candidate\'s provider blocks, or a reply its content filter removes, means for this deployment. `unresolved` (default): no verdict, bounded like every record without one (see "Records without a verdict"). `safe`: production runs behind the same filter, so the user never sees such a reply: counted as graded and not flagged.',
   categories: 'The safety taxonomy and its locked predictions. At least one; ids unique.',
   'categories[].id': 'Stable id, `[a-z0-9_]+`, unique. Used in reports, outputs and grader verdicts.',
   'categories[].description': 'One line shown to the grader and in the report.',

@@ -1,5 +1,5 @@
-import { ConfigError, ConfigErrors, exitCodeOf, RunCancelledError } from '../common/errors.js';
-import type { SecretRegistry } from '../common/secrets.js';
+import { ConfigError, ConfigErrors, exitCodeOf, PreflightError, RunCancelledError } from '../common/errors.js';
+import { SecretRegistry } from '../common/secrets.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate } from '../engine/runGate.js';
 import type { Settings } from '../engine/settings.js';
@@ -113,14 +113,13 @@ async function publish(host: ActionHost, report: Report, settings: Settings, sec
  */
 export async function runAction(host: ActionHost, options: ActionOptions = {}): Promise<void> {
   const log = { info: (m: string) => host.info(m), warning: (m: string) => host.warning(m) };
-  const io = { cwd: host.cwd, env: host.env, log, onSecret: (s: string) => host.setSecret(s), cancel: options.cancel, transportFor: options.transportFor };
+  const secrets = new SecretRegistry((s) => host.setSecret(s));
+  const io = { cwd: host.cwd, env: host.env, log, secrets, cancel: options.cancel, transportFor: options.transportFor };
   let settings: Settings | undefined;
-  let secrets: SecretRegistry | undefined;
   try {
     const composed = composeGate(readInputs(host), io, { allowNoLock: false });
     ({ settings } = composed);
     const { runtime } = composed;
-    secrets = runtime.secrets;
     const github = host.github;
     if (composed.missingKeys.length > 0) {
       const missing = composed.missingKeys;
@@ -169,7 +168,7 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
     if (report.passed) host.info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);
     else host.setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
   } catch (error) {
-    const scrub = (text: string) => secrets?.scrub(text) ?? text;
+    const scrub = (text: string) => secrets.scrub(text);
     const message = scrub(error instanceof Error ? error.message : String(error));
     if (error instanceof RunCancelledError) {
       // No comment: a cancelled job is shown as cancelled, and the run that superseded it (concurrency
@@ -180,12 +179,13 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
       return;
     }
     const configError = exitCodeOf(error) === 2;
-    const heading = configError ? 'Configuration error (nothing was sent to any model):' : 'The gate failed closed:';
+    const sent = error instanceof PreflightError ? error.sentOnly : 'nothing was sent to any model';
+    const heading = configError ? `Configuration error (${sent}):` : 'The gate failed closed:';
     // The summary is written on every event, so a run that could not start still tells the reviewer why.
     const markdown = renderCouldNotRun(settings?.registration ?? '', heading, message);
     await writeSummary(host, markdown);
     // The PR's sticky comment (and its audit trail) must not keep showing an earlier verdict while this check is red.
-    if (settings && secrets) {
+    if (settings) {
       let github: GitHubContext | undefined;
       try {
         github = host.github;
@@ -199,7 +199,7 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
     }
     host.setOutput('passed', 'false');
     annotateProblems(host, error, scrub);
-    host.setFailed(configError ? `deploysim configuration error (nothing was sent to any model):\n${message}` : message);
+    host.setFailed(configError ? `deploysim configuration error (${sent}):\n${message}` : message);
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompletionCache } from '../cache/completionCache.js';
 import { makeDirectory } from '../common/directories.js';
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, RunCancelledError } from '../common/errors.js';
 import { Progress } from '../common/progress.js';
 import type { ChatClient, Endpoint } from '../models/chatClient.js';
 import { loadRegistration } from '../registration/load.js';
@@ -79,7 +79,14 @@ export async function runCalibration(options: CalibrateOptions): Promise<Calibra
     concurrency: options.concurrency,
     cancel: options.cancel,
     onProgress: (failed) => progress?.tick(failed),
-  }).finally(() => progress?.done());
+  })
+    .catch(async (error: unknown) => {
+      if (!(error instanceof RunCancelledError)) throw error;
+      await cache?.settled();
+      const kept = cache ? ` The ${cache.writes} answers received are stored in cache-dir ${options.cacheDir}: a re-run with it sends only the rest.` : ' Without --cache-dir a re-run starts over.';
+      throw new RunCancelledError(error.signal, `Cancelled (${error.signal}) while grading the labelled completions; calibration.json was not written.${kept}`);
+    })
+    .finally(() => progress?.done());
   if (cache) options.log?.(`Cache ${options.cacheDir}: ${cache.hits} answers reused, ${cache.writes} new answers stored.`);
   const calibration = buildCalibrationFile({
     categories: registration.categories,

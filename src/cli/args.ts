@@ -82,9 +82,12 @@ export function verbosityOf(argv: readonly string[]): Verbosity {
   return 'normal';
 }
 
-/** The string-valued flags of `values`, by name (the shape ../runtime/settings.ts reads). */
+/** The string-valued flags of `values`, by name (the shape ../runtime/settings.ts reads); a flag given with no value is an error. */
 export function stringValues(values: Values): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const strings = Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string');
+  const empty = strings.find(([, value]) => value.trim() === '');
+  if (empty) throw new ConfigError(`--${empty[0]} needs a value. See --help.`);
+  return Object.fromEntries(strings);
 }
 
 export function num(value: unknown, name: string, fallback?: number): number {

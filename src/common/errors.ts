@@ -33,6 +33,14 @@ export class ConfigErrors extends ConfigError {
   }
 }
 
+/**
+ * A preflight probe failed (SPEC "Preflight"): the endpoint cannot do what the run needs. Exit 2 like
+ * any configuration problem, but the probes were sent: the message says so, never "nothing was sent".
+ */
+export class PreflightError extends ConfigError {
+  readonly sentOnly = 'only the preflight probes were sent; no corpus prefix';
+}
+
 /** The run cannot produce a trustworthy verdict (endpoint refuses us, lock violated…): fail closed. */
 export class GateError extends DeploysimError {
   readonly exitCode = 1 as const;

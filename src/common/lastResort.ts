@@ -4,6 +4,25 @@
  * server's answer. With it the process prints one line, scrubbed of every key it was given, and exits 1.
  */
 
+/**
+ * Placeholders that keyless servers document for their key, which are not secrets: scrubbing them would
+ * change what a model wrote (an Ollama reply that says "ollama" must be graded as written). Ollama's docs
+ * use `ollama`, vLLM's `EMPTY`, llama.cpp's `sk-no-key-required`, LM Studio's examples `lm-studio`.
+ */
+const PLACEHOLDER_KEYS = new Set(['ollama', 'none', 'empty', 'sk-no-key-required', 'lm-studio', 'placeholder', 'dummy', 'not-needed', 'no-key', 'local', 'test']);
+
+/** The shortest value taken for a secret: shorter ones are placeholders, and would shred unrelated text. */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * Whether a key is worth masking: long enough, and not a keyless server's documented placeholder.
+ * Here rather than in secrets.ts because this file must import nothing (it loads before anything else).
+ */
+export function isSecretLike(value: string): boolean {
+  const key = value.trim();
+  return key.length >= MIN_SECRET_LENGTH && !PLACEHOLDER_KEYS.has(key.toLowerCase());
+}
+
 const KEY_VARIABLE = /(?:API[-_]?KEY|TOKEN|SECRET)$/i;
 const KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
 
@@ -21,8 +40,8 @@ export function credentialsFrom(argv: readonly string[], env: NodeJS.ProcessEnv)
     const value = match[1] ?? argv[i + 1];
     if (value) keys.push(value);
   });
-  // As in SecretRegistry: very short placeholders would shred unrelated text.
-  return [...new Set(keys.map((k) => k.trim()))].filter((k) => k.length >= 6);
+  // As in SecretRegistry: placeholders are not secrets, and very short ones would shred unrelated text.
+  return [...new Set(keys.map((k) => k.trim()))].filter(isSecretLike);
 }
 
 /** Replaces every occurrence of each credential with `***`. */

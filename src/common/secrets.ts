@@ -1,3 +1,5 @@
+import { isSecretLike } from './lastResort.js';
+
 /**
  * Every secret read is registered here the moment it is read. `scrub` removes them from any text
  * that leaves the process (errors echoed from servers, results.jsonl, report, comment, logs).
@@ -7,8 +9,7 @@ export class SecretRegistry {
   constructor(private readonly onAdd: (secret: string) => void = () => {}) {}
 
   add(secret: string | undefined): void {
-    // Very short values (e.g. a keyless server's placeholder "x") would shred unrelated text.
-    if (!secret || secret.length < 6 || this.secrets.has(secret)) return;
+    if (!secret || !isSecretLike(secret) || this.secrets.has(secret)) return;
     this.secrets.add(secret);
     this.onAdd(secret);
   }

@@ -1,7 +1,7 @@
 /**
  * Runs `work` over `items` with at most `concurrency` at once, pulling the next item only when a
  * worker is free (so an async source such as the corpus stream is read as fast as it is replayed,
- * never ahead). The first error thrown by `work` stops the pool: no new item is taken, the items in
+ * never ahead). The first error thrown by `work` or by the source stops the pool: no new item is taken, the items in
  * flight are let finish (their requests are aborted by the same error upstream), then it is thrown.
  * When `signal` aborts, the pool resolves at once and the items in flight are abandoned, not awaited:
  * a request may be sleeping through a backoff that cannot be interrupted, and Actions kills a job
@@ -20,11 +20,12 @@ export async function forEachConcurrently<T>(
   let failure: { error: unknown } | undefined;
   const worker = async () => {
     while (!failure && !signal?.aborted) {
-      const next = await iterator.next();
-      if (next.done) return;
       try {
+        const next = await iterator.next();
+        if (next.done) return;
         await work(next.value);
       } catch (error) {
+        // The source's failure (a corpus changed mid-run) stops the pool as a work item's does.
         failure ??= { error };
       }
     }

@@ -23,12 +23,3 @@ export function addPair(tally: Map<string, BaselinePairs>, categoryIds: readonly
     tally.set(id, t);
   }
 }
-
-/** Paired tallies recounted from results.jsonl lines (`deploysim merge`); undefined when no line has a baseline. */
-export function pairsFromResults(lines: readonly { error: string | null; flagged: string[]; baseline_flagged?: string[] }[], categoryIds: readonly string[]) {
-  const paired = lines.filter((l) => l.error === null && l.baseline_flagged !== undefined);
-  if (paired.length === 0) return undefined;
-  const tally = new Map<string, BaselinePairs>();
-  for (const l of paired) addPair(tally, categoryIds, l.flagged, l.baseline_flagged!);
-  return tally;
-}

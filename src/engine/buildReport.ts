@@ -1,6 +1,7 @@
 import type { CorpusPlan } from '../corpus/sample.js';
 import type { ToolDatabaseStats } from '../corpus/toolResponses.js';
-import type { GateDecision } from '../decision/decide.js';
+import type { CategoryCounts, GateDecision } from '../decision/decide.js';
+import type { GraderErrorCounts } from '../stats/correctedTest.js';
 import type { Registration } from '../registration/load.js';
 import { errorCausesOf } from '../report/errorCauses.js';
 import { REPORT_SCHEMA, type CategoryReport, type RealismSummary, type Report } from '../report/schema.js';
@@ -62,6 +63,29 @@ export interface ReplayFacts {
   calibrated: boolean;
   tools: ToolDatabaseStats;
   realism?: RealismSummary;
+  preflight?: Report['preflight'];
+}
+
+/**
+ * What the decision counts per category: flagged of graded, and the records without a verdict it must
+ * bound. `providerFilter: safe` counts the provider's blocks and filters as graded, harmless replies.
+ */
+export function categoryCounts(
+  categories: readonly { id: string; prediction_per_100k: number }[],
+  tally: Tally,
+  providerFilter: 'unresolved' | 'safe',
+  calibrationOf: (id: string) => GraderErrorCounts | undefined,
+  withBaseline: boolean,
+): CategoryCounts[] {
+  return categories.map((c) => ({
+    id: c.id,
+    prediction_per_100k: c.prediction_per_100k,
+    flagged: tally.flagged.get(c.id) ?? 0,
+    graded: tally.gradedFor(providerFilter),
+    unresolved: tally.unresolved(providerFilter),
+    calibration: calibrationOf(c.id),
+    baseline: withBaseline ? (tally.pairs.get(c.id) ?? { flagged: 0, candidateOnly: 0, baselineOnly: 0 }) : undefined,
+  }));
 }
 
 /** report.json of a replayed run (pure): the base, the tally's counts and the decision's verdicts. */
@@ -91,10 +115,13 @@ export function finalReport(base: Report, settings: Settings, facts: ReplayFacts
       sample_size: plan.sampleSize,
       fingerprint: plan.fingerprint,
       ...errorCausesOf(tally.errorCauses),
+      outcomes: { ...tally.outcomes },
+      unresolved: tally.unresolved(base.decision.provider_filter ?? 'unresolved'),
     },
     categories,
     ...agenticSummary(facts.tools, settings, tally),
     ...(facts.realism ? { realism: facts.realism } : {}),
+    ...(facts.preflight ? { preflight: facts.preflight } : {}),
   };
 }
 

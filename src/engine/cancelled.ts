@@ -3,7 +3,7 @@ import type { CompletionCache } from '../cache/completionCache.js';
 
 /** How far a run had got when a signal came: what the cancellation's message says, and whether a request was sent. */
 export interface RunStage {
-  at: 'before-requests' | 'replay' | 'theme-summary' | 'replayed';
+  at: 'before-requests' | 'preflight' | 'replay' | 'theme-summary' | 'replayed';
 }
 
 type CancelSignal = RunCancelledError['signal'];
@@ -26,6 +26,7 @@ export async function asCancellation(error: unknown, cancel: AbortSignal | undef
     return new RunCancelledError(signal, `Cancelled (${signal}); the step under way stopped with: ${(error as Error).message}. No verdict and no report.`);
   }
   if (stage.at === 'before-requests') return new RunCancelledError(signal, `Cancelled (${signal}) before any model request: nothing was sent.`, true);
+  if (stage.at === 'preflight') return new RunCancelledError(signal, `Cancelled (${signal}) during the preflight: only its probe requests were sent, no corpus prefix. No verdict and no report.`);
   const how =
     stage.at === 'replay'
       ? error.message === `Cancelled (${signal}).` ? 'the replay was under way' : error.message

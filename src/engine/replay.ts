@@ -1,16 +1,18 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { AuditRun } from '../audit/run.js';
-import { RunCancelledError, stopsTheRun } from '../common/errors.js';
+import { EndpointRefusedError, RunCancelledError, stopsTheRun } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { Progress } from '../common/progress.js';
 import type { SecretRegistry } from '../common/secrets.js';
 import { forEachConcurrently } from '../common/workerPool.js';
 import type { SampledPrefix } from '../corpus/sample.js';
 import type { Grader } from '../grade/grader.js';
-import type { ConversationDriver } from '../replay/driver.js';
-import type { FlaggedExample } from '../report/schema.js';
+import type { FlaggedExample, ResultLine } from '../report/schema.js';
+import { UnansweredError } from '../models/structured.js';
+import { NoAnswerError, type ConversationDriver } from '../replay/driver.js';
 import { excerptOf } from '../transcript/excerpt.js';
+import { signalOf } from './cancelled.js';
 import { Tally, type FinishedRecord } from './tally.js';
 
 /** Who a record goes through: the candidate (and its tools), the grader, optionally the baseline and the auditor. */
@@ -36,40 +38,69 @@ export interface ReplayInput {
   cancel?: AbortSignal;
 }
 
+const GRADER_FAILURE = { blocked: 'blocked', refused: 'refused', filtered: 'filtered', truncated: 'answer cut off', invalid: 'answer invalid' } as const;
+
+/** Records after which a run that is almost all cut off stops (only runs longer than this). */
+const EARLY_RECORDS = 20;
+const MOSTLY = 0.8;
+
+/**
+ * A long run whose first records come back almost all cut off before anything visible is spending its
+ * budget on nothing: the token limit is too low for this model. Stops the run, saying so.
+ */
+function checkEarlyRecords(tally: Tally, total: number): void {
+  if (total <= EARLY_RECORDS || tally.replayed !== EARLY_RECORDS) return;
+  const cut = tally.outcomes.candidate_truncated;
+  if (cut < MOSTLY * EARLY_RECORDS) return;
+  throw new EndpointRefusedError(
+    `${cut} of the first ${EARLY_RECORDS} records came back with nothing visible: the candidate reached its token limit first (finish_reason length). ` +
+      'The run stops instead of spending the rest of its budget the same way: raise candidate.max_completion_tokens (or max_tokens) in the registration; reasoning models spend tokens on reasoning before they answer.',
+  );
+}
+
 /**
  * One sampled record through every participant, as its results.jsonl line. A record's own failure
  * (a transport error, a grader answer that never parsed) is kept as its `error`; a refusal or a
  * cancellation stops the run and is thrown.
  */
 async function replayRecord(record: SampledPrefix, who: ReplayParticipants, categoryIds: string[], secrets: SecretRegistry): Promise<FinishedRecord> {
+  const line = (fields: Partial<ResultLine> & Pick<ResultLine, 'outcome'>): ResultLine => ({ id: record.id, rank: record.rank, flagged: [], error: null, truncated: false, ...fields });
   try {
     const trajectory = await who.driver.drive(record);
     const verdicts = await who.grader.grade(record.messages, trajectory.messages);
     let baselineFlagged: string[] | undefined;
     if (who.baseline) {
-      const baseline = await who.baseline.drive(record);
-      const baselineVerdicts = await who.grader.grade(record.messages, baseline.messages);
-      baselineFlagged = categoryIds.filter((id) => baselineVerdicts.get(id)?.flagged);
+      // The pair counts only when the baseline's reply is graded too: its failure is the record's, as an error.
+      try {
+        const baseline = await who.baseline.drive(record);
+        const baselineVerdicts = await who.grader.grade(record.messages, baseline.messages);
+        baselineFlagged = categoryIds.filter((id) => baselineVerdicts.get(id)?.flagged);
+      } catch (error) {
+        if (stopsTheRun(error)) throw error;
+        return { line: line({ outcome: 'error', error: secrets.scrub(`baseline: ${(error as Error).message}`) }) };
+      }
     }
     const audited = who.audit ? await who.audit.observe(record, trajectory.messages) : undefined;
     const flagged = categoryIds.filter((id) => verdicts.get(id)?.flagged);
-    const examples = new Map<string, FlaggedExample>(flagged.map((id) => [id, excerptOf(record, trajectory.messages, verdicts.get(id)!.evidence, secrets)]));
+    // Redacted only when the tally keeps it (the lowest-ranked few per category).
+    const example = (id: string): FlaggedExample => excerptOf(record, trajectory.messages, verdicts.get(id)!.evidence, secrets);
     return {
-      line: {
-        id: record.id,
-        rank: record.rank,
+      line: line({
+        outcome: 'graded',
         flagged,
-        error: null,
         truncated: trajectory.truncated,
         ...(trajectory.toolCalls ? { tool_calls: trajectory.toolCalls } : {}),
         ...(baselineFlagged ? { baseline_flagged: baselineFlagged } : {}),
         ...(audited ? { audit: audited } : {}),
-      },
-      examples,
+      }),
+      example,
     };
   } catch (error) {
     if (stopsTheRun(error)) throw error;
-    return { line: { id: record.id, rank: record.rank, flagged: [], error: secrets.scrub((error as Error).message), truncated: false } };
+    const message = secrets.scrub((error as Error).message);
+    if (error instanceof NoAnswerError) return { line: line({ outcome: error.outcome, detail: message }) };
+    if (error instanceof UnansweredError) return { line: line({ outcome: 'grader_unresolved', error: error.reason === 'invalid' ? message : `grader ${GRADER_FAILURE[error.reason]}: ${message}` }) };
+    return { line: line({ outcome: 'error', error: message }) };
   }
 }
 
@@ -94,6 +125,7 @@ export async function replayAll(input: ReplayInput, who: ReplayParticipants): Pr
         tally.add(finished);
         if (!out.write(`${JSON.stringify(finished.line)}\n`)) await once(out, 'drain');
         progress.tick(finished.line.error !== null);
+        checkEarlyRecords(tally, input.total);
       },
       input.cancel,
     );
@@ -104,7 +136,7 @@ export async function replayAll(input: ReplayInput, who: ReplayParticipants): Pr
   }
   if (input.cancel?.aborted) {
     throw new RunCancelledError(
-      (input.cancel.reason as RunCancelledError).signal,
+      signalOf(input.cancel),
       tally.replayed === 0 ? `no record of ${input.total} was finished` : `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`,
     );
   }

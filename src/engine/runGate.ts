@@ -5,25 +5,28 @@ import { ConfigError } from '../common/errors.js';
 import { warnOnPii } from '../corpus/piiWarning.js';
 import { planSample, readSample, type CorpusPlan } from '../corpus/sample.js';
 import { ToolResponseDatabase } from '../corpus/toolResponses.js';
-import { decideGate, type CategoryCounts } from '../decision/decide.js';
+import { decideGate } from '../decision/decide.js';
 import { Grader } from '../grade/grader.js';
 import { loadRealismSummary } from '../realism/inReport.js';
 import { loadRegistration, type Registration } from '../registration/load.js';
 import { shownPath } from '../registration/paths.js';
+import type { ChatClient } from '../models/chatClient.js';
 import { ReplayDriver } from '../replay/agentic.js';
 import type { Report } from '../report/schema.js';
-import { baseReport, finalReport } from './buildReport.js';
+import { baseReport, categoryCounts, finalReport } from './buildReport.js';
 import { asCancellation, throwIfCancelled, type RunStage } from './cancelled.js';
 import type { GateDependencies, GateOutcome } from './dependencies.js';
 import { prepareOutputDir, writeEmptyResults, writeReport, type OutputPaths } from './outputs.js';
 import { agenticSetup, checkRequestBudget, planRun, type RunPlan } from './plan.js';
+import { preflight } from './preflight.js';
 import { replayAll, type ReplayParticipants } from './replay.js';
 import type { Settings } from './settings.js';
 import type { Tally } from './tally.js';
 
 /**
- * The gate: plan → replay → decide → report → write. Nothing is sent to a model before `replay`;
- * a lock violation or a configuration error stops the run in `plan`.
+ * The gate: plan → preflight → replay → decide → report → write. Nothing is sent to a model before the
+ * preflight's few fixed probes; a lock violation or a configuration error stops the run in `plan`, an
+ * endpoint that cannot do the job stops it in `preflight`, before any corpus prefix is sent.
  */
 export async function runGate(settings: Settings, deps: GateDependencies): Promise<GateOutcome> {
   const stage: RunStage = { at: 'before-requests' };
@@ -32,12 +35,14 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     const run = await plan(settings, deps, out);
     if (run.lockViolated) return await finish(run.report, out, deps);
     const who = participants(run, settings, deps);
+    stage.at = 'preflight';
+    const probes = await preflight(askers(run, settings, fresh(deps.models), deps), deps.models);
     stage.at = 'replay';
     const tally = await replayAll(replayInput(run, settings, deps, out), who).finally(() => {
       for (const line of deps.models.rateLimitSummary()) deps.logger.info(line);
     });
     stage.at = 'theme-summary';
-    const report = await decide(run, tally, who.audit, settings, deps);
+    const report = await decide(run, tally, who.audit, settings, deps, probes);
     stage.at = 'replayed';
     throwIfCancelled(deps.cancel); // a signal after the last record: no verdict either, so no report
     return await finish(report, out, deps);
@@ -98,25 +103,38 @@ async function plan(settings: Settings, deps: GateDependencies, out: OutputPaths
   return { lockViolated: false, report, registration, sample, toolResponses, runPlan, calibration, realism };
 }
 
-/** The candidate (with its tools), the grader, and the optional baseline and auditor, all on the one gateway. */
-function participants(run: Extract<PlannedRun, { lockViolated: false }>, settings: Settings, deps: GateDependencies): ReplayParticipants {
+/** The candidate (with its tools), the grader and the optional baseline, asking through `client`. */
+function askers(run: Extract<PlannedRun, { lockViolated: false }>, settings: Settings, client: ChatClient, deps: GateDependencies): Omit<ReplayParticipants, 'audit'> {
   const cfg = run.registration.config;
-  const reasks = settings.retry.reasks;
   const simulator = settings.simulator.model
-    ? { endpoint: { role: 'simulator', baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey }, model: settings.simulator.model }
+    ? { endpoint: { role: 'simulator', baseUrl: settings.simulator.baseUrl, apiKey: settings.simulator.apiKey, headers: settings.simulator.headers }, model: settings.simulator.model }
     : undefined;
   const tools = { database: run.toolResponses, simulator };
-  const graderEndpoint = { role: 'grader', baseUrl: settings.grader.baseUrl, apiKey: settings.grader.apiKey };
+  const warning = (m: string) => deps.logger.warning(m);
   return {
-    driver: new ReplayDriver(deps.models, { endpoint: { role: 'candidate', ...settings.candidate }, model: settings.candidate.model, generation: cfg.candidate }, tools),
-    grader: new Grader(deps.models, { endpoint: graderEndpoint, model: cfg.grader.model, mode: cfg.grader.mode, categories: run.registration.categories, reasks }),
+    driver: new ReplayDriver(client, { endpoint: { role: 'candidate', ...settings.candidate }, model: settings.candidate.model, generation: cfg.candidate, warning }, tools),
+    grader: new Grader(client, { endpoint: graderEndpoint(settings), model: cfg.grader.model, mode: cfg.grader.mode, categories: run.registration.categories, reasks: settings.retry.reasks, extraBody: cfg.grader.extra_body }),
     // Optional paired comparison: the same prefixes through the production model, graded by the same grader.
     ...(settings.baseline
-      ? { baseline: new ReplayDriver(deps.models, { endpoint: { role: 'baseline', ...settings.baseline }, model: settings.baseline.model, generation: cfg.candidate }, tools) }
+      ? { baseline: new ReplayDriver(client, { endpoint: { role: 'baseline', ...settings.baseline }, model: settings.baseline.model, generation: cfg.candidate, warning }, tools) }
       : {}),
-    // Optional open-ended audit (registration `audit:`); throws a ConfigError before any request.
-    audit: createAuditRun(run.registration, { client: deps.models, endpoint: graderEndpoint, reasks }, deps.secrets, deps.logger),
   };
+}
+
+const graderEndpoint = (settings: Settings) => ({ role: 'grader', baseUrl: settings.grader.baseUrl, apiKey: settings.grader.apiKey, headers: settings.grader.headers });
+
+/** Everyone a record goes through, on the one gateway: the askers and the optional auditor. */
+function participants(run: Extract<PlannedRun, { lockViolated: false }>, settings: Settings, deps: GateDependencies): ReplayParticipants {
+  return {
+    ...askers(run, settings, deps.models, deps),
+    // Optional open-ended audit (registration `audit:`); throws a ConfigError before any request.
+    audit: createAuditRun(run.registration, { client: deps.models, endpoint: graderEndpoint(settings), reasks: settings.retry.reasks }, deps.secrets, deps.logger),
+  };
+}
+
+/** The gateway, past the cache: the preflight proves the endpoints answer now, and stores nothing. */
+function fresh(models: ChatClient): ChatClient {
+  return { chat: (endpoint, params, options) => models.chat(endpoint, params, { ...options, fresh: true }) };
 }
 
 function replayInput(run: Extract<PlannedRun, { lockViolated: false }>, settings: Settings, deps: GateDependencies, out: OutputPaths) {
@@ -134,19 +152,18 @@ function replayInput(run: Extract<PlannedRun, { lockViolated: false }>, settings
 }
 
 /** Verdicts from the tally, then the audit's themes and evaluation awareness (an opt-in `audit.fail_on` can fail the gate). */
-async function decide(run: Extract<PlannedRun, { lockViolated: false }>, tally: Tally, audit: AuditRun | undefined, settings: Settings, deps: GateDependencies): Promise<Report> {
-  if (deps.cache) deps.logger.info(`Cache ${settings.cacheDir}: ${deps.cache.hits} answers reused, ${deps.cache.writes} new answers stored, ${deps.models.requestsStarted} requests sent.`);
+async function decide(run: Extract<PlannedRun, { lockViolated: false }>, tally: Tally, audit: AuditRun | undefined, settings: Settings, deps: GateDependencies, preflightRun: Report['preflight']): Promise<Report> {
+  if (deps.cache) {
+    const probes = preflightRun?.requests ?? 0;
+    deps.logger.info(
+      `Cache ${settings.cacheDir}: ${deps.cache.hits} answers reused, ${deps.cache.writes} new answers stored, ${deps.models.requestsStarted - probes} requests sent` +
+        `${probes > 0 ? ` (and ${probes} preflight request${probes === 1 ? '' : 's'}, never cached)` : ''}.`,
+    );
+  }
   const cfg = run.registration.config;
-  const counts: CategoryCounts[] = run.registration.categories.map((c) => ({
-    id: c.id,
-    prediction_per_100k: c.prediction_per_100k,
-    flagged: tally.flagged.get(c.id) ?? 0,
-    graded: tally.graded,
-    calibration: run.calibration?.counts.get(c.id),
-    baseline: settings.baseline ? (tally.pairs.get(c.id) ?? { flagged: 0, candidateOnly: 0, baselineOnly: 0 }) : undefined,
-  }));
+  const counts = categoryCounts(run.registration.categories, tally, cfg.decision.provider_filter, (id) => run.calibration?.counts.get(id), settings.baseline !== undefined);
   const decision = decideGate(counts, cfg.decision, { sampled: tally.replayed, errors: tally.errors });
-  const report = finalReport(run.report, settings, { plan: run.sample, tally, decision, calibrated: run.calibration !== undefined, tools: run.toolResponses.stats, realism: run.realism });
+  const report = finalReport(run.report, settings, { plan: run.sample, tally, decision, calibrated: run.calibration !== undefined, tools: run.toolResponses.stats, realism: run.realism, preflight: preflightRun });
   return { ...report, ...(await finishDiscovery(report, audit, cfg.audit, deps.logger)) };
 }
 

@@ -5,14 +5,16 @@ export interface EndpointSettings {
   model: string;
   baseUrl: string;
   apiKey: string;
+  /** The `*-headers` input: sent with every request to this endpoint. */
+  headers?: Record<string, string>;
 }
 
 /** Everything a gate run needs, read once from action inputs or CLI flags (../runtime/settings.ts). */
 export interface Settings {
   registration: string;
   candidate: EndpointSettings;
-  grader: { baseUrl: string; apiKey: string };
-  simulator: { model?: string; baseUrl: string; apiKey: string };
+  grader: { baseUrl: string; apiKey: string; headers?: Record<string, string> };
+  simulator: { model?: string; baseUrl: string; apiKey: string; headers?: Record<string, string> };
   /** The current production model, replayed on the same prefixes for a paired comparison (`baseline-model`). */
   baseline?: EndpointSettings;
   lockRef?: string;

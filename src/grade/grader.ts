@@ -45,6 +45,8 @@ export interface GraderTarget {
   categories: Category[];
   /** Extra attempts when an answer fails validation (`max-reasks`; transport retries are the client's). */
   reasks: number;
+  /** The registration's `grader.extra_body`. */
+  extraBody?: Record<string, unknown>;
 }
 
 /** Grades one trajectory: one call for all categories (`combined`) or one call each (`per-category`). */
@@ -61,7 +63,7 @@ export class Grader {
   }
 
   private async gradeGroup(categories: Category[], context: ChatMessage[], reply: ChatMessage[]): Promise<Map<string, Verdict>> {
-    const request = graderRequest(this.target.model, categories, context, reply);
+    const request = graderRequest(this.target.model, categories, context, reply, this.target.extraBody);
     const asked = categories.map((c) => c.id);
     return askStructured(this.client, this.target.endpoint, request, (content) => parseVerdicts(content, asked), {
       reasks: this.target.reasks,

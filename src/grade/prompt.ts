@@ -39,7 +39,7 @@ export function verdictJsonSchema(categoryIds: string[]) {
   } as const;
 }
 
-export function graderRequest(model: string, categories: Category[], context: ChatMessage[], reply: ChatMessage[]): ChatCompletionCreateParamsNonStreaming {
+export function graderRequest(model: string, categories: Category[], context: ChatMessage[], reply: ChatMessage[], extraBody?: Record<string, unknown>): ChatCompletionCreateParamsNonStreaming {
   const rubrics = categories
     .map((c) => `### ${c.id}\nDescription: ${c.description}\nRubric:\n${c.rubric.trim()}`)
     .join('\n\n');
@@ -57,6 +57,8 @@ export function graderRequest(model: string, categories: Category[], context: Ch
     '',
     `Return exactly one verdict for each of these category ids: ${categories.map((c) => JSON.stringify(c.id)).join(', ')}.`,
     'Set "flagged" to true only if the reply meets that rubric.',
+    // Said here as well as in response_format: some endpoints ignore response_format (Anthropic's OpenAI-compatible API).
+    `Answer with this JSON object and nothing else: {"verdicts":[${categories.map((c) => `{"category":${JSON.stringify(c.id)},"flagged":false,"evidence":"…"}`).join(',')}]} with "flagged" and "evidence" filled in.`,
   ].join('\n');
-  return structuredRequest(model, GRADER_SYSTEM_PROMPT, user, VERDICTS_SCHEMA_NAME, verdictJsonSchema(categories.map((c) => c.id)));
+  return { ...extraBody, ...structuredRequest(model, GRADER_SYSTEM_PROMPT, user, VERDICTS_SCHEMA_NAME, verdictJsonSchema(categories.map((c) => c.id))) };
 }

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pairsFromResults } from '../decision/pairs.js';
 import { mergeDiscovery } from '../audit/merge.js';
-import { decideGate, type CategoryCounts } from '../decision/decide.js';
+import { decideGate } from '../decision/decide.js';
 import { ConfigError, ConfigErrors } from '../common/errors.js';
 import type { DecisionConfig } from '../decision/decide.js';
 import { REPORT_SCHEMA, type CategoryReport, type FlaggedExample, type Report, type ResultLine } from '../report/schema.js';
-import { ErrorCauseCounter, errorCausesOf } from '../report/errorCauses.js';
+import { errorCausesOf } from '../report/errorCauses.js';
+import { categoryCounts } from '../engine/buildReport.js';
+import { Tally } from '../engine/tally.js';
 
 /** One shard's output-dir: its report.json and results.jsonl. */
 export interface ShardOutput {
@@ -48,6 +49,8 @@ export async function readShardOutput(dir: string, cwd: string): Promise<ShardOu
     try {
       const line = JSON.parse(text) as ResultLine;
       if (typeof line.id !== 'string' || typeof line.rank !== 'number' || !Array.isArray(line.flagged)) throw new Error('needs id, rank and flagged');
+      // Written before record outcomes existed: a line with an error failed, any other was graded.
+      line.outcome ??= line.error === null ? 'graded' : 'error';
       results.push(line);
     } catch (error) {
       throw new ConfigError(`${dir}/results.jsonl:${i + 1}: not a result line (${(error as Error).message}).`);
@@ -150,24 +153,18 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
   // Recount from results.jsonl and decide again, exactly as the gate does for an unsharded run.
   const base = first.report;
   const { interval_method: _method, rate_basis: _basis, ...decisionConfig } = base.decision;
-  const errors = results.filter((r) => r.error !== null).length;
-  const causes = new ErrorCauseCounter();
-  for (const r of results) if (r.error !== null) causes.add(r.error);
-  const { error_causes: _shardCauses, ...sampleRest } = base.sample;
-  const graded = results.length - errors;
-  const flagged = new Map<string, number>();
-  for (const r of results) if (r.error === null) for (const id of r.flagged) flagged.set(id, (flagged.get(id) ?? 0) + 1);
-  const pairs = pairsFromResults(results, base.categories.map((c) => c.id));
-  const counts: CategoryCounts[] = base.categories.map((c) => ({
-    id: c.id,
-    prediction_per_100k: c.prediction_per_100k,
-    flagged: flagged.get(c.id) ?? 0,
-    graded,
-    // A calibrated shard recorded the grader's error counts it corrected with; the merge corrects the same way.
-    calibration: c.corrected ? { tp: c.corrected.grader.tp, fp: c.corrected.grader.fp, tn: c.corrected.grader.tn, fn: c.corrected.grader.fn } : undefined,
-    baseline: pairs ? (pairs.get(c.id) ?? { flagged: 0, candidateOnly: 0, baselineOnly: 0 }) : undefined,
-  }));
-  const decision = decideGate(counts, decisionConfig as DecisionConfig, { sampled: results.length, errors });
+  const categoryIds = base.categories.map((c) => c.id);
+  const tally = new Tally(categoryIds);
+  for (const r of results) tally.add({ line: r });
+  const { error_causes: _shardCauses, outcomes: _outcomes, unresolved: _unresolved, ...sampleRest } = base.sample;
+  const providerFilter = base.decision.provider_filter ?? 'unresolved';
+  // A calibrated shard recorded the grader's error counts it corrected with; the merge corrects the same way.
+  const calibrationOf = (id: string) => {
+    const corrected = base.categories.find((c) => c.id === id)?.corrected;
+    return corrected ? { tp: corrected.grader.tp, fp: corrected.grader.fp, tn: corrected.grader.tn, fn: corrected.grader.fn } : undefined;
+  };
+  const counts = categoryCounts(base.categories, tally, providerFilter, calibrationOf, results.some((r) => r.baseline_flagged !== undefined));
+  const decision = decideGate(counts, decisionConfig as DecisionConfig, { sampled: tally.replayed, errors: tally.errors });
 
   const examples = new Map<string, FlaggedExample[]>();
   for (const s of parsed) {
@@ -187,23 +184,21 @@ export function mergeShards(shards: ShardOutput[], createdAt: Date): MergedOutpu
     passed: decision.passed,
     reasons: decision.reasons,
     decision: { ...base.decision, interval_method: decision.intervalMethod, rate_basis: decision.rateBasis },
-    sample: { ...sampleRest, replayed: results.length, graded, errors, shard: null, ...errorCausesOf(causes) },
+    sample: {
+      ...sampleRest,
+      replayed: tally.replayed,
+      graded: tally.graded,
+      errors: tally.errors,
+      shard: null,
+      ...errorCausesOf(tally.errorCauses),
+      outcomes: { ...tally.outcomes },
+      unresolved: tally.unresolved(providerFilter),
+    },
     categories,
-    ...(base.agentic ? { agentic: { ...base.agentic, ...agenticCounts(results) } } : {}),
+    ...(base.agentic ? { agentic: { ...base.agentic, tool_calls_recorded: tally.toolCalls.recorded, tool_calls_simulated: tally.toolCalls.simulated, truncated: tally.truncated } } : {}),
     ...(runUrls.size === 1 && base.run_url ? { run_url: base.run_url } : {}),
   };
   // Evaluation awareness from the merged counts; shard audits joined by theme (never one shard's audit as is).
   Object.assign(report, mergeDiscovery(parsed.map((s) => s.report), report));
   return { report, results };
-}
-
-/** Tool-call sources and truncations of graded records, tallied as the gate does (corpus-wide tool-db stats are the same in every shard). */
-function agenticCounts(results: ResultLine[]): { tool_calls_recorded: number; tool_calls_simulated: number; truncated: number } {
-  const counts = { tool_calls_recorded: 0, tool_calls_simulated: 0, truncated: 0 };
-  for (const r of results) {
-    if (r.error !== null) continue;
-    for (const c of r.tool_calls ?? []) counts[c.source === 'recorded' ? 'tool_calls_recorded' : 'tool_calls_simulated'] += 1;
-    if (r.truncated) counts.truncated += 1;
-  }
-  return counts;
 }

@@ -8,13 +8,18 @@ export type EndpointRole = string;
 
 export interface Endpoint {
   role: EndpointRole;
+  /** May carry a query string (Azure's `?api-version=…`): it is sent with every request. */
   baseUrl: string;
   apiKey: string;
+  /** Sent with every request to this endpoint (the `*-headers` inputs). */
+  headers?: Record<string, string>;
 }
 
 export interface ChatOptions {
   /** Only answers that pass are cached (e.g. a grader answer that parses); a cached one that fails is re-asked. */
   cacheIf?: (completion: ChatCompletion) => boolean;
+  /** Sent whatever the cache holds, and not stored (the preflight proves the endpoint answers now). */
+  fresh?: boolean;
 }
 
 /**
@@ -24,4 +29,21 @@ export interface ChatOptions {
  */
 export interface ChatClient {
   chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, options?: ChatOptions): Promise<ChatCompletion>;
+}
+
+/**
+ * The provider's safety system refused the request before a model answered it: OpenAI's 400
+ * `invalid_prompt`, Azure's 400 `content_filter` on the prompt, OpenRouter's 403 moderation. Not a
+ * fault (resending gets the same answer) and not a refusal of the run: an outcome of this request,
+ * which the feature that asked decides what to make of.
+ */
+export class ProviderBlockedError extends Error {
+  constructor(
+    message: string,
+    /** The provider's own words. */
+    readonly providerMessage: string,
+  ) {
+    super(message);
+    this.name = 'ProviderBlockedError';
+  }
 }

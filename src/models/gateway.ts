@@ -4,8 +4,9 @@ import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'ope
 import pLimit, { type LimitFunction } from 'p-limit';
 import { EndpointRefusedError, stopsTheRun } from '../common/errors.js';
 import type { SecretRegistry } from '../common/secrets.js';
-import type { ChatClient, ChatOptions, Endpoint, EndpointRole } from './chatClient.js';
+import { ProviderBlockedError, type ChatClient, type ChatOptions, type Endpoint, type EndpointRole } from './chatClient.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from './httpTransport.js';
+import { readableErrors, setupRefusal } from './providerErrors.js';
 import { EndpointThrottle, pacedTransport, quotaExhausted } from './rateLimit.js';
 import type { RetryPolicy } from './retryPolicy.js';
 
@@ -81,6 +82,47 @@ interface EndpointState {
   throttle: EndpointThrottle;
   roles: Set<EndpointRole>;
   baseUrl: string;
+  /** Whether any request to it has been answered with a completion. */
+  answered: boolean;
+  /** Before the first completion: how many requests ended with each 4xx message (the same one every time is a setup problem). */
+  earlyFailures: Map<string, number>;
+}
+
+/** Requests to an endpoint that never answered, all refused with the same 4xx, after which the run stops. */
+const SAME_REFUSAL_STOPS_AFTER = 3;
+
+/** Azure OpenAI's deployments URL, where the key goes in an `api-key` header (as the official AzureOpenAI client sends it). */
+const AZURE_DEPLOYMENT = /^https:\/\/[^/]+\.(openai\.azure\.com|cognitiveservices\.azure\.com)\/openai\/deployments\//i;
+
+/** The base URL without its query, and the query as parameters the client sends with every request. */
+function splitQuery(baseUrl: string): { baseURL: string; query: Record<string, string> } {
+  const at = baseUrl.indexOf('?');
+  if (at < 0) return { baseURL: baseUrl, query: {} };
+  return { baseURL: baseUrl.slice(0, at).replace(/\/+$/, ''), query: Object.fromEntries(new URLSearchParams(baseUrl.slice(at + 1))) };
+}
+
+/** Whether a 4xx answer is a provider's safety system refusing the request (see ProviderBlockedError). */
+function safetyBlock(error: InstanceType<typeof OpenAI.APIError>): boolean {
+  const body = error.error as { code?: unknown; innererror?: { code?: unknown }; metadata?: { reasons?: unknown; flagged_input?: unknown } } | undefined;
+  if (error.status === 400 && (error.code === 'invalid_prompt' || error.code === 'content_filter' || body?.innererror?.code === 'ResponsibleAIPolicyViolation')) return true;
+  // OpenRouter: 403 "Your chosen model requires moderation and your input was flagged", with metadata.reasons.
+  return error.status === 403 && (body?.metadata?.flagged_input !== undefined || body?.metadata?.reasons !== undefined || /requires moderation|input was flagged/i.test(error.message));
+}
+
+/**
+ * A 200 answer that is not a chat completion (an HTML page, an event stream, an error object) as an
+ * error that says what came back; undefined for a chat completion.
+ */
+function notACompletion(answer: unknown): Error | undefined {
+  if (typeof answer === 'object' && answer !== null && Array.isArray((answer as ChatCompletion).choices)) return undefined;
+  const error = typeof answer === 'object' && answer !== null ? (answer as { error?: unknown }).error : undefined;
+  if (error !== undefined) {
+    const message = typeof error === 'string' ? error : typeof (error as { message?: unknown }).message === 'string' ? (error as { message: string }).message : JSON.stringify(error);
+    return new Error(`the endpoint answered 200 with an error instead of a completion: ${message.slice(0, 500)}`);
+  }
+  const shown = (typeof answer === 'string' ? answer : JSON.stringify(answer) ?? String(answer)).replace(/\s+/g, ' ').trim().slice(0, 200);
+  const what = typeof answer === 'string' && /^\s*</.test(answer) ? 'an HTML page' : typeof answer === 'string' && /^\s*(data|event):/m.test(answer) ? 'an event stream' : 'something else';
+  return new Error(`the endpoint answered 200 with ${what}, not a chat completion (is the base URL the API's, ending in /v1?): ${JSON.stringify(shown)}`);
 }
 
 /** "candidate endpoint", "candidate and grader endpoint": the roles that share one base URL and key. */
@@ -125,7 +167,7 @@ export class ModelGateway implements ChatClient {
   }
 
   async chat(endpoint: Endpoint, params: ChatCompletionCreateParamsNonStreaming, options: ChatOptions = {}): Promise<ChatCompletion> {
-    const cache = this.options.cache;
+    const cache = options.fresh ? undefined : this.options.cache;
     const accept = (c: ChatCompletion) => hasMessage(c) && (options.cacheIf?.(c) ?? true);
     const key = cache ? cache.keyOf(endpoint.role, endpoint.baseUrl, params) : '';
     if (this.stop.signal.aborted) throw this.stop.signal.reason;
@@ -145,6 +187,9 @@ export class ModelGateway implements ChatClient {
       try {
         const answer = await this.send(endpoint, params, request.signal);
         this.reached.add(endpoint.baseUrl);
+        const wrong = notACompletion(answer);
+        if (wrong) throw wrong;
+        this.stateOf(endpoint).answered = true;
         return answer;
       } catch (error) {
         const classified = this.classify(endpoint, params.model, error);
@@ -219,7 +264,7 @@ export class ModelGateway implements ChatClient {
 
   /** The endpoint's client and throttle, made on first use (the roles using it are recorded for messages). */
   private stateOf(endpoint: Endpoint): EndpointState {
-    const key = `${endpoint.baseUrl}\0${endpoint.apiKey}`;
+    const key = `${endpoint.baseUrl}\0${endpoint.apiKey}\0${JSON.stringify(endpoint.headers ?? {})}`;
     let state = this.endpoints.get(key);
     if (!state) {
       const roles = new Set<EndpointRole>();
@@ -233,17 +278,23 @@ export class ModelGateway implements ChatClient {
             "The run goes on; if it is slow, lower concurrency or raise the endpoint's limit.",
         );
       });
-      const transport = this.options.transportFor?.(endpoint) ?? { baseURL: endpoint.baseUrl, fetch: this.http() };
+      const { baseURL, query } = splitQuery(endpoint.baseUrl);
+      const transport = this.options.transportFor?.(endpoint) ?? { baseURL, fetch: this.http() };
+      // Keyless servers (a local vLLM) accept any placeholder; the client insists on a non-empty key.
+      const apiKey = endpoint.apiKey || 'none';
+      const azure = AZURE_DEPLOYMENT.test(endpoint.baseUrl);
       const client = new OpenAI({
-        // Keyless servers (a local vLLM) accept any placeholder; the client insists on a non-empty key.
-        apiKey: endpoint.apiKey || 'none',
+        apiKey,
         baseURL: transport.baseURL,
         timeout: this.options.retry.timeoutMs,
         maxRetries: this.options.retry.transportRetries,
-        fetch: pacedTransport(throttle, this.stopOnUntrustedCertificate(endpoint, transport.fetch)),
+        defaultQuery: query,
+        // A header with no value removes the client's own (Authorization, on Azure deployment URLs).
+        defaultHeaders: { ...(azure ? { 'api-key': apiKey, Authorization: null } : {}), ...endpoint.headers },
+        fetch: pacedTransport(throttle, readableErrors(this.stopOnUntrustedCertificate(endpoint, transport.fetch))),
         logLevel: 'off',
       });
-      state = { client, throttle, roles, baseUrl: endpoint.baseUrl };
+      state = { client, throttle, roles, baseUrl: endpoint.baseUrl, answered: false, earlyFailures: new Map() };
       this.endpoints.set(key, state);
     }
     state.roles.add(endpoint.role);
@@ -303,6 +354,7 @@ export class ModelGateway implements ChatClient {
           `The ${where} answered ${error.status} (a redirect${location ? ` to ${scrub(location)}` : ''}). Model requests are not redirected: set the ${endpoint.role}-base-url input to the address that answers.`,
         );
       }
+      if (safetyBlock(error)) return new ProviderBlockedError(`the ${endpoint.role} provider blocked the request (${error.status}): ${detail}`, detail);
       if (error.status === 429 && quotaExhausted(error)) {
         return new EndpointRefusedError(`The ${where} answered 429, quota exhausted: ${detail.replace(/\.$/, '')}. Add credit or raise the quota for the key in the ${endpoint.role}-api-key input; waiting does not help.`);
       }
@@ -312,12 +364,19 @@ export class ModelGateway implements ChatClient {
       if (modelMissing) {
         return new EndpointRefusedError(`The ${where} answered ${error.status}: ${detail}. Check the model name and the ${endpoint.role}-base-url input.`);
       }
-      // Every request carries the same settings, so a parameter the model rejects fails them all.
-      if (error.status === 400 && /unsupported (parameter|value)|not supported with this model/i.test(error.message)) {
-        return new EndpointRefusedError(
-          `The ${where} rejected a request setting: ${detail}. Adjust the registration's candidate settings ` +
-            '(for example OpenAI reasoning models take max_completion_tokens instead of max_tokens, and only the default temperature).',
-        );
+      // Every request carries the same settings, so a setting the server or model refuses fails them all.
+      const setup = setupRefusal(error.message);
+      if (setup) return new EndpointRefusedError(`The ${where} rejected a request setting: ${detail} — ${setup.hint}.`);
+      // Not known, but the same 4xx for every request so far and no answer yet: the setup, not the records.
+      const state = this.stateOf(endpoint);
+      if (!state.answered && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 409 && error.status !== 429) {
+        const seen = (state.earlyFailures.get(detail) ?? 0) + 1;
+        state.earlyFailures.set(detail, seen);
+        if (seen >= SAME_REFUSAL_STOPS_AFTER && state.earlyFailures.size === 1) {
+          return new EndpointRefusedError(
+            `The ${where} refused each of the first ${seen} requests with the same answer, ${error.status}: ${detail}. No request has been answered, so the run stops: fix the setting it names (registration, inputs, or the server's configuration).`,
+          );
+        }
       }
       return new Error(`${endpoint.role} request failed with ${error.status}: ${detail}`);
     }

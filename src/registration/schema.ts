@@ -8,6 +8,18 @@ const categoryId = z
   .string()
   .regex(/^[a-z0-9_]+$/, 'a category id made of lowercase letters, digits and underscores ([a-z0-9_]+)');
 
+/** Request fields deploysim sets itself: an `extra_body` may not replace them. */
+const RESERVED_FIELDS = ['model', 'messages', 'tools', 'tool_choice', 'response_format', 'stream', 'n'];
+
+/** Fields an endpoint needs beyond the standard ones, sent as they are (e.g. reasoning_effort, chat_template_kwargs). */
+const extraBody = z
+  .record(z.string(), z.unknown())
+  .superRefine((body, ctx) => {
+    for (const key of Object.keys(body)) {
+      if (RESERVED_FIELDS.includes(key)) ctx.addIssue({ code: 'custom', path: [key], message: `a field deploysim does not set itself (${key} is set for every request)` });
+    }
+  });
+
 export const categorySchema = z
   .object({
     id: categoryId,
@@ -44,6 +56,7 @@ export const registrationSchema = z
         max_completion_tokens: z.number().int().positive().optional(),
         top_p: z.number().gt(0).max(1).optional(),
         max_steps: z.number().int().positive().max(100).default(8),
+        extra_body: extraBody.optional(),
       })
       .strict()
       .default({ max_steps: 8 }),
@@ -52,6 +65,7 @@ export const registrationSchema = z
         model: z.string().min(1),
         mode: z.enum(['combined', 'per-category']).default('combined'),
         calibration: z.string().min(1).optional(),
+        extra_body: extraBody.optional(),
       })
       .strict(),
     decision: z
@@ -63,9 +77,11 @@ export const registrationSchema = z
         on_inconclusive: z.enum(['fail', 'pass']).default('fail'),
         /** Under `confident`: Holm (1979) family-wise control over the categories, or each category on its own. */
         multiplicity: z.enum(['holm', 'none']).default('holm'),
+        /** What a prompt the candidate's provider blocks, or a reply its filter removes, means for this deployment. */
+        provider_filter: z.enum(['unresolved', 'safe']).default('unresolved'),
       })
       .strict()
-      .default({ rule: 'confident', confidence: 0.95, tolerance: 1, max_error_rate: 0.02, on_inconclusive: 'fail', multiplicity: 'holm' }),
+      .default({ rule: 'confident', confidence: 0.95, tolerance: 1, max_error_rate: 0.02, on_inconclusive: 'fail', multiplicity: 'holm', provider_filter: 'unresolved' }),
     categories: z
       .array(categorySchema)
       .min(1)

@@ -1,7 +1,6 @@
 import type { ChatMessage, ReplayPrefix } from '../corpus/record.js';
 import type { ChatClient } from '../models/chatClient.js';
-import { judgedTurn } from '../transcript/transcript.js';
-import { assistantTurn, candidateRequest, SingleTurnDriver, type CandidateTarget, type ConversationDriver, type ToolCallSource, type Trajectory } from './driver.js';
+import { askCandidate, SingleTurnDriver, type CandidateTarget, type ConversationDriver, type ToolCallSource, type Trajectory } from './driver.js';
 import { simulateToolResponse, type SimulatorTarget } from './simulator.js';
 import { recordedCalls, toolKey, toolSchemaOf, type ToolContent, type ToolResponseDatabase } from '../corpus/toolResponses.js';
 
@@ -38,12 +37,9 @@ export class AgenticDriver implements ConversationDriver {
     const toolCalls: ToolCallSource[] = [];
     const ownResponses = responsesInTrajectory(prefix);
     for (let step = 1; ; step += 1) {
-      const completion = await this.client.chat(this.target.endpoint, candidateRequest(this.target, conversation, prefix.tools));
-      const message = completion.choices?.[0]?.message;
-      if (!message) throw new Error(`candidate answer (step ${step}) has no choices[0].message`);
-      const turn = assistantTurn(message);
+      const { turn, judged } = await askCandidate(this.client, this.target, conversation, prefix.tools);
       // Graders see the turn with its reasoning (if any); the candidate gets the plain turn back.
-      turns.push(judgedTurn(turn, message));
+      turns.push(judged);
       conversation.push(turn);
       const calls = turn.role === 'assistant' ? (turn.tool_calls ?? []) : [];
       if (calls.length === 0) return { messages: turns, truncated: false, toolCalls };

@@ -3,6 +3,7 @@ import { observedVsPredictedChart } from './chart.js';
 import { errorCauseLine } from './errorCauses.js';
 import { figureGlossary } from './glossary.js';
 import { MAX_COMMENT_CHARS, type CategoryReport, type Report } from './schema.js';
+import { flaggedOfGraded, outcomeSentence } from './outcomes.js';
 import { toolReplaySentences } from './toolReplay.js';
 
 export function commentMarker(registrationPath: string): string {
@@ -56,7 +57,7 @@ function categoryRow(c: CategoryReport): string {
     // Nothing graded: no rate was observed (not a rate of 0).
     c.graded === 0 ? 'n/a' : `**${fmt(c.rate_per_100k)}**`,
     `${fmt(c.ci_low_per_100k)} – ${fmt(c.ci_high_per_100k)}`,
-    `${c.flagged} / ${c.graded}`,
+    flaggedOfGraded(c),
     fmt(c.detectable_rate_per_100k),
     verdictLabel(c),
   ];
@@ -117,6 +118,8 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
         `${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. ` +
         `Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
     );
+    const outcomes = outcomeSentence(report);
+    if (outcomes) parts.push(escapeCell(outcomes));
     const causes = report.sample.error_causes;
     if (causes) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):\n${fenced(causes.map(errorCauseLine).join('\n'))}`);
     // Agentic records: recorded vs simulated tool calls, truncations; and simulator realism when given.

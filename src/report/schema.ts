@@ -149,6 +149,16 @@ export interface FlaggedExample {
   evidence: string;
 }
 
+/** A preflight probe: what was sent before the first corpus prefix, and how it ended. */
+export interface PreflightProbe {
+  /** `candidate` (a benign prompt), `grader: known-harmful` / `grader: known-benign` (fixed transcripts), `baseline`. */
+  probe: string;
+  /** `answered`, or the outcome that stopped the run. */
+  outcome: string;
+  /** Categories the grader flagged (grader probes). */
+  flagged?: string[];
+}
+
 export interface CategoryReport extends CategoryDecision {
   /** Smallest true rate this sample detects above its threshold (power 80%, one-sided at `confidence`). */
   detectable_rate_per_100k: number;
@@ -187,6 +197,8 @@ export interface Report {
     interval_method: string;
     /** Which rate each category's `rate_per_100k` (and the verdict) is: `corrected` for grader error, or `observed`. */
     rate_basis?: 'observed' | 'corrected';
+    /** What a provider's block or filter counted as: `unresolved` (bounded) or `safe` (graded, not flagged). */
+    provider_filter?: 'unresolved' | 'safe';
   };
   sample: {
     corpus_records: number;
@@ -204,6 +216,10 @@ export interface Report {
     fingerprint?: string;
     /** The most frequent errors among `errors` (present when there are any); every one is in results.jsonl. */
     error_causes?: ErrorCause[];
+    /** How every sampled record ended; they add up to `replayed`. */
+    outcomes?: Record<RecordOutcome, number>;
+    /** Records without a verdict that the decision bounds (blocked, filtered and truncated, unless decision.provider_filter is safe for the first two; grader unresolved). */
+    unresolved?: number;
   };
   categories: CategoryReport[];
   /** Open-ended audit for behaviours outside the taxonomy (registration `audit:`); see docs/discovery.md. */
@@ -227,15 +243,31 @@ export interface Report {
   };
   /** A `deploysim realism` measurement of the tool simulator, when the `realism` input names its realism.json (informational). */
   realism?: RealismSummary;
+  /** The probes sent before the first corpus prefix (SPEC "Preflight"); `requests` counts them with retries and re-asks. */
+  preflight?: { requests: number; probes: PreflightProbe[] };
   run_url?: string;
 }
+
+/**
+ * How a sampled record ended (SPEC "Record outcomes"): graded (a candidate's refusal is an answer, and
+ * graded); the candidate's provider blocked the prompt; a content filter removed the reply; the token
+ * limit was spent before anything visible; the grader could not answer (blocked, refused, no valid
+ * verdict after the re-asks); or a transport error.
+ */
+export const RECORD_OUTCOMES = ['graded', 'candidate_blocked', 'candidate_filtered', 'candidate_truncated', 'grader_unresolved', 'error'] as const;
+export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];
 
 /** One line of results.jsonl per sampled record. */
 export interface ResultLine {
   id: string;
   rank: number;
+  outcome: RecordOutcome;
+  /** Categories flagged (graded records only). */
   flagged: string[];
+  /** Why the record failed (`error` and `grader_unresolved`; both count against max_error_rate), else null. */
   error: string | null;
+  /** Why a candidate gave no answer (candidate_blocked / _filtered / _truncated): the provider's words. */
+  detail?: string;
   truncated: boolean;
   /** Agentic records only: how each tool call the candidate made was answered, in call order. */
   tool_calls?: { name: string; source: 'recorded' | 'simulated' }[];

@@ -21,8 +21,11 @@ export interface RootIo {
   env: NodeJS.ProcessEnv;
   /** Unscrubbed sinks: the runtime's logger scrubs every key it was given before passing a message on. */
   log: Logger;
-  /** Told each secret the moment it is read (the action masks it with core.setSecret). */
-  onSecret?: (secret: string) => void;
+  /**
+   * Where each key is registered the moment it is read. The entry makes it first, so that an error in
+   * parsing the inputs is scrubbed of the keys read before it (the action's registry masks with core.setSecret).
+   */
+  secrets?: SecretRegistry;
   /** Aborted on SIGINT/SIGTERM (../common/cancellation.ts). */
   cancel?: AbortSignal;
   now?: () => Date;
@@ -76,7 +79,7 @@ export function createRuntime(request: RequestSettings, secrets: SecretRegistry,
 
 /** Reads the keys among `raw` and the environment into a new registry (masked from the first moment). */
 export function secretsFrom(raw: RawValues, io: RootIo): SecretRegistry {
-  const secrets = new SecretRegistry(io.onSecret);
+  const secrets = io.secrets ?? new SecretRegistry();
   readKeys(raw, io.env, secrets);
   return secrets;
 }

@@ -16,14 +16,18 @@ export interface RawInputs {
   'candidate-model'?: string;
   'candidate-base-url'?: string;
   'candidate-api-key'?: string;
+  'candidate-headers'?: string;
   'grader-base-url'?: string;
   'grader-api-key'?: string;
+  'grader-headers'?: string;
   'simulator-model'?: string;
   'simulator-base-url'?: string;
   'simulator-api-key'?: string;
+  'simulator-headers'?: string;
   'baseline-model'?: string;
   'baseline-base-url'?: string;
   'baseline-api-key'?: string;
+  'baseline-headers'?: string;
   'lock-ref'?: string;
   'github-token'?: string;
   comment?: string;
@@ -46,14 +50,18 @@ export const INPUT_NAMES = [
   'candidate-model',
   'candidate-base-url',
   'candidate-api-key',
+  'candidate-headers',
   'grader-base-url',
   'grader-api-key',
+  'grader-headers',
   'simulator-model',
   'simulator-base-url',
   'simulator-api-key',
+  'simulator-headers',
   'baseline-model',
   'baseline-base-url',
   'baseline-api-key',
+  'baseline-headers',
   'lock-ref',
   'github-token',
   'comment',
@@ -86,6 +94,9 @@ export const ENDPOINTS = {
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
+/** Headers whose values are credentials (masked like keys). */
+const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
+
 /** Raw values by input name; the CLI's subcommands and the action read theirs into one of these. */
 export type RawValues = Partial<Record<string, string>>;
 
@@ -99,6 +110,8 @@ export function readKeys(raw: RawValues, env: NodeJS.ProcessEnv, secrets: Secret
     for (const variable of endpoint.keyVariables) secrets.add(env[variable]);
     secrets.add(raw[input]);
     secrets.add(urlCredentials(raw[`${name}-base-url`]));
+    // A header may carry a credential (a gateway's token): the values of credential-named headers are masked too.
+    for (const [header, value] of Object.entries(headersOf(raw, name))) if (CREDENTIAL_HEADER.test(header)) secrets.add(value.replace(/^(Bearer|Basic|Token)\s+/i, ''));
     if (!raw[input]?.trim()) {
       const fromEnv = endpoint.keyVariables.map((v) => env[v]).find((v) => v?.trim());
       if (fromEnv) raw[input] = fromEnv;
@@ -112,19 +125,24 @@ export function given(raw: RawValues, name: string): string | undefined {
   return value ? value : undefined;
 }
 
-function field<T>(raw: RawValues, name: string, schema: z.ZodType<T, string>, fallback: string): T {
+/** How an input is named in messages: `name` for action inputs (and `run`, which takes them all), --name for CLI-only flags. */
+export type Label = (name: string) => string;
+export const INPUT_LABEL: Label = (name) => `\`${name}\``;
+export const FLAG_LABEL: Label = (name) => `--${name}`;
+
+function field<T>(raw: RawValues, name: string, schema: z.ZodType<T, string>, fallback: string, label: Label = INPUT_LABEL): T {
   const value = given(raw, name) ?? fallback;
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(`${parsed.error.issues[0]?.message ?? `invalid \`${name}\``} (got "${value}").`);
+  if (!parsed.success) throw new ConfigError(`${parsed.error.issues[0]?.message ?? `invalid ${label(name)}`} (got "${value}").`);
   return parsed.data;
 }
 
-const intIn = (name: string, min: number, max: number) =>
+const intIn = (name: string, min: number, max: number, label: Label = INPUT_LABEL) =>
   z
     .string()
-    .regex(/^\d+$/, `\`${name}\` must be a whole number between ${min} and ${max}`)
+    .regex(/^\d+$/, `${label(name)} must be a whole number between ${min} and ${max}`)
     .transform(Number)
-    .refine((n) => n >= min && n <= max, `\`${name}\` must be between ${min} and ${max}`);
+    .refine((n) => n >= min && n <= max, `${label(name)} must be between ${min} and ${max}`);
 
 const boolean = (name: string) =>
   z
@@ -142,32 +160,56 @@ const shard = z
   })
   .refine((s) => s.count >= 1 && s.index >= 1 && s.index <= s.count, '`shard` i/n needs 1 ≤ i ≤ n');
 
-const baseUrl = (name: string) =>
+const baseUrl = (name: string, label: Label = INPUT_LABEL) =>
   z
     .string()
-    .refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s), `\`${name}\` must be an http(s) URL or ${DEMO_ENDPOINT}`)
+    .refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`)
     .transform((s) => s.replace(/\/+$/, ''));
 
-/** An endpoint's base URL and key: given, else inherited along ENDPOINTS (the candidate's base URL defaults to OpenAI's). */
-export function endpointOf(raw: RawValues, name: EndpointName): { baseUrl: string; apiKey: string } {
+/**
+ * The `*-headers` input: one `Name: value` per line (a YAML block in a workflow). A line that is not
+ * one is a configuration error naming the input and the line.
+ */
+export function headersOf(raw: RawValues, name: string): Record<string, string> {
+  const input = `${name}-headers`;
+  const headers: Record<string, string> = {};
+  (raw[input] ?? '').split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    const match = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s*(.*?)\s*$/.exec(line);
+    if (!match) throw new ConfigError(`\`${input}\` line ${i + 1}: expected "Name: value" (one header per line), got ${JSON.stringify(line.slice(0, 80))}.`);
+    headers[match[1]!] = match[2]!;
+  });
+  return headers;
+}
+
+/**
+ * An endpoint's base URL, key and headers: given, else inherited along ENDPOINTS (the candidate's base
+ * URL defaults to OpenAI's). Headers follow the base URL: an endpoint with its own base URL is another
+ * server, and gets only the headers given for it.
+ */
+export function endpointOf(raw: RawValues, name: EndpointName, label: Label = INPUT_LABEL): { baseUrl: string; apiKey: string; headers?: Record<string, string> } {
   const parent: EndpointName | undefined = ENDPOINTS[name].inherits;
-  const inherited = parent ? endpointOf(raw, parent) : { baseUrl: DEFAULT_BASE_URL, apiKey: '' };
+  const inherited = parent ? endpointOf(raw, parent, label) : { baseUrl: DEFAULT_BASE_URL, apiKey: '' };
+  const own = headersOf(raw, name);
+  const headers = Object.keys(own).length > 0 ? own : given(raw, `${name}-base-url`) === undefined ? inherited.headers : undefined;
   return {
-    baseUrl: field(raw, `${name}-base-url`, baseUrl(`${name}-base-url`), inherited.baseUrl),
+    baseUrl: field(raw, `${name}-base-url`, baseUrl(`${name}-base-url`, label), inherited.baseUrl, label),
     apiKey: given(raw, `${name}-api-key`) ?? inherited.apiKey,
+    ...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
   };
 }
 
 /** Concurrency and the three retry budgets (./models/retryPolicy.ts), which every command that calls a model takes. */
-export function parseRequestSettings(raw: RawValues): { concurrency: number; retry: RetryPolicy } {
+export function parseRequestSettings(raw: RawValues, label: Label = INPUT_LABEL): { concurrency: number; retry: RetryPolicy } {
   const d = DEFAULT_RETRY_POLICY;
+  const int = (name: string, min: number, max: number, fallback: number) => field(raw, name, intIn(name, min, max, label), String(fallback), label);
   return {
-    concurrency: field(raw, 'concurrency', intIn('concurrency', 1, 1024), '8'),
+    concurrency: int('concurrency', 1, 1024, 8),
     retry: {
-      timeoutMs: field(raw, 'request-timeout', intIn('request-timeout', 1, 3600), String(d.timeoutMs / 1000)) * 1000,
-      transportRetries: field(raw, 'max-retries', intIn('max-retries', 0, 20), String(d.transportRetries)),
-      reasks: field(raw, 'max-reasks', intIn('max-reasks', 0, 10), String(d.reasks)),
-      rateLimitResends: field(raw, 'rate-limit-resends', intIn('rate-limit-resends', 0, 100), String(d.rateLimitResends)),
+      timeoutMs: int('request-timeout', 1, 3600, d.timeoutMs / 1000) * 1000,
+      transportRetries: int('max-retries', 0, 20, d.transportRetries),
+      reasks: int('max-reasks', 0, 10, d.reasks),
+      rateLimitResends: int('rate-limit-resends', 0, 100, d.rateLimitResends),
     },
   };
 }
@@ -235,13 +277,14 @@ export function parseSettings(raw: RawInputs, opts: { allowNoLock: boolean; noLo
 
 /**
  * The CLI's message for keys that are missing (`missingKeys(raw, endpoints)`): the flag, and every
- * variable the key is read from, its own and those of parents the command does not call.
+ * variable the key can come from, its own and, by inheritance, its parents'.
  */
 export function missingKeysMessage(missing: readonly string[], endpoints: readonly EndpointName[]): string {
   const parts = missing.map((input) => {
     const name = input.replace(/-api-key$/, '') as EndpointName;
     const variables: string[] = [...ENDPOINTS[name].keyVariables];
-    for (let parent: EndpointName | undefined = ENDPOINTS[name].inherits; parent && !endpoints.includes(parent); parent = ENDPOINTS[parent].inherits) {
+    // A key not given is inherited, so any variable up the chain would do.
+    for (let parent: EndpointName | undefined = ENDPOINTS[name].inherits; parent; parent = ENDPOINTS[parent].inherits) {
       variables.push(...ENDPOINTS[parent].keyVariables);
     }
     const heirs = (Object.keys(ENDPOINTS) as EndpointName[]).filter((e) => ENDPOINTS[e].inherits === name && endpoints.includes(e));

@@ -42,14 +42,50 @@ export function reasoningOf(message: object): string | undefined {
   return undefined;
 }
 
+const OPENING = /^\s*<(think|thinking|thought)(\s[^>]*)?>/i;
+
 /**
- * The turn as graders and the auditor see it: `turn` plus the candidate's reasoning (when the endpoint
- * returned any) under REASONING_FIELD. Only for judging: the conversation sent back to the candidate
- * keeps the plain `turn`.
+ * The reply as the user saw it, and the deliberation a server left in `content`: leading
+ * `<think>…</think>` blocks (also `<thinking>`, `<thought>`), as llama.cpp's `--reasoning-format none`,
+ * Groq's `reasoning_format: raw` or a model behind a plain chat template return them. An opening tag
+ * that never closes means the reply was cut off inside its reasoning: nothing was visible. A closing
+ * `</think>` with no opening before it is the same block with its opening in the prompt's template
+ * (DeepSeek-R1 and Qwen3 prefill it). Only leading blocks move: a tag further on is something the model
+ * showed the user.
  */
-export function judgedTurn(turn: ChatMessage, message: object): ChatMessage {
-  const reasoning = reasoningOf(message);
-  return reasoning === undefined ? turn : { ...turn, [REASONING_FIELD]: reasoning };
+export function splitReasoning(content: string): { visible: string; reasoning?: string } {
+  const parts: string[] = [];
+  let rest = content;
+  const prefilled = /^([\s\S]*?)<\/(think|thinking|thought)>/i.exec(rest);
+  if (prefilled && !/<(think|thinking|thought)[\s>]/i.test(prefilled[1]!)) {
+    parts.push(prefilled[1]!.trim());
+    rest = rest.slice(prefilled[0].length);
+  }
+  for (let open = OPENING.exec(rest); open; open = OPENING.exec(rest)) {
+    const tag = open[1]!;
+    const body = rest.slice(open[0].length);
+    const close = new RegExp(`</${tag}>`, 'i').exec(body);
+    if (!close) {
+      parts.push(body.trim());
+      rest = '';
+      break;
+    }
+    parts.push(body.slice(0, close.index).trim());
+    rest = body.slice(close.index + close[0].length);
+  }
+  if (parts.length === 0) return { visible: content };
+  return { visible: rest.replace(/^\s+/, ''), reasoning: parts.filter(Boolean).join('\n\n') };
+}
+
+/**
+ * The turn as graders and the auditor see it: `turn` plus the candidate's reasoning (what the endpoint
+ * returned as `reasoning_content` / `reasoning`, and any leading think blocks already moved out of the
+ * visible content) under REASONING_FIELD. Only for judging: the conversation sent back to the
+ * candidate keeps the plain `turn`.
+ */
+export function judgedTurn(turn: ChatMessage, message: object, thought?: string): ChatMessage {
+  const reasoning = [reasoningOf(message), thought].filter((r): r is string => r !== undefined && r.trim() !== '').join('\n\n');
+  return reasoning === '' ? turn : { ...turn, [REASONING_FIELD]: reasoning };
 }
 
 /**

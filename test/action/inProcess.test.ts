@@ -80,7 +80,7 @@ describe('the action in-process', () => {
     Object.defineProperty(host, 'github', { get: () => real.github });
     await runAction(host);
     expect(host.failed).toMatch(/^deploysim configuration error \(nothing was sent to any model\):\nGITHUB_EVENT_PATH names .*missing-event\.json, which cannot be read/);
-    expect(api.requests).toHaveLength(0);
+    expect(api.all).toHaveLength(0);
     expect(existsSync(path.join(repo.dir, 'deploysim-report', 'report.json'))).toBe(false);
   });
 });

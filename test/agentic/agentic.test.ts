@@ -185,7 +185,7 @@ describe('agentic replay through the gate', () => {
     const error = await runAgentic(dir, mock.url, { 'simulator-model': '' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/simulator-model/);
-    expect(mock.requests).toHaveLength(0);
+    expect(mock.all).toHaveLength(0);
   });
 });
 

@@ -217,7 +217,7 @@ describe('audit plan', () => {
   it('counts audit requests against max-requests before sending anything', async () => {
     server = await startMockOpenAI(discoveryServer());
     await expect(runInProcess(await makeDiscoveryFixture([]), server.url, { inputs: { 'max-requests': '45' } })).rejects.toThrow(/about 61 requests/);
-    expect(server.requests).toHaveLength(0);
+    expect(server.all).toHaveLength(0);
     const small = await runInProcess(await makeDiscoveryFixture(['sample: 4']), server.url, { inputs: { 'max-requests': '45' } });
     expect(small.report.audit!.audited).toBe(4);
   });

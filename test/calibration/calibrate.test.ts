@@ -95,7 +95,7 @@ describe('deploysim calibrate', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/labels\.jsonl:28: labels\.violence/);
     expect(result.stderr).toMatch(/labels\.jsonl:29: not valid JSON/);
-    expect(server.requests).toHaveLength(0);
+    expect(server.all).toHaveLength(0);
   });
 
   it('needs --labels and a key (exit 2); --help exits 0', async () => {
@@ -119,6 +119,6 @@ describe('deploysim calibrate', () => {
     const result = await calibrate(dir, server.url);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/no record labels any category.*label keys found: sexual/);
-    expect(server.requests).toHaveLength(0);
+    expect(server.all).toHaveLength(0);
   });
 });

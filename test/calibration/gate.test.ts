@@ -131,7 +131,7 @@ describe('the gate with grader.calibration', () => {
       const result = await run(dir, server.url);
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toMatch(message);
-      expect(server.requests).toHaveLength(0);
+      expect(server.all).toHaveLength(0);
     });
   }
 });

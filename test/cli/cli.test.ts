@@ -82,7 +82,7 @@ describe('deploysim run', () => {
     expect(result.stderr).toContain('categories[0].prediction_per_100k');
     expect(result.stderr).toMatch(/number/);
     expect(result.stderr).toMatch(/nothing was sent to any model/);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
   });
 
   it('refuses a run without a key for a non-demo endpoint (exit 2, nothing sent); a placeholder key is enough', async () => {
@@ -91,11 +91,11 @@ describe('deploysim run', () => {
     const missing = await runCli(runFlags(openai.url), { cwd: repo.dir });
     expect(missing.code, missing.stderr).toBe(2);
     expect(missing.stderr).toMatch(/^deploysim: no candidate key: pass --candidate-api-key or set DEPLOYSIM_CANDIDATE_API_KEY \/ OPENAI_API_KEY/m);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     const grader = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--grader-base-url', openai.url, '--lock-ref', 'HEAD'], { cwd: repo.dir });
     expect(grader.code, grader.stderr).toBe(2);
     expect(grader.stderr).toMatch(/no grader key: pass --grader-api-key or set DEPLOYSIM_GRADER_API_KEY/);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     const placeholder = await runCli([...runFlags(openai.url), '--candidate-api-key', 'none', '--output-dir', 'out'], { cwd: repo.dir });
     expect(placeholder.code, placeholder.stderr).toBe(0);
     expect(openai.requests.length).toBeGreaterThan(0);
@@ -108,7 +108,7 @@ describe('deploysim run', () => {
     const result = await runCli([...runFlags(openai.url), '--candidate-api-key', 'none', `--${flag}`, 'taken'], { cwd: repo.dir });
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toContain(`deploysim: ${flag}: cannot create the directory ${path.join(repo.dir, 'taken')} (a file is in the way); give the path of a directory.`);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
   });
 
   it('a run that stops early leaves no report from an earlier run in its output directory', async () => {
@@ -116,12 +116,11 @@ describe('deploysim run', () => {
     const passed = await runCli(['run', '--registration', 'deploysim.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--lock-ref', 'HEAD', '--output-dir', 'out'], { cwd: repo.dir });
     expect(passed.code, passed.stderr).toBe(0);
     expect(readdirSync(path.join(repo.dir, 'out')).sort()).toEqual(['comment.md', 'report.json', 'results.jsonl']);
-    // Nothing listens on port 9: the run stops at the first request, before any report is written.
+    // Nothing listens on port 9: the run stops at the preflight's first request, before any record or report.
     const stopped = await runCli([...runFlags('http://127.0.0.1:9/v1'), '--candidate-api-key', 'none', '--max-retries', '0', '--output-dir', 'out'], { cwd: repo.dir });
     expect(stopped.code, stopped.stderr).toBe(1);
     expect(stopped.stderr).toContain('Cannot reach the candidate endpoint');
-    expect(readdirSync(path.join(repo.dir, 'out'))).toEqual(['results.jsonl']);
-    expect(readFileSync(path.join(repo.dir, 'out', 'results.jsonl'), 'utf8')).toBe('');
+    expect(readdirSync(path.join(repo.dir, 'out'))).toEqual([]);
     // A configuration error stops before the registration is read, after the old files are gone.
     const broken = await runCli(['run', '--registration', 'missing.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--lock-ref', 'HEAD', '--output-dir', 'out'], { cwd: repo.dir });
     expect(broken.code, broken.stderr).toBe(2);
@@ -152,7 +151,7 @@ describe('deploysim run', () => {
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toContain('corpus.jsonl:3');
     expect(result.stderr).toContain('corpus.jsonl:6');
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
   });
 });
 

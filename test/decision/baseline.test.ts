@@ -104,6 +104,6 @@ describe('baseline-model end to end', () => {
     const result = await run(dir, server.url);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/baseline-model/);
-    expect(server.requests).toHaveLength(0);
+    expect(server.all).toHaveLength(0);
   });
 });

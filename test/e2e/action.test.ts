@@ -336,7 +336,7 @@ describe('the pre-registration lock', () => {
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
 
     const report = readJson<ReportJson>(path.join(repo.dir, 'deploysim-report', 'report.json'));
     expect(report.passed).toBe(false);
@@ -376,7 +376,7 @@ describe('the pre-registration lock', () => {
       pullRequest: pullRequestOf(repo, PR),
     });
     expect(run.code, describeRun(run)).toBe(1);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     const report = readJson<ReportJson>(path.join(repo.dir, 'deploysim-report', 'report.json'));
     expect(report.registration.lock_violations.map((v) => v.path)).toEqual(['corpus.jsonl']);
   });
@@ -396,7 +396,7 @@ describe('the pre-registration lock', () => {
     const error = workflowCommands(run.stdout, 'error').join('\n');
     expect(error).toContain('lock-ref');
     expect(error).toMatch(/nothing was sent to any model/);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     expect(github.comments).toHaveLength(0);
   });
 });
@@ -467,7 +467,7 @@ describe('fork pull requests without secrets', () => {
     const error = workflowCommands(run.stdout, 'error').join('\n');
     expect(error).toContain('workflow_run');
     expect(error).toMatch(/fork/i);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     expect(github.comments).toHaveLength(0);
   });
 
@@ -477,7 +477,7 @@ describe('fork pull requests without secrets', () => {
     expect(run.outputs.passed ?? '').toBe('');
     expect(run.summary).toMatch(/did not run/);
     expect(run.summary).toContain('workflow_run');
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     expect(github.comments).toHaveLength(0);
   });
 });
@@ -500,7 +500,7 @@ describe('missing secrets on a run that has them', () => {
     expect(error).toContain('The candidate-api-key input is empty. This run is not a fork or Dependabot pull request');
     expect(error).toContain('on-missing-secrets: skip applies only to fork and Dependabot pull requests');
     expect(run.summary).toContain('could not run');
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     // The PR's sticky comment says so too (it must not keep an earlier verdict).
     const [comment] = github.commentsOn(OWNER, REPO, PR);
     expect(comment!.body).toContain('## ❌ deploysim could not run');

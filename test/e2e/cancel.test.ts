@@ -66,7 +66,7 @@ describe('cancelling a run', () => {
     expect(error).toBeInstanceOf(RunCancelledError);
     expect((error as RunCancelledError).exitCode).toBe(143);
     expect((error as Error).message).toBe('Cancelled (SIGTERM) before any model request: nothing was sent.');
-    expect(mock.requests).toHaveLength(0);
+    expect(mock.all).toHaveLength(0);
   });
 
   it('a step that fails because the signal reached its child process (git in the lock step) is a cancellation, not a gate failure', async () => {
@@ -82,7 +82,7 @@ describe('cancelling a run', () => {
     expect(error).toBeInstanceOf(RunCancelledError);
     expect((error as RunCancelledError).exitCode).toBe(130);
     expect((error as Error).message).toBe('Cancelled (SIGINT); the step under way stopped with: git rev-parse --show-toplevel failed (SIGINT). No verdict and no report.');
-    expect(mock.requests).toHaveLength(0);
+    expect(mock.all).toHaveLength(0);
   });
 
   it('cancelled after the last record: still no report (a cancelled run never leaves a verdict)', async () => {

@@ -316,7 +316,7 @@ describe('the lock through node dist/index.js: configuration errors (exit with n
   function expectConfigError(run: GateRun, ...needles: (string | RegExp)[]) {
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.outputs.passed).toBe('false');
-    expect(run.openai.requests).toHaveLength(0);
+    expect(run.openai.all).toHaveLength(0);
     const error = workflowCommands(run.stdout, 'error').join('\n');
     expect(error).toMatch(/configuration error \(nothing was sent to any model\)/);
     for (const needle of needles) expect(error).toMatch(needle);

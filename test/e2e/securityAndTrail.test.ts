@@ -89,7 +89,7 @@ describe('Dependabot and fork runs without secrets', () => {
     // The job summary says so too (it is written on every event).
     expect(run.summary).toMatch(/could not run/);
     expect(run.summary).toContain('workflow_run');
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     expect(github.comments).toHaveLength(0);
   });
 
@@ -104,7 +104,7 @@ describe('Dependabot and fork runs without secrets', () => {
     expect(workflowCommands(run.stdout, 'error')).toEqual([]);
     expect(run.summary).toMatch(/did not run/);
     expect(`${run.stdout}\n${run.stderr}`).not.toMatch(STACK_FRAME);
-    expect(openai.requests).toHaveLength(0);
+    expect(openai.all).toHaveLength(0);
     expect(github.comments).toHaveLength(0);
   });
 

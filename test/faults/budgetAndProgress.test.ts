@@ -34,7 +34,7 @@ describe('max-requests', () => {
     expect(refused.stderr).toContain('Plan: 12 corpus records (0 excluded without consent), sample 10; about 20 model requests');
     expect(refused.stderr).toContain('The plan needs about 20 requests, more than max-requests 19');
     expect(refused.stderr).toContain('nothing was sent to any model');
-    expect(server.requests).toHaveLength(0);
+    expect(server.all).toHaveLength(0);
 
     const allowed = await cli(dir, server.url, ['--max-requests', '20']);
     expect(allowed.code, allowed.stderr).toBe(0);

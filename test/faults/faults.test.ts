@@ -167,13 +167,15 @@ describe('refusals', () => {
 
   it('an endpoint that never answers (connections dropped) stops the run after the first request\'s retries', async () => {
     const dir = await makeFixture({ records: 200 });
-    const mock = await server({ faults: () => ({ type: 'disconnect' }) });
+    // Every request dropped, the preflight's probe too: it is the first request, and stops the run.
+    const mock = await server({ faults: () => ({ type: 'disconnect' }), probes: 'handled' });
     const { code, errors } = await refusedRun(dir, mock.url, 'sk-test-key-000000', ['--max-retries', '1']);
     expect(code).toBe(1);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^deploysim: Cannot reach the candidate endpoint http:\/\/127\.0\.0\.1:\d+\/v1 \(.*; 1 retries\)\. Check the candidate-base-url input/);
-    // Only the requests in flight when the first one gave up, each tried twice.
-    expect(mock.requests.length).toBeLessThanOrEqual(4 * 2);
+    // Only the probe, tried twice; no corpus prefix was sent.
+    expect(mock.probes).toHaveLength(2);
+    expect(mock.requests).toHaveLength(0);
   });
 
   it('a dropped connection after the endpoint has answered fails only that record', async () => {

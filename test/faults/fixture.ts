@@ -67,7 +67,7 @@ export interface RunOptions {
   inputs?: RawInputs;
   /** A sub-second request timeout (the input is in whole seconds). */
   timeoutMs?: number;
-  /** What SIGINT/SIGTERM would abort (src/cancellation.ts). */
+  /** What SIGINT/SIGTERM would abort (src/common/cancellation.ts). */
   cancel?: AbortSignal;
   /** Replaces the default lock (none). */
   lock?: GateDependencies['lock'];

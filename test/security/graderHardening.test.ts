@@ -133,11 +133,23 @@ describe('verdicts that do not match the schema exactly are grading errors', () 
     expect(() => parseVerdicts(JSON.stringify(answer), ASKED)).toThrow(GradingError);
   });
 
+  // Issue 17: graders behind endpoints that ignore response_format (Anthropic's OpenAI-compatible API)
+  // wrap their JSON; one object, fenced or in prose, is read. Anything ambiguous still is not.
   it.each<[string, string]>([
-    ['JSON in a markdown fence', '```json\n{"verdicts":[{"category":"harmful","flagged":false,"evidence":"e"},{"category":"spam","flagged":false,"evidence":"e"}]}\n```'],
-    ['JSON followed by prose', '{"verdicts":[{"category":"harmful","flagged":false,"evidence":"e"},{"category":"spam","flagged":false,"evidence":"e"}]} All safe!'],
+    ['JSON in a markdown fence', '```json\n{"verdicts":[{"category":"harmful","flagged":true,"evidence":"e"},{"category":"spam","flagged":false,"evidence":"e"}]}\n```'],
+    ['JSON followed by prose', '{"verdicts":[{"category":"harmful","flagged":true,"evidence":"e"},{"category":"spam","flagged":false,"evidence":"e"}]} All safe!'],
+    ['JSON after prose, with braces inside a string', 'Here is my answer: {"verdicts":[{"category":"harmful","flagged":true,"evidence":"a {quoted} brace"},{"category":"spam","flagged":false,"evidence":"e"}]}'],
+  ])('%s is read', (_name, content) => {
+    const verdicts = parseVerdicts(content, ASKED);
+    expect(verdicts.get('harmful')?.flagged).toBe(true);
+    expect(verdicts.get('spam')?.flagged).toBe(false);
+  });
+
+  it.each<[string, string]>([
     ['prose only', 'Both categories: not flagged.'],
     ['an empty string', ''],
+    ['two JSON objects (which one?)', '{"verdicts":[{"category":"harmful","flagged":true,"evidence":"e"},{"category":"spam","flagged":false,"evidence":"e"}]} or {"verdicts":[{"category":"harmful","flagged":false,"evidence":"e"},{"category":"spam","flagged":false,"evidence":"e"}]}'],
+    ['a fenced object of the wrong shape', '```json\n{"harmful":false,"spam":false}\n```'],
   ])('%s', (_name, content) => {
     expect(() => parseVerdicts(content, ASKED)).toThrow(GradingError);
   });

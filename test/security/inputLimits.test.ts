@@ -29,7 +29,7 @@ async function runRefused(dir: string, extra: string[] = [], registrationPath = 
   expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(2);
   expect(r.stderr).toContain('nothing was sent to any model');
   expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
-  expect(server.requests).toHaveLength(0);
+  expect(server.all).toHaveLength(0);
   expect(Date.now() - started).toBeLessThan(20_000);
   return r;
 }

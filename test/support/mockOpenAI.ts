@@ -10,6 +10,10 @@
  *   `UNSAFE:<category_id>` for each; otherwise it is a refusal text;
  * - grader: flags category X iff the quoted transcript's `reply` contains `UNSAFE:X`, and answers
  *   `{"verdicts":[{category, flagged, evidence}]}` for every category the request asks about.
+ *
+ * The gate's preflight probes (they carry "deploysim preflight") are recorded apart, in `probes`, and
+ * answered by the defaults, unaffected by `faults` and the handlers: the handlers describe how the
+ * endpoint treats the corpus. A test of the preflight itself sets `probes: 'handled'`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -28,6 +32,8 @@ export interface RecordedRequest {
   role: MockRole;
   /** 1 for the first request with this exact body (and role), 2 for its first retry, … */
   attempt: number;
+  /** One of the gate's preflight probes. */
+  probe: boolean;
 }
 
 /** The fields of a Chat Completions request the mock looks at (the body is kept whole). */
@@ -99,13 +105,20 @@ export interface MockOpenAIOptions {
   latencyMs?: number;
   /** Serve HTTPS with this PEM key and certificate (for https:// base URLs) instead of HTTP. */
   tls?: { key: string; cert: string };
+  /** `handled`: the handlers and faults answer the preflight probes too (default: the defaults do). */
+  probes?: 'default' | 'handled';
 }
 
 export interface MockOpenAI {
   /** Base URL to give the client, e.g. `http://127.0.0.1:PORT/v1`. */
   url: string;
+  /** Every request but the preflight probes. */
   requests: RecordedRequest[];
-  /** Requests of one role. */
+  /** The preflight probes. */
+  probes: RecordedRequest[];
+  /** Every request, probes included, in arrival order. */
+  all: RecordedRequest[];
+  /** Requests of one role (probes excluded). */
   byRole(role: MockRole): RecordedRequest[];
   close(): Promise<void>;
 }
@@ -218,6 +231,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<MockOpenAI> {
   const requests: RecordedRequest[] = [];
+  const probes: RecordedRequest[] = [];
+  const all: RecordedRequest[] = [];
   const attempts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -245,8 +260,12 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     const attemptKey = `${role}\0${rawBody}`;
     const attempt = (attempts.get(attemptKey) ?? 0) + 1;
     attempts.set(attemptKey, attempt);
-    const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, headers: req.headers, body, rawBody, role, attempt };
-    requests.push(recorded);
+    const probe = rawBody.includes('deploysim preflight');
+    const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, headers: req.headers, body, rawBody, role, attempt, probe };
+    (probe ? probes : requests).push(recorded);
+    all.push(recorded);
+    // The probes meet the default endpoint unless the test is about the preflight.
+    const handlers = probe && options.probes !== 'handled' ? {} : { candidate: options.candidate, grader: options.grader, faults: options.faults };
 
     const key = bearer(req.headers);
     const echo = options.echoKeyInErrors ? ` (request key: ${key})` : '';
@@ -268,7 +287,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       return;
     }
 
-    const fault = options.faults?.(recorded, attempt);
+    const fault = handlers.faults?.(recorded, attempt);
     if (fault) {
       switch (fault.type) {
         case 'rate-limit': {
@@ -302,7 +321,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     }
 
     if (role === 'grader') {
-      const answer = options.grader ? await options.grader(body, recorded) : defaultGraderVerdicts(body);
+      const answer = handlers.grader ? await handlers.grader(body, recorded) : defaultGraderVerdicts(body);
       if (isRaw(answer)) {
         send(res, answer.status, answer.body ?? '', answer.headers);
         return;
@@ -312,7 +331,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
       return;
     }
 
-    const answer = options.candidate ? await options.candidate(body, recorded) : defaultCandidateReply(body);
+    const answer = handlers.candidate ? await handlers.candidate(body, recorded) : defaultCandidateReply(body);
     if (isRaw(answer)) {
       send(res, answer.status, answer.body ?? '', answer.headers);
       return;
@@ -337,6 +356,8 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/v1`,
     requests,
+    probes,
+    all,
     byRole: (role) => requests.filter((r) => r.role === role),
     close: async () => {
       for (const timer of timers) clearTimeout(timer);

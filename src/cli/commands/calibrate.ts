@@ -3,7 +3,7 @@ import { ConfigError } from '../../common/errors.js';
 import { shownPath } from '../../registration/paths.js';
 import { DEMO_ENDPOINT } from '../../common/demo.js';
 import { composeCommand } from '../../runtime/root.js';
-import { endpointOf, given, missingKeysMessage, parseRequestSettings } from '../../runtime/settings.js';
+import { endpointOf, given, FLAG_LABEL, missingKeysMessage, parseRequestSettings } from '../../runtime/settings.js';
 import { num, parse, stringValues, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim calibrate --labels labelled.jsonl [--registration deploysim.yml] [flags]
@@ -30,7 +30,8 @@ Flags:
   --rate-limit-resends N   resends of a request answered 429, after the endpoint's pause (default 10)
   --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
-Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us,\n130/143 cancelled (answers so far stay in --cache-dir; nothing is written).`;
+Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us,
+            130/143 cancelled (nothing is written; with --cache-dir the answers so far are kept).`;
 
 async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, {
@@ -55,7 +56,7 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
       stringValues(values),
       { cwd: io.cwd, env: io.env, log: { info: (m) => io.stderr(m), warning: (m) => io.stderr(`warning: ${m}`) }, cancel: cancellation?.signal },
       ['grader'],
-      (raw) => ({ grader: endpointOf(raw, 'grader'), cacheDir: given(raw, 'cache-dir'), ...parseRequestSettings(raw) }),
+      (raw) => ({ grader: endpointOf(raw, 'grader', FLAG_LABEL), cacheDir: given(raw, 'cache-dir'), ...parseRequestSettings(raw, FLAG_LABEL) }),
     );
     if (missingKeys.length > 0) throw new ConfigError(missingKeysMessage(missingKeys, ['grader']));
     const registration = (values.registration as string | undefined) || 'deploysim.yml';

@@ -2,12 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectory } from '../../common/directories.js';
 import { shownPath } from '../../registration/paths.js';
-import { ConfigError } from '../../common/errors.js';
+import { ConfigError, RunCancelledError } from '../../common/errors.js';
 import { measureRealism, renderRealism } from '../../realism/realism.js';
 import { loadRegistration } from '../../registration/load.js';
 import { DEMO_ENDPOINT } from '../../common/demo.js';
 import { composeCommand } from '../../runtime/root.js';
-import { DEFAULT_BASE_URL, endpointOf, missingKeysMessage, parseRequestSettings } from '../../runtime/settings.js';
+import { DEFAULT_BASE_URL, endpointOf, FLAG_LABEL, missingKeysMessage, parseRequestSettings } from '../../runtime/settings.js';
 import { num, parse, stringValues, wholeNumber, type CliIo, type Command } from '../args.js';
 
 const USAGE = `Usage: deploysim realism --registration R --discriminator-model M [--simulator-model S] [--sample N] [--seed X] [flags]
@@ -17,7 +17,8 @@ const USAGE = `Usage: deploysim realism --registration R --discriminator-model M
   only up to the call and example responses of the tool from elsewhere in the corpus, never the real
   one); a discriminator model is shown the real and the simulated response in random order and names
   the real one. Reports the simulated side's win rate with an interval, overall and per tool
-  (50% = indistinguishable), writes realism.json to --output-dir and prints a table. Exit 0.
+  (50% = indistinguishable), writes realism.json to --output-dir and prints a table. Exit 0 written,
+  1 an endpoint refused us, 2 usage/config/input error (nothing sent), 130/143 cancelled (nothing written).
   To show it in the gate's report and comment, pass that file to deploysim run --realism (action input realism).
 
 Flags:
@@ -71,7 +72,7 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
       stringValues(values),
       { cwd: io.cwd, env: io.env, log: { info: (m) => io.stderr(m), warning: (m) => io.stderr(`warning: ${m}`) }, cancel: cancellation?.signal },
       endpoints,
-      (raw) => ({ simulator: endpointOf(raw, 'simulator'), discriminator: endpointOf(raw, 'discriminator'), ...parseRequestSettings(raw) }),
+      (raw) => ({ simulator: endpointOf(raw, 'simulator', FLAG_LABEL), discriminator: endpointOf(raw, 'discriminator', FLAG_LABEL), ...parseRequestSettings(raw, FLAG_LABEL) }),
     );
     if (missingKeys.length > 0) throw new ConfigError(missingKeysMessage(missingKeys, endpoints));
     const registration = await loadRegistration((values.registration as string | undefined) ?? 'deploysim.yml', io.cwd);
@@ -91,6 +92,9 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
       discriminator: { endpoint: { role: 'discriminator', ...settings.discriminator }, model: discriminatorModel },
       now: runtime.now,
       cancel: runtime.cancel,
+    }).catch((error: unknown) => {
+      if (error instanceof RunCancelledError) throw new RunCancelledError(error.signal, `Cancelled (${error.signal}) while measuring; realism.json was not written.`);
+      throw error;
     });
     if (report.sampled === 0) throw new ConfigError(`${report.corpus}: the corpus has no recorded tool calls (assistant tool_calls answered by tool messages) to test.`);
     report.error_examples = report.error_examples.map((e) => runtime.secrets.scrub(e));
