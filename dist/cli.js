@@ -43727,11 +43727,18 @@ function isSecretLike(value2) {
 }
 var KEY_VARIABLE = /(?:API[-_]?KEY|TOKEN|SECRET)$/i;
 var KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
+var HEADERS_FLAG = /^--[a-z-]*-headers(?:=([\s\S]*))?$/;
+var CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
+function credentialHeaderValues(text) {
+  return text.split(/\r?\n/).map((line) => /^\s*([^:\s]+)\s*:\s*(.*?)\s*$/.exec(line)).filter((m) => m !== null && CREDENTIAL_HEADER.test(m[1])).map((m) => m[2].replace(/^(Bearer|Basic|Token)\s+/i, ""));
+}
 function credentialsFrom(argv, env) {
   const keys = Object.entries(env).filter(([name, value2]) => KEY_VARIABLE.test(name) && value2).map(([, value2]) => value2);
   argv.forEach((arg, i) => {
     const userinfo = /:\/\/([^/@\s]+)@/.exec(arg)?.[1];
     if (userinfo) keys.push(userinfo);
+    const headers = HEADERS_FLAG.exec(arg);
+    if (headers) keys.push(...credentialHeaderValues(headers[1] ?? argv[i + 1] ?? ""));
     const match = KEY_FLAG.exec(arg);
     if (!match) return;
     const value2 = match[1] ?? argv[i + 1];
@@ -77967,14 +77974,13 @@ var ENDPOINTS = {
   discriminator: { inherits: "simulator", keyVariables: ["DEPLOYSIM_DISCRIMINATOR_API_KEY"] },
   baseline: { inherits: "candidate", keyVariables: ["DEPLOYSIM_BASELINE_API_KEY"] }
 };
-var CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
 function readKeys(raw, env, secrets) {
   for (const [name, endpoint2] of Object.entries(ENDPOINTS)) {
     const input2 = `${name}-api-key`;
     for (const variable of endpoint2.keyVariables) secrets.add(env[variable]);
     secrets.add(raw[input2]);
     secrets.add(urlCredentials(raw[`${name}-base-url`]));
-    for (const [header, value2] of Object.entries(headersOf(raw, name))) if (CREDENTIAL_HEADER.test(header)) secrets.add(value2.replace(/^(Bearer|Basic|Token)\s+/i, ""));
+    for (const value2 of credentialHeaderValues(raw[`${name}-headers`] ?? "")) secrets.add(value2);
     if (!raw[input2]?.trim()) {
       const fromEnv = endpoint2.keyVariables.map((v) => env[v]).find((v) => v?.trim());
       if (fromEnv) raw[input2] = fromEnv;
@@ -82022,8 +82028,10 @@ var GRADER_PROBES = [
   }
 ];
 function failed(what, error62, sent) {
+  if (error62 instanceof RunCancelledError) return error62;
+  const message = error62.message.replace(/\.$/, "");
   return new PreflightError(
-    `Preflight: ${what}: ${error62.message}. The run stops before any corpus prefix is sent (only ${sent} preflight request${sent === 1 ? "" : "s"} were sent): fix the endpoint or the registration setting the provider names, then re-run.`
+    `Preflight: ${what}: ${message}. The run stops before any corpus prefix is sent (only ${sent} preflight request${sent === 1 ? " was" : "s were"} sent): fix the endpoint or the setting the provider names, then re-run.`
   );
 }
 async function preflight(who, models) {
@@ -82036,7 +82044,6 @@ async function preflight(who, models) {
       await driver.drive(CANDIDATE_PROBE);
       probes.push({ probe: name, outcome: "answered" });
     } catch (error62) {
-      if (stopsTheRun(error62)) throw error62;
       throw failed(`the ${name} did not answer a benign prompt`, error62, sent());
     }
   }
@@ -82045,7 +82052,6 @@ async function preflight(who, models) {
       const verdicts = await who.grader.grade(probe.context, probe.reply);
       probes.push({ probe: probe.name, outcome: "answered", flagged: [...verdicts].filter(([, v]) => v.flagged).map(([id]) => id) });
     } catch (error62) {
-      if (stopsTheRun(error62)) throw error62;
       throw failed(`the grader returned no valid verdicts for a ${probe.name.replace("grader: ", "")} transcript`, error62, sent());
     }
   }

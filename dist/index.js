@@ -39912,11 +39912,18 @@ function isSecretLike(value2) {
 }
 var KEY_VARIABLE = /(?:API[-_]?KEY|TOKEN|SECRET)$/i;
 var KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
+var HEADERS_FLAG = /^--[a-z-]*-headers(?:=([\s\S]*))?$/;
+var CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
+function credentialHeaderValues(text) {
+  return text.split(/\r?\n/).map((line) => /^\s*([^:\s]+)\s*:\s*(.*?)\s*$/.exec(line)).filter((m) => m !== null && CREDENTIAL_HEADER.test(m[1])).map((m) => m[2].replace(/^(Bearer|Basic|Token)\s+/i, ""));
+}
 function credentialsFrom(argv, env) {
   const keys = Object.entries(env).filter(([name, value2]) => KEY_VARIABLE.test(name) && value2).map(([, value2]) => value2);
   argv.forEach((arg, i) => {
     const userinfo = /:\/\/([^/@\s]+)@/.exec(arg)?.[1];
     if (userinfo) keys.push(userinfo);
+    const headers = HEADERS_FLAG.exec(arg);
+    if (headers) keys.push(...credentialHeaderValues(headers[1] ?? argv[i + 1] ?? ""));
     const match = KEY_FLAG.exec(arg);
     if (!match) return;
     const value2 = match[1] ?? argv[i + 1];
@@ -63757,8 +63764,10 @@ var GRADER_PROBES = [
   }
 ];
 function failed(what, error63, sent) {
+  if (error63 instanceof RunCancelledError) return error63;
+  const message = error63.message.replace(/\.$/, "");
   return new PreflightError(
-    `Preflight: ${what}: ${error63.message}. The run stops before any corpus prefix is sent (only ${sent} preflight request${sent === 1 ? "" : "s"} were sent): fix the endpoint or the registration setting the provider names, then re-run.`
+    `Preflight: ${what}: ${message}. The run stops before any corpus prefix is sent (only ${sent} preflight request${sent === 1 ? " was" : "s were"} sent): fix the endpoint or the setting the provider names, then re-run.`
   );
 }
 async function preflight(who, models) {
@@ -63771,7 +63780,6 @@ async function preflight(who, models) {
       await driver.drive(CANDIDATE_PROBE);
       probes.push({ probe: name, outcome: "answered" });
     } catch (error63) {
-      if (stopsTheRun(error63)) throw error63;
       throw failed(`the ${name} did not answer a benign prompt`, error63, sent());
     }
   }
@@ -63780,7 +63788,6 @@ async function preflight(who, models) {
       const verdicts = await who.grader.grade(probe.context, probe.reply);
       probes.push({ probe: probe.name, outcome: "answered", flagged: [...verdicts].filter(([, v]) => v.flagged).map(([id]) => id) });
     } catch (error63) {
-      if (stopsTheRun(error63)) throw error63;
       throw failed(`the grader returned no valid verdicts for a ${probe.name.replace("grader: ", "")} transcript`, error63, sent());
     }
   }
@@ -76209,14 +76216,13 @@ var ENDPOINTS = {
   discriminator: { inherits: "simulator", keyVariables: ["DEPLOYSIM_DISCRIMINATOR_API_KEY"] },
   baseline: { inherits: "candidate", keyVariables: ["DEPLOYSIM_BASELINE_API_KEY"] }
 };
-var CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
 function readKeys(raw, env, secrets) {
   for (const [name, endpoint2] of Object.entries(ENDPOINTS)) {
     const input2 = `${name}-api-key`;
     for (const variable of endpoint2.keyVariables) secrets.add(env[variable]);
     secrets.add(raw[input2]);
     secrets.add(urlCredentials(raw[`${name}-base-url`]));
-    for (const [header, value2] of Object.entries(headersOf(raw, name))) if (CREDENTIAL_HEADER.test(header)) secrets.add(value2.replace(/^(Bearer|Basic|Token)\s+/i, ""));
+    for (const value2 of credentialHeaderValues(raw[`${name}-headers`] ?? "")) secrets.add(value2);
     if (!raw[input2]?.trim()) {
       const fromEnv = endpoint2.keyVariables.map((v) => env[v]).find((v) => v?.trim());
       if (fromEnv) raw[input2] = fromEnv;
@@ -80727,7 +80733,8 @@ ${message}
         github = void 0;
       }
       if (github) {
-        const row = { time: (/* @__PURE__ */ new Date()).toISOString(), headSha: headSha(github), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${configError ? "configuration error" : "failed closed"})` };
+        const why = error63 instanceof PreflightError ? "preflight failed" : configError ? "configuration error" : "failed closed";
+        const row = { time: (/* @__PURE__ */ new Date()).toISOString(), headSha: headSha(github), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${why})` };
         host.setOutput("comment-url", await postComment(host, settings, commentMarker(settings.registration), markdown, row, secrets));
       }
     }

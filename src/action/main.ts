@@ -193,7 +193,8 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
         github = undefined; // the event itself could not be read: there is no PR to comment on
       }
       if (github) {
-        const row: HistoryRow = { time: new Date().toISOString(), headSha: headSha(github), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${configError ? 'configuration error' : 'failed closed'})` };
+        const why = error instanceof PreflightError ? 'preflight failed' : configError ? 'configuration error' : 'failed closed';
+        const row: HistoryRow = { time: new Date().toISOString(), headSha: headSha(github), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${why})` };
         host.setOutput('comment-url', await postComment(host, settings, commentMarker(settings.registration), markdown, row, secrets));
       }
     }

@@ -25,6 +25,19 @@ export function isSecretLike(value: string): boolean {
 
 const KEY_VARIABLE = /(?:API[-_]?KEY|TOKEN|SECRET)$/i;
 const KEY_FLAG = /^--[a-z-]*api-key(?:=(.*))?$/;
+const HEADERS_FLAG = /^--[a-z-]*-headers(?:=([\s\S]*))?$/;
+
+/** Headers whose values are credentials (masked like keys): Authorization, *key*, *token*, *secret*… */
+export const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
+
+/** The credential values in a `*-headers` input (`Name: value` per line), without a Bearer/Basic scheme. */
+export function credentialHeaderValues(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => /^\s*([^:\s]+)\s*:\s*(.*?)\s*$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && CREDENTIAL_HEADER.test(m[1]!))
+    .map((m) => m[2]!.replace(/^(Bearer|Basic|Token)\s+/i, ''));
+}
 
 /** Every credential the process was handed: key-like environment variables (incl. action inputs) and `--*-api-key` flags. */
 export function credentialsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
@@ -35,6 +48,8 @@ export function credentialsFrom(argv: readonly string[], env: NodeJS.ProcessEnv)
     // A base URL's user:password@ (this file imports nothing, so it can load before anything else).
     const userinfo = /:\/\/([^/@\s]+)@/.exec(arg)?.[1];
     if (userinfo) keys.push(userinfo);
+    const headers = HEADERS_FLAG.exec(arg);
+    if (headers) keys.push(...credentialHeaderValues(headers[1] ?? argv[i + 1] ?? ''));
     const match = KEY_FLAG.exec(arg);
     if (!match) return;
     const value = match[1] ?? argv[i + 1];

@@ -1,4 +1,4 @@
-import { PreflightError, stopsTheRun } from '../common/errors.js';
+import { PreflightError, RunCancelledError } from '../common/errors.js';
 import type { ChatMessage } from '../corpus/record.js';
 import type { SampledPrefix } from '../corpus/sample.js';
 import type { ModelGateway } from '../models/gateway.js';
@@ -33,18 +33,21 @@ const GRADER_PROBES: { name: string; context: ChatMessage[]; reply: ChatMessage[
   },
 ];
 
-function failed(what: string, error: unknown, sent: number): PreflightError {
+function failed(what: string, error: unknown, sent: number): unknown {
+  // A cancellation stays one; a refusal of the run (bad key, unknown model, unreachable) is what the probe found.
+  if (error instanceof RunCancelledError) return error;
+  const message = (error as Error).message.replace(/\.$/, '');
   return new PreflightError(
-    `Preflight: ${what}: ${(error as Error).message}. The run stops before any corpus prefix is sent (only ${sent} preflight request${sent === 1 ? '' : 's'} were sent): ` +
-      'fix the endpoint or the registration setting the provider names, then re-run.',
+    `Preflight: ${what}: ${message}. The run stops before any corpus prefix is sent (only ${sent} preflight request${sent === 1 ? ' was' : 's were'} sent): ` +
+      'fix the endpoint or the setting the provider names, then re-run.',
   );
 }
 
 /**
  * Before the first corpus prefix, through the same code path as the run: the candidate (and the
  * baseline) must answer a benign prompt, and the grader must return valid verdicts for a known-harmful
- * and a known-benign transcript. A refusal of the run (bad key, unknown model) is thrown as it is; any
- * other failure is a PreflightError (exit 2) with the provider's own words.
+ * and a known-benign transcript. Any failure, a refusal of the run (bad key, unknown model, unreachable)
+ * included, is a PreflightError (exit 2) with the provider's own words; a cancellation stays one.
  */
 export async function preflight(who: Omit<ReplayParticipants, 'audit'>, models: ModelGateway): Promise<{ requests: number; probes: PreflightProbe[] }> {
   const before = models.requestsStarted;
@@ -56,7 +59,6 @@ export async function preflight(who: Omit<ReplayParticipants, 'audit'>, models: 
       await driver.drive(CANDIDATE_PROBE);
       probes.push({ probe: name, outcome: 'answered' });
     } catch (error) {
-      if (stopsTheRun(error)) throw error;
       throw failed(`the ${name} did not answer a benign prompt`, error, sent());
     }
   }
@@ -65,7 +67,6 @@ export async function preflight(who: Omit<ReplayParticipants, 'audit'>, models: 
       const verdicts = await who.grader.grade(probe.context, probe.reply);
       probes.push({ probe: probe.name, outcome: 'answered', flagged: [...verdicts].filter(([, v]) => v.flagged).map(([id]) => id) });
     } catch (error) {
-      if (stopsTheRun(error)) throw error;
       throw failed(`the grader returned no valid verdicts for a ${probe.name.replace('grader: ', '')} transcript`, error, sent());
     }
   }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEMO_ENDPOINT } from '../common/demo.js';
 import { ConfigError } from '../common/errors.js';
 import type { SecretRegistry } from '../common/secrets.js';
+import { credentialHeaderValues } from '../common/lastResort.js';
 import { urlCredentials } from '../common/secrets.js';
 import type { Settings } from '../engine/settings.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../models/retryPolicy.js';
@@ -94,9 +95,6 @@ export const ENDPOINTS = {
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
-/** Headers whose values are credentials (masked like keys). */
-const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i;
-
 /** Raw values by input name; the CLI's subcommands and the action read theirs into one of these. */
 export type RawValues = Partial<Record<string, string>>;
 
@@ -111,7 +109,7 @@ export function readKeys(raw: RawValues, env: NodeJS.ProcessEnv, secrets: Secret
     secrets.add(raw[input]);
     secrets.add(urlCredentials(raw[`${name}-base-url`]));
     // A header may carry a credential (a gateway's token): the values of credential-named headers are masked too.
-    for (const [header, value] of Object.entries(headersOf(raw, name))) if (CREDENTIAL_HEADER.test(header)) secrets.add(value.replace(/^(Bearer|Basic|Token)\s+/i, ''));
+    for (const value of credentialHeaderValues(raw[`${name}-headers`] ?? '')) secrets.add(value);
     if (!raw[input]?.trim()) {
       const fromEnv = endpoint.keyVariables.map((v) => env[v]).find((v) => v?.trim());
       if (fromEnv) raw[input] = fromEnv;

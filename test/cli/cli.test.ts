@@ -118,8 +118,8 @@ describe('deploysim run', () => {
     expect(readdirSync(path.join(repo.dir, 'out')).sort()).toEqual(['comment.md', 'report.json', 'results.jsonl']);
     // Nothing listens on port 9: the run stops at the preflight's first request, before any record or report.
     const stopped = await runCli([...runFlags('http://127.0.0.1:9/v1'), '--candidate-api-key', 'none', '--max-retries', '0', '--output-dir', 'out'], { cwd: repo.dir });
-    expect(stopped.code, stopped.stderr).toBe(1);
-    expect(stopped.stderr).toContain('Cannot reach the candidate endpoint');
+    expect(stopped.code, stopped.stderr).toBe(2);
+    expect(stopped.stderr).toContain('Preflight: the candidate did not answer a benign prompt: Cannot reach the candidate endpoint');
     expect(readdirSync(path.join(repo.dir, 'out'))).toEqual([]);
     // A configuration error stops before the registration is read, after the old files are gone.
     const broken = await runCli(['run', '--registration', 'missing.yml', '--candidate-model', 'demo-candidate', '--candidate-base-url', 'builtin:demo', '--lock-ref', 'HEAD', '--output-dir', 'out'], { cwd: repo.dir });
@@ -130,7 +130,7 @@ describe('deploysim run', () => {
   it('a password in a base URL is a credential: never printed', async () => {
     const repo = quickstartRepo();
     const result = await runCli([...runFlags('http://deploysim:s3cret-url-pass@127.0.0.1:9/v1'), '--candidate-api-key', 'none', '--max-retries', '0', '--verbose'], { cwd: repo.dir });
-    expect(result.code, result.stderr).toBe(1);
+    expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toContain('Cannot reach the candidate endpoint http://***@127.0.0.1:9/v1');
     expect(result.stdout + result.stderr).not.toContain('s3cret-url-pass');
   });

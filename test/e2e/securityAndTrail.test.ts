@@ -253,6 +253,7 @@ describe('the audit trail through the action', () => {
 
     // A third run that stops before a verdict (nothing listens on port 9) replaces the green verdict and adds its row.
     const third = await runAction({ ...options, inputs: { ...options.inputs, 'candidate-base-url': 'http://127.0.0.1:9/v1', 'max-retries': '0' } });
+    // Found by the preflight's first probe (a failed step, as every failure of an action is).
     expect(third.code, describeRun(third)).toBe(1);
     const after = github.commentsOn(OWNER, REPO, PR).filter((c) => c.body.includes(MARKER));
     expect(after).toHaveLength(1);
@@ -262,7 +263,7 @@ describe('the audit trail through the action', () => {
     const rows3 = trailRows(after[0]!.body);
     expect(rows3).toHaveLength(3);
     expect(rows3.slice(0, 2)).toEqual(rows2);
-    expect(rows3[2]).toContain('| — | 0 | ❌ could not run (failed closed) |');
+    expect(rows3[2]).toContain('| — | 0 | ❌ could not run (preflight failed) |');
     expect(third.outputs.passed).toBe('false');
     expect(third.outputs['comment-url']).toBe(after[0]!.html_url);
   });

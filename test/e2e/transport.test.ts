@@ -90,8 +90,8 @@ describe.runIf(hasOpenssl)('model requests over HTTPS', () => {
 
     const before = openai.requests.length;
     const untrusted = await runCli(runFlags(openai.url), { cwd: repo.dir, env });
-    // No request can pass the TLS check: the run stops at the first one with what to do, not after every record.
-    expect(untrusted.code).toBe(1);
+    // No request can pass the TLS check: the preflight's first probe stops the run with what to do (exit 2).
+    expect(untrusted.code).toBe(2);
     expect(untrusted.stderr).toContain(`The candidate endpoint ${openai.url} presented a TLS certificate that is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate`);
     expect(untrusted.stderr).toContain('set NODE_EXTRA_CA_CERTS');
     expect(untrusted.stdout).not.toContain('Progress: 12/12');

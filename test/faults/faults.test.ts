@@ -120,12 +120,13 @@ describe('refusals', () => {
     const dir = await makeFixture({ records: 200 });
     const mock = await server({ apiKey: 'sk-the-right-key-1234', echoKeyInErrors: true });
     const { code, errors } = await refusedRun(dir, mock.url, 'sk-wrong-key-987654');
-    expect(code).toBe(1);
+    // The wrong key answers the preflight's first probe: exit 2, before any corpus prefix.
+    expect(code).toBe(2);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/candidate endpoint .* answered 401: .*Check the candidate-api-key input/);
+    expect(errors[0]).toMatch(/^deploysim: Preflight: the candidate did not answer a benign prompt: The candidate endpoint .* answered 401: .*Check the candidate-api-key input/);
     expect(errors.join('\n')).not.toContain('sk-wrong-key-987654');
-    // Stopped at once: only the requests already in flight (≤ concurrency) reached the server; 401 is not retried.
-    expect(mock.requests.length).toBeLessThanOrEqual(4);
+    // Stopped at once: one probe reached the server (401 is not retried), no corpus prefix.
+    expect(mock.all).toHaveLength(1);
   });
 
   it.each([
@@ -170,9 +171,11 @@ describe('refusals', () => {
     // Every request dropped, the preflight's probe too: it is the first request, and stops the run.
     const mock = await server({ faults: () => ({ type: 'disconnect' }), probes: 'handled' });
     const { code, errors } = await refusedRun(dir, mock.url, 'sk-test-key-000000', ['--max-retries', '1']);
-    expect(code).toBe(1);
+    // Found by the preflight: exit 2, and the message says only its probes were sent.
+    expect(code).toBe(2);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^deploysim: Cannot reach the candidate endpoint http:\/\/127\.0\.0\.1:\d+\/v1 \(.*; 1 retries\)\. Check the candidate-base-url input/);
+    expect(errors[0]).toContain('\n(only the preflight probes were sent; no corpus prefix)');
+    expect(errors[0]).toMatch(/^deploysim: Preflight: the candidate did not answer a benign prompt: Cannot reach the candidate endpoint http:\/\/127\.0\.0\.1:\d+\/v1 \(.*; 1 retries\)\. Check the candidate-base-url input/);
     // Only the probe, tried twice; no corpus prefix was sent.
     expect(mock.probes).toHaveLength(2);
     expect(mock.requests).toHaveLength(0);

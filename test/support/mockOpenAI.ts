@@ -25,6 +25,8 @@ export interface RecordedRequest {
   method: string;
   /** Path without the query string, e.g. `/v1/chat/completions`. */
   path: string;
+  /** The query string's parameters. */
+  query: Record<string, string>;
   headers: IncomingHttpHeaders;
   /** The parsed JSON body (undefined when the body was not JSON). */
   body: ChatRequestBody | undefined;
@@ -261,7 +263,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
     const attempt = (attempts.get(attemptKey) ?? 0) + 1;
     attempts.set(attemptKey, attempt);
     const probe = rawBody.includes('deploysim preflight');
-    const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, headers: req.headers, body, rawBody, role, attempt, probe };
+    const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body, rawBody, role, attempt, probe };
     (probe ? probes : requests).push(recorded);
     all.push(recorded);
     // The probes meet the default endpoint unless the test is about the preflight.
@@ -274,7 +276,7 @@ export async function startMockOpenAI(options: MockOpenAIOptions = {}): Promise<
 
     if (options.latencyMs) await delay(options.latencyMs);
 
-    if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
+    if (req.method !== 'POST' || !url.pathname.endsWith('/chat/completions')) {
       fail(404, `Unknown request URL: ${req.method} ${url.pathname}.`, 'invalid_request_error', 'unknown_url');
       return;
     }
