@@ -193,7 +193,8 @@ export async function planSample(file: string, displayPath: string, settings: Sa
   const chosen: Ranked[] = [];
   const strataCounts: StratumCount[] = [];
   for (const { name, records, take } of allocation) {
-    chosen.push(...strata.get(name)!.pool.lowest(take));
+    // One element at a time: spreading a large selection into push() overflows the call stack.
+    for (const ranked of strata.get(name)!.pool.lowest(take)) chosen.push(ranked);
     strataCounts.push({ name, records, sampled: take });
   }
   chosen.sort(compareRank);
@@ -315,7 +316,7 @@ function compareRank(a: Ranked, b: Ranked): number {
 }
 
 /**
- * Keeps the `limit` lowest keys seen, using at most 2×limit entries (sort-and-trim when full). Once
+ * Keeps the `limit` lowest keys seen, using at most max(1024, 2×limit) entries (sort-and-trim when full). Once
  * `limit` keys are kept, a key at or above the highest of them can never be among the lowest and is
  * not stored: over N records only about limit×ln(N/limit) are, not N. Entries live in typed arrays
  * (ids aside), not objects: objects that outlive a few young-generation collections are promoted, and
@@ -338,14 +339,23 @@ class RankPool {
     const k2 = parseInt(hexDigest.slice(13, 26), 16);
     const k3 = parseInt(hexDigest.slice(26, RANK_KEY_HEX), 16);
     if (ceiling !== undefined && (k1 - ceiling.k1 || k2 - ceiling.k2 || k3 - ceiling.k3) >= 0) return;
-    if (this.size === this.k1.length) this.reserve(Math.max(1024, Math.min(2 * this.size, 2 * this.limit)));
+    if (this.size === this.k1.length) {
+      // Full: with a finite limit, drop all but the lowest `limit` first (it leaves room, and may
+      // show this key cannot be among them); else grow. Never write past the end of the arrays.
+      if (this.size > this.limit) {
+        this.trim();
+        const top = this.ceiling!;
+        if ((k1 - top.k1 || k2 - top.k2 || k3 - top.k3) >= 0) return;
+      } else {
+        this.reserve(Math.min(Math.max(1024, 2 * this.size), Number.isFinite(this.limit) ? Math.max(1024, 2 * this.limit) : Number.MAX_SAFE_INTEGER));
+      }
+    }
     const i = this.size++;
     this.k1[i] = k1;
     this.k2[i] = k2;
     this.k3[i] = k3;
     this.lines[i] = line;
     this.ids[i] = id;
-    if (this.size >= 2 * this.limit && this.size > 1024) this.trim();
   }
   lowest(n: number): Ranked[] {
     this.trim();
