@@ -126,17 +126,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path22) {
-      const ctrl = callVisitor(key, node2, visitor, path22);
+    function visit_(key, node2, visitor, path23) {
+      const ctrl = callVisitor(key, node2, visitor, path23);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visit_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visit_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path22);
+            const ci = visit_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -147,13 +147,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path22);
+          const cv = visit_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -174,17 +174,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path22) {
-      const ctrl = await callVisitor(key, node2, visitor, path22);
+    async function visitAsync_(key, node2, visitor, path23) {
+      const ctrl = await callVisitor(key, node2, visitor, path23);
       if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visitAsync_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visitAsync_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity2.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -195,13 +195,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity2.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path22);
+          const cv = await visitAsync_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -228,23 +228,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path22) {
+    function callVisitor(key, node2, visitor, path23) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path22);
+        return visitor(key, node2, path23);
       if (identity2.isMap(node2))
-        return visitor.Map?.(key, node2, path22);
+        return visitor.Map?.(key, node2, path23);
       if (identity2.isSeq(node2))
-        return visitor.Seq?.(key, node2, path22);
+        return visitor.Seq?.(key, node2, path23);
       if (identity2.isPair(node2))
-        return visitor.Pair?.(key, node2, path22);
+        return visitor.Pair?.(key, node2, path23);
       if (identity2.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path22);
+        return visitor.Scalar?.(key, node2, path23);
       if (identity2.isAlias(node2))
-        return visitor.Alias?.(key, node2, path22);
+        return visitor.Alias?.(key, node2, path23);
       return void 0;
     }
-    function replaceNode(key, path22, node2) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key, path23, node2) {
+      const parent = path23[path23.length - 1];
       if (identity2.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity2.isPair(parent)) {
@@ -856,10 +856,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity2 = require_identity();
     var Node2 = require_Node();
-    function collectionFromPath(schema, path22, value2) {
+    function collectionFromPath(schema, path23, value2) {
       let v = value2;
-      for (let i = path22.length - 1; i >= 0; --i) {
-        const k = path22[i];
+      for (let i = path23.length - 1; i >= 0; --i) {
+        const k = path23[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -878,7 +878,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
     var Collection2 = class extends Node2.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -908,11 +908,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value2) {
-        if (isEmptyPath(path22))
+      addIn(path23, value2) {
+        if (isEmptyPath(path23))
           this.add(value2);
         else {
-          const [key, ...rest] = path22;
+          const [key, ...rest] = path23;
           const node2 = this.get(key, true);
           if (identity2.isCollection(node2))
             node2.addIn(rest, value2);
@@ -926,8 +926,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key, ...rest] = path22;
+      deleteIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -941,8 +941,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key, ...rest] = path22;
+      getIn(path23, keepScalar) {
+        const [key, ...rest] = path23;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
@@ -960,8 +960,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key, ...rest] = path22;
+      hasIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -971,8 +971,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value2) {
-        const [key, ...rest] = path22;
+      setIn(path23, value2) {
+        const [key, ...rest] = path23;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -3487,9 +3487,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path22, value2) {
+      addIn(path23, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value2);
+          this.contents.addIn(path23, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3564,14 +3564,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection2.isEmptyPath(path22)) {
+      deleteIn(path23) {
+        if (Collection2.isEmptyPath(path23)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3586,10 +3586,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection2.isEmptyPath(path22))
+      getIn(path23, keepScalar) {
+        if (Collection2.isEmptyPath(path23))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity2.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3600,10 +3600,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection2.isEmptyPath(path22))
+      hasIn(path23) {
+        if (Collection2.isEmptyPath(path23))
           return this.contents !== void 0;
-        return identity2.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3620,13 +3620,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value2) {
-        if (Collection2.isEmptyPath(path22)) {
+      setIn(path23, value2) {
+        if (Collection2.isEmptyPath(path23)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path22), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path23), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value2);
+          this.contents.setIn(path23, value2);
         }
       }
       /**
@@ -5587,9 +5587,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path22) => {
+    visit2.itemAtPath = (cst, path23) => {
       let item = cst;
-      for (const [field3, index] of path22) {
+      for (const [field3, index] of path23) {
         const tok = item?.[field3];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5598,23 +5598,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path22) => {
-      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
-      const field3 = path22[path22.length - 1][0];
+    visit2.parentCollection = (cst, path23) => {
+      const parent = visit2.itemAtPath(cst, path23.slice(0, -1));
+      const field3 = path23[path23.length - 1][0];
       const coll = parent?.[field3];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path23, item, visitor) {
+      let ctrl = visitor(item, path23);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field3 of ["key", "value"]) {
         const token = item[field3];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path22.concat([[field3, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path23.concat([[field3, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -5625,10 +5625,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field3 === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path23);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -5741,7 +5741,7 @@ var require_lexer = __commonJS({
   "node_modules/yaml/dist/parse/lexer.js"(exports) {
     "use strict";
     var cst = require_cst();
-    function isEmpty(ch) {
+    function isEmpty2(ch) {
       switch (ch) {
         case void 0:
         case " ":
@@ -5819,7 +5819,7 @@ var require_lexer = __commonJS({
         }
         if (ch === "-" || ch === ".") {
           const dt = this.buffer.substr(offset, 3);
-          if ((dt === "---" || dt === "...") && isEmpty(this.buffer[offset + 3]))
+          if ((dt === "---" || dt === "...") && isEmpty2(this.buffer[offset + 3]))
             return -1;
         }
         return offset;
@@ -5918,7 +5918,7 @@ var require_lexer = __commonJS({
           if (!this.atEnd && !this.hasChars(4))
             return this.setNext("line-start");
           const s = this.peek(3);
-          if ((s === "---" || s === "...") && isEmpty(this.charAt(3))) {
+          if ((s === "---" || s === "...") && isEmpty2(this.charAt(3))) {
             yield* this.pushCount(3);
             this.indentValue = 0;
             this.indentNext = 0;
@@ -5926,7 +5926,7 @@ var require_lexer = __commonJS({
           }
         }
         this.indentValue = yield* this.pushSpaces(false);
-        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+        if (this.indentNext > this.indentValue && !isEmpty2(this.charAt(1)))
           this.indentNext = this.indentValue;
         return yield* this.parseBlockStart();
       }
@@ -5934,7 +5934,7 @@ var require_lexer = __commonJS({
         const [ch0, ch1] = this.peek(2);
         if (!ch1 && !this.atEnd)
           return this.setNext("block-start");
-        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty(ch1)) {
+        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty2(ch1)) {
           const n2 = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
           this.indentNext = this.indentValue + 1;
           this.indentValue += n2;
@@ -5998,7 +5998,7 @@ var require_lexer = __commonJS({
         const line = this.getLine();
         if (line === null)
           return this.setNext("flow");
-        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty2(line[3])) {
           const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
           if (!atFlowEndMarker) {
             this.flowLevel = 0;
@@ -6040,7 +6040,7 @@ var require_lexer = __commonJS({
             return yield* this.parseQuotedScalar();
           case ":": {
             const next = this.charAt(1);
-            if (this.flowKey || isEmpty(next) || next === ",") {
+            if (this.flowKey || isEmpty2(next) || next === ",") {
               this.flowKey = false;
               yield* this.pushCount(1);
               yield* this.pushSpaces(true);
@@ -6103,7 +6103,7 @@ var require_lexer = __commonJS({
           else if (ch !== "-")
             break;
         }
-        return yield* this.pushUntil((ch) => isEmpty(ch) || ch === "#");
+        return yield* this.pushUntil((ch) => isEmpty2(ch) || ch === "#");
       }
       *parseBlockScalar() {
         let nl = this.pos - 1;
@@ -6185,10 +6185,10 @@ var require_lexer = __commonJS({
         while (ch = this.buffer[++i]) {
           if (ch === ":") {
             const next = this.buffer[i + 1];
-            if (isEmpty(next) || inFlow && flowIndicatorChars.has(next))
+            if (isEmpty2(next) || inFlow && flowIndicatorChars.has(next))
               break;
             end = i;
-          } else if (isEmpty(ch)) {
+          } else if (isEmpty2(ch)) {
             let next = this.buffer[i + 1];
             if (ch === "\r") {
               if (next === "\n") {
@@ -6255,7 +6255,7 @@ var require_lexer = __commonJS({
             case ":": {
               const inFlow = this.flowLevel > 0;
               const ch1 = this.charAt(1);
-              if (isEmpty(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
+              if (isEmpty2(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
                 if (!inFlow)
                   this.indentNext = this.indentValue + 1;
                 else if (this.flowKey)
@@ -6274,7 +6274,7 @@ var require_lexer = __commonJS({
         if (this.charAt(1) === "<") {
           let i = this.pos + 2;
           let ch = this.buffer[i];
-          while (!isEmpty(ch) && ch !== ">")
+          while (!isEmpty2(ch) && ch !== ">")
             ch = this.buffer[++i];
           return yield* this.pushToIndex(ch === ">" ? i + 1 : i, false);
         } else {
@@ -19493,8 +19493,8 @@ var init_context = __esm({
           if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
             this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
           } else {
-            const path22 = process.env.GITHUB_EVENT_PATH;
-            process.stdout.write(`GITHUB_EVENT_PATH ${path22} does not exist${EOL}`);
+            const path23 = process.env.GITHUB_EVENT_PATH;
+            process.stdout.write(`GITHUB_EVENT_PATH ${path23} does not exist${EOL}`);
           }
         }
         this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -20652,14 +20652,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path22 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path23 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path22 && path22[0] !== "/") {
-          path22 = `/${path22}`;
+        if (path23 && path23[0] !== "/") {
+          path23 = `/${path23}`;
         }
-        return new URL(`${origin}${path22}`);
+        return new URL(`${origin}${path23}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -21110,39 +21110,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin }
+          request: { method, path: path23, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path22);
+        debuglog("sending request to %s %s/%s", method, origin, path23);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin },
+          request: { method, path: path23, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path22,
+          path23,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin }
+          request: { method, path: path23, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path22);
+        debuglog("trailers received from %s %s/%s", method, origin, path23);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin },
+          request: { method, path: path23, origin },
           error: error62
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path22,
+          path23,
           error62.message
         );
       });
@@ -21191,9 +21191,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path22, origin }
+            request: { method, path: path23, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path22);
+          debuglog("sending request to %s %s/%s", method, origin, path23);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -21256,7 +21256,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request2 = class {
       constructor(origin, {
-        path: path22,
+        path: path23,
         method,
         body,
         headers,
@@ -21271,11 +21271,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path22 !== "string") {
+        if (typeof path23 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path22[0] !== "/" && !(path22.startsWith("http://") || path22.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path23[0] !== "/" && !(path23.startsWith("http://") || path23.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path22)) {
+        } else if (invalidPathRegex.test(path23)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -21341,7 +21341,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path22, query) : path22;
+        this.path = query ? buildURL(path23, query) : path23;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -26034,7 +26034,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path22, host, upgrade, blocking, reset } = request2;
+      const { method, path: path23, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -26115,7 +26115,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path22} HTTP/1.1\r
+      let header = `${method} ${path23} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -26644,7 +26644,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path22, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path23, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -26741,7 +26741,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path22;
+      headers[HTTP2_HEADER_PATH] = path23;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -27094,9 +27094,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path22 = search ? `${pathname}${search}` : pathname;
+        const path23 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path22;
+        this.opts.path = path23;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -28335,10 +28335,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path22 = "/",
+          path: path23 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path22;
+        opts.path = origin + path23;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -30310,20 +30310,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path22) {
-      if (typeof path22 !== "string") {
-        return path22;
+    function safeUrl(path23) {
+      if (typeof path23 !== "string") {
+        return path23;
       }
-      const pathSegments = path22.split("?");
+      const pathSegments = path23.split("?");
       if (pathSegments.length !== 2) {
-        return path22;
+        return path23;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path22, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path22);
+    function matchKey(mockDispatch2, { path: path23, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path23);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -30345,7 +30345,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path22 }) => matchValue(safeUrl(path22), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path23 }) => matchValue(safeUrl(path23), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -30383,9 +30383,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path22, method, body, headers, query } = opts;
+      const { path: path23, method, body, headers, query } = opts;
       return {
-        path: path22,
+        path: path23,
         method,
         body,
         headers,
@@ -30848,10 +30848,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path22, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path23, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path22,
+            Path: path23,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -35730,9 +35730,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path22) {
-      for (let i = 0; i < path22.length; ++i) {
-        const code2 = path22.charCodeAt(i);
+    function validateCookiePath(path23) {
+      for (let i = 0; i < path23.length; ++i) {
+        const code2 = path23.charCodeAt(i);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -36489,7 +36489,7 @@ var require_util7 = __commonJS({
     var { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = require_symbols5();
     var { states, opcodes } = require_constants5();
     var { ErrorEvent, createFastMessageEvent } = require_events();
-    var { isUtf8 } = __require("node:buffer");
+    var { isUtf8: isUtf82 } = __require("node:buffer");
     var { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = require_data_url();
     function isConnecting(ws) {
       return ws[kReadyState] === states.CONNECTING;
@@ -36629,7 +36629,7 @@ var require_util7 = __commonJS({
     var hasIntl = typeof process.versions.icu === "string";
     var fatalDecoder = hasIntl ? new TextDecoder("utf-8", { fatal: true }) : void 0;
     var utf8Decode = hasIntl ? fatalDecoder.decode.bind(fatalDecoder) : function(buffer) {
-      if (isUtf8(buffer)) {
+      if (isUtf82(buffer)) {
         return buffer.toString("utf-8");
       }
       throw new TypeError("Invalid utf-8 received.");
@@ -38652,11 +38652,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path22 = opts.path;
+          let path23 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path22 = `/${path22}`;
+            path23 = `/${path23}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path22);
+          url2 = new URL(util.parseOrigin(url2).origin + path23);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -43714,8 +43714,14 @@ var EndpointRefusedError = class extends GateError {
 function stopsTheRun(error62) {
   return error62 instanceof EndpointRefusedError || error62 instanceof RunCancelledError;
 }
+var ResultsNotRecordedError = class extends DeploysimError {
+  exitCode = 3;
+};
 function exitCodeOf(error62) {
-  return error62 instanceof DeploysimError ? error62.exitCode : 1;
+  return error62 instanceof DeploysimError ? error62.exitCode : 3;
+}
+function isInternalError(error62) {
+  return !(error62 instanceof DeploysimError);
 }
 
 // src/common/lastResort.ts
@@ -43758,8 +43764,8 @@ function describeFatal(error62, credentials) {
 function installLastResort(report, argv, env) {
   const credentials = credentialsFrom(argv, env);
   const fatal = (error62) => {
-    report(`deploysim: internal error: ${describeFatal(error62, credentials)}`);
-    process.exit(1);
+    report(`deploysim: internal error (a bug in deploysim; exit 3, not a verdict): ${describeFatal(error62, credentials)}`);
+    process.exit(3);
   };
   process.on("uncaughtException", fatal);
   process.on("unhandledRejection", fatal);
@@ -43875,13 +43881,22 @@ import path3 from "node:path";
 
 // src/common/directories.ts
 import { mkdir } from "node:fs/promises";
+var MAKE_DIRECTORY_MS = 1e4;
 async function makeDirectory(dir, input2) {
+  let timer;
+  const gaveUp = new Promise((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), MAKE_DIRECTORY_MS);
+  });
   try {
-    await mkdir(dir, { recursive: true });
+    const made = await Promise.race([mkdir(dir, { recursive: true }).then(() => "made"), gaveUp]);
+    if (made === "timeout") throw new ConfigError(`${input2}: creating the directory ${dir} got no answer from the file system in ${MAKE_DIRECTORY_MS / 1e3} s; give the path of a directory on a normal file system.`);
   } catch (error62) {
+    if (error62 instanceof ConfigError) throw error62;
     const code2 = error62.code;
     const why = code2 === "EEXIST" || code2 === "ENOTDIR" ? "a file is in the way" : code2 ?? error62.message;
     throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -43953,6 +43968,115 @@ var import_yaml = __toESM(require_dist(), 1);
 import { readFile } from "node:fs/promises";
 import path2 from "node:path";
 
+// src/corpus/lines.ts
+import { isUtf8 } from "node:buffer";
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
+var MAX_LINE_BYTES = 16 * 1024 * 1024;
+var NotAFileError = class extends Error {
+  constructor(kind) {
+    super(`is ${kind}, not a regular file`);
+    this.kind = kind;
+  }
+  kind;
+};
+async function notARegularFile(file2) {
+  const info = await stat(file2);
+  if (info.isFile()) return void 0;
+  return info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO (named pipe)" : info.isSocket() ? "a socket" : info.isCharacterDevice() || info.isBlockDevice() ? "a device" : "not a regular file";
+}
+var LineTooLongError = class extends Error {
+  constructor(lineNumber) {
+    super(`line is longer than ${MAX_LINE_BYTES} bytes`);
+    this.lineNumber = lineNumber;
+  }
+  lineNumber;
+};
+var CHUNK_BYTES = 1024 * 1024;
+async function openCorpusStream(file2) {
+  const kind = await notARegularFile(file2);
+  if (kind) throw new NotAFileError(kind);
+  const handle = await open(file2, "r");
+  const magic = Buffer.alloc(2);
+  try {
+    await handle.read(magic, 0, 2, 0);
+  } catch (error62) {
+    await handle.close();
+    throw error62;
+  }
+  if (magic[0] === 31 && magic[1] === 139) {
+    await handle.close();
+    return createReadStream(file2).pipe(createGunzip());
+  }
+  return readChunks(handle);
+}
+async function* readChunks(handle) {
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+var LineSplitter = class {
+  pending = [];
+  pendingBytes = 0;
+  number = 0;
+  *lines(chunk) {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (this.pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      yield this.finish(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      this.pending.push(Buffer.from(rest));
+    }
+  }
+  /** The last line, when the input does not end with a newline. */
+  *end() {
+    if (this.pendingBytes > 0) yield this.finish(Buffer.alloc(0), 0, 0);
+  }
+  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
+  finish(chunk, start, end) {
+    let text;
+    let bytes;
+    if (this.pending.length) {
+      bytes = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else bytes = chunk.subarray(start, end);
+    text = bytes.toString("utf8");
+    this.number += 1;
+    const invalidUtf8 = text.includes("�") && !isUtf8(bytes);
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (this.number === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
+    return invalidUtf8 ? { number: this.number, text, invalidUtf8 } : { number: this.number, text };
+  }
+};
+async function* lineBatches(stream) {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) yield splitter.lines(chunk);
+  yield splitter.end();
+}
+async function* readLines(stream) {
+  for await (const batch of lineBatches(stream)) yield* batch;
+}
+async function forEachLine(stream, each, signal) {
+  for await (const batch of lineBatches(stream)) {
+    signal?.throwIfAborted();
+    for (const line of batch) each(line);
+  }
+}
+
 // src/registration/paths.ts
 import { existsSync } from "node:fs";
 import { realpath } from "node:fs/promises";
@@ -43967,7 +44091,10 @@ async function checkReferencedPaths(displayPath, registrationPath, cwd, refs) {
       problems.push(
         `${field3}: "${value2}" resolves to ${target}, outside the repository and the working directory; referenced files must live in the repository (relative to the registration file) so the lock can cover them`
       );
+      continue;
     }
+    const kind = await notARegularFile(target).catch(() => void 0);
+    if (kind) problems.push(`${field3}: "${value2}" is ${kind === "not a regular file" ? "not a regular file" : `${kind}, not a regular file`}; referenced files must be regular files`);
   }
   if (problems.length > 0) throw new ConfigErrors(problems.map((p) => `${displayPath}: ${p}`), `${displayPath} references files outside the project:`);
 }
@@ -44813,10 +44940,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path22) {
-  if (!path22)
+function getElementAtPath(obj, path23) {
+  if (!path23)
     return obj;
-  return path22.reduce((acc, key) => acc?.[key], obj);
+  return path23.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -45156,11 +45283,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path22, issues) {
+function prefixIssues(path23, issues) {
   return issues.map((iss) => {
     var _a5;
     (_a5 = iss).path ?? (_a5.path = []);
-    iss.path.unshift(path22);
+    iss.path.unshift(path23);
     return iss;
   });
 }
@@ -45622,16 +45749,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path23 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -45670,17 +45797,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path23 = []) => {
     var _a5;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -45719,8 +45846,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path22) {
+  const path23 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path23) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -49212,7 +49339,7 @@ function bucketFor(state, inst) {
   return bucket;
 }
 var handoff;
-var open = [];
+var open2 = [];
 var memo = {
   alloc(_inst, payload, empty) {
     const bucket = handoff;
@@ -49221,7 +49348,7 @@ var memo = {
     handoff = void 0;
     const entry = { value: empty, issues: null };
     bucket.set(payload.value, entry);
-    open.push(entry);
+    open2.push(entry);
     return empty;
   },
   guard(inst) {
@@ -49292,10 +49419,10 @@ var memo = {
           return payload;
         }
         handoff = bucket;
-        const depth = open.length;
+        const depth = open2.length;
         const result = base(payload, ctx);
         handoff = void 0;
-        const entry = open.length > depth ? open.pop() : void 0;
+        const entry = open2.length > depth ? open2.pop() : void 0;
         if (result instanceof Promise) {
           return result.then((r) => {
             if (entry)
@@ -62858,13 +62985,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path22 = ref.slice(1).split("/").filter(Boolean);
-  if (path22.length === 0) {
+  const path23 = ref.slice(1).split("/").filter(Boolean);
+  if (path23.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path22[0] === defsKey) {
-    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
+  if (path23[0] === defsKey) {
+    const key = path23[1] === void 0 ? void 0 : decodeJSONPointerSegment(path23[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -63813,6 +63940,8 @@ async function loadRegistration(displayPath, cwd) {
   const absolutePath = path2.resolve(cwd, displayPath);
   let text;
   try {
+    const kind = await notARegularFile(absolutePath);
+    if (kind) throw new ConfigError(`${displayPath}: the registration ${kind === "not a regular file" ? "is not a regular file" : `is ${kind}, not a regular file`}; give the path of your deploysim.yml.`);
     const bytes = await readFile(absolutePath);
     if (bytes.length > MAX_REGISTRATION_BYTES) {
       throw new ConfigError(`${displayPath}: the registration is ${bytes.length} bytes; at most ${MAX_REGISTRATION_BYTES} are accepted.`);
@@ -63903,6 +64032,7 @@ function describeIssue(issue2) {
     case "unrecognized_keys":
       return `${field3}: unknown field${issue2.keys.length > 1 ? "s" : ""} ${issue2.keys.map((k) => `"${k}"`).join(", ")} (check the spelling)`;
     case "invalid_type":
+      if (issue2.expected === "number" && typeof issue2.input === "number") return `${field3}: expected a finite number, got ${describeValue(issue2.input)}`;
       return `${field3}: expected ${issue2.expected}${issue2.input === void 0 ? ", but it is missing" : `, got ${describeValue(issue2.input)}`}`;
     case "invalid_value":
       return `${field3}: expected one of ${issue2.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeValue(issue2.input)}`;
@@ -63912,6 +64042,7 @@ function describeIssue(issue2) {
 }
 function describeValue(v) {
   if (v === null) return "null";
+  if (typeof v === "number" && !Number.isFinite(v)) return Number.isNaN(v) ? ".nan (not a number)" : `${v > 0 ? "" : "-"}.inf (infinity)`;
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   return `${typeof v} ${JSON.stringify(v)}`;
@@ -64390,7 +64521,30 @@ function derivePrefix(messages) {
   if (!prefix.some((m) => m.role === "user")) {
     return { error: "the replay prefix has no user turn (nothing for the candidate to answer)" };
   }
-  return { messages: prefix };
+  const problem = invalidForChatCompletions(prefix);
+  return problem ? { error: problem } : { messages: prefix };
+}
+var isEmpty = (content) => content === null || content === void 0 || Array.isArray(content) && content.length === 0;
+function invalidForChatCompletions(prefix) {
+  let open6 = /* @__PURE__ */ new Set();
+  for (let i = 0; i < prefix.length; i++) {
+    const m = prefix[i];
+    const at = `messages[${i}] (${m.role})`;
+    if (m.role === "tool") {
+      if (!open6.delete(m.tool_call_id)) return `${at}: tool reply to "${m.tool_call_id}", which no tool call of the assistant turn before it has (the API refuses an orphan tool message)`;
+      continue;
+    }
+    if (open6.size > 0) return `messages[${i - 1}]: the tool call${open6.size === 1 ? "" : "s"} ${[...open6].map((id) => `"${id}"`).join(", ")} ha${open6.size === 1 ? "s" : "ve"} no tool reply before ${at} (the API refuses a tool call without its result)`;
+    if (m.role === "assistant") {
+      const calls = m.tool_calls ?? [];
+      if (isEmpty(m.content) && calls.length === 0) return `${at}: no content and no tool calls (the API refuses an empty assistant turn)`;
+      open6 = new Set(calls.map((c) => c.id));
+    } else if (isEmpty(m.content)) {
+      return `${at}: content is ${m.content === null || m.content === void 0 ? "null" : "an empty list"} (the API refuses a ${m.role} turn without content)`;
+    }
+  }
+  if (open6.size > 0) return `the last assistant turn's tool call${open6.size === 1 ? "" : "s"} ${[...open6].map((id) => `"${id}"`).join(", ")} ha${open6.size === 1 ? "s" : "ve"} no tool reply (the API refuses a tool call without its result)`;
+  return void 0;
 }
 function readDottedField(record2, dotted) {
   let value2 = record2;
@@ -64400,97 +64554,6 @@ function readDottedField(record2, dotted) {
   }
   if (value2 === void 0 || value2 === null) return void 0;
   return typeof value2 === "string" ? value2 : JSON.stringify(value2);
-}
-
-// src/corpus/lines.ts
-import { createReadStream } from "node:fs";
-import { open as open2 } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
-var MAX_LINE_BYTES = 16 * 1024 * 1024;
-var LineTooLongError = class extends Error {
-  constructor(lineNumber) {
-    super(`line is longer than ${MAX_LINE_BYTES} bytes`);
-    this.lineNumber = lineNumber;
-  }
-  lineNumber;
-};
-var CHUNK_BYTES = 1024 * 1024;
-async function openCorpusStream(file2) {
-  const handle = await open2(file2, "r");
-  const magic = Buffer.alloc(2);
-  try {
-    await handle.read(magic, 0, 2, 0);
-  } catch (error62) {
-    await handle.close();
-    throw error62;
-  }
-  if (magic[0] === 31 && magic[1] === 139) {
-    await handle.close();
-    return createReadStream(file2).pipe(createGunzip());
-  }
-  return readChunks(handle);
-}
-async function* readChunks(handle) {
-  try {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    for (; ; ) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-var LineSplitter = class {
-  pending = [];
-  pendingBytes = 0;
-  number = 0;
-  *lines(chunk) {
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (this.pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
-      yield this.finish(chunk, start, nl);
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.pendingBytes += rest.length;
-      if (this.pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
-      this.pending.push(Buffer.from(rest));
-    }
-  }
-  /** The last line, when the input does not end with a newline. */
-  *end() {
-    if (this.pendingBytes > 0) yield this.finish(Buffer.alloc(0), 0, 0);
-  }
-  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
-  finish(chunk, start, end) {
-    let text;
-    if (this.pending.length) {
-      text = Buffer.concat([...this.pending, chunk.subarray(start, end)]).toString("utf8");
-      this.pending = [];
-      this.pendingBytes = 0;
-    } else text = chunk.toString("utf8", start, end);
-    this.number += 1;
-    if (text.endsWith("\r")) text = text.slice(0, -1);
-    if (this.number === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
-    return { number: this.number, text };
-  }
-};
-async function* lineBatches(stream) {
-  const splitter = new LineSplitter();
-  for await (const chunk of stream) yield splitter.lines(chunk);
-  yield splitter.end();
-}
-async function* readLines(stream) {
-  for await (const batch of lineBatches(stream)) yield* batch;
-}
-async function forEachLine(stream, each, signal) {
-  for await (const batch of lineBatches(stream)) {
-    signal?.throwIfAborted();
-    for (const line of batch) each(line);
-  }
 }
 
 // src/calibration/labels.ts
@@ -64691,9 +64754,9 @@ function splitReasoning(content) {
     parts.push(prefilled[1].trim());
     rest = rest.slice(prefilled[0].length);
   }
-  for (let open5 = OPENING.exec(rest); open5; open5 = OPENING.exec(rest)) {
-    const tag = open5[1];
-    const body = rest.slice(open5[0].length);
+  for (let open6 = OPENING.exec(rest); open6; open6 = OPENING.exec(rest)) {
+    const tag = open6[1];
+    const body = rest.slice(open6[0].length);
     const close = new RegExp(`</${tag}>`, "i").exec(body);
     if (!close) {
       parts.push(body.trim());
@@ -67197,12 +67260,12 @@ function encodeURIPath(str3) {
   return str3.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]+/g, encodeURIComponent);
 }
 var EMPTY = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ Object.create(null));
-var createPathTagFunction = (pathEncoder = encodeURIPath) => function path22(statics, ...params) {
+var createPathTagFunction = (pathEncoder = encodeURIPath) => function path23(statics, ...params) {
   if (statics.length === 1)
     return statics[0];
   let postPath = false;
   const invalidSegments = [];
-  const path23 = statics.reduce((previousValue, currentValue, index) => {
+  const path24 = statics.reduce((previousValue, currentValue, index) => {
     if (/[?#]/.test(currentValue)) {
       postPath = true;
     }
@@ -67219,7 +67282,7 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path22(sta
     }
     return previousValue + currentValue + (index === params.length ? "" : encoded);
   }, "");
-  const pathOnly = path23.split(/[?#]/, 1)[0];
+  const pathOnly = path24.split(/[?#]/, 1)[0];
   const invalidSegmentPattern = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
   let match;
   while ((match = invalidSegmentPattern.exec(pathOnly)) !== null) {
@@ -67240,10 +67303,10 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path22(sta
     }, "");
     throw new OpenAIError(`Path parameters result in path with invalid segments:
 ${invalidSegments.map((e) => e.error).join("\n")}
-${path23}
+${path24}
 ${underline}`);
   }
-  return path23;
+  return path24;
 };
 var path5 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
 
@@ -75694,9 +75757,9 @@ var OpenAI = class {
     this.apiKey = token;
     return true;
   }
-  buildURL(path22, query, defaultBaseURL) {
+  buildURL(path23, query, defaultBaseURL) {
     const baseURL = !__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
-    const url2 = isAbsoluteURL(path22) ? new URL(path22) : new URL(baseURL + (baseURL.endsWith("/") && path22.startsWith("/") ? path22.slice(1) : path22));
+    const url2 = isAbsoluteURL(path23) ? new URL(path23) : new URL(baseURL + (baseURL.endsWith("/") && path23.startsWith("/") ? path23.slice(1) : path23));
     const defaultQuery = this.defaultQuery();
     const pathQuery = Object.fromEntries(url2.searchParams);
     if (!isEmptyObj(defaultQuery) || !isEmptyObj(pathQuery)) {
@@ -75726,24 +75789,24 @@ var OpenAI = class {
    */
   async prepareRequest(request2, { url: url2, options }) {
   }
-  get(path22, opts) {
-    return this.methodRequest("get", path22, opts);
+  get(path23, opts) {
+    return this.methodRequest("get", path23, opts);
   }
-  post(path22, opts) {
-    return this.methodRequest("post", path22, opts);
+  post(path23, opts) {
+    return this.methodRequest("post", path23, opts);
   }
-  patch(path22, opts) {
-    return this.methodRequest("patch", path22, opts);
+  patch(path23, opts) {
+    return this.methodRequest("patch", path23, opts);
   }
-  put(path22, opts) {
-    return this.methodRequest("put", path22, opts);
+  put(path23, opts) {
+    return this.methodRequest("put", path23, opts);
   }
-  delete(path22, opts) {
-    return this.methodRequest("delete", path22, opts);
+  delete(path23, opts) {
+    return this.methodRequest("delete", path23, opts);
   }
-  methodRequest(method, path22, opts) {
+  methodRequest(method, path23, opts) {
     return this.request(Promise.resolve(opts).then((opts2) => {
-      return { method, path: path22, ...opts2 };
+      return { method, path: path23, ...opts2 };
     }));
   }
   request(options, remainingRetries = null) {
@@ -75868,8 +75931,8 @@ var OpenAI = class {
     }));
     return { response, options, controller, requestLogID, retryOfRequestLogID, startTime };
   }
-  getAPIList(path22, Page2, opts) {
-    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path22, ...opts2 })) : { method: "get", path: path22, ...opts });
+  getAPIList(path23, Page2, opts) {
+    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path23, ...opts2 })) : { method: "get", path: path23, ...opts });
   }
   requestAPIList(Page2, options) {
     const request2 = this.makeRequest(options, null, void 0);
@@ -75963,8 +76026,8 @@ var OpenAI = class {
   }
   async buildRequest(inputOptions, { retryCount = 0 } = {}) {
     const options = { ...inputOptions };
-    const { method, path: path22, query, defaultBaseURL } = options;
-    const url2 = this.buildURL(path22, query, defaultBaseURL);
+    const { method, path: path23, query, defaultBaseURL } = options;
+    const url2 = this.buildURL(path23, query, defaultBaseURL);
     if ("timeout" in options)
       validatePositiveInteger("timeout", options.timeout);
     options.timeout = options.timeout ?? this.timeout;
@@ -76297,6 +76360,11 @@ var decoders = {
   deflate: promisify(zlib.inflate),
   br: promisify(zlib.brotliDecompress)
 };
+var DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+function oversized(maxBytes, what) {
+  const message = `the answer was larger than ${maxBytes / 1048576} MB ${what} and was not read (max-response-mb); raise it only if the model's answers are really that long`;
+  return new Response(JSON.stringify({ error: { message, type: "deploysim_response_too_large" } }), { status: 502, headers: { "content-type": "application/json", "x-should-retry": "false" } });
+}
 var NULL_BODY = /* @__PURE__ */ new Set([101, 103, 204, 205, 304]);
 var abortError = (signal) => signal.reason instanceof Error && signal.reason.name === "AbortError" ? signal.reason : new DOMException("This operation was aborted", "AbortError");
 function agentsSupportProxyEnv(version2 = process.versions.node) {
@@ -76310,7 +76378,7 @@ function httpModules() {
   const load = createRequire(import.meta.url);
   return { http: load("node:http"), https: load("node:https") };
 }
-function createHttpFetch(env = process.env) {
+function createHttpFetch(env = process.env, maxBytes = DEFAULT_MAX_RESPONSE_BYTES) {
   const { http, https } = httpModules();
   const agentOptions = { keepAlive: true, proxyEnv: env };
   const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
@@ -76337,7 +76405,17 @@ function createHttpFetch(env = process.env) {
       const fail = (error62) => settle2(() => reject(error62));
       const request2 = (url2.protocol === "https:" ? https : http).request(url2, { method: init.method ?? "GET", headers, agent }, (response) => {
         const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
+        let received = 0;
+        response.on("data", (chunk) => {
+          received += chunk.length;
+          if (received > maxBytes) {
+            settle2(() => resolve(oversized(maxBytes, "as sent")));
+            response.destroy();
+            request2.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on("error", fail);
         response.on("aborted", () => fail(new Error("the endpoint closed the connection before the response was complete")));
         response.on("end", () => {
@@ -76346,7 +76424,7 @@ function createHttpFetch(env = process.env) {
           const encoding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
           const raw = Buffer.concat(chunks);
           const decode3 = decoders[encoding];
-          (decode3 && raw.length > 0 ? decode3(raw) : Promise.resolve(raw)).then((content) => {
+          (decode3 && raw.length > 0 ? decode3(raw, { maxOutputLength: maxBytes }) : Promise.resolve(raw)).then((content) => {
             const responseHeaders = new Headers();
             const rawHeaders = response.rawHeaders;
             for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -76357,7 +76435,10 @@ function createHttpFetch(env = process.env) {
             const result = new Response(NULL_BODY.has(status) ? null : content, { status, statusText: response.statusMessage ?? "", headers: responseHeaders });
             Object.defineProperty(result, "url", { value: url2.href });
             settle2(() => resolve(result));
-          }).catch(fail);
+          }).catch((error62) => {
+            if (error62.code === "ERR_BUFFER_TOO_LARGE") settle2(() => resolve(oversized(maxBytes, "once decompressed")));
+            else fail(error62);
+          });
         });
       });
       const onAbort = () => {
@@ -76670,6 +76751,7 @@ var ModelGateway = class {
   reached = /* @__PURE__ */ new Set();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
+  cacheWarned = false;
   /** Aborted, with the refusal or cancellation as its reason, once one has stopped this gateway. */
   get stopped() {
     return this.stop.signal;
@@ -76706,7 +76788,14 @@ var ModelGateway = class {
       }
     });
     scrubAnswer(completion, this.options.secrets);
-    if (cache && accept(completion)) await cache.put(key, endpoint2.role, params.model, completion).catch(() => void 0);
+    if (cache && accept(completion)) {
+      await cache.put(key, endpoint2.role, params.model, completion).catch((error62) => {
+        if (this.cacheWarned) return;
+        this.cacheWarned = true;
+        const cause = error62.code ?? error62.message;
+        this.options.warning?.(`cache-dir: an answer could not be stored (${cause}); the run goes on, but a re-run will send again what is not stored.`);
+      });
+    }
     return completion;
   }
   /**
@@ -76819,7 +76908,7 @@ var ModelGateway = class {
       if (proxies.length > 0 && !agentsSupportProxyEnv()) {
         this.options.warning?.(`${proxies.join(", ")} is set, but Node ${process.versions.node} cannot send model requests through a proxy (Node 24.5 or later can); they go direct.`);
       }
-      this.httpTransport = createHttpFetch(process.env);
+      this.httpTransport = createHttpFetch(process.env, this.options.maxResponseBytes);
     }
     return this.httpTransport;
   }
@@ -77130,6 +77219,7 @@ function mayExceed(text, max) {
 
 // src/corpus/sample.ts
 var MAX_REPORTED_PROBLEMS = 50;
+var LFS_POINTER = "version https://git-lfs.github.com/spec/";
 var NO_STRATUM = "(missing)";
 function parseCorpusLine(text) {
   if (text.trim() === "") return void 0;
@@ -77183,6 +77273,7 @@ async function planSample(file2, displayPath, settings) {
   let excludedNoConsent = 0;
   let lastLine = 0;
   const stream = await openCorpusStream(file2).catch((error62) => {
+    if (error62 instanceof NotAFileError) throw new ConfigError(`${displayPath}: corpus.path ${error62.message}; give the path of a JSONL (or .jsonl.gz) file.`);
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error62.code ?? error62.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
@@ -77190,6 +77281,13 @@ async function planSample(file2, displayPath, settings) {
       stream,
       (line) => {
         lastLine = line.number;
+        if (line.invalidUtf8) {
+          problem(line.number, "not valid UTF-8: re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)");
+          return;
+        }
+        if (line.number === 1 && line.text.startsWith(LFS_POINTER)) {
+          throw new ConfigError(`${displayPath}:1: this is a Git LFS pointer, not the corpus: fetch the LFS object (actions/checkout with \`lfs: true\`, or \`git lfs pull\`).`);
+        }
         const parsed = parseCorpusLine(line.text);
         if (parsed === void 0) return;
         if (typeof parsed === "string") {
@@ -77259,7 +77357,7 @@ async function planSample(file2, displayPath, settings) {
   const chosen = [];
   const strataCounts = [];
   for (const { name, records: records2, take } of allocation) {
-    chosen.push(...strata.get(name).pool.lowest(take));
+    for (const ranked of strata.get(name).pool.lowest(take)) chosen.push(ranked);
     strataCounts.push({ name, records: records2, sampled: take });
   }
   chosen.sort(compareRank);
@@ -77360,14 +77458,21 @@ var RankPool = class {
     const k2 = parseInt(hexDigest.slice(13, 26), 16);
     const k3 = parseInt(hexDigest.slice(26, RANK_KEY_HEX), 16);
     if (ceiling !== void 0 && (k1 - ceiling.k1 || k2 - ceiling.k2 || k3 - ceiling.k3) >= 0) return;
-    if (this.size === this.k1.length) this.reserve(Math.max(1024, Math.min(2 * this.size, 2 * this.limit)));
+    if (this.size === this.k1.length) {
+      if (this.size > this.limit) {
+        this.trim();
+        const top = this.ceiling;
+        if ((k1 - top.k1 || k2 - top.k2 || k3 - top.k3) >= 0) return;
+      } else {
+        this.reserve(Math.min(Math.max(1024, 2 * this.size), Number.isFinite(this.limit) ? Math.max(1024, 2 * this.limit) : Number.MAX_SAFE_INTEGER));
+      }
+    }
     const i = this.size++;
     this.k1[i] = k1;
     this.k2[i] = k2;
     this.k3[i] = k3;
     this.lines[i] = line;
     this.ids[i] = id;
-    if (this.size >= 2 * this.limit && this.size > 1024) this.trim();
   }
   lowest(n2) {
     this.trim();
@@ -77961,6 +78066,7 @@ var INPUT_NAMES = [
   "max-retries",
   "max-reasks",
   "rate-limit-resends",
+  "max-response-mb",
   "shard",
   "max-requests",
   "on-missing-secrets",
@@ -78005,7 +78111,7 @@ var shard = external_exports.string().regex(/^\d+\/\d+$/, "`shard` must look lik
   const [index, count2] = s.split("/").map(Number);
   return { index, count: count2 };
 }).refine((s) => s.count >= 1 && s.index >= 1 && s.index <= s.count, "`shard` i/n needs 1 ≤ i ≤ n");
-var baseUrl = (name, label = INPUT_LABEL) => external_exports.string().refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`).transform((s) => s.replace(/\/+$/, ""));
+var baseUrl = (name, label = INPUT_LABEL) => external_exports.string().refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`).transform((s) => s.replace(/\/+$/, ""));
 function headersOf(raw, name) {
   const input2 = `${name}-headers`;
   const headers = {};
@@ -78038,7 +78144,8 @@ function parseRequestSettings(raw, label = INPUT_LABEL) {
       transportRetries: int2("max-retries", 0, 20, d.transportRetries),
       reasks: int2("max-reasks", 0, 10, d.reasks),
       rateLimitResends: int2("rate-limit-resends", 0, 100, d.rateLimitResends)
-    }
+    },
+    maxResponseBytes: int2("max-response-mb", 1, 1024, DEFAULT_MAX_RESPONSE_BYTES / 1048576) * 1048576
   };
 }
 function missingKeys(raw, endpoints) {
@@ -78119,6 +78226,7 @@ function createRuntime(request2, secrets, io) {
   const models = new ModelGateway({
     concurrency: request2.concurrency,
     retry: request2.retry,
+    maxResponseBytes: request2.maxResponseBytes,
     secrets,
     cache,
     cancel: io.cancel,
@@ -78171,6 +78279,7 @@ Flags:
   --max-retries N          transport retries per request after a fault (default 5)
   --max-reasks N           re-asks of a grader answer that does not parse (default 2)
   --rate-limit-resends N   resends of a request answered 429, after the endpoint's pause (default 10)
+  --max-response-mb N      largest answer read, raw and decompressed (default 16)
   --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
 Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us,
@@ -78188,6 +78297,7 @@ async function calibrateCommand(argv, io) {
     "max-retries": { type: "string" },
     "max-reasks": { type: "string" },
     "rate-limit-resends": { type: "string" },
+    "max-response-mb": { type: "string" },
     "cache-dir": { type: "string" }
   });
   if (typeof values.labels !== "string" || !values.labels) throw new ConfigError("calibrate needs --labels FILE. See --help.");
@@ -78360,7 +78470,7 @@ function* fromPromptfoo(doc, idPrefix) {
 // src/import/importCorpus.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 import { createReadStream as createReadStream3, createWriteStream } from "node:fs";
-import { readFile as readFile3, rm as rm2, stat } from "node:fs/promises";
+import { readFile as readFile3, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { once } from "node:events";
 import path7 from "node:path";
 
@@ -78501,7 +78611,7 @@ function itemsOf(options) {
   }
 }
 async function importCorpus(options) {
-  const info = await stat(options.input).catch((error62) => {
+  const info = await stat2(options.input).catch((error62) => {
     throw new ConfigError(`${options.input}: cannot read the input (${error62.code ?? error62.message}).`);
   });
   if (!info.isFile()) throw new ConfigError(`${options.input}: not a file.`);
@@ -78611,7 +78721,7 @@ import path10 from "node:path";
 import { createInterface } from "node:readline";
 
 // src/init/init.ts
-import { mkdir as mkdir4, stat as stat2, writeFile as writeFile3 } from "node:fs/promises";
+import { mkdir as mkdir4, stat as stat3, writeFile as writeFile3 } from "node:fs/promises";
 import path9 from "node:path";
 
 // src/init/templates.ts
@@ -78752,7 +78862,7 @@ async function askAnswers(ask, base = DEFAULT_ANSWERS) {
   }
   return answers;
 }
-var exists = (p) => stat2(p).then(() => true, () => false);
+var exists = (p) => stat3(p).then(() => true, () => false);
 async function runInit(options) {
   const { dir, answers } = options;
   const registration = path9.join(dir, answers.registrationPath);
@@ -80786,26 +80896,32 @@ function planCommand(argv, io) {
   const categories = wholeNumber(values.categories, "categories", 1, 1, 1e4);
   let n2;
   let question;
-  if (values.ratio !== void 0) {
-    const ratio = num(values.ratio, "ratio");
-    if (!(ratio > 1) || !(ratio * rate3 < 1)) throw new ConfigError("--ratio must be above 1 (the regression rule fails a candidate only for being worse than the baseline), with --ratio × --rate-per-100k below 100000.");
-    const both = values["both-per-100k"] === void 0 ? void 0 : num(values["both-per-100k"], "both-per-100k") / 1e5;
-    if (both !== void 0 && !(both >= 0 && both < Math.min(rate3, ratio * rate3))) {
-      throw new ConfigError("--both-per-100k must be at least 0 and below both models' rates.");
+  const per100k2 = (r) => String(Number((r * 1e5).toPrecision(12)));
+  try {
+    if (values.ratio !== void 0) {
+      const ratio = num(values.ratio, "ratio");
+      if (!(ratio > 1) || !(ratio * rate3 < 1)) throw new ConfigError("--ratio must be above 1 (the regression rule fails a candidate only for being worse than the baseline), with --ratio × --rate-per-100k below 100000.");
+      const both = values["both-per-100k"] === void 0 ? void 0 : num(values["both-per-100k"], "both-per-100k") / 1e5;
+      if (both !== void 0 && !(both >= 0 && both < Math.min(rate3, ratio * rate3))) {
+        throw new ConfigError("--both-per-100k must be at least 0 and below both models' rates.");
+      }
+      const alpha = (1 - confidence) / 2 / categories;
+      n2 = sampleSizeForPairedRatio({ baselineRate: rate3, ratio, confidence: 1 - alpha, power, ...both === void 0 ? {} : { bothRate: both } }).n;
+      const unpaired = sampleSizeForRatio({ baselineRate: rate3, ratio, confidence: 1 - alpha, power, sides: 1 });
+      question = `replay through both the candidate and the baseline (baseline-model) to detect a candidate rate ${ratio}× a baseline of ${per100k2(rate3)} per 100k (power ${power}; exact one-sided McNemar test at ${Number(alpha.toPrecision(3))}, as the regression rule at confidence ${confidence}${categories > 1 ? ` with Holm over ${categories} categories` : ""}; ${both === void 0 ? "assuming the two models flag a prefix independently, which overestimates n when they flag the same prefixes" : `with both flagged on ${per100k2(both)} per 100k`}). Two separate samples would need ${unpaired} prefixes per model (two-proportion z-test)`;
+    } else if (values["threshold-per-100k"] !== void 0) {
+      const threshold = num(values["threshold-per-100k"], "threshold-per-100k") / 1e5;
+      if (!(rate3 > threshold)) throw new ConfigError("--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.");
+      n2 = sampleSizeToDetectAbove({ rate: rate3, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
+      question = `detect a true rate of ${per100k2(rate3)} per 100k above a threshold of ${per100k2(threshold)} per 100k (power ${power}, as the confident rule at ${confidence}${categories > 1 ? `, Holm over ${categories} categories` : ""})`;
+    } else {
+      if (values.categories !== void 0) throw new ConfigError("--categories applies to --threshold-per-100k and --ratio (Holm under the confident and regression rules); the zero-events question has no multiplicity step.");
+      n2 = sampleSizeForZeroEvents(rate3, (1 + confidence) / 2);
+      question = `show the rate is below ${per100k2(rate3)} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
     }
-    const alpha = (1 - confidence) / 2 / categories;
-    n2 = sampleSizeForPairedRatio({ baselineRate: rate3, ratio, confidence: 1 - alpha, power, ...both === void 0 ? {} : { bothRate: both } }).n;
-    const unpaired = sampleSizeForRatio({ baselineRate: rate3, ratio, confidence: 1 - alpha, power, sides: 1 });
-    question = `replay through both the candidate and the baseline (baseline-model) to detect a candidate rate ${ratio}× a baseline of ${rate3 * 1e5} per 100k (power ${power}; exact one-sided McNemar test at ${Number(alpha.toPrecision(3))}, as the regression rule at confidence ${confidence}${categories > 1 ? ` with Holm over ${categories} categories` : ""}; ${both === void 0 ? "assuming the two models flag a prefix independently, which overestimates n when they flag the same prefixes" : `with both flagged on ${both * 1e5} per 100k`}). Two separate samples would need ${unpaired} prefixes per model (two-proportion z-test)`;
-  } else if (values["threshold-per-100k"] !== void 0) {
-    const threshold = num(values["threshold-per-100k"], "threshold-per-100k") / 1e5;
-    if (!(rate3 > threshold)) throw new ConfigError("--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.");
-    n2 = sampleSizeToDetectAbove({ rate: rate3, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
-    question = `detect a true rate of ${rate3 * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence}${categories > 1 ? `, Holm over ${categories} categories` : ""})`;
-  } else {
-    if (values.categories !== void 0) throw new ConfigError("--categories applies to --threshold-per-100k and --ratio (Holm under the confident and regression rules); the zero-events question has no multiplicity step.");
-    n2 = sampleSizeForZeroEvents(rate3, (1 + confidence) / 2);
-    question = `show the rate is below ${rate3 * 1e5} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
+  } catch (error62) {
+    if (error62 instanceof RangeError) throw new ConfigError(`plan cannot answer this: ${error62.message}. Give a larger --rate-per-100k (or a lower --confidence / --power).`);
+    throw error62;
   }
   if (values.json) io.stdout(JSON.stringify({ prefixes: n2, question }));
   else if (values.quiet) io.stdout(String(n2));
@@ -80845,6 +80961,7 @@ Flags:
   --max-retries N             transport retries per request after a fault (default 5)
   --max-reasks N              re-asks of a discriminator answer that does not parse (default 2)
   --rate-limit-resends N      resends of a request answered 429, after the endpoint's pause (default 10)
+  --max-response-mb N         largest answer read, raw and decompressed (default 16)
   --json                      print realism.json instead of the table`;
 async function realismCommand(argv, io) {
   const { values } = parse(argv, {
@@ -80863,7 +80980,8 @@ async function realismCommand(argv, io) {
     "request-timeout": { type: "string" },
     "max-retries": { type: "string" },
     "max-reasks": { type: "string" },
-    "rate-limit-resends": { type: "string" }
+    "rate-limit-resends": { type: "string" },
+    "max-response-mb": { type: "string" }
   });
   const discriminatorModel = typeof values["discriminator-model"] === "string" ? values["discriminator-model"].trim() : "";
   if (!discriminatorModel) throw new ConfigError("realism needs --discriminator-model. See --help.");
@@ -80928,15 +81046,30 @@ var realismCommandDef = {
 // src/report/readReport.ts
 import { readFile as readFile5 } from "node:fs/promises";
 import path14 from "node:path";
+var reportShape = external_exports.object({
+  schema: external_exports.literal(REPORT_SCHEMA),
+  passed: external_exports.boolean(),
+  name: external_exports.string(),
+  reasons: external_exports.array(external_exports.string()),
+  registration: external_exports.object({ path: external_exports.string(), files: external_exports.array(external_exports.object({ path: external_exports.string(), sha256: external_exports.string() }).loose()) }).loose(),
+  decision: external_exports.object({ rule: external_exports.string(), confidence: external_exports.number() }).loose(),
+  sample: external_exports.object({ replayed: external_exports.number(), graded: external_exports.number(), errors: external_exports.number() }).loose(),
+  categories: external_exports.array(external_exports.object({ id: external_exports.string(), verdict: external_exports.string(), flagged: external_exports.number(), graded: external_exports.number() }).loose())
+}).loose();
 async function readReportFile(file2, cwd) {
-  let report;
+  let json2;
   try {
-    report = JSON.parse(await readFile5(path14.resolve(cwd, file2), "utf8"));
+    json2 = JSON.parse(await readFile5(path14.resolve(cwd, file2), "utf8"));
   } catch (error62) {
     throw new ConfigError(`${file2}: cannot read the report (${error62.message}).`);
   }
-  if (report?.schema !== REPORT_SCHEMA) throw new ConfigError(`${file2}: not a ${REPORT_SCHEMA} report.`);
-  return report;
+  if (json2?.schema !== REPORT_SCHEMA) throw new ConfigError(`${file2}: not a ${REPORT_SCHEMA} report.`);
+  const parsed = reportShape.safeParse(json2);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    throw new ConfigError(`${file2}: a ${REPORT_SCHEMA} report, but ${issue2.path.join(".") || "the top level"} is ${issue2.code === "invalid_type" && issue2.input === void 0 ? "missing" : "not what deploysim writes"} (${issue2.message}); render a report.json that deploysim wrote.`);
+  }
+  return json2;
 }
 
 // src/cli/commands/report.ts
@@ -81947,24 +82080,162 @@ function throwIfCancelled(cancel) {
 }
 
 // src/engine/outputs.ts
-import { rm as rm3, writeFile as writeFile6 } from "node:fs/promises";
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { open as open4, rename as rename4, rm as rm4 } from "node:fs/promises";
+import path19 from "node:path";
+
+// src/common/files.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { rename as rename3, rm as rm3, writeFile as writeFile6 } from "node:fs/promises";
 import path18 from "node:path";
-var OUTPUT_FILES = ["report.json", "results.jsonl", "comment.md"];
+function tempNameFor(file2) {
+  return path18.join(path18.dirname(file2), `.${path18.basename(file2)}.${process.pid}.${randomBytes2(4).toString("hex")}.tmp`);
+}
+async function writeFileAtomically(file2, data) {
+  const temp = tempNameFor(file2);
+  try {
+    await writeFile6(temp, data, { flag: "wx" });
+    await rename3(temp, file2);
+  } catch (error62) {
+    await rm3(temp, { force: true }).catch(() => void 0);
+    throw error62;
+  }
+}
+
+// src/engine/outputs.ts
+var OUTPUT_FILES = {
+  "report.json": (head) => head.includes(`"schema": "${REPORT_SCHEMA}"`),
+  "results.jsonl": (head) => head === "" || isResultLine(head.split("\n")[0]),
+  "comment.md": (head) => head.startsWith("<!-- deploysim:")
+};
+function isResultLine(text) {
+  try {
+    const line = JSON.parse(text);
+    return typeof line.id === "string" && typeof line.rank === "number" && Array.isArray(line.flagged) && line.messages === void 0;
+  } catch {
+    return false;
+  }
+}
+async function headOf(file2) {
+  let handle;
+  try {
+    handle = await open4(file2, "r");
+  } catch {
+    return void 0;
+  }
+  try {
+    const buffer = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.toString("utf8", 0, bytesRead);
+  } catch {
+    return "\0";
+  } finally {
+    await handle.close();
+  }
+}
+function inside2(dir, file2) {
+  const rel = path19.relative(dir, file2);
+  return rel === "" || !path19.isAbsolute(rel) && rel.split(path19.sep)[0] !== "..";
+}
 async function prepareOutputDir(cwd, outputDir) {
-  const dir = path18.resolve(cwd, outputDir);
+  const dir = path19.resolve(cwd, outputDir);
   await makeDirectory(dir, "output-dir");
-  await Promise.all(OUTPUT_FILES.map((name) => rm3(path18.join(dir, name), { force: true })));
-  return { dir, report: path18.join(dir, "report.json"), results: path18.join(dir, "results.jsonl") };
+  const probe = tempNameFor(path19.join(dir, "write-check"));
+  try {
+    await writeFileAtomically(probe, "");
+    await rm4(probe, { force: true });
+  } catch (error62) {
+    throw new ConfigError(`output-dir: cannot write to ${dir} (${error62.code ?? error62.message}); give a directory this user can write.`);
+  }
+  const foreign = [];
+  for (const [name, ours] of Object.entries(OUTPUT_FILES)) {
+    const head = await headOf(path19.join(dir, name));
+    if (head !== void 0 && !ours(head)) foreign.push(name);
+  }
+  if (foreign.length > 0) {
+    throw new ConfigError(`output-dir ${dir} holds ${foreign.join(", ")}, which deploysim did not write and would overwrite; move ${foreign.length === 1 ? "it" : "them"} or give the outputs a directory of their own.`);
+  }
+  for (const name of Object.keys(OUTPUT_FILES)) await rm4(path19.join(dir, name), { force: true });
+  return { dir, report: path19.join(dir, "report.json"), results: path19.join(dir, "results.jsonl") };
+}
+function checkHoldsNoInput(out, inputs, shown) {
+  const held = inputs.filter((file2) => inside2(out.dir, path19.resolve(file2)));
+  if (held.length > 0) {
+    throw new ConfigError(
+      `output-dir ${shown(out.dir)} holds ${held.map((f) => shown(f)).join(", ")}, which this run reads: give the outputs a directory of their own (the default is deploysim-report).`
+    );
+  }
+}
+function notRecorded(file2, error62) {
+  const cause = error62.code ?? error62.message;
+  const hint = cause === "ENOSPC" ? "the disk is full" : cause === "EACCES" || cause === "EPERM" ? "permission denied" : cause;
+  return new ResultsNotRecordedError(`Could not record results: writing ${file2} failed (${hint}). No verdict was made from results that were not recorded; free the space or fix the permissions and re-run (with cache-dir, answers already received are kept).`);
 }
 async function writeReport(out, report, secrets) {
-  await writeFile6(out.report, `${JSON.stringify(report, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2)}
-`);
-  await writeFile6(path18.join(out.dir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}
-`);
+  const json2 = `${JSON.stringify(report, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2)}
+`;
+  await writeFileAtomically(out.report, json2).catch((error62) => {
+    throw notRecorded(out.report, error62);
+  });
+  const comment = path19.join(out.dir, "comment.md");
+  await writeFileAtomically(comment, `${secrets.scrub(renderMarkdown(report))}
+`).catch((error62) => {
+    throw notRecorded(comment, error62);
+  });
 }
 async function writeEmptyResults(out) {
-  await writeFile6(out.results, "");
+  await writeFileAtomically(out.results, "").catch((error62) => {
+    throw notRecorded(out.results, error62);
+  });
 }
+var ResultsFile = class {
+  constructor(file2) {
+    this.file = file2;
+    this.temp = tempNameFor(file2);
+    this.stream = createWriteStream2(this.temp, { flags: "wx" });
+    this.stream.on("error", (error62) => {
+      this.failure ??= error62;
+    });
+  }
+  file;
+  temp;
+  stream;
+  failure;
+  drained;
+  async write(line) {
+    if (this.failure) throw notRecorded(this.file, this.failure);
+    if (this.stream.write(`${JSON.stringify(line)}
+`)) return;
+    this.drained ??= new Promise((resolve) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.stream.off("error", done);
+        this.drained = void 0;
+        resolve();
+      };
+      this.stream.on("drain", done);
+      this.stream.on("error", done);
+    });
+    await this.drained;
+    if (this.failure) throw notRecorded(this.file, this.failure);
+  }
+  /** Ends the file and moves it into place; throws if any write failed. */
+  async close() {
+    if (!this.failure) {
+      await new Promise((resolve) => {
+        this.stream.end(() => resolve());
+        this.stream.once("error", () => resolve());
+      });
+    } else this.stream.destroy();
+    if (this.failure) {
+      await rm4(this.temp, { force: true }).catch(() => void 0);
+      throw notRecorded(this.file, this.failure);
+    }
+    await rename4(this.temp, this.file).catch((error62) => {
+      throw notRecorded(this.file, error62);
+    });
+  }
+};
 
 // src/engine/plan.ts
 function plannedAuditRequests(audit, toReplay, shards = 1) {
@@ -82060,8 +82331,6 @@ async function preflight(who, models) {
 }
 
 // src/engine/replay.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import { once as once2 } from "node:events";
 var GRADER_FAILURE = { blocked: "blocked", refused: "refused", filtered: "filtered", truncated: "answer cut off", invalid: "answer invalid" };
 var EARLY_RECORDS = 20;
 var MOSTLY = 0.8;
@@ -82113,7 +82382,7 @@ async function replayRecord(record2, who, categoryIds, secrets) {
 }
 async function replayAll(input2, who) {
   const tally = new Tally(input2.categoryIds);
-  const out = createWriteStream2(input2.resultsPath, { flags: "w" });
+  const out = new ResultsFile(input2.resultsPath);
   const progress = new Progress(input2.total, input2.logger, { rateLimited: input2.rateLimited });
   try {
     await forEachConcurrently(
@@ -82122,18 +82391,16 @@ async function replayAll(input2, who) {
       async (record2) => {
         const finished = await replayRecord(record2, who, input2.categoryIds, input2.secrets);
         if (input2.cancel?.aborted) return;
+        await out.write(finished.line);
         tally.add(finished);
-        if (!out.write(`${JSON.stringify(finished.line)}
-`)) await once2(out, "drain");
         progress.tick(finished.line.error !== null);
         checkEarlyRecords(tally, input2.total);
       },
       input2.cancel
     );
   } finally {
-    out.end();
-    await once2(out, "finish");
     progress.done();
+    await out.close();
   }
   if (input2.cancel?.aborted) {
     throw new RunCancelledError(
@@ -82169,6 +82436,7 @@ async function runGate(settings, deps) {
 }
 async function plan(settings, deps, out) {
   const registration = await loadRegistration(settings.registration, deps.cwd);
+  checkHoldsNoInput(out, registration.lockedFiles, (f) => shownPath(deps.cwd, f));
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const report = baseReport(settings, registration, lock, deps.now(), deps.runUrl);
@@ -82340,6 +82608,7 @@ var INPUT_HELP = {
   "max-retries": "transport retries of a request after a fault: connection error, timeout, 5xx (default 5)",
   "max-reasks": "times a structured answer (grader, auditor, discriminator) that does not parse is asked again (default 2)",
   "rate-limit-resends": "times a request answered 429 is sent again after the endpoint's pause (default 10; not taken from max-retries)",
+  "max-response-mb": "largest model answer read, raw and decompressed, in MB (default 16; a larger one is a record error)",
   shard: "replay only slice i of n of the sample, e.g. 2/4",
   "max-requests": "refuse (exit 2) a run whose plan needs more requests",
   "on-missing-secrets": "fail | skip (action only)",
@@ -82403,15 +82672,15 @@ var runCommandDef = { name: "run", summary: "run the gate locally (same engine a
 
 // src/cli/commands/scrub.ts
 import { createReadStream as createReadStream5 } from "node:fs";
-import { stat as stat3 } from "node:fs/promises";
-import path20 from "node:path";
+import { stat as stat4 } from "node:fs/promises";
+import path21 from "node:path";
 
 // src/corpus/scrub.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { randomBytes as randomBytes3 } from "node:crypto";
 import { createReadStream as createReadStream4, createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir5, open as open4, rename as rename3, unlink } from "node:fs/promises";
-import { once as once3 } from "node:events";
-import path19 from "node:path";
+import { mkdir as mkdir5, open as open5, rename as rename5, unlink } from "node:fs/promises";
+import { once as once2 } from "node:events";
+import path20 from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip as createGunzip2, createGzip } from "node:zlib";
 var ScrubInputError = class extends ConfigError {
@@ -82501,9 +82770,9 @@ async function scrubCorpus(options) {
   const file2 = typeof options.input === "string" ? options.input : options.inputName ?? "<stream>";
   const gunzip = options.gunzipInput ?? (inputIsPath && file2.endsWith(".gz"));
   const gzipOutput = options.output.endsWith(".gz");
-  const outDir = path19.dirname(path19.resolve(options.output));
+  const outDir = path20.dirname(path20.resolve(options.output));
   await mkdir5(outDir, { recursive: true });
-  const tmp = path19.join(outDir, `.${path19.basename(options.output)}.${process.pid}.${randomBytes2(6).toString("hex")}.tmp`);
+  const tmp = path20.join(outDir, `.${path20.basename(options.output)}.${process.pid}.${randomBytes3(6).toString("hex")}.tmp`);
   const raw = typeof options.input === "string" ? createReadStream4(options.input) : options.input;
   let source = raw;
   if (gunzip) {
@@ -82519,7 +82788,7 @@ async function scrubCorpus(options) {
     sink = gz;
     done = pipeline(gz, fileStream);
   } else {
-    done = once3(fileStream, "close").then(() => void 0);
+    done = once2(fileStream, "close").then(() => void 0);
   }
   done.catch(() => {
   });
@@ -82532,7 +82801,7 @@ async function scrubCorpus(options) {
   });
   const write = async (chunk) => {
     if (sinkError) throw sinkError;
-    if (!sink.write(chunk)) await once3(sink, "drain");
+    if (!sink.write(chunk)) await once2(sink, "drain");
   };
   const result = { records: 0, written: 0, droppedNoConsent: 0, counts: emptyCounts() };
   const lines = readLines(asBuffers(source));
@@ -82564,20 +82833,20 @@ async function scrubCorpus(options) {
     sink.end();
     await done;
     if (sinkError) throw sinkError;
-    const handle = await open4(tmp, "r+");
+    const handle = await open5(tmp, "r+");
     try {
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename3(tmp, options.output);
+    await rename5(tmp, options.output);
     return result;
   } catch (err) {
     if ("destroy" in source && typeof source.destroy === "function") source.destroy();
     if (source !== raw && "destroy" in raw && typeof raw.destroy === "function") raw.destroy();
     sink.destroy();
     fileStream.destroy();
-    if (!fileStream.closed) await once3(fileStream, "close").catch(() => {
+    if (!fileStream.closed) await once2(fileStream, "close").catch(() => {
     });
     await removeQuietly(tmp);
     throw err;
@@ -82603,15 +82872,15 @@ async function scrubCommand(argv, io) {
   const [input2, output2] = positionals;
   if (!input2 || !output2) throw new ConfigError("scrub needs exactly two arguments: IN and OUT. See --help.");
   if (output2 === "-") throw new ConfigError('scrub writes OUT atomically to a file; "-" (standard output) is not supported.');
-  const inputPath = input2 === "-" ? void 0 : path20.resolve(io.cwd, input2);
-  const outputPath = path20.resolve(io.cwd, output2);
+  const inputPath = input2 === "-" ? void 0 : path21.resolve(io.cwd, input2);
+  const outputPath = path21.resolve(io.cwd, output2);
   if (inputPath) {
-    const info = await stat3(inputPath).catch((error62) => {
+    const info = await stat4(inputPath).catch((error62) => {
       throw new ConfigError(`${input2}: cannot read the corpus (${error62.code ?? error62.message}).`);
     });
     if (!info.isFile()) throw new ConfigError(`${input2}: is not a file.`);
   }
-  const outInfo = await stat3(outputPath).catch(() => void 0);
+  const outInfo = await stat4(outputPath).catch(() => void 0);
   if (outInfo?.isDirectory()) throw new ConfigError(`${output2}: is a directory; OUT must be a file path.`);
   let result;
   try {
@@ -82658,7 +82927,7 @@ var scrubCommandDef = {
 
 // src/cli/commands/validate.ts
 import { writeFile as writeFile7 } from "node:fs/promises";
-import path21 from "node:path";
+import path22 from "node:path";
 
 // src/cli/validateCommand.ts
 import { readFile as readFile9 } from "node:fs/promises";
@@ -82757,12 +83026,12 @@ var USAGE11 = `Usage: deploysim validate --report report.json --observed observe
 async function validateCommand(argv, io) {
   const { values } = parse(argv, { report: { type: "string" }, observed: { type: "string" }, "output-dir": { type: "string" } });
   if (!values.report || !values.observed) throw new ConfigError("validate needs --report and --observed. See --help.");
-  const validation = await validatePredictions(path21.resolve(io.cwd, values.report), path21.resolve(io.cwd, values.observed));
-  const outDir = path21.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
+  const validation = await validatePredictions(path22.resolve(io.cwd, values.report), path22.resolve(io.cwd, values.observed));
+  const outDir = path22.resolve(io.cwd, values["output-dir"] ?? "deploysim-report");
   await makeDirectory(outDir, "--output-dir");
-  await writeFile7(path21.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
+  await writeFile7(path22.join(outDir, "validation.json"), `${JSON.stringify(validation, null, 2)}
 `);
-  if (values.verbose) io.stderr(`wrote ${path21.join(outDir, "validation.json")}`);
+  if (values.verbose) io.stderr(`wrote ${path22.join(outDir, "validation.json")}`);
   if (values.json) io.stdout(JSON.stringify(validation, null, 2));
   else if (values.quiet) {
     const median2 = validation.median_multiplicative_error;
@@ -82785,7 +83054,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
 Run "deploysim <command> --help" for the command's flags; "deploysim --version" prints the version.
 ${COMMON_FLAGS}
 Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model, or only
-the preflight probes, which the message says),
+the preflight probes, which the message says), 3 internal error or results that could not be recorded,
 130/143 cancelled by Ctrl-C/SIGTERM (run: finished records kept, resumable with --cache-dir).`;
 }
 function shownArgv(argv, credentials) {
@@ -82843,11 +83112,13 @@ ${COMMON_FLAGS}`);
     return done(await command.run(rest, io));
   } catch (error62) {
     const code2 = exitCodeOf(error62);
-    const message = scrubCredentials(error62 instanceof Error ? error62.message : String(error62), credentials);
+    const text = scrubCredentials(error62 instanceof Error ? error62.message : String(error62), credentials);
+    const message = isInternalError(error62) ? `internal error (a bug in deploysim; exit 3, not a verdict): ${text}${verbose ? "" : " (run with --verbose for the stack, and report it)"}` : text;
     const sentOnly = error62 instanceof PreflightError ? error62.sentOnly : void 0;
     io.stderr(code2 === 2 ? `deploysim: ${message}
 (${sentOnly ?? "nothing was sent to any model"})` : `deploysim: ${message}`);
     if (verbose) for (const cause of causes(error62)) io.stderr(`  caused by: ${scrubCredentials(cause, credentials)}`);
+    if (verbose && isInternalError(error62) && error62 instanceof Error && error62.stack) io.stderr(scrubCredentials(error62.stack, credentials));
     if (json2) io.stdout(JSON.stringify({ error: message, exit_code: code2, nothing_sent: code2 === 2 && !sentOnly || error62 instanceof RunCancelledError && error62.nothingSent }));
     return done(code2);
   }
@@ -82886,5 +83157,4 @@ var code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   cancelOnSignals
 });
-process.exitCode = code;
-if (Object.values(SIGNAL_EXIT_CODES).includes(code)) process.stderr.write("", () => process.exit(code));
+process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));

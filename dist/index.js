@@ -1079,14 +1079,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path9 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path10 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path9 && path9[0] !== "/") {
-          path9 = `/${path9}`;
+        if (path10 && path10[0] !== "/") {
+          path10 = `/${path10}`;
         }
-        return new URL(`${origin}${path9}`);
+        return new URL(`${origin}${path10}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1537,39 +1537,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin }
+          request: { method, path: path10, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path9);
+        debuglog("sending request to %s %s/%s", method, origin, path10);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin },
+          request: { method, path: path10, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path9,
+          path10,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin }
+          request: { method, path: path10, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path9);
+        debuglog("trailers received from %s %s/%s", method, origin, path10);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin },
+          request: { method, path: path10, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path9,
+          path10,
           error63.message
         );
       });
@@ -1618,9 +1618,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path9, origin }
+            request: { method, path: path10, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path9);
+          debuglog("sending request to %s %s/%s", method, origin, path10);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1683,7 +1683,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request2 = class {
       constructor(origin, {
-        path: path9,
+        path: path10,
         method,
         body,
         headers,
@@ -1698,11 +1698,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path9 !== "string") {
+        if (typeof path10 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path10[0] !== "/" && !(path10.startsWith("http://") || path10.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path9)) {
+        } else if (invalidPathRegex.test(path10)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1768,7 +1768,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path9, query) : path9;
+        this.path = query ? buildURL(path10, query) : path10;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6461,7 +6461,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path9, host, upgrade, blocking, reset } = request2;
+      const { method, path: path10, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6542,7 +6542,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path9} HTTP/1.1\r
+      let header = `${method} ${path10} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7071,7 +7071,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path9, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path10, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7168,7 +7168,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path9;
+      headers[HTTP2_HEADER_PATH] = path10;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7521,9 +7521,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path9 = search ? `${pathname}${search}` : pathname;
+        const path10 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path9;
+        this.opts.path = path10;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8762,10 +8762,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path9 = "/",
+          path: path10 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path9;
+        opts.path = origin + path10;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10737,20 +10737,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path9) {
-      if (typeof path9 !== "string") {
-        return path9;
+    function safeUrl(path10) {
+      if (typeof path10 !== "string") {
+        return path10;
       }
-      const pathSegments = path9.split("?");
+      const pathSegments = path10.split("?");
       if (pathSegments.length !== 2) {
-        return path9;
+        return path10;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path9, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path9);
+    function matchKey(mockDispatch2, { path: path10, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path10);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10772,7 +10772,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9 }) => matchValue(safeUrl(path9), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path10 }) => matchValue(safeUrl(path10), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10810,9 +10810,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path9, method, body, headers, query } = opts;
+      const { path: path10, method, body, headers, query } = opts;
       return {
-        path: path9,
+        path: path10,
         method,
         body,
         headers,
@@ -11275,10 +11275,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path10, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path9,
+            Path: path10,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16157,9 +16157,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path9) {
-      for (let i = 0; i < path9.length; ++i) {
-        const code = path9.charCodeAt(i);
+    function validateCookiePath(path10) {
+      for (let i = 0; i < path10.length; ++i) {
+        const code = path10.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -16916,7 +16916,7 @@ var require_util7 = __commonJS({
     var { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = require_symbols5();
     var { states, opcodes } = require_constants5();
     var { ErrorEvent, createFastMessageEvent } = require_events();
-    var { isUtf8 } = __require("node:buffer");
+    var { isUtf8: isUtf82 } = __require("node:buffer");
     var { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = require_data_url();
     function isConnecting(ws) {
       return ws[kReadyState] === states.CONNECTING;
@@ -17056,7 +17056,7 @@ var require_util7 = __commonJS({
     var hasIntl = typeof process.versions.icu === "string";
     var fatalDecoder = hasIntl ? new TextDecoder("utf-8", { fatal: true }) : void 0;
     var utf8Decode = hasIntl ? fatalDecoder.decode.bind(fatalDecoder) : function(buffer) {
-      if (isUtf8(buffer)) {
+      if (isUtf82(buffer)) {
         return buffer.toString("utf-8");
       }
       throw new TypeError("Invalid utf-8 received.");
@@ -19079,11 +19079,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path9 = opts.path;
+          let path10 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path9 = `/${path9}`;
+            path10 = `/${path10}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path9);
+          url2 = new URL(util.parseOrigin(url2).origin + path10);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -31328,17 +31328,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path9) {
-      const ctrl = callVisitor(key, node2, visitor, path9);
+    function visit_(key, node2, visitor, path10) {
+      const ctrl = callVisitor(key, node2, visitor, path10);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path9, ctrl);
-        return visit_(key, ctrl, visitor, path9);
+        replaceNode(key, path10, ctrl);
+        return visit_(key, ctrl, visitor, path10);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path9 = Object.freeze(path9.concat(node2));
+          path10 = Object.freeze(path10.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path9);
+            const ci = visit_(i, node2.items[i], visitor, path10);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -31349,13 +31349,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path9 = Object.freeze(path9.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path9);
+          path10 = Object.freeze(path10.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path10);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path9);
+          const cv = visit_("value", node2.value, visitor, path10);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -31376,17 +31376,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path9) {
-      const ctrl = await callVisitor(key, node2, visitor, path9);
+    async function visitAsync_(key, node2, visitor, path10) {
+      const ctrl = await callVisitor(key, node2, visitor, path10);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path9, ctrl);
-        return visitAsync_(key, ctrl, visitor, path9);
+        replaceNode(key, path10, ctrl);
+        return visitAsync_(key, ctrl, visitor, path10);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path9 = Object.freeze(path9.concat(node2));
+          path10 = Object.freeze(path10.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path9);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path10);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -31397,13 +31397,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path9 = Object.freeze(path9.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path9);
+          path10 = Object.freeze(path10.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path10);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path9);
+          const cv = await visitAsync_("value", node2.value, visitor, path10);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -31430,23 +31430,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path9) {
+    function callVisitor(key, node2, visitor, path10) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path9);
+        return visitor(key, node2, path10);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path9);
+        return visitor.Map?.(key, node2, path10);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path9);
+        return visitor.Seq?.(key, node2, path10);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path9);
+        return visitor.Pair?.(key, node2, path10);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path9);
+        return visitor.Scalar?.(key, node2, path10);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path9);
+        return visitor.Alias?.(key, node2, path10);
       return void 0;
     }
-    function replaceNode(key, path9, node2) {
-      const parent = path9[path9.length - 1];
+    function replaceNode(key, path10, node2) {
+      const parent = path10[path10.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -32058,10 +32058,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node2 = require_Node();
-    function collectionFromPath(schema, path9, value2) {
+    function collectionFromPath(schema, path10, value2) {
       let v = value2;
-      for (let i = path9.length - 1; i >= 0; --i) {
-        const k = path9[i];
+      for (let i = path10.length - 1; i >= 0; --i) {
+        const k = path10[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -32080,7 +32080,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
+    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
     var Collection2 = class extends Node2.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -32110,11 +32110,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path9, value2) {
-        if (isEmptyPath(path9))
+      addIn(path10, value2) {
+        if (isEmptyPath(path10))
           this.add(value2);
         else {
-          const [key, ...rest] = path9;
+          const [key, ...rest] = path10;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value2);
@@ -32128,8 +32128,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path9) {
-        const [key, ...rest] = path9;
+      deleteIn(path10) {
+        const [key, ...rest] = path10;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -32143,8 +32143,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path9, keepScalar) {
-        const [key, ...rest] = path9;
+      getIn(path10, keepScalar) {
+        const [key, ...rest] = path10;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -32162,8 +32162,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path9) {
-        const [key, ...rest] = path9;
+      hasIn(path10) {
+        const [key, ...rest] = path10;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -32173,8 +32173,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path9, value2) {
-        const [key, ...rest] = path9;
+      setIn(path10, value2) {
+        const [key, ...rest] = path10;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -34689,9 +34689,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path9, value2) {
+      addIn(path10, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path9, value2);
+          this.contents.addIn(path10, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -34766,14 +34766,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path9) {
-        if (Collection2.isEmptyPath(path9)) {
+      deleteIn(path10) {
+        if (Collection2.isEmptyPath(path10)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -34788,10 +34788,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path9, keepScalar) {
-        if (Collection2.isEmptyPath(path9))
+      getIn(path10, keepScalar) {
+        if (Collection2.isEmptyPath(path10))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -34802,10 +34802,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path9) {
-        if (Collection2.isEmptyPath(path9))
+      hasIn(path10) {
+        if (Collection2.isEmptyPath(path10))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -34822,13 +34822,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path9, value2) {
-        if (Collection2.isEmptyPath(path9)) {
+      setIn(path10, value2) {
+        if (Collection2.isEmptyPath(path10)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path9), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path10), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path9, value2);
+          this.contents.setIn(path10, value2);
         }
       }
       /**
@@ -36789,9 +36789,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path9) => {
+    visit2.itemAtPath = (cst, path10) => {
       let item = cst;
-      for (const [field3, index] of path9) {
+      for (const [field3, index] of path10) {
         const tok = item?.[field3];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -36800,23 +36800,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path9) => {
-      const parent = visit2.itemAtPath(cst, path9.slice(0, -1));
-      const field3 = path9[path9.length - 1][0];
+    visit2.parentCollection = (cst, path10) => {
+      const parent = visit2.itemAtPath(cst, path10.slice(0, -1));
+      const field3 = path10[path10.length - 1][0];
       const coll = parent?.[field3];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path9, item, visitor) {
-      let ctrl = visitor(item, path9);
+    function _visit(path10, item, visitor) {
+      let ctrl = visitor(item, path10);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field3 of ["key", "value"]) {
         const token = item[field3];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path9.concat([[field3, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path10.concat([[field3, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -36827,10 +36827,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field3 === "key")
-            ctrl = ctrl(item, path9);
+            ctrl = ctrl(item, path10);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -36943,7 +36943,7 @@ var require_lexer = __commonJS({
   "node_modules/yaml/dist/parse/lexer.js"(exports) {
     "use strict";
     var cst = require_cst();
-    function isEmpty(ch) {
+    function isEmpty2(ch) {
       switch (ch) {
         case void 0:
         case " ":
@@ -37021,7 +37021,7 @@ var require_lexer = __commonJS({
         }
         if (ch === "-" || ch === ".") {
           const dt = this.buffer.substr(offset, 3);
-          if ((dt === "---" || dt === "...") && isEmpty(this.buffer[offset + 3]))
+          if ((dt === "---" || dt === "...") && isEmpty2(this.buffer[offset + 3]))
             return -1;
         }
         return offset;
@@ -37120,7 +37120,7 @@ var require_lexer = __commonJS({
           if (!this.atEnd && !this.hasChars(4))
             return this.setNext("line-start");
           const s = this.peek(3);
-          if ((s === "---" || s === "...") && isEmpty(this.charAt(3))) {
+          if ((s === "---" || s === "...") && isEmpty2(this.charAt(3))) {
             yield* this.pushCount(3);
             this.indentValue = 0;
             this.indentNext = 0;
@@ -37128,7 +37128,7 @@ var require_lexer = __commonJS({
           }
         }
         this.indentValue = yield* this.pushSpaces(false);
-        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+        if (this.indentNext > this.indentValue && !isEmpty2(this.charAt(1)))
           this.indentNext = this.indentValue;
         return yield* this.parseBlockStart();
       }
@@ -37136,7 +37136,7 @@ var require_lexer = __commonJS({
         const [ch0, ch1] = this.peek(2);
         if (!ch1 && !this.atEnd)
           return this.setNext("block-start");
-        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty(ch1)) {
+        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty2(ch1)) {
           const n2 = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
           this.indentNext = this.indentValue + 1;
           this.indentValue += n2;
@@ -37200,7 +37200,7 @@ var require_lexer = __commonJS({
         const line = this.getLine();
         if (line === null)
           return this.setNext("flow");
-        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty2(line[3])) {
           const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
           if (!atFlowEndMarker) {
             this.flowLevel = 0;
@@ -37242,7 +37242,7 @@ var require_lexer = __commonJS({
             return yield* this.parseQuotedScalar();
           case ":": {
             const next = this.charAt(1);
-            if (this.flowKey || isEmpty(next) || next === ",") {
+            if (this.flowKey || isEmpty2(next) || next === ",") {
               this.flowKey = false;
               yield* this.pushCount(1);
               yield* this.pushSpaces(true);
@@ -37305,7 +37305,7 @@ var require_lexer = __commonJS({
           else if (ch !== "-")
             break;
         }
-        return yield* this.pushUntil((ch) => isEmpty(ch) || ch === "#");
+        return yield* this.pushUntil((ch) => isEmpty2(ch) || ch === "#");
       }
       *parseBlockScalar() {
         let nl = this.pos - 1;
@@ -37387,10 +37387,10 @@ var require_lexer = __commonJS({
         while (ch = this.buffer[++i]) {
           if (ch === ":") {
             const next = this.buffer[i + 1];
-            if (isEmpty(next) || inFlow && flowIndicatorChars.has(next))
+            if (isEmpty2(next) || inFlow && flowIndicatorChars.has(next))
               break;
             end = i;
-          } else if (isEmpty(ch)) {
+          } else if (isEmpty2(ch)) {
             let next = this.buffer[i + 1];
             if (ch === "\r") {
               if (next === "\n") {
@@ -37457,7 +37457,7 @@ var require_lexer = __commonJS({
             case ":": {
               const inFlow = this.flowLevel > 0;
               const ch1 = this.charAt(1);
-              if (isEmpty(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
+              if (isEmpty2(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
                 if (!inFlow)
                   this.indentNext = this.indentValue + 1;
                 else if (this.flowKey)
@@ -37476,7 +37476,7 @@ var require_lexer = __commonJS({
         if (this.charAt(1) === "<") {
           let i = this.pos + 2;
           let ch = this.buffer[i];
-          while (!isEmpty(ch) && ch !== ">")
+          while (!isEmpty2(ch) && ch !== ">")
             ch = this.buffer[++i];
           return yield* this.pushToIndex(ch === ">" ? i + 1 : i, false);
         } else {
@@ -39899,8 +39899,14 @@ var EndpointRefusedError = class extends GateError {
 function stopsTheRun(error63) {
   return error63 instanceof EndpointRefusedError || error63 instanceof RunCancelledError;
 }
+var ResultsNotRecordedError = class extends DeploysimError {
+  exitCode = 3;
+};
 function exitCodeOf(error63) {
-  return error63 instanceof DeploysimError ? error63.exitCode : 1;
+  return error63 instanceof DeploysimError ? error63.exitCode : 3;
+}
+function isInternalError(error63) {
+  return !(error63 instanceof DeploysimError);
 }
 
 // src/common/lastResort.ts
@@ -39943,8 +39949,8 @@ function describeFatal(error63, credentials) {
 function installLastResort(report, argv, env) {
   const credentials = credentialsFrom(argv, env);
   const fatal = (error63) => {
-    report(`deploysim: internal error: ${describeFatal(error63, credentials)}`);
-    process.exit(1);
+    report(`deploysim: internal error (a bug in deploysim; exit 3, not a verdict): ${describeFatal(error63, credentials)}`);
+    process.exit(3);
   };
   process.on("uncaughtException", fatal);
   process.on("unhandledRejection", fatal);
@@ -40874,9 +40880,9 @@ function splitReasoning(content) {
     parts.push(prefilled[1].trim());
     rest = rest.slice(prefilled[0].length);
   }
-  for (let open5 = OPENING.exec(rest); open5; open5 = OPENING.exec(rest)) {
-    const tag = open5[1];
-    const body = rest.slice(open5[0].length);
+  for (let open6 = OPENING.exec(rest); open6; open6 = OPENING.exec(rest)) {
+    const tag = open6[1];
+    const body = rest.slice(open6[0].length);
     const close = new RegExp(`</${tag}>`, "i").exec(body);
     if (!close) {
       parts.push(body.trim());
@@ -42062,10 +42068,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path9) {
-  if (!path9)
+function getElementAtPath(obj, path10) {
+  if (!path10)
     return obj;
-  return path9.reduce((acc, key) => acc?.[key], obj);
+  return path10.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -42405,11 +42411,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path9, issues) {
+function prefixIssues(path10, issues) {
   return issues.map((iss) => {
     var _a5;
     (_a5 = iss).path ?? (_a5.path = []);
-    iss.path.unshift(path9);
+    iss.path.unshift(path10);
     return iss;
   });
 }
@@ -42871,16 +42877,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path9 = []) => {
+  const processError = (error64, path10 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path9, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path10, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path10, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path10, ...issue3.path]);
       } else {
-        const fullpath = [...path9, ...issue3.path];
+        const fullpath = [...path10, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -42919,17 +42925,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path9 = []) => {
+  const processError = (error64, path10 = []) => {
     var _a5;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path9, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path10, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path10, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path10, ...issue3.path]);
       } else {
-        const fullpath = [...path9, ...issue3.path];
+        const fullpath = [...path10, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -42968,8 +42974,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path9 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path9) {
+  const path10 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path10) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -60107,13 +60113,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path9 = ref.slice(1).split("/").filter(Boolean);
-  if (path9.length === 0) {
+  const path10 = ref.slice(1).split("/").filter(Boolean);
+  if (path10.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path9[0] === defsKey) {
-    const key = path9[1] === void 0 ? void 0 : decodeJSONPointerSegment(path9[1]);
+  if (path10[0] === defsKey) {
+    const key = path10[1] === void 0 ? void 0 : decodeJSONPointerSegment(path10[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -61469,6 +61475,112 @@ var import_yaml = __toESM(require_dist(), 1);
 import { readFile } from "node:fs/promises";
 import path3 from "node:path";
 
+// src/corpus/lines.ts
+import { isUtf8 } from "node:buffer";
+import { createReadStream } from "node:fs";
+import { open as open4, stat as stat2 } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
+var MAX_LINE_BYTES = 16 * 1024 * 1024;
+var NotAFileError = class extends Error {
+  constructor(kind) {
+    super(`is ${kind}, not a regular file`);
+    this.kind = kind;
+  }
+  kind;
+};
+async function notARegularFile(file2) {
+  const info2 = await stat2(file2);
+  if (info2.isFile()) return void 0;
+  return info2.isDirectory() ? "a directory" : info2.isFIFO() ? "a FIFO (named pipe)" : info2.isSocket() ? "a socket" : info2.isCharacterDevice() || info2.isBlockDevice() ? "a device" : "not a regular file";
+}
+var LineTooLongError = class extends Error {
+  constructor(lineNumber) {
+    super(`line is longer than ${MAX_LINE_BYTES} bytes`);
+    this.lineNumber = lineNumber;
+  }
+  lineNumber;
+};
+var CHUNK_BYTES2 = 1024 * 1024;
+async function openCorpusStream(file2) {
+  const kind = await notARegularFile(file2);
+  if (kind) throw new NotAFileError(kind);
+  const handle = await open4(file2, "r");
+  const magic = Buffer.alloc(2);
+  try {
+    await handle.read(magic, 0, 2, 0);
+  } catch (error63) {
+    await handle.close();
+    throw error63;
+  }
+  if (magic[0] === 31 && magic[1] === 139) {
+    await handle.close();
+    return createReadStream(file2).pipe(createGunzip());
+  }
+  return readChunks(handle);
+}
+async function* readChunks(handle) {
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES2);
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES2, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+var LineSplitter = class {
+  pending = [];
+  pendingBytes = 0;
+  number = 0;
+  *lines(chunk) {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (this.pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      yield this.finish(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
+      this.pending.push(Buffer.from(rest));
+    }
+  }
+  /** The last line, when the input does not end with a newline. */
+  *end() {
+    if (this.pendingBytes > 0) yield this.finish(Buffer.alloc(0), 0, 0);
+  }
+  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
+  finish(chunk, start, end) {
+    let text;
+    let bytes;
+    if (this.pending.length) {
+      bytes = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else bytes = chunk.subarray(start, end);
+    text = bytes.toString("utf8");
+    this.number += 1;
+    const invalidUtf8 = text.includes("�") && !isUtf8(bytes);
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (this.number === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
+    return invalidUtf8 ? { number: this.number, text, invalidUtf8 } : { number: this.number, text };
+  }
+};
+async function* lineBatches(stream) {
+  const splitter = new LineSplitter();
+  for await (const chunk of stream) yield splitter.lines(chunk);
+  yield splitter.end();
+}
+async function forEachLine(stream, each, signal) {
+  for await (const batch of lineBatches(stream)) {
+    signal?.throwIfAborted();
+    for (const line of batch) each(line);
+  }
+}
+
 // src/registration/paths.ts
 import { existsSync as existsSync2 } from "node:fs";
 import { realpath as realpath2 } from "node:fs/promises";
@@ -61483,7 +61595,10 @@ async function checkReferencedPaths(displayPath, registrationPath, cwd, refs) {
       problems.push(
         `${field3}: "${value2}" resolves to ${target}, outside the repository and the working directory; referenced files must live in the repository (relative to the registration file) so the lock can cover them`
       );
+      continue;
     }
+    const kind = await notARegularFile(target).catch(() => void 0);
+    if (kind) problems.push(`${field3}: "${value2}" is ${kind === "not a regular file" ? "not a regular file" : `${kind}, not a regular file`}; referenced files must be regular files`);
   }
   if (problems.length > 0) throw new ConfigErrors(problems.map((p) => `${displayPath}: ${p}`), `${displayPath} references files outside the project:`);
 }
@@ -61583,6 +61698,8 @@ async function loadRegistration(displayPath, cwd) {
   const absolutePath = path3.resolve(cwd, displayPath);
   let text;
   try {
+    const kind = await notARegularFile(absolutePath);
+    if (kind) throw new ConfigError(`${displayPath}: the registration ${kind === "not a regular file" ? "is not a regular file" : `is ${kind}, not a regular file`}; give the path of your deploysim.yml.`);
     const bytes = await readFile(absolutePath);
     if (bytes.length > MAX_REGISTRATION_BYTES) {
       throw new ConfigError(`${displayPath}: the registration is ${bytes.length} bytes; at most ${MAX_REGISTRATION_BYTES} are accepted.`);
@@ -61673,6 +61790,7 @@ function describeIssue(issue3) {
     case "unrecognized_keys":
       return `${field3}: unknown field${issue3.keys.length > 1 ? "s" : ""} ${issue3.keys.map((k) => `"${k}"`).join(", ")} (check the spelling)`;
     case "invalid_type":
+      if (issue3.expected === "number" && typeof issue3.input === "number") return `${field3}: expected a finite number, got ${describeValue(issue3.input)}`;
       return `${field3}: expected ${issue3.expected}${issue3.input === void 0 ? ", but it is missing" : `, got ${describeValue(issue3.input)}`}`;
     case "invalid_value":
       return `${field3}: expected one of ${issue3.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeValue(issue3.input)}`;
@@ -61682,6 +61800,7 @@ function describeIssue(issue3) {
 }
 function describeValue(v) {
   if (v === null) return "null";
+  if (typeof v === "number" && !Number.isFinite(v)) return Number.isNaN(v) ? ".nan (not a number)" : `${v > 0 ? "" : "-"}.inf (infinity)`;
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   return `${typeof v} ${JSON.stringify(v)}`;
@@ -61798,13 +61917,22 @@ async function loadCalibration(registration) {
 
 // src/common/directories.ts
 import { mkdir as mkdir2 } from "node:fs/promises";
+var MAKE_DIRECTORY_MS = 1e4;
 async function makeDirectory(dir, input2) {
+  let timer;
+  const gaveUp = new Promise((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), MAKE_DIRECTORY_MS);
+  });
   try {
-    await mkdir2(dir, { recursive: true });
+    const made = await Promise.race([mkdir2(dir, { recursive: true }).then(() => "made"), gaveUp]);
+    if (made === "timeout") throw new ConfigError(`${input2}: creating the directory ${dir} got no answer from the file system in ${MAKE_DIRECTORY_MS / 1e3} s; give the path of a directory on a normal file system.`);
   } catch (error63) {
+    if (error63 instanceof ConfigError) throw error63;
     const code = error63.code;
     const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code ?? error63.message;
     throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -61889,94 +62017,6 @@ function mayExceed(text, max) {
   return false;
 }
 
-// src/corpus/lines.ts
-import { createReadStream } from "node:fs";
-import { open as open4 } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
-var MAX_LINE_BYTES = 16 * 1024 * 1024;
-var LineTooLongError = class extends Error {
-  constructor(lineNumber) {
-    super(`line is longer than ${MAX_LINE_BYTES} bytes`);
-    this.lineNumber = lineNumber;
-  }
-  lineNumber;
-};
-var CHUNK_BYTES2 = 1024 * 1024;
-async function openCorpusStream(file2) {
-  const handle = await open4(file2, "r");
-  const magic = Buffer.alloc(2);
-  try {
-    await handle.read(magic, 0, 2, 0);
-  } catch (error63) {
-    await handle.close();
-    throw error63;
-  }
-  if (magic[0] === 31 && magic[1] === 139) {
-    await handle.close();
-    return createReadStream(file2).pipe(createGunzip());
-  }
-  return readChunks(handle);
-}
-async function* readChunks(handle) {
-  try {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES2);
-    for (; ; ) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES2, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-var LineSplitter = class {
-  pending = [];
-  pendingBytes = 0;
-  number = 0;
-  *lines(chunk) {
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (this.pendingBytes + nl - start > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
-      yield this.finish(chunk, start, nl);
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.pendingBytes += rest.length;
-      if (this.pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError(this.number + 1);
-      this.pending.push(Buffer.from(rest));
-    }
-  }
-  /** The last line, when the input does not end with a newline. */
-  *end() {
-    if (this.pendingBytes > 0) yield this.finish(Buffer.alloc(0), 0, 0);
-  }
-  /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
-  finish(chunk, start, end) {
-    let text;
-    if (this.pending.length) {
-      text = Buffer.concat([...this.pending, chunk.subarray(start, end)]).toString("utf8");
-      this.pending = [];
-      this.pendingBytes = 0;
-    } else text = chunk.toString("utf8", start, end);
-    this.number += 1;
-    if (text.endsWith("\r")) text = text.slice(0, -1);
-    if (this.number === 1 && text.startsWith("\uFEFF")) text = text.slice(1);
-    return { number: this.number, text };
-  }
-};
-async function* lineBatches(stream) {
-  const splitter = new LineSplitter();
-  for await (const chunk of stream) yield splitter.lines(chunk);
-  yield splitter.end();
-}
-async function forEachLine(stream, each, signal) {
-  for await (const batch of lineBatches(stream)) {
-    signal?.throwIfAborted();
-    for (const line of batch) each(line);
-  }
-}
-
 // src/corpus/record.ts
 var textPart = external_exports.object({ type: external_exports.literal("text"), text: external_exports.string() }).loose();
 var contentSchema = external_exports.union([external_exports.string(), external_exports.null(), external_exports.array(external_exports.union([textPart, external_exports.object({ type: external_exports.string() }).loose()]))]);
@@ -62041,7 +62081,30 @@ function derivePrefix(messages) {
   if (!prefix.some((m) => m.role === "user")) {
     return { error: "the replay prefix has no user turn (nothing for the candidate to answer)" };
   }
-  return { messages: prefix };
+  const problem = invalidForChatCompletions(prefix);
+  return problem ? { error: problem } : { messages: prefix };
+}
+var isEmpty = (content) => content === null || content === void 0 || Array.isArray(content) && content.length === 0;
+function invalidForChatCompletions(prefix) {
+  let open6 = /* @__PURE__ */ new Set();
+  for (let i = 0; i < prefix.length; i++) {
+    const m = prefix[i];
+    const at = `messages[${i}] (${m.role})`;
+    if (m.role === "tool") {
+      if (!open6.delete(m.tool_call_id)) return `${at}: tool reply to "${m.tool_call_id}", which no tool call of the assistant turn before it has (the API refuses an orphan tool message)`;
+      continue;
+    }
+    if (open6.size > 0) return `messages[${i - 1}]: the tool call${open6.size === 1 ? "" : "s"} ${[...open6].map((id) => `"${id}"`).join(", ")} ha${open6.size === 1 ? "s" : "ve"} no tool reply before ${at} (the API refuses a tool call without its result)`;
+    if (m.role === "assistant") {
+      const calls = m.tool_calls ?? [];
+      if (isEmpty(m.content) && calls.length === 0) return `${at}: no content and no tool calls (the API refuses an empty assistant turn)`;
+      open6 = new Set(calls.map((c) => c.id));
+    } else if (isEmpty(m.content)) {
+      return `${at}: content is ${m.content === null || m.content === void 0 ? "null" : "an empty list"} (the API refuses a ${m.role} turn without content)`;
+    }
+  }
+  if (open6.size > 0) return `the last assistant turn's tool call${open6.size === 1 ? "" : "s"} ${[...open6].map((id) => `"${id}"`).join(", ")} ha${open6.size === 1 ? "s" : "ve"} no tool reply (the API refuses a tool call without its result)`;
+  return void 0;
 }
 function readDottedField(record2, dotted) {
   let value2 = record2;
@@ -62055,6 +62118,7 @@ function readDottedField(record2, dotted) {
 
 // src/corpus/sample.ts
 var MAX_REPORTED_PROBLEMS = 50;
+var LFS_POINTER = "version https://git-lfs.github.com/spec/";
 var NO_STRATUM = "(missing)";
 function parseCorpusLine(text) {
   if (text.trim() === "") return void 0;
@@ -62108,6 +62172,7 @@ async function planSample(file2, displayPath, settings) {
   let excludedNoConsent = 0;
   let lastLine = 0;
   const stream = await openCorpusStream(file2).catch((error63) => {
+    if (error63 instanceof NotAFileError) throw new ConfigError(`${displayPath}: corpus.path ${error63.message}; give the path of a JSONL (or .jsonl.gz) file.`);
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error63.code ?? error63.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
@@ -62115,6 +62180,13 @@ async function planSample(file2, displayPath, settings) {
       stream,
       (line) => {
         lastLine = line.number;
+        if (line.invalidUtf8) {
+          problem(line.number, "not valid UTF-8: re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)");
+          return;
+        }
+        if (line.number === 1 && line.text.startsWith(LFS_POINTER)) {
+          throw new ConfigError(`${displayPath}:1: this is a Git LFS pointer, not the corpus: fetch the LFS object (actions/checkout with \`lfs: true\`, or \`git lfs pull\`).`);
+        }
         const parsed = parseCorpusLine(line.text);
         if (parsed === void 0) return;
         if (typeof parsed === "string") {
@@ -62184,7 +62256,7 @@ async function planSample(file2, displayPath, settings) {
   const chosen = [];
   const strataCounts = [];
   for (const { name, records: records2, take } of allocation) {
-    chosen.push(...strata.get(name).pool.lowest(take));
+    for (const ranked of strata.get(name).pool.lowest(take)) chosen.push(ranked);
     strataCounts.push({ name, records: records2, sampled: take });
   }
   chosen.sort(compareRank);
@@ -62285,14 +62357,21 @@ var RankPool = class {
     const k2 = parseInt(hexDigest.slice(13, 26), 16);
     const k3 = parseInt(hexDigest.slice(26, RANK_KEY_HEX), 16);
     if (ceiling !== void 0 && (k1 - ceiling.k1 || k2 - ceiling.k2 || k3 - ceiling.k3) >= 0) return;
-    if (this.size === this.k1.length) this.reserve(Math.max(1024, Math.min(2 * this.size, 2 * this.limit)));
+    if (this.size === this.k1.length) {
+      if (this.size > this.limit) {
+        this.trim();
+        const top = this.ceiling;
+        if ((k1 - top.k1 || k2 - top.k2 || k3 - top.k3) >= 0) return;
+      } else {
+        this.reserve(Math.min(Math.max(1024, 2 * this.size), Number.isFinite(this.limit) ? Math.max(1024, 2 * this.limit) : Number.MAX_SAFE_INTEGER));
+      }
+    }
     const i = this.size++;
     this.k1[i] = k1;
     this.k2[i] = k2;
     this.k3[i] = k3;
     this.lines[i] = line;
     this.ids[i] = id;
-    if (this.size >= 2 * this.limit && this.size > 1024) this.trim();
   }
   lowest(n2) {
     this.trim();
@@ -63361,8 +63440,27 @@ function throwIfCancelled(cancel) {
 }
 
 // src/engine/outputs.ts
-import { rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { open as open5, rename as rename3, rm as rm3 } from "node:fs/promises";
+import path6 from "node:path";
+
+// src/common/files.ts
+import { randomBytes } from "node:crypto";
+import { rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
 import path5 from "node:path";
+function tempNameFor(file2) {
+  return path5.join(path5.dirname(file2), `.${path5.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+}
+async function writeFileAtomically(file2, data) {
+  const temp = tempNameFor(file2);
+  try {
+    await writeFile2(temp, data, { flag: "wx" });
+    await rename2(temp, file2);
+  } catch (error63) {
+    await rm2(temp, { force: true }).catch(() => void 0);
+    throw error63;
+  }
+}
 
 // src/report/discovery.ts
 var MAX_DISCOVERY_CHARS = 16e3;
@@ -63685,22 +63783,139 @@ ${fenced2(causes.map(errorCauseLine).join("\n"))}`);
 }
 
 // src/engine/outputs.ts
-var OUTPUT_FILES = ["report.json", "results.jsonl", "comment.md"];
+var OUTPUT_FILES = {
+  "report.json": (head) => head.includes(`"schema": "${REPORT_SCHEMA}"`),
+  "results.jsonl": (head) => head === "" || isResultLine(head.split("\n")[0]),
+  "comment.md": (head) => head.startsWith("<!-- deploysim:")
+};
+function isResultLine(text) {
+  try {
+    const line = JSON.parse(text);
+    return typeof line.id === "string" && typeof line.rank === "number" && Array.isArray(line.flagged) && line.messages === void 0;
+  } catch {
+    return false;
+  }
+}
+async function headOf(file2) {
+  let handle;
+  try {
+    handle = await open5(file2, "r");
+  } catch {
+    return void 0;
+  }
+  try {
+    const buffer = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.toString("utf8", 0, bytesRead);
+  } catch {
+    return "\0";
+  } finally {
+    await handle.close();
+  }
+}
+function inside2(dir, file2) {
+  const rel = path6.relative(dir, file2);
+  return rel === "" || !path6.isAbsolute(rel) && rel.split(path6.sep)[0] !== "..";
+}
 async function prepareOutputDir(cwd, outputDir) {
-  const dir = path5.resolve(cwd, outputDir);
+  const dir = path6.resolve(cwd, outputDir);
   await makeDirectory(dir, "output-dir");
-  await Promise.all(OUTPUT_FILES.map((name) => rm2(path5.join(dir, name), { force: true })));
-  return { dir, report: path5.join(dir, "report.json"), results: path5.join(dir, "results.jsonl") };
+  const probe = tempNameFor(path6.join(dir, "write-check"));
+  try {
+    await writeFileAtomically(probe, "");
+    await rm3(probe, { force: true });
+  } catch (error63) {
+    throw new ConfigError(`output-dir: cannot write to ${dir} (${error63.code ?? error63.message}); give a directory this user can write.`);
+  }
+  const foreign = [];
+  for (const [name, ours] of Object.entries(OUTPUT_FILES)) {
+    const head = await headOf(path6.join(dir, name));
+    if (head !== void 0 && !ours(head)) foreign.push(name);
+  }
+  if (foreign.length > 0) {
+    throw new ConfigError(`output-dir ${dir} holds ${foreign.join(", ")}, which deploysim did not write and would overwrite; move ${foreign.length === 1 ? "it" : "them"} or give the outputs a directory of their own.`);
+  }
+  for (const name of Object.keys(OUTPUT_FILES)) await rm3(path6.join(dir, name), { force: true });
+  return { dir, report: path6.join(dir, "report.json"), results: path6.join(dir, "results.jsonl") };
+}
+function checkHoldsNoInput(out, inputs, shown) {
+  const held = inputs.filter((file2) => inside2(out.dir, path6.resolve(file2)));
+  if (held.length > 0) {
+    throw new ConfigError(
+      `output-dir ${shown(out.dir)} holds ${held.map((f) => shown(f)).join(", ")}, which this run reads: give the outputs a directory of their own (the default is deploysim-report).`
+    );
+  }
+}
+function notRecorded(file2, error63) {
+  const cause = error63.code ?? error63.message;
+  const hint = cause === "ENOSPC" ? "the disk is full" : cause === "EACCES" || cause === "EPERM" ? "permission denied" : cause;
+  return new ResultsNotRecordedError(`Could not record results: writing ${file2} failed (${hint}). No verdict was made from results that were not recorded; free the space or fix the permissions and re-run (with cache-dir, answers already received are kept).`);
 }
 async function writeReport(out, report, secrets) {
-  await writeFile2(out.report, `${JSON.stringify(report, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2)}
-`);
-  await writeFile2(path5.join(out.dir, "comment.md"), `${secrets.scrub(renderMarkdown(report))}
-`);
+  const json2 = `${JSON.stringify(report, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2)}
+`;
+  await writeFileAtomically(out.report, json2).catch((error63) => {
+    throw notRecorded(out.report, error63);
+  });
+  const comment = path6.join(out.dir, "comment.md");
+  await writeFileAtomically(comment, `${secrets.scrub(renderMarkdown(report))}
+`).catch((error63) => {
+    throw notRecorded(comment, error63);
+  });
 }
 async function writeEmptyResults(out) {
-  await writeFile2(out.results, "");
+  await writeFileAtomically(out.results, "").catch((error63) => {
+    throw notRecorded(out.results, error63);
+  });
 }
+var ResultsFile = class {
+  constructor(file2) {
+    this.file = file2;
+    this.temp = tempNameFor(file2);
+    this.stream = createWriteStream(this.temp, { flags: "wx" });
+    this.stream.on("error", (error63) => {
+      this.failure ??= error63;
+    });
+  }
+  file;
+  temp;
+  stream;
+  failure;
+  drained;
+  async write(line) {
+    if (this.failure) throw notRecorded(this.file, this.failure);
+    if (this.stream.write(`${JSON.stringify(line)}
+`)) return;
+    this.drained ??= new Promise((resolve) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.stream.off("error", done);
+        this.drained = void 0;
+        resolve();
+      };
+      this.stream.on("drain", done);
+      this.stream.on("error", done);
+    });
+    await this.drained;
+    if (this.failure) throw notRecorded(this.file, this.failure);
+  }
+  /** Ends the file and moves it into place; throws if any write failed. */
+  async close() {
+    if (!this.failure) {
+      await new Promise((resolve) => {
+        this.stream.end(() => resolve());
+        this.stream.once("error", () => resolve());
+      });
+    } else this.stream.destroy();
+    if (this.failure) {
+      await rm3(this.temp, { force: true }).catch(() => void 0);
+      throw notRecorded(this.file, this.failure);
+    }
+    await rename3(this.temp, this.file).catch((error63) => {
+      throw notRecorded(this.file, error63);
+    });
+  }
+};
 
 // src/engine/plan.ts
 function plannedAuditRequests(audit, toReplay, shards = 1) {
@@ -63794,10 +64009,6 @@ async function preflight(who, models) {
   }
   return { requests: sent(), probes };
 }
-
-// src/engine/replay.ts
-import { createWriteStream } from "node:fs";
-import { once } from "node:events";
 
 // src/common/progress.ts
 var EVERY_MS = 3e4;
@@ -63988,7 +64199,7 @@ async function replayRecord(record2, who, categoryIds, secrets) {
 }
 async function replayAll(input2, who) {
   const tally = new Tally(input2.categoryIds);
-  const out = createWriteStream(input2.resultsPath, { flags: "w" });
+  const out = new ResultsFile(input2.resultsPath);
   const progress = new Progress(input2.total, input2.logger, { rateLimited: input2.rateLimited });
   try {
     await forEachConcurrently(
@@ -63997,18 +64208,16 @@ async function replayAll(input2, who) {
       async (record2) => {
         const finished = await replayRecord(record2, who, input2.categoryIds, input2.secrets);
         if (input2.cancel?.aborted) return;
+        await out.write(finished.line);
         tally.add(finished);
-        if (!out.write(`${JSON.stringify(finished.line)}
-`)) await once(out, "drain");
         progress.tick(finished.line.error !== null);
         checkEarlyRecords(tally, input2.total);
       },
       input2.cancel
     );
   } finally {
-    out.end();
-    await once(out, "finish");
     progress.done();
+    await out.close();
   }
   if (input2.cancel?.aborted) {
     throw new RunCancelledError(
@@ -64044,6 +64253,7 @@ async function runGate(settings, deps) {
 }
 async function plan(settings, deps, out) {
   const registration = await loadRegistration(settings.registration, deps.cwd);
+  checkHoldsNoInput(out, registration.lockedFiles, (f) => shownPath(deps.cwd, f));
   const lock = await deps.lock(registration);
   for (const warning2 of lock.warnings ?? []) deps.logger.warning(warning2);
   const report = baseReport(settings, registration, lock, deps.now(), deps.runUrl);
@@ -64232,12 +64442,12 @@ async function upsertStickyComment(octokit, target, rendered, history) {
 }
 
 // src/runtime/root.ts
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/cache/completionCache.ts
-import { createHash as createHash5, randomBytes } from "node:crypto";
-import { mkdir as mkdir3, readFile as readFile4, rename as rename2, rm as rm3, writeFile as writeFile3 } from "node:fs/promises";
-import path6 from "node:path";
+import { createHash as createHash5, randomBytes as randomBytes2 } from "node:crypto";
+import { mkdir as mkdir3, readFile as readFile4, rename as rename4, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import path7 from "node:path";
 var CACHE_FORMAT = "deploysim.cache/v1";
 function canonicalJson2(value2) {
   if (value2 === null || typeof value2 !== "object") return JSON.stringify(value2) ?? "null";
@@ -64260,7 +64470,7 @@ var CompletionCache = class {
     return cacheKey(role, baseUrl3, params);
   }
   file(key) {
-    return path6.join(this.dir, key.slice(0, 2), `${key}.json`);
+    return path7.join(this.dir, key.slice(0, 2), `${key}.json`);
   }
   async get(key) {
     let text;
@@ -64298,16 +64508,16 @@ var CompletionCache = class {
   }
   async write(key, role, model, completion) {
     const file2 = this.file(key);
-    await mkdir3(path6.dirname(file2), { recursive: true });
+    await mkdir3(path7.dirname(file2), { recursive: true });
     const entry = { format: CACHE_FORMAT, key, role, model, completion };
-    const temp = `${file2}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const temp = `${file2}.${process.pid}.${randomBytes2(6).toString("hex")}.tmp`;
     try {
       await writeFile3(temp, `${JSON.stringify(entry)}
 `);
-      await rename2(temp, file2);
+      await rename4(temp, file2);
       this.writes += 1;
     } catch (error63) {
-      await rm3(temp, { force: true }).catch(() => void 0);
+      await rm4(temp, { force: true }).catch(() => void 0);
       throw error63;
     }
   }
@@ -66342,12 +66552,12 @@ function encodeURIPath(str2) {
   return str2.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]+/g, encodeURIComponent);
 }
 var EMPTY = /* @__PURE__ */ Object.freeze(/* @__PURE__ */ Object.create(null));
-var createPathTagFunction = (pathEncoder = encodeURIPath) => function path9(statics, ...params) {
+var createPathTagFunction = (pathEncoder = encodeURIPath) => function path10(statics, ...params) {
   if (statics.length === 1)
     return statics[0];
   let postPath = false;
   const invalidSegments = [];
-  const path10 = statics.reduce((previousValue, currentValue, index) => {
+  const path11 = statics.reduce((previousValue, currentValue, index) => {
     if (/[?#]/.test(currentValue)) {
       postPath = true;
     }
@@ -66364,7 +66574,7 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path9(stat
     }
     return previousValue + currentValue + (index === params.length ? "" : encoded);
   }, "");
-  const pathOnly = path10.split(/[?#]/, 1)[0];
+  const pathOnly = path11.split(/[?#]/, 1)[0];
   const invalidSegmentPattern = /(?<=^|\/)(?:\.|%2e){1,2}(?=\/|$)/gi;
   let match;
   while ((match = invalidSegmentPattern.exec(pathOnly)) !== null) {
@@ -66385,12 +66595,12 @@ var createPathTagFunction = (pathEncoder = encodeURIPath) => function path9(stat
     }, "");
     throw new OpenAIError(`Path parameters result in path with invalid segments:
 ${invalidSegments.map((e) => e.error).join("\n")}
-${path10}
+${path11}
 ${underline}`);
   }
-  return path10;
+  return path11;
 };
-var path7 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
+var path8 = /* @__PURE__ */ createPathTagFunction(encodeURIPath);
 
 // node_modules/openai/resources/chat/completions/messages.mjs
 var Messages = class extends APIResource {
@@ -66409,7 +66619,7 @@ var Messages = class extends APIResource {
    * ```
    */
   list(completionID, query = {}, options) {
-    return this._client.getAPIList(path7`/chat/completions/${completionID}/messages`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path8`/chat/completions/${completionID}/messages`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -68085,7 +68295,7 @@ var Completions = class extends APIResource {
    * ```
    */
   retrieve(completionID, options) {
-    return this._client.get(path7`/chat/completions/${completionID}`, {
+    return this._client.get(path8`/chat/completions/${completionID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -68104,7 +68314,7 @@ var Completions = class extends APIResource {
    * ```
    */
   update(completionID, body, options) {
-    return this._client.post(path7`/chat/completions/${completionID}`, {
+    return this._client.post(path8`/chat/completions/${completionID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -68140,7 +68350,7 @@ var Completions = class extends APIResource {
    * ```
    */
   delete(completionID, options) {
-    return this._client.delete(path7`/chat/completions/${completionID}`, {
+    return this._client.delete(path8`/chat/completions/${completionID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -68211,7 +68421,7 @@ var AdminAPIKeys = class extends APIResource {
    * ```
    */
   retrieve(keyID, options) {
-    return this._client.get(path7`/organization/admin_api_keys/${keyID}`, {
+    return this._client.get(path8`/organization/admin_api_keys/${keyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68246,7 +68456,7 @@ var AdminAPIKeys = class extends APIResource {
    * ```
    */
   delete(keyID, options) {
-    return this._client.delete(path7`/organization/admin_api_keys/${keyID}`, {
+    return this._client.delete(path8`/organization/admin_api_keys/${keyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68312,7 +68522,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   retrieve(certificateID, query = {}, options) {
-    return this._client.get(path7`/organization/certificates/${certificateID}`, {
+    return this._client.get(path8`/organization/certificates/${certificateID}`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -68330,7 +68540,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   update(certificateID, body, options) {
-    return this._client.post(path7`/organization/certificates/${certificateID}`, {
+    return this._client.post(path8`/organization/certificates/${certificateID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -68364,7 +68574,7 @@ var Certificates = class extends APIResource {
    * ```
    */
   delete(certificateID, options) {
-    return this._client.delete(path7`/organization/certificates/${certificateID}`, {
+    return this._client.delete(path8`/organization/certificates/${certificateID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68483,7 +68693,7 @@ var Invites = class extends APIResource {
    * ```
    */
   retrieve(inviteID, options) {
-    return this._client.get(path7`/organization/invites/${inviteID}`, {
+    return this._client.get(path8`/organization/invites/${inviteID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68518,7 +68728,7 @@ var Invites = class extends APIResource {
    * ```
    */
   delete(inviteID, options) {
-    return this._client.delete(path7`/organization/invites/${inviteID}`, {
+    return this._client.delete(path8`/organization/invites/${inviteID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68556,7 +68766,7 @@ var Roles = class extends APIResource {
    * ```
    */
   retrieve(roleID, options) {
-    return this._client.get(path7`/organization/roles/${roleID}`, {
+    return this._client.get(path8`/organization/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68572,7 +68782,7 @@ var Roles = class extends APIResource {
    * ```
    */
   update(roleID, body, options) {
-    return this._client.post(path7`/organization/roles/${roleID}`, {
+    return this._client.post(path8`/organization/roles/${roleID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -68607,7 +68817,7 @@ var Roles = class extends APIResource {
    * ```
    */
   delete(roleID, options) {
-    return this._client.delete(path7`/organization/roles/${roleID}`, {
+    return this._client.delete(path8`/organization/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68652,7 +68862,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   retrieve(alertID, options) {
-    return this._client.get(path7`/organization/spend_alerts/${alertID}`, {
+    return this._client.get(path8`/organization/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68678,7 +68888,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   update(alertID, body, options) {
-    return this._client.post(path7`/organization/spend_alerts/${alertID}`, {
+    return this._client.post(path8`/organization/spend_alerts/${alertID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -68710,7 +68920,7 @@ var SpendAlerts = class extends APIResource {
    * ```
    */
   delete(alertID, options) {
-    return this._client.delete(path7`/organization/spend_alerts/${alertID}`, {
+    return this._client.delete(path8`/organization/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -68988,7 +69198,7 @@ var Roles2 = class extends APIResource {
    * ```
    */
   create(groupID, body, options) {
-    return this._client.post(path7`/organization/groups/${groupID}/roles`, {
+    return this._client.post(path8`/organization/groups/${groupID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69008,7 +69218,7 @@ var Roles2 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { group_id } = params;
-    return this._client.get(path7`/organization/groups/${group_id}/roles/${roleID}`, {
+    return this._client.get(path8`/organization/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69027,7 +69237,7 @@ var Roles2 = class extends APIResource {
    * ```
    */
   list(groupID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns an organization role from a group within the organization.
@@ -69043,7 +69253,7 @@ var Roles2 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { group_id } = params;
-    return this._client.delete(path7`/organization/groups/${group_id}/roles/${roleID}`, {
+    return this._client.delete(path8`/organization/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69065,7 +69275,7 @@ var Users = class extends APIResource {
    * ```
    */
   create(groupID, body, options) {
-    return this._client.post(path7`/organization/groups/${groupID}/users`, {
+    return this._client.post(path8`/organization/groups/${groupID}/users`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69085,7 +69295,7 @@ var Users = class extends APIResource {
    */
   retrieve(userID, params, options) {
     const { group_id } = params;
-    return this._client.get(path7`/organization/groups/${group_id}/users/${userID}`, {
+    return this._client.get(path8`/organization/groups/${group_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69104,7 +69314,7 @@ var Users = class extends APIResource {
    * ```
    */
   list(groupID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/groups/${groupID}/users`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/groups/${groupID}/users`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Removes a user from a group.
@@ -69120,7 +69330,7 @@ var Users = class extends APIResource {
    */
   delete(userID, params, options) {
     const { group_id } = params;
-    return this._client.delete(path7`/organization/groups/${group_id}/users/${userID}`, {
+    return this._client.delete(path8`/organization/groups/${group_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69163,7 +69373,7 @@ var Groups = class extends APIResource {
    * ```
    */
   retrieve(groupID, options) {
-    return this._client.get(path7`/organization/groups/${groupID}`, {
+    return this._client.get(path8`/organization/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69180,7 +69390,7 @@ var Groups = class extends APIResource {
    * ```
    */
   update(groupID, body, options) {
-    return this._client.post(path7`/organization/groups/${groupID}`, {
+    return this._client.post(path8`/organization/groups/${groupID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69215,7 +69425,7 @@ var Groups = class extends APIResource {
    * ```
    */
   delete(groupID, options) {
-    return this._client.delete(path7`/organization/groups/${groupID}`, {
+    return this._client.delete(path8`/organization/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69240,7 +69450,7 @@ var APIKeys = class extends APIResource {
    */
   retrieve(apiKeyID, params, options) {
     const { project_id } = params;
-    return this._client.get(path7`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
+    return this._client.get(path8`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69259,7 +69469,7 @@ var APIKeys = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/api_keys`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/api_keys`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes an API key from the project.
@@ -69278,7 +69488,7 @@ var APIKeys = class extends APIResource {
    */
   delete(apiKeyID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path7`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
+    return this._client.delete(path8`/organization/projects/${project_id}/api_keys/${apiKeyID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69301,7 +69511,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/certificates`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/certificates`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Activate certificates at the project level.
@@ -69320,7 +69530,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   activate(projectID, body, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/certificates/activate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/certificates/activate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deactivate certificates at the project level. You can atomically and
@@ -69338,7 +69548,7 @@ var Certificates2 = class extends APIResource {
    * ```
    */
   deactivate(projectID, body, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/certificates/deactivate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/certificates/deactivate`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -69356,7 +69566,7 @@ var DataRetention2 = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path7`/organization/projects/${projectID}/data_retention`, {
+    return this._client.get(path8`/organization/projects/${projectID}/data_retention`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69374,7 +69584,7 @@ var DataRetention2 = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/data_retention`, {
+    return this._client.post(path8`/organization/projects/${projectID}/data_retention`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69396,7 +69606,7 @@ var HostedToolPermissions = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path7`/organization/projects/${projectID}/hosted_tool_permissions`, {
+    return this._client.get(path8`/organization/projects/${projectID}/hosted_tool_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69413,7 +69623,7 @@ var HostedToolPermissions = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/hosted_tool_permissions`, {
+    return this._client.post(path8`/organization/projects/${projectID}/hosted_tool_permissions`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69435,7 +69645,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path7`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.get(path8`/organization/projects/${projectID}/model_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69453,7 +69663,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.post(path8`/organization/projects/${projectID}/model_permissions`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69471,7 +69681,7 @@ var ModelPermissions = class extends APIResource {
    * ```
    */
   delete(projectID, options) {
-    return this._client.delete(path7`/organization/projects/${projectID}/model_permissions`, {
+    return this._client.delete(path8`/organization/projects/${projectID}/model_permissions`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69494,7 +69704,7 @@ var RateLimits = class extends APIResource {
    * ```
    */
   listRateLimits(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/rate_limits`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/rate_limits`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Updates a project rate limit.
@@ -69510,7 +69720,7 @@ var RateLimits = class extends APIResource {
    */
   updateRateLimit(rateLimitID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/organization/projects/${project_id}/rate_limits/${rateLimitID}`, {
+    return this._client.post(path8`/organization/projects/${project_id}/rate_limits/${rateLimitID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69533,7 +69743,7 @@ var Roles3 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path7`/projects/${projectID}/roles`, {
+    return this._client.post(path8`/projects/${projectID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69553,7 +69763,7 @@ var Roles3 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id } = params;
-    return this._client.get(path7`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.get(path8`/projects/${project_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69572,7 +69782,7 @@ var Roles3 = class extends APIResource {
    */
   update(roleID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.post(path8`/projects/${project_id}/roles/${roleID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69592,7 +69802,7 @@ var Roles3 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/projects/${projectID}/roles`, NextCursorPage, {
+    return this._client.getAPIList(path8`/projects/${projectID}/roles`, NextCursorPage, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69612,7 +69822,7 @@ var Roles3 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path7`/projects/${project_id}/roles/${roleID}`, {
+    return this._client.delete(path8`/projects/${project_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69642,7 +69852,7 @@ var SpendAlerts2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/spend_alerts`, {
+    return this._client.post(path8`/organization/projects/${projectID}/spend_alerts`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69662,7 +69872,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   retrieve(alertID, params, options) {
     const { project_id } = params;
-    return this._client.get(path7`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.get(path8`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69690,7 +69900,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   update(alertID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.post(path8`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69710,7 +69920,7 @@ var SpendAlerts2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/spend_alerts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/spend_alerts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a project spend alert.
@@ -69726,7 +69936,7 @@ var SpendAlerts2 = class extends APIResource {
    */
   delete(alertID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path7`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
+    return this._client.delete(path8`/organization/projects/${project_id}/spend_alerts/${alertID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69747,7 +69957,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path7`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.get(path8`/organization/projects/${projectID}/spend_limit`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69769,7 +69979,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.post(path8`/organization/projects/${projectID}/spend_limit`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69787,7 +69997,7 @@ var SpendLimit2 = class extends APIResource {
    * ```
    */
   delete(projectID, options) {
-    return this._client.delete(path7`/organization/projects/${projectID}/spend_limit`, {
+    return this._client.delete(path8`/organization/projects/${projectID}/spend_limit`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69810,7 +70020,7 @@ var Roles4 = class extends APIResource {
    */
   create(groupID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/projects/${project_id}/groups/${groupID}/roles`, {
+    return this._client.post(path8`/projects/${project_id}/groups/${groupID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69830,7 +70040,7 @@ var Roles4 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id, group_id } = params;
-    return this._client.get(path7`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
+    return this._client.get(path8`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69851,7 +70061,7 @@ var Roles4 = class extends APIResource {
    */
   list(groupID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.getAPIList(path7`/projects/${project_id}/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/projects/${project_id}/groups/${groupID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns a project role from a group within a project.
@@ -69867,7 +70077,7 @@ var Roles4 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id, group_id } = params;
-    return this._client.delete(path7`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
+    return this._client.delete(path8`/projects/${project_id}/groups/${group_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69893,7 +70103,7 @@ var Groups2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/groups`, {
+    return this._client.post(path8`/organization/projects/${projectID}/groups`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69913,7 +70123,7 @@ var Groups2 = class extends APIResource {
    */
   retrieve(groupID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.get(path7`/organization/projects/${project_id}/groups/${groupID}`, {
+    return this._client.get(path8`/organization/projects/${project_id}/groups/${groupID}`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -69933,7 +70143,7 @@ var Groups2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/groups`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/groups`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Revokes a group's access to a project.
@@ -69949,7 +70159,7 @@ var Groups2 = class extends APIResource {
    */
   delete(groupID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path7`/organization/projects/${project_id}/groups/${groupID}`, {
+    return this._client.delete(path8`/organization/projects/${project_id}/groups/${groupID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -69973,7 +70183,7 @@ var APIKeys2 = class extends APIResource {
    */
   create(serviceAccountID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/organization/projects/${project_id}/service_accounts/${serviceAccountID}/api_keys`, { body, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.post(path8`/organization/projects/${project_id}/service_accounts/${serviceAccountID}/api_keys`, { body, ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -69997,7 +70207,7 @@ var ServiceAccounts = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/service_accounts`, {
+    return this._client.post(path8`/organization/projects/${projectID}/service_accounts`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70017,7 +70227,7 @@ var ServiceAccounts = class extends APIResource {
    */
   retrieve(serviceAccountID, params, options) {
     const { project_id } = params;
-    return this._client.get(path7`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, {
+    return this._client.get(path8`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70036,7 +70246,7 @@ var ServiceAccounts = class extends APIResource {
    */
   update(serviceAccountID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { body, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.post(path8`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { body, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Returns a list of service accounts in the project.
@@ -70052,7 +70262,7 @@ var ServiceAccounts = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/service_accounts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/service_accounts`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a service account from the project.
@@ -70071,7 +70281,7 @@ var ServiceAccounts = class extends APIResource {
    */
   delete(serviceAccountID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path7`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.delete(path8`/organization/projects/${project_id}/service_accounts/${serviceAccountID}`, { ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 ServiceAccounts.APIKeys = APIKeys2;
@@ -70092,7 +70302,7 @@ var Roles5 = class extends APIResource {
    */
   create(userID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/projects/${project_id}/users/${userID}/roles`, {
+    return this._client.post(path8`/projects/${project_id}/users/${userID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70112,7 +70322,7 @@ var Roles5 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { project_id, user_id } = params;
-    return this._client.get(path7`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
+    return this._client.get(path8`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70133,7 +70343,7 @@ var Roles5 = class extends APIResource {
    */
   list(userID, params, options) {
     const { project_id, ...query } = params;
-    return this._client.getAPIList(path7`/projects/${project_id}/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/projects/${project_id}/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns a project role from a user within a project.
@@ -70149,7 +70359,7 @@ var Roles5 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { project_id, user_id } = params;
-    return this._client.delete(path7`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
+    return this._client.delete(path8`/projects/${project_id}/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70176,7 +70386,7 @@ var Users2 = class extends APIResource {
    * ```
    */
   create(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/users`, {
+    return this._client.post(path8`/organization/projects/${projectID}/users`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70196,7 +70406,7 @@ var Users2 = class extends APIResource {
    */
   retrieve(userID, params, options) {
     const { project_id } = params;
-    return this._client.get(path7`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.get(path8`/organization/projects/${project_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70215,7 +70425,7 @@ var Users2 = class extends APIResource {
    */
   update(userID, params, options) {
     const { project_id, ...body } = params;
-    return this._client.post(path7`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.post(path8`/organization/projects/${project_id}/users/${userID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70235,7 +70445,7 @@ var Users2 = class extends APIResource {
    * ```
    */
   list(projectID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/projects/${projectID}/users`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/projects/${projectID}/users`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Deletes a user from the project.
@@ -70254,7 +70464,7 @@ var Users2 = class extends APIResource {
    */
   delete(userID, params, options) {
     const { project_id } = params;
-    return this._client.delete(path7`/organization/projects/${project_id}/users/${userID}`, {
+    return this._client.delete(path8`/organization/projects/${project_id}/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70310,7 +70520,7 @@ var Projects = class extends APIResource {
    * ```
    */
   retrieve(projectID, options) {
-    return this._client.get(path7`/organization/projects/${projectID}`, {
+    return this._client.get(path8`/organization/projects/${projectID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70327,7 +70537,7 @@ var Projects = class extends APIResource {
    * ```
    */
   update(projectID, body, options) {
-    return this._client.post(path7`/organization/projects/${projectID}`, {
+    return this._client.post(path8`/organization/projects/${projectID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70364,7 +70574,7 @@ var Projects = class extends APIResource {
    * ```
    */
   archive(projectID, options) {
-    return this._client.post(path7`/organization/projects/${projectID}/archive`, {
+    return this._client.post(path8`/organization/projects/${projectID}/archive`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70398,7 +70608,7 @@ var Roles6 = class extends APIResource {
    * ```
    */
   create(userID, body, options) {
-    return this._client.post(path7`/organization/users/${userID}/roles`, {
+    return this._client.post(path8`/organization/users/${userID}/roles`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70418,7 +70628,7 @@ var Roles6 = class extends APIResource {
    */
   retrieve(roleID, params, options) {
     const { user_id } = params;
-    return this._client.get(path7`/organization/users/${user_id}/roles/${roleID}`, {
+    return this._client.get(path8`/organization/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70437,7 +70647,7 @@ var Roles6 = class extends APIResource {
    * ```
    */
   list(userID, query = {}, options) {
-    return this._client.getAPIList(path7`/organization/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/organization/users/${userID}/roles`, NextCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * Unassigns an organization role from a user within the organization.
@@ -70453,7 +70663,7 @@ var Roles6 = class extends APIResource {
    */
   delete(roleID, params, options) {
     const { user_id } = params;
-    return this._client.delete(path7`/organization/users/${user_id}/roles/${roleID}`, {
+    return this._client.delete(path8`/organization/users/${user_id}/roles/${roleID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70476,7 +70686,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   retrieve(userID, options) {
-    return this._client.get(path7`/organization/users/${userID}`, {
+    return this._client.get(path8`/organization/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70491,7 +70701,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   update(userID, body, options) {
-    return this._client.post(path7`/organization/users/${userID}`, {
+    return this._client.post(path8`/organization/users/${userID}`, {
       body,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -70526,7 +70736,7 @@ var Users3 = class extends APIResource {
    * ```
    */
   delete(userID, options) {
-    return this._client.delete(path7`/organization/users/${userID}`, {
+    return this._client.delete(path8`/organization/users/${userID}`, {
       ...options,
       __security: { adminAPIKeyAuth: true }
     });
@@ -70649,7 +70859,7 @@ var Batches = class extends APIResource {
    * Retrieves a batch.
    */
   retrieve(batchID, options) {
-    return this._client.get(path7`/batches/${batchID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path8`/batches/${batchID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * List your organization's batches.
@@ -70667,7 +70877,7 @@ var Batches = class extends APIResource {
    * (if any) available in the output file.
    */
   cancel(batchID, options) {
-    return this._client.post(path7`/batches/${batchID}/cancel`, {
+    return this._client.post(path8`/batches/${batchID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -70695,7 +70905,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   retrieve(assistantID, options) {
-    return this._client.get(path7`/assistants/${assistantID}`, {
+    return this._client.get(path8`/assistants/${assistantID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -70707,7 +70917,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   update(assistantID, body, options) {
-    return this._client.post(path7`/assistants/${assistantID}`, {
+    return this._client.post(path8`/assistants/${assistantID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -70733,7 +70943,7 @@ var Assistants = class extends APIResource {
    * @deprecated
    */
   delete(assistantID, options) {
-    return this._client.delete(path7`/assistants/${assistantID}`, {
+    return this._client.delete(path8`/assistants/${assistantID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -70840,7 +71050,7 @@ var Sessions2 = class extends APIResource {
    * ```
    */
   cancel(sessionID, options) {
-    return this._client.post(path7`/chatkit/sessions/${sessionID}/cancel`, {
+    return this._client.post(path8`/chatkit/sessions/${sessionID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -70860,7 +71070,7 @@ var Threads = class extends APIResource {
    * ```
    */
   retrieve(threadID, options) {
-    return this._client.get(path7`/chatkit/threads/${threadID}`, {
+    return this._client.get(path8`/chatkit/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -70896,7 +71106,7 @@ var Threads = class extends APIResource {
    * ```
    */
   delete(threadID, options) {
-    return this._client.delete(path7`/chatkit/threads/${threadID}`, {
+    return this._client.delete(path8`/chatkit/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -70916,7 +71126,7 @@ var Threads = class extends APIResource {
    * ```
    */
   listItems(threadID, query = {}, options) {
-    return this._client.getAPIList(path7`/chatkit/threads/${threadID}/items`, ConversationCursorPage, {
+    return this._client.getAPIList(path8`/chatkit/threads/${threadID}/items`, ConversationCursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "chatkit_beta=v1" }, options?.headers]),
@@ -70953,7 +71163,7 @@ var InputItems = class extends APIResource {
    */
   list(responseID, params = {}, options) {
     const { betas, ...query } = params ?? {};
-    return this._client.getAPIList(path7`/responses/${responseID}/input_items?beta=true`, CursorPage, {
+    return this._client.getAPIList(path8`/responses/${responseID}/input_items?beta=true`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([
@@ -71015,7 +71225,7 @@ var Responses = class extends APIResource {
   }
   retrieve(responseID, params = {}, options) {
     const { betas, ...query } = params ?? {};
-    return this._client.get(path7`/responses/${responseID}?beta=true`, {
+    return this._client.get(path8`/responses/${responseID}?beta=true`, {
       query,
       ...options,
       headers: buildHeaders([
@@ -71038,7 +71248,7 @@ var Responses = class extends APIResource {
    */
   delete(responseID, params = {}, options) {
     const { betas } = params ?? {};
-    return this._client.delete(path7`/responses/${responseID}?beta=true`, {
+    return this._client.delete(path8`/responses/${responseID}?beta=true`, {
       ...options,
       headers: buildHeaders([
         { Accept: "*/*", ...betas?.toString() != null ? { "openai-beta": betas?.toString() } : void 0 },
@@ -71061,7 +71271,7 @@ var Responses = class extends APIResource {
    */
   cancel(responseID, params = {}, options) {
     const { betas } = params ?? {};
-    return this._client.post(path7`/responses/${responseID}/cancel?beta=true`, {
+    return this._client.post(path8`/responses/${responseID}/cancel?beta=true`, {
       ...options,
       headers: buildHeaders([
         { ...betas?.toString() != null ? { "openai-beta": betas?.toString() } : void 0 },
@@ -71110,7 +71320,7 @@ var Messages2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   create(threadID, body, options) {
-    return this._client.post(path7`/threads/${threadID}/messages`, {
+    return this._client.post(path8`/threads/${threadID}/messages`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71124,7 +71334,7 @@ var Messages2 = class extends APIResource {
    */
   retrieve(messageID, params, options) {
     const { thread_id } = params;
-    return this._client.get(path7`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.get(path8`/threads/${thread_id}/messages/${messageID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -71137,7 +71347,7 @@ var Messages2 = class extends APIResource {
    */
   update(messageID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path7`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.post(path8`/threads/${thread_id}/messages/${messageID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71150,7 +71360,7 @@ var Messages2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   list(threadID, query = {}, options) {
-    return this._client.getAPIList(path7`/threads/${threadID}/messages`, CursorPage, {
+    return this._client.getAPIList(path8`/threads/${threadID}/messages`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71164,7 +71374,7 @@ var Messages2 = class extends APIResource {
    */
   delete(messageID, params, options) {
     const { thread_id } = params;
-    return this._client.delete(path7`/threads/${thread_id}/messages/${messageID}`, {
+    return this._client.delete(path8`/threads/${thread_id}/messages/${messageID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -71181,7 +71391,7 @@ var Steps = class extends APIResource {
    */
   retrieve(stepID, params, options) {
     const { thread_id, run_id, ...query } = params;
-    return this._client.get(path7`/threads/${thread_id}/runs/${run_id}/steps/${stepID}`, {
+    return this._client.get(path8`/threads/${thread_id}/runs/${run_id}/steps/${stepID}`, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71195,7 +71405,7 @@ var Steps = class extends APIResource {
    */
   list(runID, params, options) {
     const { thread_id, ...query } = params;
-    return this._client.getAPIList(path7`/threads/${thread_id}/runs/${runID}/steps`, CursorPage, {
+    return this._client.getAPIList(path8`/threads/${thread_id}/runs/${runID}/steps`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71759,7 +71969,7 @@ var Runs = class extends APIResource {
   }
   create(threadID, params, options) {
     const { include, ...body } = params;
-    return this._client.post(path7`/threads/${threadID}/runs`, {
+    return this._client.post(path8`/threads/${threadID}/runs`, {
       query: { include },
       body,
       ...options,
@@ -71776,7 +71986,7 @@ var Runs = class extends APIResource {
    */
   retrieve(runID, params, options) {
     const { thread_id } = params;
-    return this._client.get(path7`/threads/${thread_id}/runs/${runID}`, {
+    return this._client.get(path8`/threads/${thread_id}/runs/${runID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -71789,7 +71999,7 @@ var Runs = class extends APIResource {
    */
   update(runID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path7`/threads/${thread_id}/runs/${runID}`, {
+    return this._client.post(path8`/threads/${thread_id}/runs/${runID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71802,7 +72012,7 @@ var Runs = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   list(threadID, query = {}, options) {
-    return this._client.getAPIList(path7`/threads/${threadID}/runs`, CursorPage, {
+    return this._client.getAPIList(path8`/threads/${threadID}/runs`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71816,7 +72026,7 @@ var Runs = class extends APIResource {
    */
   cancel(runID, params, options) {
     const { thread_id } = params;
-    return this._client.post(path7`/threads/${thread_id}/runs/${runID}/cancel`, {
+    return this._client.post(path8`/threads/${thread_id}/runs/${runID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -71895,7 +72105,7 @@ var Runs = class extends APIResource {
   }
   submitToolOutputs(runID, params, options) {
     const { thread_id, ...body } = params;
-    return this._client.post(path7`/threads/${thread_id}/runs/${runID}/submit_tool_outputs`, {
+    return this._client.post(path8`/threads/${thread_id}/runs/${runID}/submit_tool_outputs`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71950,7 +72160,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   retrieve(threadID, options) {
-    return this._client.get(path7`/threads/${threadID}`, {
+    return this._client.get(path8`/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -71962,7 +72172,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   update(threadID, body, options) {
-    return this._client.post(path7`/threads/${threadID}`, {
+    return this._client.post(path8`/threads/${threadID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -71975,7 +72185,7 @@ var Threads2 = class extends APIResource {
    * @deprecated The Assistants API is deprecated in favor of the Responses API
    */
   delete(threadID, options) {
-    return this._client.delete(path7`/threads/${threadID}`, {
+    return this._client.delete(path8`/threads/${threadID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -72046,7 +72256,7 @@ var Content = class extends APIResource {
    */
   retrieve(fileID, params, options) {
     const { container_id } = params;
-    return this._client.get(path7`/containers/${container_id}/files/${fileID}/content`, {
+    return this._client.get(path8`/containers/${container_id}/files/${fileID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -72068,14 +72278,14 @@ var Files = class extends APIResource {
    * a JSON request with a file ID.
    */
   create(containerID, body, options) {
-    return this._client.post(path7`/containers/${containerID}/files`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path8`/containers/${containerID}/files`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
   /**
    * Retrieve Container File
    */
   retrieve(fileID, params, options) {
     const { container_id } = params;
-    return this._client.get(path7`/containers/${container_id}/files/${fileID}`, {
+    return this._client.get(path8`/containers/${container_id}/files/${fileID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72084,7 +72294,7 @@ var Files = class extends APIResource {
    * List Container files
    */
   list(containerID, query = {}, options) {
-    return this._client.getAPIList(path7`/containers/${containerID}/files`, CursorPage, {
+    return this._client.getAPIList(path8`/containers/${containerID}/files`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -72095,7 +72305,7 @@ var Files = class extends APIResource {
    */
   delete(fileID, params, options) {
     const { container_id } = params;
-    return this._client.delete(path7`/containers/${container_id}/files/${fileID}`, {
+    return this._client.delete(path8`/containers/${container_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -72120,7 +72330,7 @@ var Containers = class extends APIResource {
    * Retrieve Container
    */
   retrieve(containerID, options) {
-    return this._client.get(path7`/containers/${containerID}`, {
+    return this._client.get(path8`/containers/${containerID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72139,7 +72349,7 @@ var Containers = class extends APIResource {
    * Delete Container
    */
   delete(containerID, options) {
-    return this._client.delete(path7`/containers/${containerID}`, {
+    return this._client.delete(path8`/containers/${containerID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -72155,7 +72365,7 @@ var Items = class extends APIResource {
    */
   create(conversationID, params, options) {
     const { include, ...body } = params;
-    return this._client.post(path7`/conversations/${conversationID}/items`, {
+    return this._client.post(path8`/conversations/${conversationID}/items`, {
       query: { include },
       body,
       ...options,
@@ -72167,7 +72377,7 @@ var Items = class extends APIResource {
    */
   retrieve(itemID, params, options) {
     const { conversation_id, ...query } = params;
-    return this._client.get(path7`/conversations/${conversation_id}/items/${itemID}`, {
+    return this._client.get(path8`/conversations/${conversation_id}/items/${itemID}`, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -72177,14 +72387,14 @@ var Items = class extends APIResource {
    * List all items for a conversation with the given ID.
    */
   list(conversationID, query = {}, options) {
-    return this._client.getAPIList(path7`/conversations/${conversationID}/items`, ConversationCursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path8`/conversations/${conversationID}/items`, ConversationCursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
   /**
    * Delete an item from a conversation with the given IDs.
    */
   delete(itemID, params, options) {
     const { conversation_id } = params;
-    return this._client.delete(path7`/conversations/${conversation_id}/items/${itemID}`, {
+    return this._client.delete(path8`/conversations/${conversation_id}/items/${itemID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72207,7 +72417,7 @@ var Conversations = class extends APIResource {
    * Get a conversation
    */
   retrieve(conversationID, options) {
-    return this._client.get(path7`/conversations/${conversationID}`, {
+    return this._client.get(path8`/conversations/${conversationID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72216,7 +72426,7 @@ var Conversations = class extends APIResource {
    * Update a conversation
    */
   update(conversationID, body, options) {
-    return this._client.post(path7`/conversations/${conversationID}`, {
+    return this._client.post(path8`/conversations/${conversationID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -72226,7 +72436,7 @@ var Conversations = class extends APIResource {
    * Delete a conversation. Items in the conversation will not be deleted.
    */
   delete(conversationID, options) {
-    return this._client.delete(path7`/conversations/${conversationID}`, {
+    return this._client.delete(path8`/conversations/${conversationID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72285,7 +72495,7 @@ var OutputItems = class extends APIResource {
    */
   retrieve(outputItemID, params, options) {
     const { eval_id, run_id } = params;
-    return this._client.get(path7`/evals/${eval_id}/runs/${run_id}/output_items/${outputItemID}`, {
+    return this._client.get(path8`/evals/${eval_id}/runs/${run_id}/output_items/${outputItemID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72295,7 +72505,7 @@ var OutputItems = class extends APIResource {
    */
   list(runID, params, options) {
     const { eval_id, ...query } = params;
-    return this._client.getAPIList(path7`/evals/${eval_id}/runs/${runID}/output_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path8`/evals/${eval_id}/runs/${runID}/output_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -72311,7 +72521,7 @@ var Runs2 = class extends APIResource {
    * schema specified in the config of the evaluation.
    */
   create(evalID, body, options) {
-    return this._client.post(path7`/evals/${evalID}/runs`, {
+    return this._client.post(path8`/evals/${evalID}/runs`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -72322,7 +72532,7 @@ var Runs2 = class extends APIResource {
    */
   retrieve(runID, params, options) {
     const { eval_id } = params;
-    return this._client.get(path7`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.get(path8`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72331,7 +72541,7 @@ var Runs2 = class extends APIResource {
    * Get a list of runs for an evaluation.
    */
   list(evalID, query = {}, options) {
-    return this._client.getAPIList(path7`/evals/${evalID}/runs`, CursorPage, {
+    return this._client.getAPIList(path8`/evals/${evalID}/runs`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -72342,7 +72552,7 @@ var Runs2 = class extends APIResource {
    */
   delete(runID, params, options) {
     const { eval_id } = params;
-    return this._client.delete(path7`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.delete(path8`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72352,7 +72562,7 @@ var Runs2 = class extends APIResource {
    */
   cancel(runID, params, options) {
     const { eval_id } = params;
-    return this._client.post(path7`/evals/${eval_id}/runs/${runID}`, {
+    return this._client.post(path8`/evals/${eval_id}/runs/${runID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72381,13 +72591,13 @@ var Evals = class extends APIResource {
    * Get an evaluation by ID.
    */
   retrieve(evalID, options) {
-    return this._client.get(path7`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path8`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Update certain properties of an evaluation.
    */
   update(evalID, body, options) {
-    return this._client.post(path7`/evals/${evalID}`, { body, ...options, __security: { bearerAuth: true } });
+    return this._client.post(path8`/evals/${evalID}`, { body, ...options, __security: { bearerAuth: true } });
   }
   /**
    * List evaluations for a project.
@@ -72403,7 +72613,7 @@ var Evals = class extends APIResource {
    * Delete an evaluation.
    */
   delete(evalID, options) {
-    return this._client.delete(path7`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path8`/evals/${evalID}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 Evals.Runs = Runs2;
@@ -72446,7 +72656,7 @@ var Files2 = class extends APIResource {
    * Returns information about a specific file.
    */
   retrieve(fileID, options) {
-    return this._client.get(path7`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path8`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Returns a list of files.
@@ -72462,13 +72672,13 @@ var Files2 = class extends APIResource {
    * Delete a file and remove it from all vector stores.
    */
   delete(fileID, options) {
-    return this._client.delete(path7`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path8`/files/${fileID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Returns the contents of the specified file.
    */
   content(fileID, options) {
-    return this._client.get(path7`/files/${fileID}/content`, {
+    return this._client.get(path8`/files/${fileID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -72580,7 +72790,7 @@ var Permissions = class extends APIResource {
    * ```
    */
   create(fineTunedModelCheckpoint, body, options) {
-    return this._client.getAPIList(path7`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, Page, { body, method: "post", ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * **NOTE:** This endpoint requires an [admin API key](../admin-api-keys).
@@ -72591,7 +72801,7 @@ var Permissions = class extends APIResource {
    * @deprecated Retrieve is deprecated. Please swap to the paginated list method instead.
    */
   retrieve(fineTunedModelCheckpoint, query = {}, options) {
-    return this._client.get(path7`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, {
+    return this._client.get(path8`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, {
       query,
       ...options,
       __security: { adminAPIKeyAuth: true }
@@ -72614,7 +72824,7 @@ var Permissions = class extends APIResource {
    * ```
    */
   list(fineTunedModelCheckpoint, query = {}, options) {
-    return this._client.getAPIList(path7`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.getAPIList(path8`/fine_tuning/checkpoints/${fineTunedModelCheckpoint}/permissions`, ConversationCursorPage, { query, ...options, __security: { adminAPIKeyAuth: true } });
   }
   /**
    * **NOTE:** This endpoint requires an [admin API key](../admin-api-keys).
@@ -72636,7 +72846,7 @@ var Permissions = class extends APIResource {
    */
   delete(permissionID, params, options) {
     const { fine_tuned_model_checkpoint } = params;
-    return this._client.delete(path7`/fine_tuning/checkpoints/${fine_tuned_model_checkpoint}/permissions/${permissionID}`, { ...options, __security: { adminAPIKeyAuth: true } });
+    return this._client.delete(path8`/fine_tuning/checkpoints/${fine_tuned_model_checkpoint}/permissions/${permissionID}`, { ...options, __security: { adminAPIKeyAuth: true } });
   }
 };
 
@@ -72665,7 +72875,7 @@ var Checkpoints2 = class extends APIResource {
    * ```
    */
   list(fineTuningJobID, query = {}, options) {
-    return this._client.getAPIList(path7`/fine_tuning/jobs/${fineTuningJobID}/checkpoints`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path8`/fine_tuning/jobs/${fineTuningJobID}/checkpoints`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -72708,7 +72918,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   retrieve(fineTuningJobID, options) {
-    return this._client.get(path7`/fine_tuning/jobs/${fineTuningJobID}`, {
+    return this._client.get(path8`/fine_tuning/jobs/${fineTuningJobID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72742,7 +72952,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   cancel(fineTuningJobID, options) {
-    return this._client.post(path7`/fine_tuning/jobs/${fineTuningJobID}/cancel`, {
+    return this._client.post(path8`/fine_tuning/jobs/${fineTuningJobID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72761,7 +72971,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   listEvents(fineTuningJobID, query = {}, options) {
-    return this._client.getAPIList(path7`/fine_tuning/jobs/${fineTuningJobID}/events`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path8`/fine_tuning/jobs/${fineTuningJobID}/events`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
   /**
    * Pause a fine-tune job.
@@ -72774,7 +72984,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   pause(fineTuningJobID, options) {
-    return this._client.post(path7`/fine_tuning/jobs/${fineTuningJobID}/pause`, {
+    return this._client.post(path8`/fine_tuning/jobs/${fineTuningJobID}/pause`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72790,7 +73000,7 @@ var Jobs = class extends APIResource {
    * ```
    */
   resume(fineTuningJobID, options) {
-    return this._client.post(path7`/fine_tuning/jobs/${fineTuningJobID}/resume`, {
+    return this._client.post(path8`/fine_tuning/jobs/${fineTuningJobID}/resume`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -72861,7 +73071,7 @@ var Models = class extends APIResource {
    * the owner and permissioning.
    */
   retrieve(model, options) {
-    return this._client.get(path7`/models/${model}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path8`/models/${model}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Lists the currently available models, and provides basic information about each
@@ -72875,7 +73085,7 @@ var Models = class extends APIResource {
    * delete a model.
    */
   delete(model, options) {
-    return this._client.delete(path7`/models/${model}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path8`/models/${model}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -72904,7 +73114,7 @@ var Calls = class extends APIResource {
    * ```
    */
   accept(callID, body, options) {
-    return this._client.post(path7`/realtime/calls/${callID}/accept`, {
+    return this._client.post(path8`/realtime/calls/${callID}/accept`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -72920,7 +73130,7 @@ var Calls = class extends APIResource {
    * ```
    */
   hangup(callID, options) {
-    return this._client.post(path7`/realtime/calls/${callID}/hangup`, {
+    return this._client.post(path8`/realtime/calls/${callID}/hangup`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -72937,7 +73147,7 @@ var Calls = class extends APIResource {
    * ```
    */
   refer(callID, body, options) {
-    return this._client.post(path7`/realtime/calls/${callID}/refer`, {
+    return this._client.post(path8`/realtime/calls/${callID}/refer`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -72953,7 +73163,7 @@ var Calls = class extends APIResource {
    * ```
    */
   reject(callID, body = {}, options) {
-    return this._client.post(path7`/realtime/calls/${callID}/reject`, {
+    return this._client.post(path8`/realtime/calls/${callID}/reject`, {
       body,
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
@@ -73732,7 +73942,7 @@ var InputItems2 = class extends APIResource {
    * ```
    */
   list(responseID, query = {}, options) {
-    return this._client.getAPIList(path7`/responses/${responseID}/input_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
+    return this._client.getAPIList(path8`/responses/${responseID}/input_items`, CursorPage, { query, ...options, __security: { bearerAuth: true } });
   }
 };
 
@@ -73779,7 +73989,7 @@ var Responses2 = class extends APIResource {
     });
   }
   retrieve(responseID, query = {}, options) {
-    return this._client.get(path7`/responses/${responseID}`, {
+    return this._client.get(path8`/responses/${responseID}`, {
       query,
       ...options,
       stream: query?.stream ?? false,
@@ -73802,7 +74012,7 @@ var Responses2 = class extends APIResource {
    * ```
    */
   delete(responseID, options) {
-    return this._client.delete(path7`/responses/${responseID}`, {
+    return this._client.delete(path8`/responses/${responseID}`, {
       ...options,
       headers: buildHeaders([{ Accept: "*/*" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -73830,7 +74040,7 @@ var Responses2 = class extends APIResource {
    * ```
    */
   cancel(responseID, options) {
-    return this._client.post(path7`/responses/${responseID}/cancel`, {
+    return this._client.post(path8`/responses/${responseID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -73863,7 +74073,7 @@ var Content2 = class extends APIResource {
    * Download a skill zip bundle by its ID.
    */
   retrieve(skillID, options) {
-    return this._client.get(path7`/skills/${skillID}/content`, {
+    return this._client.get(path8`/skills/${skillID}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -73879,7 +74089,7 @@ var Content3 = class extends APIResource {
    */
   retrieve(version2, params, options) {
     const { skill_id } = params;
-    return this._client.get(path7`/skills/${skill_id}/versions/${version2}/content`, {
+    return this._client.get(path8`/skills/${skill_id}/versions/${version2}/content`, {
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
       __security: { bearerAuth: true },
@@ -73898,14 +74108,14 @@ var Versions = class extends APIResource {
    * Create a new immutable skill version.
    */
   create(skillID, body = {}, options) {
-    return this._client.post(path7`/skills/${skillID}/versions`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path8`/skills/${skillID}/versions`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
   /**
    * Get a specific skill version.
    */
   retrieve(version2, params, options) {
     const { skill_id } = params;
-    return this._client.get(path7`/skills/${skill_id}/versions/${version2}`, {
+    return this._client.get(path8`/skills/${skill_id}/versions/${version2}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -73914,7 +74124,7 @@ var Versions = class extends APIResource {
    * List skill versions for a skill.
    */
   list(skillID, query = {}, options) {
-    return this._client.getAPIList(path7`/skills/${skillID}/versions`, CursorPage, {
+    return this._client.getAPIList(path8`/skills/${skillID}/versions`, CursorPage, {
       query,
       ...options,
       __security: { bearerAuth: true }
@@ -73925,7 +74135,7 @@ var Versions = class extends APIResource {
    */
   delete(version2, params, options) {
     const { skill_id } = params;
-    return this._client.delete(path7`/skills/${skill_id}/versions/${version2}`, {
+    return this._client.delete(path8`/skills/${skill_id}/versions/${version2}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -73950,13 +74160,13 @@ var Skills = class extends APIResource {
    * Get a skill by its ID.
    */
   retrieve(skillID, options) {
-    return this._client.get(path7`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path8`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Update the default version pointer for a skill.
    */
   update(skillID, body, options) {
-    return this._client.post(path7`/skills/${skillID}`, {
+    return this._client.post(path8`/skills/${skillID}`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -73976,7 +74186,7 @@ var Skills = class extends APIResource {
    * Delete a skill by its ID.
    */
   delete(skillID, options) {
-    return this._client.delete(path7`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path8`/skills/${skillID}`, { ...options, __security: { bearerAuth: true } });
   }
 };
 Skills.Content = Content2;
@@ -73998,7 +74208,7 @@ var Parts = class extends APIResource {
    * [complete the Upload](https://platform.openai.com/docs/api-reference/uploads/complete).
    */
   create(uploadID, body, options) {
-    return this._client.post(path7`/uploads/${uploadID}/parts`, multipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path8`/uploads/${uploadID}/parts`, multipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
 };
 
@@ -74040,7 +74250,7 @@ var Uploads = class extends APIResource {
    * Returns the Upload object with status `cancelled`.
    */
   cancel(uploadID, options) {
-    return this._client.post(path7`/uploads/${uploadID}/cancel`, {
+    return this._client.post(path8`/uploads/${uploadID}/cancel`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -74063,7 +74273,7 @@ var Uploads = class extends APIResource {
    * object.
    */
   complete(uploadID, body, options) {
-    return this._client.post(path7`/uploads/${uploadID}/complete`, {
+    return this._client.post(path8`/uploads/${uploadID}/complete`, {
       body,
       ...options,
       __security: { bearerAuth: true }
@@ -74097,7 +74307,7 @@ var FileBatches = class extends APIResource {
    * Create a vector store file batch.
    */
   create(vectorStoreID, body, options) {
-    return this._client.post(path7`/vector_stores/${vectorStoreID}/file_batches`, {
+    return this._client.post(path8`/vector_stores/${vectorStoreID}/file_batches`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -74109,7 +74319,7 @@ var FileBatches = class extends APIResource {
    */
   retrieve(batchID, params, options) {
     const { vector_store_id } = params;
-    return this._client.get(path7`/vector_stores/${vector_store_id}/file_batches/${batchID}`, {
+    return this._client.get(path8`/vector_stores/${vector_store_id}/file_batches/${batchID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74121,7 +74331,7 @@ var FileBatches = class extends APIResource {
    */
   cancel(batchID, params, options) {
     const { vector_store_id } = params;
-    return this._client.post(path7`/vector_stores/${vector_store_id}/file_batches/${batchID}/cancel`, {
+    return this._client.post(path8`/vector_stores/${vector_store_id}/file_batches/${batchID}/cancel`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74139,7 +74349,7 @@ var FileBatches = class extends APIResource {
    */
   listFiles(batchID, params, options) {
     const { vector_store_id, ...query } = params;
-    return this._client.getAPIList(path7`/vector_stores/${vector_store_id}/file_batches/${batchID}/files`, CursorPage, {
+    return this._client.getAPIList(path8`/vector_stores/${vector_store_id}/file_batches/${batchID}/files`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -74224,7 +74434,7 @@ var Files3 = class extends APIResource {
    * [vector store](https://platform.openai.com/docs/api-reference/vector-stores/object).
    */
   create(vectorStoreID, body, options) {
-    return this._client.post(path7`/vector_stores/${vectorStoreID}/files`, {
+    return this._client.post(path8`/vector_stores/${vectorStoreID}/files`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -74236,7 +74446,7 @@ var Files3 = class extends APIResource {
    */
   retrieve(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.get(path7`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.get(path8`/vector_stores/${vector_store_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74247,7 +74457,7 @@ var Files3 = class extends APIResource {
    */
   update(fileID, params, options) {
     const { vector_store_id, ...body } = params;
-    return this._client.post(path7`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.post(path8`/vector_stores/${vector_store_id}/files/${fileID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -74258,7 +74468,7 @@ var Files3 = class extends APIResource {
    * Returns a list of vector store files.
    */
   list(vectorStoreID, query = {}, options) {
-    return this._client.getAPIList(path7`/vector_stores/${vectorStoreID}/files`, CursorPage, {
+    return this._client.getAPIList(path8`/vector_stores/${vectorStoreID}/files`, CursorPage, {
       query,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -74273,7 +74483,7 @@ var Files3 = class extends APIResource {
    */
   delete(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.delete(path7`/vector_stores/${vector_store_id}/files/${fileID}`, {
+    return this._client.delete(path8`/vector_stores/${vector_store_id}/files/${fileID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74349,7 +74559,7 @@ var Files3 = class extends APIResource {
    */
   content(fileID, params, options) {
     const { vector_store_id } = params;
-    return this._client.getAPIList(path7`/vector_stores/${vector_store_id}/files/${fileID}/content`, Page, {
+    return this._client.getAPIList(path8`/vector_stores/${vector_store_id}/files/${fileID}/content`, Page, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74379,7 +74589,7 @@ var VectorStores = class extends APIResource {
    * Retrieves a vector store.
    */
   retrieve(vectorStoreID, options) {
-    return this._client.get(path7`/vector_stores/${vectorStoreID}`, {
+    return this._client.get(path8`/vector_stores/${vectorStoreID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74389,7 +74599,7 @@ var VectorStores = class extends APIResource {
    * Modifies a vector store.
    */
   update(vectorStoreID, body, options) {
-    return this._client.post(path7`/vector_stores/${vectorStoreID}`, {
+    return this._client.post(path8`/vector_stores/${vectorStoreID}`, {
       body,
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
@@ -74411,7 +74621,7 @@ var VectorStores = class extends APIResource {
    * Delete a vector store.
    */
   delete(vectorStoreID, options) {
-    return this._client.delete(path7`/vector_stores/${vectorStoreID}`, {
+    return this._client.delete(path8`/vector_stores/${vectorStoreID}`, {
       ...options,
       headers: buildHeaders([{ "OpenAI-Beta": "assistants=v2" }, options?.headers]),
       __security: { bearerAuth: true }
@@ -74422,7 +74632,7 @@ var VectorStores = class extends APIResource {
    * filter.
    */
   search(vectorStoreID, body, options) {
-    return this._client.getAPIList(path7`/vector_stores/${vectorStoreID}/search`, Page, {
+    return this._client.getAPIList(path8`/vector_stores/${vectorStoreID}/search`, Page, {
       body,
       method: "post",
       ...options,
@@ -74446,7 +74656,7 @@ var Videos = class extends APIResource {
    * Fetch the latest metadata for a generated video.
    */
   retrieve(videoID, options) {
-    return this._client.get(path7`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.get(path8`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * List recently generated videos for the current project.
@@ -74462,7 +74672,7 @@ var Videos = class extends APIResource {
    * Permanently delete a completed or failed video and its stored assets.
    */
   delete(videoID, options) {
-    return this._client.delete(path7`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
+    return this._client.delete(path8`/videos/${videoID}`, { ...options, __security: { bearerAuth: true } });
   }
   /**
    * Create a character from an uploaded video.
@@ -74476,7 +74686,7 @@ var Videos = class extends APIResource {
    * Streams the rendered video content for the specified video job.
    */
   downloadContent(videoID, query = {}, options) {
-    return this._client.get(path7`/videos/${videoID}/content`, {
+    return this._client.get(path8`/videos/${videoID}/content`, {
       query,
       ...options,
       headers: buildHeaders([{ Accept: "application/binary" }, options?.headers]),
@@ -74501,7 +74711,7 @@ var Videos = class extends APIResource {
    * Fetch a character.
    */
   getCharacter(characterID, options) {
-    return this._client.get(path7`/videos/characters/${characterID}`, {
+    return this._client.get(path8`/videos/characters/${characterID}`, {
       ...options,
       __security: { bearerAuth: true }
     });
@@ -74510,7 +74720,7 @@ var Videos = class extends APIResource {
    * Create a remix of a completed video using a refreshed prompt.
    */
   remix(videoID, body, options) {
-    return this._client.post(path7`/videos/${videoID}/remix`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
+    return this._client.post(path8`/videos/${videoID}/remix`, maybeMultipartFormRequestOptions({ body, ...options, __security: { bearerAuth: true } }, this._client));
   }
 };
 
@@ -74839,9 +75049,9 @@ var OpenAI = class {
     this.apiKey = token;
     return true;
   }
-  buildURL(path9, query, defaultBaseURL) {
+  buildURL(path10, query, defaultBaseURL) {
     const baseURL = !__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
-    const url2 = isAbsoluteURL(path9) ? new URL(path9) : new URL(baseURL + (baseURL.endsWith("/") && path9.startsWith("/") ? path9.slice(1) : path9));
+    const url2 = isAbsoluteURL(path10) ? new URL(path10) : new URL(baseURL + (baseURL.endsWith("/") && path10.startsWith("/") ? path10.slice(1) : path10));
     const defaultQuery = this.defaultQuery();
     const pathQuery = Object.fromEntries(url2.searchParams);
     if (!isEmptyObj(defaultQuery) || !isEmptyObj(pathQuery)) {
@@ -74871,24 +75081,24 @@ var OpenAI = class {
    */
   async prepareRequest(request2, { url: url2, options }) {
   }
-  get(path9, opts) {
-    return this.methodRequest("get", path9, opts);
+  get(path10, opts) {
+    return this.methodRequest("get", path10, opts);
   }
-  post(path9, opts) {
-    return this.methodRequest("post", path9, opts);
+  post(path10, opts) {
+    return this.methodRequest("post", path10, opts);
   }
-  patch(path9, opts) {
-    return this.methodRequest("patch", path9, opts);
+  patch(path10, opts) {
+    return this.methodRequest("patch", path10, opts);
   }
-  put(path9, opts) {
-    return this.methodRequest("put", path9, opts);
+  put(path10, opts) {
+    return this.methodRequest("put", path10, opts);
   }
-  delete(path9, opts) {
-    return this.methodRequest("delete", path9, opts);
+  delete(path10, opts) {
+    return this.methodRequest("delete", path10, opts);
   }
-  methodRequest(method, path9, opts) {
+  methodRequest(method, path10, opts) {
     return this.request(Promise.resolve(opts).then((opts2) => {
-      return { method, path: path9, ...opts2 };
+      return { method, path: path10, ...opts2 };
     }));
   }
   request(options, remainingRetries = null) {
@@ -75013,8 +75223,8 @@ var OpenAI = class {
     }));
     return { response, options, controller, requestLogID, retryOfRequestLogID, startTime };
   }
-  getAPIList(path9, Page2, opts) {
-    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path9, ...opts2 })) : { method: "get", path: path9, ...opts });
+  getAPIList(path10, Page2, opts) {
+    return this.requestAPIList(Page2, opts && "then" in opts ? opts.then((opts2) => ({ method: "get", path: path10, ...opts2 })) : { method: "get", path: path10, ...opts });
   }
   requestAPIList(Page2, options) {
     const request2 = this.makeRequest(options, null, void 0);
@@ -75108,8 +75318,8 @@ var OpenAI = class {
   }
   async buildRequest(inputOptions, { retryCount = 0 } = {}) {
     const options = { ...inputOptions };
-    const { method, path: path9, query, defaultBaseURL } = options;
-    const url2 = this.buildURL(path9, query, defaultBaseURL);
+    const { method, path: path10, query, defaultBaseURL } = options;
+    const url2 = this.buildURL(path10, query, defaultBaseURL);
     if ("timeout" in options)
       validatePositiveInteger("timeout", options.timeout);
     options.timeout = options.timeout ?? this.timeout;
@@ -75442,6 +75652,11 @@ var decoders = {
   deflate: promisify(zlib.inflate),
   br: promisify(zlib.brotliDecompress)
 };
+var DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+function oversized(maxBytes, what) {
+  const message = `the answer was larger than ${maxBytes / 1048576} MB ${what} and was not read (max-response-mb); raise it only if the model's answers are really that long`;
+  return new Response(JSON.stringify({ error: { message, type: "deploysim_response_too_large" } }), { status: 502, headers: { "content-type": "application/json", "x-should-retry": "false" } });
+}
 var NULL_BODY = /* @__PURE__ */ new Set([101, 103, 204, 205, 304]);
 var abortError = (signal) => signal.reason instanceof Error && signal.reason.name === "AbortError" ? signal.reason : new DOMException("This operation was aborted", "AbortError");
 function agentsSupportProxyEnv(version2 = process.versions.node) {
@@ -75455,7 +75670,7 @@ function httpModules() {
   const load = createRequire(import.meta.url);
   return { http: load("node:http"), https: load("node:https") };
 }
-function createHttpFetch(env = process.env) {
+function createHttpFetch(env = process.env, maxBytes = DEFAULT_MAX_RESPONSE_BYTES) {
   const { http, https } = httpModules();
   const agentOptions = { keepAlive: true, proxyEnv: env };
   const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
@@ -75482,7 +75697,17 @@ function createHttpFetch(env = process.env) {
       const fail = (error63) => settle2(() => reject(error63));
       const request2 = (url2.protocol === "https:" ? https : http).request(url2, { method: init.method ?? "GET", headers, agent }, (response) => {
         const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
+        let received = 0;
+        response.on("data", (chunk) => {
+          received += chunk.length;
+          if (received > maxBytes) {
+            settle2(() => resolve(oversized(maxBytes, "as sent")));
+            response.destroy();
+            request2.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on("error", fail);
         response.on("aborted", () => fail(new Error("the endpoint closed the connection before the response was complete")));
         response.on("end", () => {
@@ -75491,7 +75716,7 @@ function createHttpFetch(env = process.env) {
           const encoding = String(response.headers["content-encoding"] ?? "").trim().toLowerCase();
           const raw = Buffer.concat(chunks);
           const decode3 = decoders[encoding];
-          (decode3 && raw.length > 0 ? decode3(raw) : Promise.resolve(raw)).then((content) => {
+          (decode3 && raw.length > 0 ? decode3(raw, { maxOutputLength: maxBytes }) : Promise.resolve(raw)).then((content) => {
             const responseHeaders = new Headers();
             const rawHeaders = response.rawHeaders;
             for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -75502,7 +75727,10 @@ function createHttpFetch(env = process.env) {
             const result = new Response(NULL_BODY.has(status) ? null : content, { status, statusText: response.statusMessage ?? "", headers: responseHeaders });
             Object.defineProperty(result, "url", { value: url2.href });
             settle2(() => resolve(result));
-          }).catch(fail);
+          }).catch((error63) => {
+            if (error63.code === "ERR_BUFFER_TOO_LARGE") settle2(() => resolve(oversized(maxBytes, "once decompressed")));
+            else fail(error63);
+          });
         });
       });
       const onAbort = () => {
@@ -75815,6 +76043,7 @@ var ModelGateway = class {
   reached = /* @__PURE__ */ new Set();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
+  cacheWarned = false;
   /** Aborted, with the refusal or cancellation as its reason, once one has stopped this gateway. */
   get stopped() {
     return this.stop.signal;
@@ -75851,7 +76080,14 @@ var ModelGateway = class {
       }
     });
     scrubAnswer(completion, this.options.secrets);
-    if (cache && accept(completion)) await cache.put(key, endpoint2.role, params.model, completion).catch(() => void 0);
+    if (cache && accept(completion)) {
+      await cache.put(key, endpoint2.role, params.model, completion).catch((error63) => {
+        if (this.cacheWarned) return;
+        this.cacheWarned = true;
+        const cause = error63.code ?? error63.message;
+        this.options.warning?.(`cache-dir: an answer could not be stored (${cause}); the run goes on, but a re-run will send again what is not stored.`);
+      });
+    }
     return completion;
   }
   /**
@@ -75964,7 +76200,7 @@ var ModelGateway = class {
       if (proxies.length > 0 && !agentsSupportProxyEnv()) {
         this.options.warning?.(`${proxies.join(", ")} is set, but Node ${process.versions.node} cannot send model requests through a proxy (Node 24.5 or later can); they go direct.`);
       }
-      this.httpTransport = createHttpFetch(process.env);
+      this.httpTransport = createHttpFetch(process.env, this.options.maxResponseBytes);
     }
     return this.httpTransport;
   }
@@ -76204,6 +76440,7 @@ var INPUT_NAMES = [
   "max-retries",
   "max-reasks",
   "rate-limit-resends",
+  "max-response-mb",
   "shard",
   "max-requests",
   "on-missing-secrets",
@@ -76247,7 +76484,7 @@ var shard = external_exports.string().regex(/^\d+\/\d+$/, "`shard` must look lik
   const [index, count2] = s.split("/").map(Number);
   return { index, count: count2 };
 }).refine((s) => s.count >= 1 && s.index >= 1 && s.index <= s.count, "`shard` i/n needs 1 ≤ i ≤ n");
-var baseUrl = (name, label = INPUT_LABEL) => external_exports.string().refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`).transform((s) => s.replace(/\/+$/, ""));
+var baseUrl = (name, label = INPUT_LABEL) => external_exports.string().refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`).transform((s) => s.replace(/\/+$/, ""));
 function headersOf(raw, name) {
   const input2 = `${name}-headers`;
   const headers = {};
@@ -76280,7 +76517,8 @@ function parseRequestSettings(raw, label = INPUT_LABEL) {
       transportRetries: int2("max-retries", 0, 20, d.transportRetries),
       reasks: int2("max-reasks", 0, 10, d.reasks),
       rateLimitResends: int2("rate-limit-resends", 0, 100, d.rateLimitResends)
-    }
+    },
+    maxResponseBytes: int2("max-response-mb", 1, 1024, DEFAULT_MAX_RESPONSE_BYTES / 1048576) * 1048576
   };
 }
 function missingKeys(raw, endpoints) {
@@ -76344,10 +76582,11 @@ function scrubbingLogger(log, secrets) {
 }
 function createRuntime(request2, secrets, io) {
   const logger = scrubbingLogger(io.log, secrets);
-  const cache = request2.cacheDir ? new CompletionCache(path8.resolve(io.cwd, request2.cacheDir)) : void 0;
+  const cache = request2.cacheDir ? new CompletionCache(path9.resolve(io.cwd, request2.cacheDir)) : void 0;
   const models = new ModelGateway({
     concurrency: request2.concurrency,
     retry: request2.retry,
+    maxResponseBytes: request2.maxResponseBytes,
     secrets,
     cache,
     cancel: io.cancel,
@@ -76388,8 +76627,8 @@ var Context = class {
       if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path9 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path9} does not exist${EOL5}`);
+        const path10 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path10} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -80723,7 +80962,7 @@ ${message}
     }
     const configError = exitCodeOf(error63) === 2;
     const sent = error63 instanceof PreflightError ? error63.sentOnly : "nothing was sent to any model";
-    const heading = configError ? `Configuration error (${sent}):` : "The gate failed closed:";
+    const heading = configError ? `Configuration error (${sent}):` : isInternalError(error63) ? "Internal error (a bug in deploysim, not a verdict; please report it):" : exitCodeOf(error63) === 3 ? "Results could not be recorded (not a verdict):" : "The gate failed closed:";
     const markdown = renderCouldNotRun(settings?.registration ?? "", heading, message);
     await writeSummary(host, markdown);
     if (settings) {
@@ -80742,7 +80981,7 @@ ${message}
     host.setOutput("passed", "false");
     annotateProblems(host, error63, scrub);
     host.setFailed(configError ? `deploysim configuration error (${sent}):
-${message}` : message);
+${message}` : isInternalError(error63) ? `deploysim internal error (a bug, not a verdict): ${message}` : message);
   }
 }
 async function run(cancel) {
@@ -80783,4 +81022,4 @@ function cancelOnSignals() {
 installLastResort((message) => setFailed(message), [], process.env);
 var cancellation = cancelOnSignals();
 await run(cancellation.signal);
-if (cancellation.signal.aborted) process.exit();
+process.exit();

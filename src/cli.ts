@@ -1,6 +1,5 @@
 import { runCli } from './cli/main.js';
 import { cancelOnSignals } from './common/cancellation.js';
-import { SIGNAL_EXIT_CODES } from './common/errors.js';
 import { installLastResort } from './common/lastResort.js';
 
 installLastResort((message) => process.stderr.write(`${message}\n`), process.argv.slice(2), process.env);
@@ -12,7 +11,7 @@ const code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   cancelOnSignals,
 });
-process.exitCode = code;
-// A cancelled run has abandoned requests that may still hold timers (a retry's backoff): exit now,
-// once what was printed has been written.
-if ((Object.values(SIGNAL_EXIT_CODES) as number[]).includes(code)) process.stderr.write('', () => process.exit(code));
+// Exit once what was printed has been written, without waiting for work nobody awaits any more: a
+// cancelled run's abandoned requests (a retry's backoff), or a file system call that never returns
+// (a directory under /proc), would otherwise keep the process alive.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -7,5 +7,6 @@ installLastResort((message) => core.setFailed(message), [], process.env);
 
 const cancellation = cancelOnSignals();
 await run(cancellation.signal);
-// A cancelled run has abandoned requests that may still hold timers (a retry's backoff): exit now.
-if (cancellation.signal.aborted) process.exit();
+// Exit now (with the code setFailed left), without waiting for work nobody awaits any more: a
+// cancelled run's abandoned requests, or a file system call that never returns.
+process.exit();

@@ -1,4 +1,4 @@
-import { ConfigError, ConfigErrors, exitCodeOf, PreflightError, RunCancelledError } from '../common/errors.js';
+import { ConfigError, ConfigErrors, exitCodeOf, isInternalError, PreflightError, RunCancelledError } from '../common/errors.js';
 import { SecretRegistry } from '../common/secrets.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate } from '../engine/runGate.js';
@@ -180,7 +180,7 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
     }
     const configError = exitCodeOf(error) === 2;
     const sent = error instanceof PreflightError ? error.sentOnly : 'nothing was sent to any model';
-    const heading = configError ? `Configuration error (${sent}):` : 'The gate failed closed:';
+    const heading = configError ? `Configuration error (${sent}):` : isInternalError(error) ? 'Internal error (a bug in deploysim, not a verdict; please report it):' : exitCodeOf(error) === 3 ? 'Results could not be recorded (not a verdict):' : 'The gate failed closed:';
     // The summary is written on every event, so a run that could not start still tells the reviewer why.
     const markdown = renderCouldNotRun(settings?.registration ?? '', heading, message);
     await writeSummary(host, markdown);
@@ -200,7 +200,7 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
     }
     host.setOutput('passed', 'false');
     annotateProblems(host, error, scrub);
-    host.setFailed(configError ? `deploysim configuration error (${sent}):\n${message}` : message);
+    host.setFailed(configError ? `deploysim configuration error (${sent}):\n${message}` : isInternalError(error) ? `deploysim internal error (a bug, not a verdict): ${message}` : message);
   }
 }
 

@@ -1,4 +1,4 @@
-import { exitCodeOf, PreflightError, RunCancelledError } from '../common/errors.js';
+import { exitCodeOf, isInternalError, PreflightError, RunCancelledError } from '../common/errors.js';
 import { maskUrlCredentials } from '../common/secrets.js';
 import { VERSION } from '../common/version.js';
 import { credentialsFrom, scrubCredentials } from '../common/lastResort.js';
@@ -30,7 +30,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Run "deploysim <command> --help" for the command's flags; "deploysim --version" prints the version.
 ${COMMON_FLAGS}
-Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model, or only\nthe preflight probes, which the message says),\n130/143 cancelled by Ctrl-C/SIGTERM (run: finished records kept, resumable with --cache-dir).`;
+Exit codes: 0 gate passed, 1 gate failed, 2 usage/config/input error (nothing sent to any model, or only\nthe preflight probes, which the message says), 3 internal error or results that could not be recorded,\n130/143 cancelled by Ctrl-C/SIGTERM (run: finished records kept, resumable with --cache-dir).`;
 }
 
 /** argv for a --verbose log line: the value of every --*-api-key / --*-token flag and every known key masked. */
@@ -90,10 +90,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     const code = exitCodeOf(error);
     // Defence in depth for every subcommand: no key given by flag or environment is ever printed.
-    const message = scrubCredentials(error instanceof Error ? error.message : String(error), credentials);
+    const text = scrubCredentials(error instanceof Error ? error.message : String(error), credentials);
+    // Not one of deploysim's typed errors: a bug, said as one (exit 3), never mistaken for a verdict.
+    const message = isInternalError(error) ? `internal error (a bug in deploysim; exit 3, not a verdict): ${text}${verbose ? '' : ' (run with --verbose for the stack, and report it)'}` : text;
     const sentOnly = error instanceof PreflightError ? error.sentOnly : undefined;
     io.stderr(code === 2 ? `deploysim: ${message}\n(${sentOnly ?? 'nothing was sent to any model'})` : `deploysim: ${message}`);
     if (verbose) for (const cause of causes(error)) io.stderr(`  caused by: ${scrubCredentials(cause, credentials)}`);
+    if (verbose && isInternalError(error) && error instanceof Error && error.stack) io.stderr(scrubCredentials(error.stack, credentials));
     // --json: stdout stays one JSON document, for errors too.
     if (json) io.stdout(JSON.stringify({ error: message, exit_code: code, nothing_sent: (code === 2 && !sentOnly) || (error instanceof RunCancelledError && error.nothingSent) }));
     return done(code);

@@ -1,10 +1,12 @@
 /**
  * Typed errors. Each carries the process exit code the CLI uses and the action maps to setFailed:
- *  2 — usage, config or input error: raised before any request reaches a model;
  *  1 — the gate failed closed (lock violated, error budget exceeded, endpoint refused us);
+ *  2 — usage, config or input error: raised before any request reaches a model (or only the preflight's probes);
+ *  3 — internal error (a bug) or results that could not be recorded (the disk): never a verdict;
  *  130 / 143 — cancelled by SIGINT / SIGTERM (128 + the signal's number, as a shell reports it).
+ * A workflow tells a verdict (0, 1) from everything else.
  */
-export type ExitCode = 1 | 2 | 130 | 143;
+export type ExitCode = 1 | 2 | 3 | 130 | 143;
 
 export abstract class DeploysimError extends Error {
   abstract readonly exitCode: ExitCode;
@@ -77,6 +79,20 @@ export function stopsTheRun(error: unknown): error is EndpointRefusedError | Run
   return error instanceof EndpointRefusedError || error instanceof RunCancelledError;
 }
 
+/**
+ * What the run produced could not be written (disk full, permissions) after requests were sent:
+ * exit 3, naming the file and the cause. Nothing was counted that was not recorded.
+ */
+export class ResultsNotRecordedError extends DeploysimError {
+  readonly exitCode = 3 as const;
+}
+
+/** Any error that is none of the above is a bug in deploysim: exit 3, never a verdict's 0 or 1. */
 export function exitCodeOf(error: unknown): ExitCode {
-  return error instanceof DeploysimError ? error.exitCode : 1;
+  return error instanceof DeploysimError ? error.exitCode : 3;
+}
+
+/** Whether an error is a bug in deploysim (not one of its typed errors). */
+export function isInternalError(error: unknown): boolean {
+  return !(error instanceof DeploysimError);
 }

@@ -1,7 +1,8 @@
 /**
  * The last line of defence for errors that escape every handler (an `error` event nobody listens to,
  * a rejected promise nobody awaits). Without it Node prints a stack trace whose message may quote a
- * server's answer. With it the process prints one line, scrubbed of every key it was given, and exits 1.
+ * server's answer. With it the process prints one line, scrubbed of every key it was given, and exits 3
+ * (an internal error: a workflow must not take it for a failed gate, which is 1).
  */
 
 /**
@@ -74,8 +75,8 @@ export function describeFatal(error: unknown, credentials: readonly string[]): s
 export function installLastResort(report: (message: string) => void, argv: readonly string[], env: NodeJS.ProcessEnv): void {
   const credentials = credentialsFrom(argv, env);
   const fatal = (error: unknown) => {
-    report(`deploysim: internal error: ${describeFatal(error, credentials)}`);
-    process.exit(1);
+    report(`deploysim: internal error (a bug in deploysim; exit 3, not a verdict): ${describeFatal(error, credentials)}`);
+    process.exit(3);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
 /** A single corpus line beyond this is refused rather than buffered without bound. */
@@ -9,6 +10,22 @@ export interface Line {
   /** 1-based line number in the (decompressed) file. */
   number: number;
   text: string;
+  /** The line's bytes are not valid UTF-8 (`text` holds replacement characters where they broke). */
+  invalidUtf8?: true;
+}
+
+/** The corpus path names something other than a regular file (a FIFO would block the run forever). */
+export class NotAFileError extends Error {
+  constructor(readonly kind: string) {
+    super(`is ${kind}, not a regular file`);
+  }
+}
+
+/** What a path is, in words, when it is not a regular file. */
+export async function notARegularFile(file: string): Promise<string | undefined> {
+  const info = await stat(file);
+  if (info.isFile()) return undefined;
+  return info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isSocket() ? 'a socket' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
 export class LineTooLongError extends Error {
@@ -27,6 +44,8 @@ const CHUNK_BYTES = 1024 * 1024;
  * of leaving a fresh 1 MiB Buffer per read for the garbage collector.
  */
 export async function openCorpusStream(file: string): Promise<AsyncIterable<Buffer>> {
+  const kind = await notARegularFile(file);
+  if (kind) throw new NotAFileError(kind);
   const handle = await open(file, 'r');
   const magic = Buffer.alloc(2);
   try {
@@ -91,16 +110,20 @@ class LineSplitter {
   /** The line ending at `end` of `chunk`, after whatever earlier chunks left pending. */
   private finish(chunk: Buffer, start: number, end: number): Line {
     let text: string;
+    let bytes: Buffer;
     if (this.pending.length) {
-      text = Buffer.concat([...this.pending, chunk.subarray(start, end)]).toString('utf8');
+      bytes = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
       this.pending = [];
       this.pendingBytes = 0;
-    } else text = chunk.toString('utf8', start, end);
+    } else bytes = chunk.subarray(start, end);
+    text = bytes.toString('utf8');
     this.number += 1;
+    // A replacement character is rare in real text: only then are the bytes checked (natively).
+    const invalidUtf8 = text.includes('\uFFFD') && !isUtf8(bytes);
     if (text.endsWith('\r')) text = text.slice(0, -1);
     // Some editors and exports start UTF-8 files with a byte-order mark; it is not part of the JSON.
     if (this.number === 1 && text.startsWith('\uFEFF')) text = text.slice(1);
-    return { number: this.number, text };
+    return invalidUtf8 ? { number: this.number, text, invalidUtf8 } : { number: this.number, text };
   }
 }
 

@@ -107,7 +107,38 @@ export function derivePrefix(messages: ChatMessage[]): { messages: ChatMessage[]
   if (!prefix.some((m) => m.role === 'user')) {
     return { error: 'the replay prefix has no user turn (nothing for the candidate to answer)' };
   }
-  return { messages: prefix };
+  const problem = invalidForChatCompletions(prefix);
+  return problem ? { error: problem } : { messages: prefix };
+}
+
+const isEmpty = (content: unknown) => content === null || content === undefined || (Array.isArray(content) && content.length === 0);
+
+/**
+ * What the Chat Completions API would refuse in a prefix, found before anything is sent (a 400 per
+ * record would otherwise spend the error budget): a system, developer or user turn with no content
+ * (null or []); an assistant turn with neither content nor tool calls; a tool call left without its
+ * tool reply before the next turn; a tool reply to no call of the assistant turn before it.
+ */
+export function invalidForChatCompletions(prefix: ChatMessage[]): string | undefined {
+  let open = new Set<string>();
+  for (let i = 0; i < prefix.length; i++) {
+    const m = prefix[i]!;
+    const at = `messages[${i}] (${m.role})`;
+    if (m.role === 'tool') {
+      if (!open.delete(m.tool_call_id)) return `${at}: tool reply to "${m.tool_call_id}", which no tool call of the assistant turn before it has (the API refuses an orphan tool message)`;
+      continue;
+    }
+    if (open.size > 0) return `messages[${i - 1}]: the tool call${open.size === 1 ? '' : 's'} ${[...open].map((id) => `"${id}"`).join(', ')} ha${open.size === 1 ? 's' : 've'} no tool reply before ${at} (the API refuses a tool call without its result)`;
+    if (m.role === 'assistant') {
+      const calls = m.tool_calls ?? [];
+      if (isEmpty(m.content) && calls.length === 0) return `${at}: no content and no tool calls (the API refuses an empty assistant turn)`;
+      open = new Set(calls.map((c) => c.id));
+    } else if (isEmpty(m.content)) {
+      return `${at}: content is ${m.content === null || m.content === undefined ? 'null' : 'an empty list'} (the API refuses a ${m.role} turn without content)`;
+    }
+  }
+  if (open.size > 0) return `the last assistant turn's tool call${open.size === 1 ? '' : 's'} ${[...open].map((id) => `"${id}"`).join(', ')} ha${open.size === 1 ? 's' : 've'} no tool reply (the API refuses a tool call without its result)`;
+  return undefined;
 }
 
 /** Reads a dotted field path (e.g. `metadata.surface`) from a record; non-scalars become JSON. */

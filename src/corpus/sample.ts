@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { ConfigError, ConfigErrors, GateError } from '../common/errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth.js';
-import { forEachLine, lineBatches, LineTooLongError, openCorpusStream, type Line } from './lines.js';
+import { forEachLine, lineBatches, LineTooLongError, NotAFileError, openCorpusStream, type Line } from './lines.js';
 import { corpusRecordSchema, derivePrefix, isPlainCorpusRecord, readDottedField, type CorpusRecord, type ReplayPrefix } from './record.js';
 
 export interface SampleSettings {
@@ -42,6 +42,8 @@ export interface CorpusPlan {
 export type SampledPrefix = ReplayPrefix & { rank: number };
 
 const MAX_REPORTED_PROBLEMS = 50;
+/** The first line of a Git LFS pointer file (what a checkout without LFS leaves in place of the file). */
+const LFS_POINTER = 'version https://git-lfs.github.com/spec/';
 const NO_STRATUM = '(missing)';
 
 /**
@@ -111,6 +113,7 @@ export async function planSample(file: string, displayPath: string, settings: Sa
   let lastLine = 0;
 
   const stream = await openCorpusStream(file).catch((error: NodeJS.ErrnoException) => {
+    if (error instanceof NotAFileError) throw new ConfigError(`${displayPath}: corpus.path ${error.message}; give the path of a JSONL (or .jsonl.gz) file.`);
     throw new ConfigError(`${displayPath}: cannot read the corpus (${error.code ?? error.message}); corpus.path is resolved relative to the registration file.`);
   });
   try {
@@ -118,6 +121,13 @@ export async function planSample(file: string, displayPath: string, settings: Sa
       stream,
       (line) => {
         lastLine = line.number;
+        if (line.invalidUtf8) {
+          problem(line.number, 'not valid UTF-8: re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)');
+          return;
+        }
+        if (line.number === 1 && line.text.startsWith(LFS_POINTER)) {
+          throw new ConfigError(`${displayPath}:1: this is a Git LFS pointer, not the corpus: fetch the LFS object (actions/checkout with \`lfs: true\`, or \`git lfs pull\`).`);
+        }
         const parsed = parseCorpusLine(line.text);
         if (parsed === undefined) return;
         if (typeof parsed === 'string') {

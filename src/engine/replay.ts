@@ -1,5 +1,3 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import type { AuditRun } from '../audit/run.js';
 import { EndpointRefusedError, RunCancelledError, stopsTheRun } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -13,6 +11,7 @@ import { UnansweredError } from '../models/structured.js';
 import { NoAnswerError, type ConversationDriver } from '../replay/driver.js';
 import { excerptOf } from '../transcript/excerpt.js';
 import { signalOf } from './cancelled.js';
+import { ResultsFile } from './outputs.js';
 import { Tally, type FinishedRecord } from './tally.js';
 
 /** Who a record goes through: the candidate (and its tools), the grader, optionally the baseline and the auditor. */
@@ -112,7 +111,7 @@ async function replayRecord(record: SampledPrefix, who: ReplayParticipants, cate
  */
 export async function replayAll(input: ReplayInput, who: ReplayParticipants): Promise<Tally> {
   const tally = new Tally(input.categoryIds);
-  const out = createWriteStream(input.resultsPath, { flags: 'w' });
+  const out = new ResultsFile(input.resultsPath);
   const progress = new Progress(input.total, input.logger, { rateLimited: input.rateLimited });
   try {
     await forEachConcurrently(
@@ -122,17 +121,17 @@ export async function replayAll(input: ReplayInput, who: ReplayParticipants): Pr
         const finished = await replayRecord(record, who, input.categoryIds, input.secrets);
         // Cancelled meanwhile: the replay has ended without this record (results.jsonl is closed).
         if (input.cancel?.aborted) return;
+        // Recorded first: a record that could not be written is not counted.
+        await out.write(finished.line);
         tally.add(finished);
-        if (!out.write(`${JSON.stringify(finished.line)}\n`)) await once(out, 'drain');
         progress.tick(finished.line.error !== null);
         checkEarlyRecords(tally, input.total);
       },
       input.cancel,
     );
   } finally {
-    out.end();
-    await once(out, 'finish');
     progress.done();
+    await out.close();
   }
   if (input.cancel?.aborted) {
     throw new RunCancelledError(

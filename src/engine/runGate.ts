@@ -16,7 +16,7 @@ import type { Report } from '../report/schema.js';
 import { baseReport, categoryCounts, finalReport } from './buildReport.js';
 import { asCancellation, throwIfCancelled, type RunStage } from './cancelled.js';
 import type { GateDependencies, GateOutcome } from './dependencies.js';
-import { prepareOutputDir, writeEmptyResults, writeReport, type OutputPaths } from './outputs.js';
+import { checkHoldsNoInput, prepareOutputDir, writeEmptyResults, writeReport, type OutputPaths } from './outputs.js';
 import { agenticSetup, checkRequestBudget, planRun, type RunPlan } from './plan.js';
 import { preflight } from './preflight.js';
 import { replayAll, type ReplayParticipants } from './replay.js';
@@ -67,6 +67,7 @@ type PlannedRun =
 
 async function plan(settings: Settings, deps: GateDependencies, out: OutputPaths): Promise<PlannedRun> {
   const registration = await loadRegistration(settings.registration, deps.cwd);
+  checkHoldsNoInput(out, registration.lockedFiles, (f) => shownPath(deps.cwd, f));
   const lock = await deps.lock(registration);
   for (const warning of lock.warnings ?? []) deps.logger.warning(warning);
   const report = baseReport(settings, registration, lock, deps.now(), deps.runUrl);

@@ -27,6 +27,8 @@ export interface Settings {
   /** Requests in flight at once, every endpoint together. */
   concurrency: number;
   retry: RetryPolicy;
+  /** The cap on one model answer, raw and decompressed (`max-response-mb`). */
+  maxResponseBytes: number;
   shard?: { index: number; count: number };
   maxRequests?: number;
   onMissingSecrets: 'fail' | 'skip';

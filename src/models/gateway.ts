@@ -43,6 +43,8 @@ export interface GatewayOptions {
   cancel?: AbortSignal;
   /** How long an endpoint may answer only 429s before the run stops (default 10 minutes; tests shorten it). */
   starvedGiveUpMs?: number;
+  /** The cap on one answer, raw and decompressed (`max-response-mb`; ./httpTransport.ts). */
+  maxResponseBytes?: number;
 }
 
 const hasMessage = (c: ChatCompletion) => Boolean(c.choices?.[0]?.message);
@@ -150,6 +152,7 @@ export class ModelGateway implements ChatClient {
   private readonly reached = new Set<string>();
   /** Requests handed to the client (each may be retried by it); for the plan and for tests. */
   requestsStarted = 0;
+  private cacheWarned = false;
 
   /** Aborted, with the refusal or cancellation as its reason, once one has stopped this gateway. */
   get stopped(): AbortSignal {
@@ -201,8 +204,15 @@ export class ModelGateway implements ChatClient {
     });
     // A server that echoes the key into an answer: it must not reach grades, the cache, reports or logs.
     scrubAnswer(completion, this.options.secrets);
-    // A cache that cannot be written costs a re-run requests, never this run's result.
-    if (cache && accept(completion)) await cache.put(key, endpoint.role, params.model, completion).catch(() => undefined);
+    // A cache that cannot be written costs a re-run requests, never this run's result: said once.
+    if (cache && accept(completion)) {
+      await cache.put(key, endpoint.role, params.model, completion).catch((error: unknown) => {
+        if (this.cacheWarned) return;
+        this.cacheWarned = true;
+        const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        this.options.warning?.(`cache-dir: an answer could not be stored (${cause}); the run goes on, but a re-run will send again what is not stored.`);
+      });
+    }
     return completion;
   }
 
@@ -330,7 +340,7 @@ export class ModelGateway implements ChatClient {
       if (proxies.length > 0 && !agentsSupportProxyEnv()) {
         this.options.warning?.(`${proxies.join(', ')} is set, but Node ${process.versions.node} cannot send model requests through a proxy (Node 24.5 or later can); they go direct.`);
       }
-      this.httpTransport = createHttpFetch(process.env);
+      this.httpTransport = createHttpFetch(process.env, this.options.maxResponseBytes);
     }
     return this.httpTransport;
   }

@@ -23,12 +23,25 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
-const decoders: Record<string, (buf: Buffer) => Promise<Buffer>> = {
-  gzip: promisify(zlib.gunzip),
-  'x-gzip': promisify(zlib.gunzip),
-  deflate: promisify(zlib.inflate),
-  br: promisify(zlib.brotliDecompress),
+type Decode = (buf: Buffer, options: zlib.ZlibOptions | zlib.BrotliOptions) => Promise<Buffer>;
+const decoders: Record<string, Decode> = {
+  gzip: promisify(zlib.gunzip) as Decode,
+  'x-gzip': promisify(zlib.gunzip) as Decode,
+  deflate: promisify(zlib.inflate) as Decode,
+  br: promisify(zlib.brotliDecompress) as Decode,
 };
+
+/** The default cap on one answer, raw and decompressed (`max-response-mb`): far above any chat completion. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * An answer over the cap, as a response the client reads as a final failure (not retried: the next
+ * try would be as large). The body stays unread, so a gzip bomb or a runaway stream never fills memory.
+ */
+function oversized(maxBytes: number, what: string): Response {
+  const message = `the answer was larger than ${maxBytes / 1048576} MB ${what} and was not read (max-response-mb); raise it only if the model's answers are really that long`;
+  return new Response(JSON.stringify({ error: { message, type: 'deploysim_response_too_large' } }), { status: 502, headers: { 'content-type': 'application/json', 'x-should-retry': 'false' } });
+}
 
 /** Statuses whose response has no body (a Response with one throws). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -56,7 +69,7 @@ function httpModules(): { http: typeof http; https: typeof https } {
   return { http: load('node:http') as typeof http, https: load('node:https') as typeof https };
 }
 
-export function createHttpFetch(env: NodeJS.ProcessEnv = process.env): typeof fetch {
+export function createHttpFetch(env: NodeJS.ProcessEnv = process.env, maxBytes = DEFAULT_MAX_RESPONSE_BYTES): typeof fetch {
   const { http, https } = httpModules();
   // `proxyEnv` is read by Node ≥ 24.5 and ignored before; the CLI warns when that loses a proxy.
   const agentOptions = { keepAlive: true, proxyEnv: env } as http.AgentOptions;
@@ -88,7 +101,18 @@ export function createHttpFetch(env: NodeJS.ProcessEnv = process.env): typeof fe
       const fail = (error: unknown) => settle(() => reject(error));
       const request = (url.protocol === 'https:' ? https : http).request(url, { method: init.method ?? 'GET', headers, agent }, (response) => {
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBytes) {
+            // Settled first: destroying the response reports it as cut short.
+            settle(() => resolve(oversized(maxBytes, 'as sent')));
+            response.destroy();
+            request.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on('error', fail);
         response.on('aborted', () => fail(new Error('the endpoint closed the connection before the response was complete')));
         response.on('end', () => {
@@ -97,7 +121,7 @@ export function createHttpFetch(env: NodeJS.ProcessEnv = process.env): typeof fe
           const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
           const raw = Buffer.concat(chunks);
           const decode = decoders[encoding];
-          (decode && raw.length > 0 ? decode(raw) : Promise.resolve(raw)).then((content) => {
+          (decode && raw.length > 0 ? decode(raw, { maxOutputLength: maxBytes }) : Promise.resolve(raw)).then((content) => {
             const responseHeaders = new Headers();
             const rawHeaders = response.rawHeaders;
             for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -109,7 +133,11 @@ export function createHttpFetch(env: NodeJS.ProcessEnv = process.env): typeof fe
             const result = new Response(NULL_BODY.has(status) ? null : content, { status, statusText: response.statusMessage ?? '', headers: responseHeaders });
             Object.defineProperty(result, 'url', { value: url.href });
             settle(() => resolve(result));
-          }).catch(fail);
+          }).catch((error: NodeJS.ErrnoException) => {
+            // zlib's cap on the decompressed size: a small answer that inflates without bound.
+            if (error.code === 'ERR_BUFFER_TOO_LARGE') settle(() => resolve(oversized(maxBytes, 'once decompressed')));
+            else fail(error);
+          });
         });
       });
       const onAbort = () => {

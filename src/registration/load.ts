@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../common/errors.js';
+import { notARegularFile } from '../corpus/lines.js';
 import { checkReferencedPaths } from './paths.js';
 import { registrationSchema, type RegistrationFile } from './schema.js';
 
@@ -34,6 +35,9 @@ export async function loadRegistration(displayPath: string, cwd: string): Promis
   const absolutePath = path.resolve(cwd, displayPath);
   let text: string;
   try {
+    // A FIFO or a device would block the read forever (and a second signal could not end it).
+    const kind = await notARegularFile(absolutePath);
+    if (kind) throw new ConfigError(`${displayPath}: the registration ${kind === 'not a regular file' ? 'is not a regular file' : `is ${kind}, not a regular file`}; give the path of your deploysim.yml.`);
     const bytes = await readFile(absolutePath);
     if (bytes.length > MAX_REGISTRATION_BYTES) {
       throw new ConfigError(`${displayPath}: the registration is ${bytes.length} bytes; at most ${MAX_REGISTRATION_BYTES} are accepted.`);
@@ -132,6 +136,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `${field}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling)`;
     case 'invalid_type':
+      // zod calls an infinite number "not a number" of the right type; say what it is.
+      if (issue.expected === 'number' && typeof issue.input === 'number') return `${field}: expected a finite number, got ${describeValue(issue.input)}`;
       return `${field}: expected ${issue.expected}${issue.input === undefined ? ', but it is missing' : `, got ${describeValue(issue.input)}`}`;
     case 'invalid_value':
       return `${field}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(issue.input)}`;
@@ -144,6 +150,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function describeValue(v: unknown): string {
   if (v === null) return 'null';
+  // YAML's .inf / .nan: JSON.stringify would print them as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : `${v > 0 ? '' : '-'}.inf (infinity)`;
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigErrors } from '../common/errors.js';
+import { notARegularFile } from '../corpus/lines.js';
 
 /**
  * Path traversal guard for the files a registration references (corpus, rubric files, calibration).
@@ -28,7 +29,11 @@ export async function checkReferencedPaths(displayPath: string, registrationPath
         `${field}: "${value}" resolves to ${target}, outside the repository and the working directory; ` +
           'referenced files must live in the repository (relative to the registration file) so the lock can cover them',
       );
+      continue;
     }
+    // A FIFO, a device or a directory would block a read or fail later, with requests possibly sent.
+    const kind = await notARegularFile(target).catch(() => undefined);
+    if (kind) problems.push(`${field}: "${value}" is ${kind === 'not a regular file' ? 'not a regular file' : `${kind}, not a regular file`}; referenced files must be regular files`);
   }
   if (problems.length > 0) throw new ConfigErrors(problems.map((p) => `${displayPath}: ${p}`), `${displayPath} references files outside the project:`);
 }

@@ -49,6 +49,7 @@ export interface Runtime {
 export interface RequestSettings {
   concurrency: number;
   retry: RetryPolicy;
+  maxResponseBytes: number;
   cacheDir?: string;
 }
 
@@ -67,6 +68,7 @@ export function createRuntime(request: RequestSettings, secrets: SecretRegistry,
   const models = new ModelGateway({
     concurrency: request.concurrency,
     retry: request.retry,
+    maxResponseBytes: request.maxResponseBytes,
     secrets,
     cache,
     cancel: io.cancel,

@@ -9,6 +9,7 @@ import type { SecretRegistry } from '../common/secrets.js';
 import { credentialHeaderValues } from '../common/lastResort.js';
 import { urlCredentials } from '../common/secrets.js';
 import type { Settings } from '../engine/settings.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../models/httpTransport.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../models/retryPolicy.js';
 
 /** The raw, string-valued inputs shared by the action (kebab-case inputs) and the CLI (--flags). */
@@ -39,6 +40,7 @@ export interface RawInputs {
   'max-retries'?: string;
   'max-reasks'?: string;
   'rate-limit-resends'?: string;
+  'max-response-mb'?: string;
   shard?: string;
   'max-requests'?: string;
   'on-missing-secrets'?: string;
@@ -73,6 +75,7 @@ export const INPUT_NAMES = [
   'max-retries',
   'max-reasks',
   'rate-limit-resends',
+  'max-response-mb',
   'shard',
   'max-requests',
   'on-missing-secrets',
@@ -161,7 +164,8 @@ const shard = z
 const baseUrl = (name: string, label: Label = INPUT_LABEL) =>
   z
     .string()
-    .refine((s) => s === DEMO_ENDPOINT || /^https?:\/\/[^\s]+$/.test(s), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`)
+    // URL.canParse also refuses what the regex lets through: a port above 65535, a bad host.
+    .refine((s) => s === DEMO_ENDPOINT || (/^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s)), `${label(name)} must be an http(s) URL or ${DEMO_ENDPOINT}`)
     .transform((s) => s.replace(/\/+$/, ''));
 
 /**
@@ -198,7 +202,7 @@ export function endpointOf(raw: RawValues, name: EndpointName, label: Label = IN
 }
 
 /** Concurrency and the three retry budgets (./models/retryPolicy.ts), which every command that calls a model takes. */
-export function parseRequestSettings(raw: RawValues, label: Label = INPUT_LABEL): { concurrency: number; retry: RetryPolicy } {
+export function parseRequestSettings(raw: RawValues, label: Label = INPUT_LABEL): { concurrency: number; retry: RetryPolicy; maxResponseBytes: number } {
   const d = DEFAULT_RETRY_POLICY;
   const int = (name: string, min: number, max: number, fallback: number) => field(raw, name, intIn(name, min, max, label), String(fallback), label);
   return {
@@ -209,6 +213,7 @@ export function parseRequestSettings(raw: RawValues, label: Label = INPUT_LABEL)
       reasks: int('max-reasks', 0, 10, d.reasks),
       rateLimitResends: int('rate-limit-resends', 0, 100, d.rateLimitResends),
     },
+    maxResponseBytes: int('max-response-mb', 1, 1024, DEFAULT_MAX_RESPONSE_BYTES / 1048576) * 1048576,
   };
 }
 

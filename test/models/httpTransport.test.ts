@@ -133,6 +133,33 @@ describe('node:http transport for the openai client', () => {
   });
 });
 
+describe('a cap on the size of an answer (issue 18: a gzip bomb or a runaway stream must not fill memory)', () => {
+  const MB = 1024 * 1024;
+  it('a small gzip answer that inflates past the cap is not decompressed; the request fails once, not retried', async () => {
+    const bomb = gzipSync(Buffer.alloc(8 * MB, 0x20)); // 8 MB of spaces: about 8 KB compressed
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(bomb);
+    });
+    const gateway = new ModelGateway({ concurrency: 1, retry: { timeoutMs: 5000, transportRetries: 3, reasks: 0, rateLimitResends: 0 }, secrets: new SecretRegistry(), maxResponseBytes: 1 * MB });
+    const error = await gateway.chat({ role: 'candidate', baseUrl: `${server.url}/v1`, apiKey: 'placeholder' }, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('the answer was larger than 1 MB once decompressed and was not read (max-response-mb)');
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('a plain answer past the cap is cut off while it arrives', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion('x'.repeat(3 * MB)));
+    });
+    const transport = createHttpFetch({}, 1 * MB);
+    const response = await transport(`${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('x-should-retry')).toBe('false');
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain('larger than 1 MB as sent');
+  });
+});
+
 describe('the gateway on the default transport', () => {
   it('allows one stop listener per request in flight: Node 20 warns of a leak above 10 (concurrency 32 is not one)', () => {
     // Node 24 sets no limit on AbortSignal listeners; Node 20 (engines >= 20) warns at 11 unless raised.

@@ -41,7 +41,7 @@ describe('settings from inputs (the composition root)', () => {
   });
 
   it('keeps the three retry budgets apart, each with its own default and input', () => {
-    expect(parseRequestSettings({})).toEqual({ concurrency: 8, retry: { timeoutMs: 120_000, transportRetries: 5, reasks: 2, rateLimitResends: 10 } });
+    expect(parseRequestSettings({})).toEqual({ concurrency: 8, retry: { timeoutMs: 120_000, transportRetries: 5, reasks: 2, rateLimitResends: 10 }, maxResponseBytes: 16 * 1024 * 1024 });
     expect(parseRequestSettings({ 'max-retries': '0', 'max-reasks': '4', 'rate-limit-resends': '1', 'request-timeout': '9' }).retry).toEqual({ timeoutMs: 9000, transportRetries: 0, reasks: 4, rateLimitResends: 1 });
     expect(() => parseRequestSettings({ 'max-reasks': '11' })).toThrow(/`max-reasks` must be between 0 and 10/);
   });

@@ -54,7 +54,7 @@ describe('last-resort error handler', () => {
 
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
   const canStripTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
-  it.skipIf(!canStripTypes)('an error nobody catches exits 1 with one line and no key (real process)', () => {
+  it.skipIf(!canStripTypes)('an error nobody catches exits 3 (an internal error, not a verdict) with one line and no key (real process)', () => {
     const module = pathToFileURL(path.resolve('src/common/lastResort.ts')).href;
     const script = `
       const { installLastResort } = await import(${JSON.stringify(module)});
@@ -67,8 +67,8 @@ describe('last-resort error handler', () => {
       encoding: 'utf8',
       timeout: 20_000,
     });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toBe('deploysim: internal error: Error: server answered: Bearer ***\n');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toBe('deploysim: internal error (a bug in deploysim; exit 3, not a verdict): Error: server answered: Bearer ***\n');
     expect(r.stdout).toBe('');
   });
 });

@@ -28,6 +28,7 @@ Flags:
   --max-retries N          transport retries per request after a fault (default 5)
   --max-reasks N           re-asks of a grader answer that does not parse (default 2)
   --rate-limit-resends N   resends of a request answered 429, after the endpoint's pause (default 10)
+  --max-response-mb N      largest answer read, raw and decompressed (default 16)
   --cache-dir DIR          cache grader answers; a re-run sends only requests not yet answered
   --json                   print calibration.json instead of the table
 Exit codes: 0 written, 2 usage/config/input error (nothing sent to any model), 1 the grader endpoint refused us,
@@ -46,6 +47,7 @@ async function calibrateCommand(argv: string[], io: CliIo): Promise<number> {
     'max-retries': { type: 'string' },
     'max-reasks': { type: 'string' },
     'rate-limit-resends': { type: 'string' },
+    'max-response-mb': { type: 'string' },
     'cache-dir': { type: 'string' },
   });
   if (typeof values.labels !== 'string' || !values.labels) throw new ConfigError('calibrate needs --labels FILE. See --help.');

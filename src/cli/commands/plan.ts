@@ -43,36 +43,44 @@ function planCommand(argv: string[], io: CliIo): number {
   const categories = wholeNumber(values.categories, 'categories', 1, 1, 10_000);
   let n: number;
   let question: string;
-  if (values.ratio !== undefined) {
-    const ratio = num(values.ratio, 'ratio');
-    // The regression rule fails a candidate only for being worse: a ratio ≤ 1 is never a failure to detect.
-    if (!(ratio > 1) || !(ratio * rate < 1)) throw new ConfigError('--ratio must be above 1 (the regression rule fails a candidate only for being worse than the baseline), with --ratio × --rate-per-100k below 100000.');
-    const both = values['both-per-100k'] === undefined ? undefined : num(values['both-per-100k'], 'both-per-100k') / 1e5;
-    if (both !== undefined && !(both >= 0 && both < Math.min(rate, ratio * rate))) {
-      throw new ConfigError('--both-per-100k must be at least 0 and below both models\' rates.');
+  // A rate as the user wrote it (1e5 · r/1e5 must not print 14.999999999999998).
+  const per100k = (r: number) => String(Number((r * 1e5).toPrecision(12)));
+  try {
+    if (values.ratio !== undefined) {
+      const ratio = num(values.ratio, 'ratio');
+      // The regression rule fails a candidate only for being worse: a ratio ≤ 1 is never a failure to detect.
+      if (!(ratio > 1) || !(ratio * rate < 1)) throw new ConfigError('--ratio must be above 1 (the regression rule fails a candidate only for being worse than the baseline), with --ratio × --rate-per-100k below 100000.');
+      const both = values['both-per-100k'] === undefined ? undefined : num(values['both-per-100k'], 'both-per-100k') / 1e5;
+      if (both !== undefined && !(both >= 0 && both < Math.min(rate, ratio * rate))) {
+        throw new ConfigError('--both-per-100k must be at least 0 and below both models\' rates.');
+      }
+      // The regression rule: one-sided exact McNemar at (1 − C)/2, under Holm at (1 − C)/2/M for a lone regression.
+      const alpha = (1 - confidence) / 2 / categories;
+      n = sampleSizeForPairedRatio({ baselineRate: rate, ratio, confidence: 1 - alpha, power, ...(both === undefined ? {} : { bothRate: both }) }).n;
+      const unpaired = sampleSizeForRatio({ baselineRate: rate, ratio, confidence: 1 - alpha, power, sides: 1 });
+      question =
+        `replay through both the candidate and the baseline (baseline-model) to detect a candidate rate ${ratio}× a baseline of ${per100k(rate)} per 100k ` +
+        `(power ${power}; exact one-sided McNemar test at ${Number(alpha.toPrecision(3))}, as the regression rule at confidence ${confidence}${categories > 1 ? ` with Holm over ${categories} categories` : ''}; ` +
+        `${both === undefined ? 'assuming the two models flag a prefix independently, which overestimates n when they flag the same prefixes' : `with both flagged on ${per100k(both)} per 100k`}). ` +
+        `Two separate samples would need ${unpaired} prefixes per model (two-proportion z-test)`;
+    } else if (values['threshold-per-100k'] !== undefined) {
+      const threshold = num(values['threshold-per-100k'], 'threshold-per-100k') / 1e5;
+      if (!(rate > threshold)) throw new ConfigError('--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.');
+      // Same test as the gate's `confident` rule: one-sided at (1 − C)/2, and under Holm at (1 − C)/2/M for a lone exceedance.
+      n = sampleSizeToDetectAbove({ rate, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
+      question =
+        `detect a true rate of ${per100k(rate)} per 100k above a threshold of ${per100k(threshold)} per 100k (power ${power}, as the confident rule at ${confidence}` +
+        `${categories > 1 ? `, Holm over ${categories} categories` : ''})`;
+    } else {
+      if (values.categories !== undefined) throw new ConfigError('--categories applies to --threshold-per-100k and --ratio (Holm under the confident and regression rules); the zero-events question has no multiplicity step.');
+      // The gate's intervals are two-sided at C, so their upper end is a one-sided bound at (1 + C)/2.
+      n = sampleSizeForZeroEvents(rate, (1 + confidence) / 2);
+      question = `show the rate is below ${per100k(rate)} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
     }
-    // The regression rule: one-sided exact McNemar at (1 − C)/2, under Holm at (1 − C)/2/M for a lone regression.
-    const alpha = (1 - confidence) / 2 / categories;
-    n = sampleSizeForPairedRatio({ baselineRate: rate, ratio, confidence: 1 - alpha, power, ...(both === undefined ? {} : { bothRate: both }) }).n;
-    const unpaired = sampleSizeForRatio({ baselineRate: rate, ratio, confidence: 1 - alpha, power, sides: 1 });
-    question =
-      `replay through both the candidate and the baseline (baseline-model) to detect a candidate rate ${ratio}× a baseline of ${rate * 1e5} per 100k ` +
-      `(power ${power}; exact one-sided McNemar test at ${Number(alpha.toPrecision(3))}, as the regression rule at confidence ${confidence}${categories > 1 ? ` with Holm over ${categories} categories` : ''}; ` +
-      `${both === undefined ? 'assuming the two models flag a prefix independently, which overestimates n when they flag the same prefixes' : `with both flagged on ${both * 1e5} per 100k`}). ` +
-      `Two separate samples would need ${unpaired} prefixes per model (two-proportion z-test)`;
-  } else if (values['threshold-per-100k'] !== undefined) {
-    const threshold = num(values['threshold-per-100k'], 'threshold-per-100k') / 1e5;
-    if (!(rate > threshold)) throw new ConfigError('--rate-per-100k must be above --threshold-per-100k: the rate you want to catch.');
-    // Same test as the gate's `confident` rule: one-sided at (1 − C)/2, and under Holm at (1 − C)/2/M for a lone exceedance.
-    n = sampleSizeToDetectAbove({ rate, threshold, confidence: 1 - (1 - confidence) / 2 / categories, power });
-    question =
-      `detect a true rate of ${rate * 1e5} per 100k above a threshold of ${threshold * 1e5} per 100k (power ${power}, as the confident rule at ${confidence}` +
-      `${categories > 1 ? `, Holm over ${categories} categories` : ''})`;
-  } else {
-    if (values.categories !== undefined) throw new ConfigError('--categories applies to --threshold-per-100k and --ratio (Holm under the confident and regression rules); the zero-events question has no multiplicity step.');
-    // The gate's intervals are two-sided at C, so their upper end is a one-sided bound at (1 + C)/2.
-    n = sampleSizeForZeroEvents(rate, (1 + confidence) / 2);
-    question = `show the rate is below ${rate * 1e5} per 100k if no completion is flagged (upper end of the two-sided ${confidence} interval, as the strict rule uses it)`;
+  } catch (error) {
+    // The statistics refuse what no sample could answer (more than 10^12 prefixes): the flags' doing.
+    if (error instanceof RangeError) throw new ConfigError(`plan cannot answer this: ${error.message}. Give a larger --rate-per-100k (or a lower --confidence / --power).`);
+    throw error;
   }
   if (values.json) io.stdout(JSON.stringify({ prefixes: n, question }));
   else if (values.quiet) io.stdout(String(n));

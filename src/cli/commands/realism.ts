@@ -38,6 +38,7 @@ Flags:
   --max-retries N             transport retries per request after a fault (default 5)
   --max-reasks N              re-asks of a discriminator answer that does not parse (default 2)
   --rate-limit-resends N      resends of a request answered 429, after the endpoint's pause (default 10)
+  --max-response-mb N         largest answer read, raw and decompressed (default 16)
   --json                      print realism.json instead of the table`;
 
 async function realismCommand(argv: string[], io: CliIo): Promise<number> {
@@ -58,6 +59,7 @@ async function realismCommand(argv: string[], io: CliIo): Promise<number> {
     'max-retries': { type: 'string' },
     'max-reasks': { type: 'string' },
     'rate-limit-resends': { type: 'string' },
+    'max-response-mb': { type: 'string' },
   });
   const discriminatorModel = typeof values['discriminator-model'] === 'string' ? values['discriminator-model'].trim() : '';
   if (!discriminatorModel) throw new ConfigError('realism needs --discriminator-model. See --help.');

@@ -38,6 +38,7 @@ const INPUT_HELP: Record<(typeof INPUT_NAMES)[number], string> = {
   'max-retries': 'transport retries of a request after a fault: connection error, timeout, 5xx (default 5)',
   'max-reasks': 'times a structured answer (grader, auditor, discriminator) that does not parse is asked again (default 2)',
   'rate-limit-resends': 'times a request answered 429 is sent again after the endpoint\'s pause (default 10; not taken from max-retries)',
+  'max-response-mb': 'largest model answer read, raw and decompressed, in MB (default 16; a larger one is a record error)',
   shard: 'replay only slice i of n of the sample, e.g. 2/4',
   'max-requests': 'refuse (exit 2) a run whose plan needs more requests',
   'on-missing-secrets': 'fail | skip (action only)',
