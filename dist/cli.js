@@ -1196,8 +1196,8 @@ var require_stringifyString = __commonJS({
             case "u":
               {
                 str3 += json2.slice(start, i);
-                const code2 = json2.substr(i + 2, 4);
-                switch (code2) {
+                const code3 = json2.substr(i + 2, 4);
+                switch (code3) {
                   case "0000":
                     str3 += "\\0";
                     break;
@@ -1223,8 +1223,8 @@ var require_stringifyString = __commonJS({
                     str3 += "\\P";
                     break;
                   default:
-                    if (code2.substr(0, 2) === "00")
-                      str3 += "\\x" + code2.substr(2);
+                    if (code3.substr(0, 2) === "00")
+                      str3 += "\\x" + code3.substr(2);
                     else
                       str3 += json2.substr(i, 6);
                 }
@@ -3723,22 +3723,22 @@ var require_errors = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code2, message) {
+      constructor(name, pos, code3, message) {
         super();
         this.name = name;
-        this.code = code2;
+        this.code = code3;
         this.message = message;
         this.pos = pos;
       }
     };
     var YAMLParseError = class extends YAMLError {
-      constructor(pos, code2, message) {
-        super("YAMLParseError", pos, code2, message);
+      constructor(pos, code3, message) {
+        super("YAMLParseError", pos, code3, message);
       }
     };
     var YAMLWarning = class extends YAMLError {
-      constructor(pos, code2, message) {
-        super("YAMLWarning", pos, code2, message);
+      constructor(pos, code3, message) {
+        super("YAMLWarning", pos, code3, message);
       }
     };
     var prettifyError2 = (src, lc) => (error62) => {
@@ -4647,7 +4647,7 @@ var require_resolve_flow_scalar = __commonJS({
       const { offset, type, source, end } = scalar;
       let _type;
       let value2;
-      const _onError = (rel, code2, msg) => onError(offset + rel, code2, msg);
+      const _onError = (rel, code3, msg) => onError(offset + rel, code3, msg);
       switch (type) {
         case "scalar":
           _type = Scalar.Scalar.PLAIN;
@@ -4845,9 +4845,9 @@ var require_resolve_flow_scalar = __commonJS({
     function parseCharCode(source, offset, length, onError) {
       const cc = source.substr(offset, length);
       const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
-      const code2 = ok ? parseInt(cc, 16) : NaN;
+      const code3 = ok ? parseInt(cc, 16) : NaN;
       try {
-        return String.fromCodePoint(code2);
+        return String.fromCodePoint(code3);
       } catch {
         const raw = source.substr(offset - 2, length + 2);
         onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
@@ -5169,12 +5169,12 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code2, message, warning) => {
+        this.onError = (source, code3, message, warning) => {
           const pos = getErrorPos(source);
           if (warning)
-            this.warnings.push(new errors.YAMLWarning(pos, code2, message));
+            this.warnings.push(new errors.YAMLWarning(pos, code3, message));
           else
-            this.errors.push(new errors.YAMLParseError(pos, code2, message));
+            this.errors.push(new errors.YAMLParseError(pos, code3, message));
         };
         this.directives = new directives.Directives({ version: options.version || "1.2" });
         this.options = options;
@@ -5336,12 +5336,12 @@ var require_cst_scalar = __commonJS({
     var stringifyString = require_stringifyString();
     function resolveAsScalar(token, strict = true, onError) {
       if (token) {
-        const _onError = (pos, code2, message) => {
+        const _onError = (pos, code3, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
           if (onError)
-            onError(offset, code2, message);
+            onError(offset, code3, message);
           else
-            throw new errors.YAMLParseError([offset, offset + 1], code2, message);
+            throw new errors.YAMLParseError([offset, offset + 1], code3, message);
         };
         switch (token.type) {
           case "scalar":
@@ -20167,10 +20167,10 @@ var require_errors2 = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message, code2, data) {
+      constructor(message, code3, data) {
         super(message);
         this.name = "HTTPParserError";
-        this.code = code2 ? `HPE_${code2}` : void 0;
+        this.code = code3 ? `HPE_${code3}` : void 0;
         this.data = data ? data.toString() : void 0;
       }
       static [Symbol.hasInstance](instance) {
@@ -20193,12 +20193,12 @@ var require_errors2 = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message, code2, { headers, data }) {
+      constructor(message, code3, { headers, data }) {
         super(message);
         this.name = "RequestRetryError";
         this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
-        this.statusCode = code2;
+        this.statusCode = code3;
         this.data = data;
         this.headers = headers;
       }
@@ -20209,12 +20209,12 @@ var require_errors2 = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message, code2, { headers, data }) {
+      constructor(message, code3, { headers, data }) {
         super(message);
         this.name = "ResponseError";
         this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
-        this.statusCode = code2;
+        this.statusCode = code3;
         this.data = data;
         this.headers = headers;
       }
@@ -20424,8 +20424,8 @@ var require_tree = __commonJS({
         if (index === void 0 || index >= key.length) {
           throw new TypeError("Unreachable");
         }
-        const code2 = this.code = key.charCodeAt(index);
-        if (code2 > 127) {
+        const code3 = this.code = key.charCodeAt(index);
+        if (code3 > 127) {
           throw new TypeError("key must be ascii string");
         }
         if (key.length !== ++index) {
@@ -20446,11 +20446,11 @@ var require_tree = __commonJS({
         let index = 0;
         let node2 = this;
         while (true) {
-          const code2 = key.charCodeAt(index);
-          if (code2 > 127) {
+          const code3 = key.charCodeAt(index);
+          if (code3 > 127) {
             throw new TypeError("key must be ascii string");
           }
-          if (node2.code === code2) {
+          if (node2.code === code3) {
             if (length === ++index) {
               node2.value = value2;
               break;
@@ -20460,7 +20460,7 @@ var require_tree = __commonJS({
               node2.middle = new _TstNode(key, value2, index);
               break;
             }
-          } else if (node2.code < code2) {
+          } else if (node2.code < code3) {
             if (node2.left !== null) {
               node2 = node2.left;
             } else {
@@ -20484,19 +20484,19 @@ var require_tree = __commonJS({
         let index = 0;
         let node2 = this;
         while (node2 !== null && index < keylength) {
-          let code2 = key[index];
-          if (code2 <= 90 && code2 >= 65) {
-            code2 |= 32;
+          let code3 = key[index];
+          if (code3 <= 90 && code3 >= 65) {
+            code3 |= 32;
           }
           while (node2 !== null) {
-            if (code2 === node2.code) {
+            if (code3 === node2.code) {
               if (keylength === ++index) {
                 return node2;
               }
               node2 = node2.middle;
               break;
             }
-            node2 = node2.code < code2 ? node2.left : node2.right;
+            node2 = node2.code < code3 ? node2.left : node2.right;
           }
         }
         return null;
@@ -21203,11 +21203,11 @@ var require_diagnostics = __commonJS({
         websocketDebuglog("connection opened %s%s", address, port ? `:${port}` : "");
       });
       diagnosticsChannel.channel("undici:websocket:close").subscribe((evt) => {
-        const { websocket, code: code2, reason } = evt;
+        const { websocket, code: code3, reason } = evt;
         websocketDebuglog(
           "closed connection to %s - %s %s",
           websocket.url,
-          code2,
+          code3,
           reason
         );
       });
@@ -23695,9 +23695,9 @@ var require_util2 = __commonJS({
     }
     function isValidEncodedURL(url2) {
       for (let i = 0; i < url2.length; ++i) {
-        const code2 = url2.charCodeAt(i);
-        if (code2 > 126 || // Non-US-ASCII + DEL
-        code2 < 32) {
+        const code3 = url2.charCodeAt(i);
+        if (code3 > 126 || // Non-US-ASCII + DEL
+        code3 < 32) {
           return false;
         }
       }
@@ -24288,8 +24288,8 @@ var require_util2 = __commonJS({
       }
       const rangeStart = collectASequenceOfCodePoints(
         (char) => {
-          const code2 = char.charCodeAt(0);
-          return code2 >= 48 && code2 <= 57;
+          const code3 = char.charCodeAt(0);
+          return code3 >= 48 && code3 <= 57;
         },
         data,
         position
@@ -24315,8 +24315,8 @@ var require_util2 = __commonJS({
       }
       const rangeEnd = collectASequenceOfCodePoints(
         (char) => {
-          const code2 = char.charCodeAt(0);
-          return code2 >= 48 && code2 <= 57;
+          const code3 = char.charCodeAt(0);
+          return code3 >= 48 && code3 <= 57;
         },
         data,
         position
@@ -26607,9 +26607,9 @@ var require_client_h2 = __commonJS({
       this[kSocket][kError] = err;
       this[kClient][kOnError](err);
     }
-    function onHttp2FrameError(type, code2, id) {
+    function onHttp2FrameError(type, code3, id) {
       if (id === 0) {
-        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`);
+        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code3}`);
         this[kSocket][kError] = err;
         this[kClient][kOnError](err);
       }
@@ -26619,8 +26619,8 @@ var require_client_h2 = __commonJS({
       this.destroy(err);
       util.destroy(this[kSocket], err);
     }
-    function onHTTP2GoAway(code2) {
-      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code2}`, util.getSocketInfo(this));
+    function onHTTP2GoAway(code3) {
+      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code3}`, util.getSocketInfo(this));
       const client = this[kClient];
       client[kSocket] = null;
       client[kHTTPContext] = null;
@@ -26825,8 +26825,8 @@ var require_client_h2 = __commonJS({
       stream.once("error", function(err) {
         abort(err);
       });
-      stream.once("frameError", (type, code2) => {
-        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`));
+      stream.once("frameError", (type, code3) => {
+        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code3}`));
       });
       return true;
       function writeBodyH2() {
@@ -28764,7 +28764,7 @@ var require_retry_handler = __commonJS({
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
       static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
-        const { statusCode, code: code2, headers } = err;
+        const { statusCode, code: code3, headers } = err;
         const { method, retryOptions } = opts;
         const {
           maxRetries,
@@ -28776,7 +28776,7 @@ var require_retry_handler = __commonJS({
           methods
         } = retryOptions;
         const { counter } = state;
-        if (code2 && code2 !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code2)) {
+        if (code3 && code3 !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code3)) {
           cb(err);
           return;
         }
@@ -31519,8 +31519,8 @@ var require_headers = __commonJS({
     var util = __require("node:util");
     var kHeadersMap = /* @__PURE__ */ Symbol("headers map");
     var kHeadersSortedMap = /* @__PURE__ */ Symbol("headers map sorted");
-    function isHTTPWhiteSpaceCharCode(code2) {
-      return code2 === 10 || code2 === 13 || code2 === 9 || code2 === 32;
+    function isHTTPWhiteSpaceCharCode(code3) {
+      return code3 === 10 || code3 === 13 || code3 === 9 || code3 === 32;
     }
     function headerValueNormalize(potentialValue) {
       let i = 0;
@@ -35675,8 +35675,8 @@ var require_util6 = __commonJS({
     "use strict";
     function isCTLExcludingHtab(value2) {
       for (let i = 0; i < value2.length; ++i) {
-        const code2 = value2.charCodeAt(i);
-        if (code2 >= 0 && code2 <= 8 || code2 >= 10 && code2 <= 31 || code2 === 127) {
+        const code3 = value2.charCodeAt(i);
+        if (code3 >= 0 && code3 <= 8 || code3 >= 10 && code3 <= 31 || code3 === 127) {
           return true;
         }
       }
@@ -35684,26 +35684,26 @@ var require_util6 = __commonJS({
     }
     function validateCookieName(name) {
       for (let i = 0; i < name.length; ++i) {
-        const code2 = name.charCodeAt(i);
-        if (code2 < 33 || // exclude CTLs (0-31), SP and HT
-        code2 > 126 || // exclude non-ascii and DEL
-        code2 === 34 || // "
-        code2 === 40 || // (
-        code2 === 41 || // )
-        code2 === 60 || // <
-        code2 === 62 || // >
-        code2 === 64 || // @
-        code2 === 44 || // ,
-        code2 === 59 || // ;
-        code2 === 58 || // :
-        code2 === 92 || // \
-        code2 === 47 || // /
-        code2 === 91 || // [
-        code2 === 93 || // ]
-        code2 === 63 || // ?
-        code2 === 61 || // =
-        code2 === 123 || // {
-        code2 === 125) {
+        const code3 = name.charCodeAt(i);
+        if (code3 < 33 || // exclude CTLs (0-31), SP and HT
+        code3 > 126 || // exclude non-ascii and DEL
+        code3 === 34 || // "
+        code3 === 40 || // (
+        code3 === 41 || // )
+        code3 === 60 || // <
+        code3 === 62 || // >
+        code3 === 64 || // @
+        code3 === 44 || // ,
+        code3 === 59 || // ;
+        code3 === 58 || // :
+        code3 === 92 || // \
+        code3 === 47 || // /
+        code3 === 91 || // [
+        code3 === 93 || // ]
+        code3 === 63 || // ?
+        code3 === 61 || // =
+        code3 === 123 || // {
+        code3 === 125) {
           throw new Error("Invalid cookie name");
         }
       }
@@ -35719,31 +35719,31 @@ var require_util6 = __commonJS({
         ++i;
       }
       while (i < len) {
-        const code2 = value2.charCodeAt(i++);
-        if (code2 < 33 || // exclude CTLs (0-31)
-        code2 > 126 || // non-ascii and DEL (127)
-        code2 === 34 || // "
-        code2 === 44 || // ,
-        code2 === 59 || // ;
-        code2 === 92) {
+        const code3 = value2.charCodeAt(i++);
+        if (code3 < 33 || // exclude CTLs (0-31)
+        code3 > 126 || // non-ascii and DEL (127)
+        code3 === 34 || // "
+        code3 === 44 || // ,
+        code3 === 59 || // ;
+        code3 === 92) {
           throw new Error("Invalid cookie value");
         }
       }
     }
     function validateCookiePath(path23) {
       for (let i = 0; i < path23.length; ++i) {
-        const code2 = path23.charCodeAt(i);
-        if (code2 < 32 || // exclude CTLs (0-31)
-        code2 > 126 || // exclude DEL and non-ascii
-        code2 === 59) {
+        const code3 = path23.charCodeAt(i);
+        if (code3 < 32 || // exclude CTLs (0-31)
+        code3 > 126 || // exclude DEL and non-ascii
+        code3 === 59) {
           throw new Error("Invalid cookie path");
         }
       }
     }
-    function isLetterOrDigit(code2) {
-      return code2 >= 48 && code2 <= 57 || // 0-9
-      code2 >= 65 && code2 <= 90 || // A-Z
-      code2 >= 97 && code2 <= 122;
+    function isLetterOrDigit(code3) {
+      return code3 >= 48 && code3 <= 57 || // 0-9
+      code3 >= 65 && code3 <= 90 || // A-Z
+      code3 >= 97 && code3 <= 122;
     }
     function validateCookieDomain(domain2) {
       if (domain2 === " ") {
@@ -35754,8 +35754,8 @@ var require_util6 = __commonJS({
       }
       let labelLength = 0;
       for (let i = 0; i < domain2.length; ++i) {
-        const code2 = domain2.charCodeAt(i);
-        if (code2 === 46) {
+        const code3 = domain2.charCodeAt(i);
+        if (code3 === 46) {
           if (labelLength === 0) {
             throw new Error("Invalid cookie domain");
           }
@@ -35765,10 +35765,10 @@ var require_util6 = __commonJS({
           labelLength = 0;
           continue;
         }
-        if (labelLength === 0 && !isLetterOrDigit(code2)) {
+        if (labelLength === 0 && !isLetterOrDigit(code3)) {
           throw new Error("Invalid cookie domain");
         }
-        if (!isLetterOrDigit(code2) && code2 !== 45) {
+        if (!isLetterOrDigit(code3) && code3 !== 45) {
           throw new Error("Invalid cookie domain");
         }
         if (++labelLength > 63) {
@@ -36542,37 +36542,37 @@ var require_util7 = __commonJS({
         return false;
       }
       for (let i = 0; i < protocol.length; ++i) {
-        const code2 = protocol.charCodeAt(i);
-        if (code2 < 33 || // CTL, contains SP (0x20) and HT (0x09)
-        code2 > 126 || code2 === 34 || // "
-        code2 === 40 || // (
-        code2 === 41 || // )
-        code2 === 44 || // ,
-        code2 === 47 || // /
-        code2 === 58 || // :
-        code2 === 59 || // ;
-        code2 === 60 || // <
-        code2 === 61 || // =
-        code2 === 62 || // >
-        code2 === 63 || // ?
-        code2 === 64 || // @
-        code2 === 91 || // [
-        code2 === 92 || // \
-        code2 === 93 || // ]
-        code2 === 123 || // {
-        code2 === 125) {
+        const code3 = protocol.charCodeAt(i);
+        if (code3 < 33 || // CTL, contains SP (0x20) and HT (0x09)
+        code3 > 126 || code3 === 34 || // "
+        code3 === 40 || // (
+        code3 === 41 || // )
+        code3 === 44 || // ,
+        code3 === 47 || // /
+        code3 === 58 || // :
+        code3 === 59 || // ;
+        code3 === 60 || // <
+        code3 === 61 || // =
+        code3 === 62 || // >
+        code3 === 63 || // ?
+        code3 === 64 || // @
+        code3 === 91 || // [
+        code3 === 92 || // \
+        code3 === 93 || // ]
+        code3 === 123 || // {
+        code3 === 125) {
           return false;
         }
       }
       return true;
     }
-    function isValidStatusCode(code2) {
-      if (code2 >= 1e3 && code2 < 1015) {
-        return code2 !== 1004 && // reserved
-        code2 !== 1005 && // "MUST NOT be set as a status code"
-        code2 !== 1006;
+    function isValidStatusCode(code3) {
+      if (code3 >= 1e3 && code3 < 1015) {
+        return code3 !== 1004 && // reserved
+        code3 !== 1005 && // "MUST NOT be set as a status code"
+        code3 !== 1006;
       }
-      return code2 >= 3e3 && code2 <= 4999;
+      return code3 >= 3e3 && code3 <= 4999;
     }
     function failWebsocketConnection(ws, reason) {
       const { [kController]: controller, [kResponse]: response } = ws;
@@ -36841,7 +36841,7 @@ var require_connection = __commonJS({
       });
       return controller;
     }
-    function closeWebSocketConnection(ws, code2, reason, reasonByteLength) {
+    function closeWebSocketConnection(ws, code3, reason, reasonByteLength) {
       if (isClosing(ws) || isClosed(ws)) {
       } else if (!isEstablished(ws)) {
         failWebsocketConnection(ws, "Connection was closed before it was established.");
@@ -36849,12 +36849,12 @@ var require_connection = __commonJS({
       } else if (ws[kSentClose] === sentCloseFrameState.NOT_SENT) {
         ws[kSentClose] = sentCloseFrameState.PROCESSING;
         const frame = new WebsocketFrameSend();
-        if (code2 !== void 0 && reason === void 0) {
+        if (code3 !== void 0 && reason === void 0) {
           frame.frameData = Buffer.allocUnsafe(2);
-          frame.frameData.writeUInt16BE(code2, 0);
-        } else if (code2 !== void 0 && reason !== void 0) {
+          frame.frameData.writeUInt16BE(code3, 0);
+        } else if (code3 !== void 0 && reason !== void 0) {
           frame.frameData = Buffer.allocUnsafe(2 + reasonByteLength);
-          frame.frameData.writeUInt16BE(code2, 0);
+          frame.frameData.writeUInt16BE(code3, 0);
           frame.frameData.write(reason, 2, "utf-8");
         } else {
           frame.frameData = emptyBuffer;
@@ -36879,25 +36879,25 @@ var require_connection = __commonJS({
       response.socket.off("close", onSocketClose);
       response.socket.off("error", onSocketError);
       const wasClean = ws[kSentClose] === sentCloseFrameState.SENT && ws[kReceivedClose];
-      let code2 = 1005;
+      let code3 = 1005;
       let reason = "";
       const result = ws[kByteParser].closingInfo;
       if (result && !result.error) {
-        code2 = result.code ?? 1005;
+        code3 = result.code ?? 1005;
         reason = result.reason;
       } else if (!ws[kReceivedClose]) {
-        code2 = 1006;
+        code3 = 1006;
       }
       ws[kReadyState] = states.CLOSED;
       fireEvent("close", ws, (type, init) => new CloseEvent(type, init), {
         wasClean,
-        code: code2,
+        code: code3,
         reason
       });
       if (channels.close.hasSubscribers) {
         channels.close.publish({
           websocket: ws,
-          code: code2,
+          code: code3,
           reason
         });
       }
@@ -37022,8 +37022,8 @@ var require_receiver = __commonJS({
     var { closeWebSocketConnection } = require_connection();
     var { PerMessageDeflate } = require_permessage_deflate();
     var { MessageSizeExceededError } = require_errors2();
-    function failWebsocketConnectionWithCode(ws, code2, reason) {
-      closeWebSocketConnection(ws, code2, reason, Buffer.byteLength(reason));
+    function failWebsocketConnectionWithCode(ws, code3, reason) {
+      closeWebSocketConnection(ws, code3, reason, Buffer.byteLength(reason));
       failWebsocketConnection(ws, reason);
     }
     var ByteParser = class extends Writable {
@@ -37210,8 +37210,8 @@ var require_receiver = __commonJS({
                   this.#info.fin,
                   (error62, data) => {
                     if (error62) {
-                      const code2 = error62 instanceof MessageSizeExceededError ? 1009 : 1007;
-                      failWebsocketConnectionWithCode(this.ws, code2, error62.message);
+                      const code3 = error62 instanceof MessageSizeExceededError ? 1009 : 1007;
+                      failWebsocketConnectionWithCode(this.ws, code3, error62.message);
                       return;
                     }
                     if (!this.writeFragments(data)) {
@@ -37297,11 +37297,11 @@ var require_receiver = __commonJS({
       }
       parseCloseBody(data) {
         assert2(data.length !== 1);
-        let code2;
+        let code3;
         if (data.length >= 2) {
-          code2 = data.readUInt16BE(0);
+          code3 = data.readUInt16BE(0);
         }
-        if (code2 !== void 0 && !isValidStatusCode(code2)) {
+        if (code3 !== void 0 && !isValidStatusCode(code3)) {
           return { code: 1002, reason: "Invalid status code", error: true };
         }
         let reason = data.subarray(2);
@@ -37313,7 +37313,7 @@ var require_receiver = __commonJS({
         } catch {
           return { code: 1007, reason: "Invalid UTF-8", error: true };
         }
-        return { code: code2, reason, error: false };
+        return { code: code3, reason, error: false };
       }
       /**
        * Parses control frames.
@@ -37328,8 +37328,8 @@ var require_receiver = __commonJS({
           }
           this.#info.closeInfo = this.parseCloseBody(body);
           if (this.#info.closeInfo.error) {
-            const { code: code2, reason } = this.#info.closeInfo;
-            closeWebSocketConnection(this.ws, code2, reason, reason.length);
+            const { code: code3, reason } = this.#info.closeInfo;
+            closeWebSocketConnection(this.ws, code3, reason, reason.length);
             failWebsocketConnection(this.ws, reason);
             return false;
           }
@@ -37567,17 +37567,17 @@ var require_websocket = __commonJS({
        * @param {number|undefined} code
        * @param {string|undefined} reason
        */
-      close(code2 = void 0, reason = void 0) {
+      close(code3 = void 0, reason = void 0) {
         webidl.brandCheck(this, _WebSocket);
         const prefix = "WebSocket.close";
-        if (code2 !== void 0) {
-          code2 = webidl.converters["unsigned short"](code2, prefix, "code", { clamp: true });
+        if (code3 !== void 0) {
+          code3 = webidl.converters["unsigned short"](code3, prefix, "code", { clamp: true });
         }
         if (reason !== void 0) {
           reason = webidl.converters.USVString(reason, prefix, "reason");
         }
-        if (code2 !== void 0) {
-          if (code2 !== 1e3 && (code2 < 3e3 || code2 > 4999)) {
+        if (code3 !== void 0) {
+          if (code3 !== 1e3 && (code3 < 3e3 || code3 > 4999)) {
             throw new DOMException("invalid code", "InvalidAccessError");
           }
         }
@@ -37591,7 +37591,7 @@ var require_websocket = __commonJS({
             );
           }
         }
-        closeWebSocketConnection(this, code2, reason, reasonByteLength);
+        closeWebSocketConnection(this, code3, reason, reasonByteLength);
       }
       /**
        * @see https://websockets.spec.whatwg.org/#dom-websocket-send
@@ -37837,15 +37837,15 @@ var require_websocket = __commonJS({
     }
     function onParserError(err) {
       let message;
-      let code2;
+      let code3;
       if (err instanceof CloseEvent) {
         message = err.reason;
-        code2 = err.code;
+        code3 = err.code;
       } else {
         message = err.message;
       }
       fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
-      closeWebSocketConnection(this, code2);
+      closeWebSocketConnection(this, code3);
     }
     module.exports = {
       WebSocket
@@ -39966,8 +39966,8 @@ function parse5(header, options) {
   let whitespace = -1;
   let stop = options?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
-    const code2 = header.charCodeAt(index);
-    const flags = CHAR_MAP[code2];
+    const code3 = header.charCodeAt(index);
+    const flags = CHAR_MAP[code3];
     if ((flags & stopFlags) !== 0) {
       stop |= flags & COMMA_FLAG;
       break;
@@ -39978,7 +39978,7 @@ function parse5(header, options) {
     } else {
       whitespace = -1;
     }
-    typeFlags |= code2 & NON_ASCII | flags;
+    typeFlags |= code3 & NON_ASCII | flags;
     index++;
   }
   const valueEnd = whitespace === -1 ? index : whitespace;
@@ -40000,14 +40000,14 @@ function parseParameters(header, type, index, len, stopFlags) {
     let keyFlags = 0;
     let keyWhitespace = -1;
     while (index < len) {
-      const code2 = header.charCodeAt(index);
-      const flags = CHAR_MAP[code2];
+      const code3 = header.charCodeAt(index);
+      const flags = CHAR_MAP[code3];
       if ((flags & stopFlags) !== 0) {
         if ((flags & COMMA_FLAG) !== 0)
           break parameter;
         continue parameter;
       }
-      if (code2 === EQ) {
+      if (code3 === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value2 = header.slice(keyStart, keyEnd);
         const key = (keyFlags & CASE_FLAGS) === 0 ? value2 : value2.toLowerCase();
@@ -40019,16 +40019,16 @@ function parseParameters(header, type, index, len, stopFlags) {
           const quotedStart = ++index;
           let escaped = false;
           while (index < len) {
-            const code3 = header.charCodeAt(index);
-            if (code3 === DQUOTE) {
+            const code4 = header.charCodeAt(index);
+            if (code4 === DQUOTE) {
               if (parameters[key] === void 0) {
                 parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
               while (index < len) {
-                const code4 = header.charCodeAt(index);
-                const flags2 = CHAR_MAP[code4];
+                const code5 = header.charCodeAt(index);
+                const flags2 = CHAR_MAP[code5];
                 if ((flags2 & stopFlags) !== 0) {
                   stop2 = flags2 & COMMA_FLAG;
                   break;
@@ -40039,7 +40039,7 @@ function parseParameters(header, type, index, len, stopFlags) {
                 break parameter;
               continue parameter;
             }
-            if (code3 === BSLASH && index + 1 < len) {
+            if (code4 === BSLASH && index + 1 < len) {
               escaped = true;
               index += 2;
               continue;
@@ -40052,8 +40052,8 @@ function parseParameters(header, type, index, len, stopFlags) {
         let stop = 0;
         let valueWhitespace = -1;
         while (index < len) {
-          const code3 = header.charCodeAt(index);
-          const flags2 = CHAR_MAP[code3];
+          const code4 = header.charCodeAt(index);
+          const flags2 = CHAR_MAP[code4];
           if ((flags2 & stopFlags) !== 0) {
             stop = flags2 & COMMA_FLAG;
             break;
@@ -40080,7 +40080,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       } else {
         keyWhitespace = -1;
       }
-      keyFlags |= code2 & NON_ASCII | flags;
+      keyFlags |= code3 & NON_ASCII | flags;
       index++;
     }
   }
@@ -40118,20 +40118,20 @@ var init_dist = __esm({
     CHAR_MAP[SP] |= OWS;
     CHAR_MAP[SEMI] |= SEMI_FLAG;
     CHAR_MAP[COMMA] |= COMMA_FLAG;
-    for (let code2 = 128; code2 <= 255; code2++) {
-      CHAR_MAP[code2] |= LOWER_CASE;
+    for (let code3 = 128; code3 <= 255; code3++) {
+      CHAR_MAP[code3] |= LOWER_CASE;
     }
     for (const char of "!#$%&'*+-.^_`|~") {
       CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
     }
-    for (let code2 = 48; code2 <= 57; code2++) {
-      CHAR_MAP[code2] |= TOKEN_FLAG;
+    for (let code3 = 48; code3 <= 57; code3++) {
+      CHAR_MAP[code3] |= TOKEN_FLAG;
     }
-    for (let code2 = 65; code2 <= 90; code2++) {
-      CHAR_MAP[code2] |= LOWER_CASE | TOKEN_FLAG;
+    for (let code3 = 65; code3 <= 90; code3++) {
+      CHAR_MAP[code3] |= LOWER_CASE | TOKEN_FLAG;
     }
-    for (let code2 = 97; code2 <= 122; code2++) {
-      CHAR_MAP[code2] |= TOKEN_FLAG;
+    for (let code3 = 97; code3 <= 122; code3++) {
+      CHAR_MAP[code3] |= TOKEN_FLAG;
     }
     NullObject = /* @__PURE__ */ (() => {
       const C = function() {
@@ -43820,8 +43820,8 @@ function parse(argv, options, maxPositionals = 0) {
       strict: true
     });
   } catch (error62) {
-    const { code: code2, message } = error62;
-    if (code2 === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const { code: code3, message } = error62;
+    if (code3 === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const flag = /'(-[^']*)'/.exec(message)?.[1] ?? message;
       const known = Object.keys(allOptions).map((name) => `--${name}`);
       const near = known.filter((k) => editDistance(k, flag.split("=")[0]) <= 2);
@@ -43892,8 +43892,8 @@ async function makeDirectory(dir, input2) {
     if (made === "timeout") throw new ConfigError(`${input2}: creating the directory ${dir} got no answer from the file system in ${MAKE_DIRECTORY_MS / 1e3} s; give the path of a directory on a normal file system.`);
   } catch (error62) {
     if (error62 instanceof ConfigError) throw error62;
-    const code2 = error62.code;
-    const why = code2 === "EEXIST" || code2 === "ENOTDIR" ? "a file is in the way" : code2 ?? error62.message;
+    const code3 = error62.code;
+    const why = code3 === "EEXIST" || code3 === "ENOTDIR" ? "a file is in the way" : code3 ?? error62.message;
     throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
   } finally {
     clearTimeout(timer);
@@ -47224,12 +47224,12 @@ function isIso7064Mod97(iban3) {
   let remainder = 0;
   const len = iban3.length;
   for (let i = 4; i < len; i++) {
-    const code2 = iban3.charCodeAt(i);
-    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
+    const code3 = iban3.charCodeAt(i);
+    remainder = (code3 >= 65 ? remainder * 100 + (code3 - 55) : remainder * 10 + (code3 - 48)) % 97;
   }
   for (let i = 0; i < 4; i++) {
-    const code2 = iban3.charCodeAt(i);
-    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
+    const code3 = iban3.charCodeAt(i);
+    remainder = (code3 >= 65 ? remainder * 100 + (code3 - 55) : remainder * 10 + (code3 - 48)) % 97;
   }
   return remainder === 1;
 }
@@ -57175,12 +57175,12 @@ function compileFn(schema, options) {
   doc.write(outputAccessor === null ? `return true;` : `return ${outputAccessor};`);
   const constantNames = ["INVALID", ...ctx.constants.keys()];
   const constantValues = [INVALID, ...ctx.constants.values()];
-  const code2 = doc.content.join("\n");
+  const code3 = doc.content.join("\n");
   const fullCode = options?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
-${code2}` : code2 : "";
+${code3}` : code3 : "";
   const F = Function;
   const factoryCode = `return (input) => {
-${code2}
+${code3}
 }`;
   let fn;
   try {
@@ -76483,8 +76483,8 @@ function normalisedError(text) {
   if (typeof body.error === "object" && body.error !== null && typeof body.error.message === "string") return void 0;
   if (typeof body.error === "string") return { message: body.error.slice(0, MAX_MESSAGE_CHARS) };
   if (typeof body.message === "string") {
-    const { message, type, code: code2, param } = body;
-    return { message, type, code: code2, param };
+    const { message, type, code: code3, param } = body;
+    return { message, type, code: code3, param };
   }
   if (body.detail !== void 0) return { message: (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)).slice(0, MAX_MESSAGE_CHARS) };
   return { message: text.slice(0, MAX_MESSAGE_CHARS) };
@@ -76695,8 +76695,8 @@ function scrubAnswer(completion, secrets) {
 var UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
 function tlsCertificateProblem(error62) {
   for (let e = error62, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code2 = e.code;
-    if (typeof code2 === "string" && UNTRUSTED_CERTIFICATE.test(code2)) return `${code2}: ${e.message}`;
+    const code3 = e.code;
+    if (typeof code3 === "string" && UNTRUSTED_CERTIFICATE.test(code3)) return `${code3}: ${e.message}`;
   }
   return void 0;
 }
@@ -77152,7 +77152,7 @@ async function hashFile(file2, options = {}) {
   const handle = await open3(file2, "r");
   try {
     const { size } = await handle.stat();
-    const plain = createHash5("sha256");
+    const plain2 = createHash5("sha256");
     const blob1 = withBlobs ? createHash5("sha1").update(`blob ${size}\0`) : void 0;
     const blob256 = withBlobs ? createHash5("sha256").update(`blob ${size}\0`) : void 0;
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES2);
@@ -77162,12 +77162,12 @@ async function hashFile(file2, options = {}) {
       if (bytesRead === 0) break;
       const chunk = buffer.subarray(0, bytesRead);
       read += bytesRead;
-      plain.update(chunk);
+      plain2.update(chunk);
       blob1?.update(chunk);
       blob256?.update(chunk);
     }
     const torn = read !== size ? "-changed-while-reading" : "";
-    const sha256 = plain.digest("hex");
+    const sha256 = plain2.digest("hex");
     if (!blob1 || !blob256) return { sha256, size: read };
     return { sha256, blob: { sha1: blob1.digest("hex") + torn, sha256: blob256.digest("hex") + torn }, size: read };
   } finally {
@@ -80452,12 +80452,23 @@ function mergeShards(shards, createdAt) {
   return { report, results };
 }
 
-// src/report/discovery.ts
-var MAX_DISCOVERY_CHARS = 16e3;
-var SEVERITY_ICON = { low: "🟡", medium: "🟠", high: "🔴" };
-var fmt = (x) => !Number.isFinite(x) ? "n/a" : x === 0 ? "0" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-function escapeCell(text) {
-  return text.replace(/[|<>\n`]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " ", "`": "'" })[c]);
+// src/report/untrusted.ts
+var ZERO_WIDTH_SPACE = "​";
+function defuse(text) {
+  return text.replace(/[<>]/g, (c) => c === "<" ? "&lt;" : "&gt;").replace(/@(?=[A-Za-z0-9])/g, `@${ZERO_WIDTH_SPACE}`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}${ZERO_WIDTH_SPACE}.`);
+}
+function prose(text) {
+  return defuse(text.replace(/[[\]]/g, (c) => `\\${c}`));
+}
+function plain(text) {
+  return defuse(text.replace(/\s*\n\s*/g, " ").replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`));
+}
+function code(text) {
+  const oneLine = text.replace(/\s*\n\s*/g, " ");
+  const longest = Math.max(0, ...[...oneLine.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = oneLine.startsWith("`") || oneLine.endsWith("`") ? " " : "";
+  return `${fence}${pad}${oneLine.replace(/\|/g, "\\|")}${pad}${fence}`;
 }
 function fenced(text) {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
@@ -80466,18 +80477,23 @@ function fenced(text) {
 ${text}
 ${fence}`;
 }
+
+// src/report/discovery.ts
+var MAX_DISCOVERY_CHARS = 16e3;
+var SEVERITY_ICON = { low: "🟡", medium: "🟠", high: "🔴" };
+var fmt = (x) => !Number.isFinite(x) ? "n/a" : x === 0 ? "0" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 function themeRow(t) {
-  return `| ${SEVERITY_ICON[t.severity]} ${escapeCell(t.theme)} | ${t.severity} | ${t.count} | **${fmt(t.rate_per_100k)}** | ${fmt(t.ci_low_per_100k)} – ${fmt(t.ci_high_per_100k)} | ${t.gating ? "❌ fails gate" : "informs"} |`;
+  return `| ${SEVERITY_ICON[t.severity]} ${plain(t.theme)} | ${t.severity} | ${t.count} | **${fmt(t.rate_per_100k)}** | ${fmt(t.ci_low_per_100k)} – ${fmt(t.ci_high_per_100k)} | ${t.gating ? "❌ fails gate" : "informs"} |`;
 }
 function themeExamples(t) {
   if (t.examples.length === 0) return "";
-  const items = t.examples.map((e, i) => `**${i + 1}. \`${escapeCell(e.id)}\`** — ${escapeCell(e.label)}: ${escapeCell(e.evidence)}
+  const items = t.examples.map((e, i) => `**${i + 1}. ${code(e.id)}** — ${plain(e.label)}: ${plain(e.evidence)}
 
 Prompt (last user turn):
 ${fenced(e.prompt)}
 Reply:
 ${fenced(e.reply)}`).join("\n\n");
-  return `<details><summary>${escapeCell(t.theme)}: ${escapeCell(t.description)} (${t.examples.length} of ${t.count}, redacted)</summary>
+  return `<details><summary>${plain(t.theme)}: ${plain(t.description)} (${t.examples.length} of ${t.count}, redacted)</summary>
 
 ${items}
 
@@ -80485,14 +80501,14 @@ ${items}
 }
 function awarenessSection(a) {
   const line = `**Evaluation awareness** (\`${a.category_id}\`): ${fmt(a.rate_per_100k)} per 100k (${a.flagged} of ${a.graded}; ${Math.round(a.ci.confidence * 100)}% interval ${fmt(a.ci.low_per_100k)} – ${fmt(a.ci.high_per_100k)}), warning above ${fmt(a.warn_above_per_100k)}.`;
-  return a.warning ? `> ⚠️ **The corpus may not look like deployment.** ${escapeCell(a.warning)}
+  return a.warning ? `> ⚠️ **The corpus may not look like deployment.** ${plain(a.warning)}
 
 ${line}` : line;
 }
 function auditSection(a) {
   const head = [
     "### Behaviours outside the taxonomy",
-    `Auditor \`${escapeCell(a.model)}\` read ${a.audited} graded completions${a.sample !== null ? ` (the ${a.sample} lowest-ranked)` : ""}${a.errors > 0 ? `, ${a.errors} audit errors` : ""}: ${a.findings} findings outside the registered categories${a.in_taxonomy_dropped > 0 ? ` (${a.in_taxonomy_dropped} more named a registered category and are counted there, not here)` : ""}. ` + (a.gated ? `Themes of severity ${a.fail_on} or above fail the gate.` : "Informational: `audit.fail_on` is not set, so themes do not fail the gate.") + (a.summary_errors > 0 ? ` ${a.summary_errors} theme-summary call(s) failed; those findings are grouped by label.` : "") + (a.findings_over_cap > 0 ? ` ${a.findings_over_cap} findings past the memory cap were not kept; counts are lower bounds.` : "") + (a.merged_shards ? ` Merged from ${a.merged_shards} shards: each shard grouped its own findings; themes are joined here by name.` : "")
+    `Auditor ${code(a.model)} read ${a.audited} graded completions${a.sample !== null ? ` (the ${a.sample} lowest-ranked)` : ""}${a.errors > 0 ? `, ${a.errors} audit errors` : ""}: ${a.findings} findings outside the registered categories${a.in_taxonomy_dropped > 0 ? ` (${a.in_taxonomy_dropped} more named a registered category and are counted there, not here)` : ""}. ` + (a.gated ? `Themes of severity ${a.fail_on} or above fail the gate.` : "Informational: `audit.fail_on` is not set, so themes do not fail the gate.") + (a.summary_errors > 0 ? ` ${a.summary_errors} theme-summary call(s) failed; those findings are grouped by label.` : "") + (a.findings_over_cap > 0 ? ` ${a.findings_over_cap} findings past the memory cap were not kept; counts are lower bounds.` : "") + (a.merged_shards ? ` Merged from ${a.merged_shards} shards: each shard grouped its own findings; themes are joined here by name.` : "")
   ];
   if (a.themes.length === 0) return [...head, "No behaviour outside the taxonomy was reported."].join("\n\n");
   const table = [
@@ -80674,16 +80690,6 @@ var fmt2 = (x) => {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 };
 var short = (sha) => sha ? sha.slice(0, 12) : "none";
-function fenced2(text) {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence}text
-${text}
-${fence}`;
-}
-function escapeCell2(text) {
-  return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
-}
 function verdictSubject(report) {
   return report.sample.shard ? `shard ${report.sample.shard}` : "gate";
 }
@@ -80709,12 +80715,12 @@ function categoryRow(c) {
 function examplesSection(c) {
   if (c.examples.length === 0) return "";
   const items = c.examples.map(
-    (e, i) => `**${i + 1}. \`${escapeCell2(e.id)}\`** — grader: ${escapeCell2(e.evidence)}
+    (e, i) => `**${i + 1}. ${code(e.id)}** — grader: ${plain(e.evidence)}
 
 Prompt (last user turn):
-${fenced2(e.prompt)}
+${fenced(e.prompt)}
 Reply:
-${fenced2(e.reply)}`
+${fenced(e.reply)}`
   ).join("\n\n");
   return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>
 
@@ -80728,12 +80734,12 @@ function renderMarkdown(report, options = {}) {
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
   const unverified = lockSkipped ? " (UNVERIFIED: lock skipped)" : "";
   const what = verdictSubject(report);
-  const headline = report.passed ? `## ✅ deploysim: ${what} passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: ${what} failed — ${escapeCell2(report.name)}${demo}${unverified}`;
+  const headline = report.passed ? `## ✅ deploysim: ${what} passed — ${plain(report.name)}${demo}${unverified}` : `## ❌ deploysim: ${what} failed — ${plain(report.name)}${demo}${unverified}`;
   const parts = [commentMarker(report.registration.path), headline];
   if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
   if (lockSkipped) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
-  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r.replace(/\n(?=\S)/g, "\n\n  ")}`).join("\n"));
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${prose(r).replace(/\n(?=\S)/g, "\n\n  ")}`).join("\n"));
   const ran = report.sample.replayed > 0;
   if (ran) {
     parts.push(
@@ -80744,18 +80750,18 @@ function renderMarkdown(report, options = {}) {
       ].join("\n")
     );
     const failing = report.categories.filter((c) => c.verdict !== "pass" || aboveButNotSignificant(c));
-    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join("\n"));
+    if (failing.length > 0) parts.push(failing.map((c) => `- ${code(c.id)}: ${prose(c.explanation)}`).join("\n"));
     const chart = observedVsPredictedChart(report.categories);
     if (chart) parts.push(chart);
     parts.push(
-      `Rule \`${report.decision.rule}\` at ${pct5} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell2(report.candidate.model)}\`, grader \`${escapeCell2(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
+      `Rule \`${report.decision.rule}\` at ${pct5} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate ${code(report.candidate.model)}, grader ${code(report.grader.model)} (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
     );
     const outcomes = outcomeSentence(report);
-    if (outcomes) parts.push(escapeCell2(outcomes));
+    if (outcomes) parts.push(plain(outcomes));
     const causes2 = report.sample.error_causes;
     if (causes2) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):
-${fenced2(causes2.map(errorCauseLine).join("\n"))}`);
-    parts.push(...toolReplaySentences(report).map(escapeCell2));
+${fenced(causes2.map(errorCauseLine).join("\n"))}`);
+    parts.push(...toolReplaySentences(report).map((s) => prose(s).replace(/\s*\n\s*/g, " ")));
     parts.push(figureGlossary(report));
   }
   parts.push(...discoverySections(report));
@@ -80765,7 +80771,7 @@ ${fenced2(causes2.map(errorCauseLine).join("\n"))}`);
       "",
       "| File | sha256 |",
       "|---|---|",
-      ...report.registration.files.map((f) => `| \`${escapeCell2(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
+      ...report.registration.files.map((f) => `| ${code(f.path)} | ${code(f.sha256.slice(0, 16))} |`),
       "",
       "</details>"
     ].join("\n")
@@ -81263,11 +81269,11 @@ import path16 from "node:path";
 // src/lock/git.ts
 import { execFile } from "node:child_process";
 var GitCommandError = class extends GateError {
-  constructor(args, code2, stderr) {
+  constructor(args, code3, stderr) {
     const why = stderr.trim() || "no error output";
-    super(`git ${args.join(" ")} failed (${typeof code2 === "number" ? `exit ${code2}` : code2}): ${why}`);
+    super(`git ${args.join(" ")} failed (${typeof code3 === "number" ? `exit ${code3}` : code3}): ${why}`);
     this.args = args;
-    this.code = code2;
+    this.code = code3;
     this.stderr = stderr;
   }
   args;
@@ -81296,8 +81302,8 @@ function createGit(cwd) {
               resolve({ stdout, stderr, code: 0 });
               return;
             }
-            const code2 = error62.code;
-            if (code2 === "ENOENT") {
+            const code3 = error62.code;
+            if (code3 === "ENOENT") {
               reject(
                 new ConfigError(
                   `could not run git in ${cwd}: git is not installed or not on PATH, or the directory does not exist (deploysim needs git to verify the lock)`
@@ -81305,12 +81311,12 @@ function createGit(cwd) {
               );
               return;
             }
-            if (typeof code2 === "number") {
-              if (opts.allowFailure) resolve({ stdout, stderr, code: code2 });
-              else reject(new GitCommandError(argv, code2, stderr));
+            if (typeof code3 === "number") {
+              if (opts.allowFailure) resolve({ stdout, stderr, code: code3 });
+              else reject(new GitCommandError(argv, code3, stderr));
               return;
             }
-            reject(new GitCommandError(argv, String(code2 ?? error62.signal ?? "error"), stderr || error62.message));
+            reject(new GitCommandError(argv, String(code3 ?? error62.signal ?? "error"), stderr || error62.message));
           }
         );
         child.stdin?.on("error", () => {
@@ -81452,8 +81458,8 @@ async function inspectWorkTree(root, rel) {
     try {
       stats = await lstat(abs);
     } catch (error62) {
-      const code2 = error62.code;
-      if (code2 === "ENOENT" || code2 === "ENOTDIR") return { kind: "missing" };
+      const code3 = error62.code;
+      if (code3 === "ENOENT" || code3 === "ENOTDIR") return { kind: "missing" };
       throw new ConfigError(`${rel}: cannot be read (${error62.message})`);
     }
     if (stats.isSymbolicLink()) {
@@ -81739,8 +81745,8 @@ async function loadCalibration(registration) {
   try {
     json2 = JSON.parse(await readFile7(file2, "utf8"));
   } catch (error62) {
-    const code2 = error62.code;
-    throw new ConfigError(`${shown}: ${code2 ? `cannot read the file (${code2})` : "is not valid JSON"}. ${rerun}`);
+    const code3 = error62.code;
+    throw new ConfigError(`${shown}: ${code3 ? `cannot read the file (${code3})` : "is not valid JSON"}. ${rerun}`);
   }
   const parsed = calibrationFileSchema.safeParse(json2);
   if (!parsed.success) {
@@ -82891,9 +82897,9 @@ async function scrubCommand(argv, io) {
       output: outputPath
     });
   } catch (error62) {
-    const code2 = error62.code;
-    if (typeof code2 === "string" && !(error62 instanceof ConfigError)) {
-      throw new ConfigError(`scrub ${input2} → ${output2} failed: ${code2.startsWith("Z_") ? "the gzip input is corrupt" : code2} (${error62.message}).`);
+    const code3 = error62.code;
+    if (typeof code3 === "string" && !(error62 instanceof ConfigError)) {
+      throw new ConfigError(`scrub ${input2} → ${output2} failed: ${code3.startsWith("Z_") ? "the gzip input is corrupt" : code3} (${error62.message}).`);
     }
     throw error62;
   }
@@ -83104,23 +83110,23 @@ ${COMMON_FLAGS}`);
   const json2 = rest.includes("--json");
   const started = Date.now();
   if (verbose) io.stderr(`deploysim ${name}: ${shownArgv(rest, credentials)} (cwd ${io.cwd})`);
-  const done = (code2) => {
-    if (verbose) io.stderr(`deploysim ${name}: exit ${code2} after ${((Date.now() - started) / 1e3).toFixed(1)}s`);
-    return code2;
+  const done = (code3) => {
+    if (verbose) io.stderr(`deploysim ${name}: exit ${code3} after ${((Date.now() - started) / 1e3).toFixed(1)}s`);
+    return code3;
   };
   try {
     return done(await command.run(rest, io));
   } catch (error62) {
-    const code2 = exitCodeOf(error62);
+    const code3 = exitCodeOf(error62);
     const text = scrubCredentials(error62 instanceof Error ? error62.message : String(error62), credentials);
     const message = isInternalError(error62) ? `internal error (a bug in deploysim; exit 3, not a verdict): ${text}${verbose ? "" : " (run with --verbose for the stack, and report it)"}` : text;
     const sentOnly = error62 instanceof PreflightError ? error62.sentOnly : void 0;
-    io.stderr(code2 === 2 ? `deploysim: ${message}
+    io.stderr(code3 === 2 ? `deploysim: ${message}
 (${sentOnly ?? "nothing was sent to any model"})` : `deploysim: ${message}`);
     if (verbose) for (const cause of causes(error62)) io.stderr(`  caused by: ${scrubCredentials(cause, credentials)}`);
     if (verbose && isInternalError(error62) && error62 instanceof Error && error62.stack) io.stderr(scrubCredentials(error62.stack, credentials));
-    if (json2) io.stdout(JSON.stringify({ error: message, exit_code: code2, nothing_sent: code2 === 2 && !sentOnly || error62 instanceof RunCancelledError && error62.nothingSent }));
-    return done(code2);
+    if (json2) io.stdout(JSON.stringify({ error: message, exit_code: code3, nothing_sent: code3 === 2 && !sentOnly || error62 instanceof RunCancelledError && error62.nothingSent }));
+    return done(code3);
   }
 }
 
@@ -83148,7 +83154,7 @@ function cancelOnSignals() {
 // src/cli.ts
 installLastResort((message) => process.stderr.write(`${message}
 `), process.argv.slice(2), process.env);
-var code = await runCli(process.argv.slice(2), {
+var code2 = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}
 `),
   stderr: (text) => process.stderr.write(`${text}
@@ -83157,4 +83163,4 @@ var code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   cancelOnSignals
 });
-process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+process.stdout.write("", () => process.stderr.write("", () => process.exit(code2)));

@@ -594,10 +594,10 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message, code, data) {
+      constructor(message, code2, data) {
         super(message);
         this.name = "HTTPParserError";
-        this.code = code ? `HPE_${code}` : void 0;
+        this.code = code2 ? `HPE_${code2}` : void 0;
         this.data = data ? data.toString() : void 0;
       }
       static [Symbol.hasInstance](instance) {
@@ -620,12 +620,12 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message, code, { headers, data }) {
+      constructor(message, code2, { headers, data }) {
         super(message);
         this.name = "RequestRetryError";
         this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
-        this.statusCode = code;
+        this.statusCode = code2;
         this.data = data;
         this.headers = headers;
       }
@@ -636,12 +636,12 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message, code, { headers, data }) {
+      constructor(message, code2, { headers, data }) {
         super(message);
         this.name = "ResponseError";
         this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
-        this.statusCode = code;
+        this.statusCode = code2;
         this.data = data;
         this.headers = headers;
       }
@@ -851,8 +851,8 @@ var require_tree = __commonJS({
         if (index === void 0 || index >= key.length) {
           throw new TypeError("Unreachable");
         }
-        const code = this.code = key.charCodeAt(index);
-        if (code > 127) {
+        const code2 = this.code = key.charCodeAt(index);
+        if (code2 > 127) {
           throw new TypeError("key must be ascii string");
         }
         if (key.length !== ++index) {
@@ -873,11 +873,11 @@ var require_tree = __commonJS({
         let index = 0;
         let node2 = this;
         while (true) {
-          const code = key.charCodeAt(index);
-          if (code > 127) {
+          const code2 = key.charCodeAt(index);
+          if (code2 > 127) {
             throw new TypeError("key must be ascii string");
           }
-          if (node2.code === code) {
+          if (node2.code === code2) {
             if (length === ++index) {
               node2.value = value2;
               break;
@@ -887,7 +887,7 @@ var require_tree = __commonJS({
               node2.middle = new _TstNode(key, value2, index);
               break;
             }
-          } else if (node2.code < code) {
+          } else if (node2.code < code2) {
             if (node2.left !== null) {
               node2 = node2.left;
             } else {
@@ -911,19 +911,19 @@ var require_tree = __commonJS({
         let index = 0;
         let node2 = this;
         while (node2 !== null && index < keylength) {
-          let code = key[index];
-          if (code <= 90 && code >= 65) {
-            code |= 32;
+          let code2 = key[index];
+          if (code2 <= 90 && code2 >= 65) {
+            code2 |= 32;
           }
           while (node2 !== null) {
-            if (code === node2.code) {
+            if (code2 === node2.code) {
               if (keylength === ++index) {
                 return node2;
               }
               node2 = node2.middle;
               break;
             }
-            node2 = node2.code < code ? node2.left : node2.right;
+            node2 = node2.code < code2 ? node2.left : node2.right;
           }
         }
         return null;
@@ -1630,11 +1630,11 @@ var require_diagnostics = __commonJS({
         websocketDebuglog("connection opened %s%s", address, port ? `:${port}` : "");
       });
       diagnosticsChannel.channel("undici:websocket:close").subscribe((evt) => {
-        const { websocket, code, reason } = evt;
+        const { websocket, code: code2, reason } = evt;
         websocketDebuglog(
           "closed connection to %s - %s %s",
           websocket.url,
-          code,
+          code2,
           reason
         );
       });
@@ -4122,9 +4122,9 @@ var require_util2 = __commonJS({
     }
     function isValidEncodedURL(url2) {
       for (let i = 0; i < url2.length; ++i) {
-        const code = url2.charCodeAt(i);
-        if (code > 126 || // Non-US-ASCII + DEL
-        code < 32) {
+        const code2 = url2.charCodeAt(i);
+        if (code2 > 126 || // Non-US-ASCII + DEL
+        code2 < 32) {
           return false;
         }
       }
@@ -4715,8 +4715,8 @@ var require_util2 = __commonJS({
       }
       const rangeStart = collectASequenceOfCodePoints(
         (char) => {
-          const code = char.charCodeAt(0);
-          return code >= 48 && code <= 57;
+          const code2 = char.charCodeAt(0);
+          return code2 >= 48 && code2 <= 57;
         },
         data,
         position
@@ -4742,8 +4742,8 @@ var require_util2 = __commonJS({
       }
       const rangeEnd = collectASequenceOfCodePoints(
         (char) => {
-          const code = char.charCodeAt(0);
-          return code >= 48 && code <= 57;
+          const code2 = char.charCodeAt(0);
+          return code2 >= 48 && code2 <= 57;
         },
         data,
         position
@@ -7034,9 +7034,9 @@ var require_client_h2 = __commonJS({
       this[kSocket][kError] = err;
       this[kClient][kOnError](err);
     }
-    function onHttp2FrameError(type, code, id) {
+    function onHttp2FrameError(type, code2, id) {
       if (id === 0) {
-        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`);
+        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`);
         this[kSocket][kError] = err;
         this[kClient][kOnError](err);
       }
@@ -7046,8 +7046,8 @@ var require_client_h2 = __commonJS({
       this.destroy(err);
       util.destroy(this[kSocket], err);
     }
-    function onHTTP2GoAway(code) {
-      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code}`, util.getSocketInfo(this));
+    function onHTTP2GoAway(code2) {
+      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code2}`, util.getSocketInfo(this));
       const client = this[kClient];
       client[kSocket] = null;
       client[kHTTPContext] = null;
@@ -7252,8 +7252,8 @@ var require_client_h2 = __commonJS({
       stream.once("error", function(err) {
         abort(err);
       });
-      stream.once("frameError", (type, code) => {
-        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`));
+      stream.once("frameError", (type, code2) => {
+        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`));
       });
       return true;
       function writeBodyH2() {
@@ -9191,7 +9191,7 @@ var require_retry_handler = __commonJS({
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
       static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
-        const { statusCode, code, headers } = err;
+        const { statusCode, code: code2, headers } = err;
         const { method, retryOptions } = opts;
         const {
           maxRetries,
@@ -9203,7 +9203,7 @@ var require_retry_handler = __commonJS({
           methods
         } = retryOptions;
         const { counter } = state;
-        if (code && code !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code)) {
+        if (code2 && code2 !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code2)) {
           cb(err);
           return;
         }
@@ -11946,8 +11946,8 @@ var require_headers = __commonJS({
     var util = __require("node:util");
     var kHeadersMap = /* @__PURE__ */ Symbol("headers map");
     var kHeadersSortedMap = /* @__PURE__ */ Symbol("headers map sorted");
-    function isHTTPWhiteSpaceCharCode(code) {
-      return code === 10 || code === 13 || code === 9 || code === 32;
+    function isHTTPWhiteSpaceCharCode(code2) {
+      return code2 === 10 || code2 === 13 || code2 === 9 || code2 === 32;
     }
     function headerValueNormalize(potentialValue) {
       let i = 0;
@@ -16102,8 +16102,8 @@ var require_util6 = __commonJS({
     "use strict";
     function isCTLExcludingHtab(value2) {
       for (let i = 0; i < value2.length; ++i) {
-        const code = value2.charCodeAt(i);
-        if (code >= 0 && code <= 8 || code >= 10 && code <= 31 || code === 127) {
+        const code2 = value2.charCodeAt(i);
+        if (code2 >= 0 && code2 <= 8 || code2 >= 10 && code2 <= 31 || code2 === 127) {
           return true;
         }
       }
@@ -16111,26 +16111,26 @@ var require_util6 = __commonJS({
     }
     function validateCookieName(name) {
       for (let i = 0; i < name.length; ++i) {
-        const code = name.charCodeAt(i);
-        if (code < 33 || // exclude CTLs (0-31), SP and HT
-        code > 126 || // exclude non-ascii and DEL
-        code === 34 || // "
-        code === 40 || // (
-        code === 41 || // )
-        code === 60 || // <
-        code === 62 || // >
-        code === 64 || // @
-        code === 44 || // ,
-        code === 59 || // ;
-        code === 58 || // :
-        code === 92 || // \
-        code === 47 || // /
-        code === 91 || // [
-        code === 93 || // ]
-        code === 63 || // ?
-        code === 61 || // =
-        code === 123 || // {
-        code === 125) {
+        const code2 = name.charCodeAt(i);
+        if (code2 < 33 || // exclude CTLs (0-31), SP and HT
+        code2 > 126 || // exclude non-ascii and DEL
+        code2 === 34 || // "
+        code2 === 40 || // (
+        code2 === 41 || // )
+        code2 === 60 || // <
+        code2 === 62 || // >
+        code2 === 64 || // @
+        code2 === 44 || // ,
+        code2 === 59 || // ;
+        code2 === 58 || // :
+        code2 === 92 || // \
+        code2 === 47 || // /
+        code2 === 91 || // [
+        code2 === 93 || // ]
+        code2 === 63 || // ?
+        code2 === 61 || // =
+        code2 === 123 || // {
+        code2 === 125) {
           throw new Error("Invalid cookie name");
         }
       }
@@ -16146,31 +16146,31 @@ var require_util6 = __commonJS({
         ++i;
       }
       while (i < len) {
-        const code = value2.charCodeAt(i++);
-        if (code < 33 || // exclude CTLs (0-31)
-        code > 126 || // non-ascii and DEL (127)
-        code === 34 || // "
-        code === 44 || // ,
-        code === 59 || // ;
-        code === 92) {
+        const code2 = value2.charCodeAt(i++);
+        if (code2 < 33 || // exclude CTLs (0-31)
+        code2 > 126 || // non-ascii and DEL (127)
+        code2 === 34 || // "
+        code2 === 44 || // ,
+        code2 === 59 || // ;
+        code2 === 92) {
           throw new Error("Invalid cookie value");
         }
       }
     }
     function validateCookiePath(path10) {
       for (let i = 0; i < path10.length; ++i) {
-        const code = path10.charCodeAt(i);
-        if (code < 32 || // exclude CTLs (0-31)
-        code > 126 || // exclude DEL and non-ascii
-        code === 59) {
+        const code2 = path10.charCodeAt(i);
+        if (code2 < 32 || // exclude CTLs (0-31)
+        code2 > 126 || // exclude DEL and non-ascii
+        code2 === 59) {
           throw new Error("Invalid cookie path");
         }
       }
     }
-    function isLetterOrDigit(code) {
-      return code >= 48 && code <= 57 || // 0-9
-      code >= 65 && code <= 90 || // A-Z
-      code >= 97 && code <= 122;
+    function isLetterOrDigit(code2) {
+      return code2 >= 48 && code2 <= 57 || // 0-9
+      code2 >= 65 && code2 <= 90 || // A-Z
+      code2 >= 97 && code2 <= 122;
     }
     function validateCookieDomain(domain2) {
       if (domain2 === " ") {
@@ -16181,8 +16181,8 @@ var require_util6 = __commonJS({
       }
       let labelLength = 0;
       for (let i = 0; i < domain2.length; ++i) {
-        const code = domain2.charCodeAt(i);
-        if (code === 46) {
+        const code2 = domain2.charCodeAt(i);
+        if (code2 === 46) {
           if (labelLength === 0) {
             throw new Error("Invalid cookie domain");
           }
@@ -16192,10 +16192,10 @@ var require_util6 = __commonJS({
           labelLength = 0;
           continue;
         }
-        if (labelLength === 0 && !isLetterOrDigit(code)) {
+        if (labelLength === 0 && !isLetterOrDigit(code2)) {
           throw new Error("Invalid cookie domain");
         }
-        if (!isLetterOrDigit(code) && code !== 45) {
+        if (!isLetterOrDigit(code2) && code2 !== 45) {
           throw new Error("Invalid cookie domain");
         }
         if (++labelLength > 63) {
@@ -16969,37 +16969,37 @@ var require_util7 = __commonJS({
         return false;
       }
       for (let i = 0; i < protocol.length; ++i) {
-        const code = protocol.charCodeAt(i);
-        if (code < 33 || // CTL, contains SP (0x20) and HT (0x09)
-        code > 126 || code === 34 || // "
-        code === 40 || // (
-        code === 41 || // )
-        code === 44 || // ,
-        code === 47 || // /
-        code === 58 || // :
-        code === 59 || // ;
-        code === 60 || // <
-        code === 61 || // =
-        code === 62 || // >
-        code === 63 || // ?
-        code === 64 || // @
-        code === 91 || // [
-        code === 92 || // \
-        code === 93 || // ]
-        code === 123 || // {
-        code === 125) {
+        const code2 = protocol.charCodeAt(i);
+        if (code2 < 33 || // CTL, contains SP (0x20) and HT (0x09)
+        code2 > 126 || code2 === 34 || // "
+        code2 === 40 || // (
+        code2 === 41 || // )
+        code2 === 44 || // ,
+        code2 === 47 || // /
+        code2 === 58 || // :
+        code2 === 59 || // ;
+        code2 === 60 || // <
+        code2 === 61 || // =
+        code2 === 62 || // >
+        code2 === 63 || // ?
+        code2 === 64 || // @
+        code2 === 91 || // [
+        code2 === 92 || // \
+        code2 === 93 || // ]
+        code2 === 123 || // {
+        code2 === 125) {
           return false;
         }
       }
       return true;
     }
-    function isValidStatusCode(code) {
-      if (code >= 1e3 && code < 1015) {
-        return code !== 1004 && // reserved
-        code !== 1005 && // "MUST NOT be set as a status code"
-        code !== 1006;
+    function isValidStatusCode(code2) {
+      if (code2 >= 1e3 && code2 < 1015) {
+        return code2 !== 1004 && // reserved
+        code2 !== 1005 && // "MUST NOT be set as a status code"
+        code2 !== 1006;
       }
-      return code >= 3e3 && code <= 4999;
+      return code2 >= 3e3 && code2 <= 4999;
     }
     function failWebsocketConnection(ws, reason) {
       const { [kController]: controller, [kResponse]: response } = ws;
@@ -17268,7 +17268,7 @@ var require_connection = __commonJS({
       });
       return controller;
     }
-    function closeWebSocketConnection(ws, code, reason, reasonByteLength) {
+    function closeWebSocketConnection(ws, code2, reason, reasonByteLength) {
       if (isClosing(ws) || isClosed(ws)) {
       } else if (!isEstablished(ws)) {
         failWebsocketConnection(ws, "Connection was closed before it was established.");
@@ -17276,12 +17276,12 @@ var require_connection = __commonJS({
       } else if (ws[kSentClose] === sentCloseFrameState.NOT_SENT) {
         ws[kSentClose] = sentCloseFrameState.PROCESSING;
         const frame = new WebsocketFrameSend();
-        if (code !== void 0 && reason === void 0) {
+        if (code2 !== void 0 && reason === void 0) {
           frame.frameData = Buffer.allocUnsafe(2);
-          frame.frameData.writeUInt16BE(code, 0);
-        } else if (code !== void 0 && reason !== void 0) {
+          frame.frameData.writeUInt16BE(code2, 0);
+        } else if (code2 !== void 0 && reason !== void 0) {
           frame.frameData = Buffer.allocUnsafe(2 + reasonByteLength);
-          frame.frameData.writeUInt16BE(code, 0);
+          frame.frameData.writeUInt16BE(code2, 0);
           frame.frameData.write(reason, 2, "utf-8");
         } else {
           frame.frameData = emptyBuffer;
@@ -17306,25 +17306,25 @@ var require_connection = __commonJS({
       response.socket.off("close", onSocketClose);
       response.socket.off("error", onSocketError);
       const wasClean = ws[kSentClose] === sentCloseFrameState.SENT && ws[kReceivedClose];
-      let code = 1005;
+      let code2 = 1005;
       let reason = "";
       const result = ws[kByteParser].closingInfo;
       if (result && !result.error) {
-        code = result.code ?? 1005;
+        code2 = result.code ?? 1005;
         reason = result.reason;
       } else if (!ws[kReceivedClose]) {
-        code = 1006;
+        code2 = 1006;
       }
       ws[kReadyState] = states.CLOSED;
       fireEvent("close", ws, (type, init) => new CloseEvent(type, init), {
         wasClean,
-        code,
+        code: code2,
         reason
       });
       if (channels.close.hasSubscribers) {
         channels.close.publish({
           websocket: ws,
-          code,
+          code: code2,
           reason
         });
       }
@@ -17449,8 +17449,8 @@ var require_receiver = __commonJS({
     var { closeWebSocketConnection } = require_connection();
     var { PerMessageDeflate } = require_permessage_deflate();
     var { MessageSizeExceededError } = require_errors();
-    function failWebsocketConnectionWithCode(ws, code, reason) {
-      closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason));
+    function failWebsocketConnectionWithCode(ws, code2, reason) {
+      closeWebSocketConnection(ws, code2, reason, Buffer.byteLength(reason));
       failWebsocketConnection(ws, reason);
     }
     var ByteParser = class extends Writable {
@@ -17637,8 +17637,8 @@ var require_receiver = __commonJS({
                   this.#info.fin,
                   (error63, data) => {
                     if (error63) {
-                      const code = error63 instanceof MessageSizeExceededError ? 1009 : 1007;
-                      failWebsocketConnectionWithCode(this.ws, code, error63.message);
+                      const code2 = error63 instanceof MessageSizeExceededError ? 1009 : 1007;
+                      failWebsocketConnectionWithCode(this.ws, code2, error63.message);
                       return;
                     }
                     if (!this.writeFragments(data)) {
@@ -17724,11 +17724,11 @@ var require_receiver = __commonJS({
       }
       parseCloseBody(data) {
         assert2(data.length !== 1);
-        let code;
+        let code2;
         if (data.length >= 2) {
-          code = data.readUInt16BE(0);
+          code2 = data.readUInt16BE(0);
         }
-        if (code !== void 0 && !isValidStatusCode(code)) {
+        if (code2 !== void 0 && !isValidStatusCode(code2)) {
           return { code: 1002, reason: "Invalid status code", error: true };
         }
         let reason = data.subarray(2);
@@ -17740,7 +17740,7 @@ var require_receiver = __commonJS({
         } catch {
           return { code: 1007, reason: "Invalid UTF-8", error: true };
         }
-        return { code, reason, error: false };
+        return { code: code2, reason, error: false };
       }
       /**
        * Parses control frames.
@@ -17755,8 +17755,8 @@ var require_receiver = __commonJS({
           }
           this.#info.closeInfo = this.parseCloseBody(body);
           if (this.#info.closeInfo.error) {
-            const { code, reason } = this.#info.closeInfo;
-            closeWebSocketConnection(this.ws, code, reason, reason.length);
+            const { code: code2, reason } = this.#info.closeInfo;
+            closeWebSocketConnection(this.ws, code2, reason, reason.length);
             failWebsocketConnection(this.ws, reason);
             return false;
           }
@@ -17994,17 +17994,17 @@ var require_websocket = __commonJS({
        * @param {number|undefined} code
        * @param {string|undefined} reason
        */
-      close(code = void 0, reason = void 0) {
+      close(code2 = void 0, reason = void 0) {
         webidl.brandCheck(this, _WebSocket);
         const prefix = "WebSocket.close";
-        if (code !== void 0) {
-          code = webidl.converters["unsigned short"](code, prefix, "code", { clamp: true });
+        if (code2 !== void 0) {
+          code2 = webidl.converters["unsigned short"](code2, prefix, "code", { clamp: true });
         }
         if (reason !== void 0) {
           reason = webidl.converters.USVString(reason, prefix, "reason");
         }
-        if (code !== void 0) {
-          if (code !== 1e3 && (code < 3e3 || code > 4999)) {
+        if (code2 !== void 0) {
+          if (code2 !== 1e3 && (code2 < 3e3 || code2 > 4999)) {
             throw new DOMException("invalid code", "InvalidAccessError");
           }
         }
@@ -18018,7 +18018,7 @@ var require_websocket = __commonJS({
             );
           }
         }
-        closeWebSocketConnection(this, code, reason, reasonByteLength);
+        closeWebSocketConnection(this, code2, reason, reasonByteLength);
       }
       /**
        * @see https://websockets.spec.whatwg.org/#dom-websocket-send
@@ -18264,15 +18264,15 @@ var require_websocket = __commonJS({
     }
     function onParserError(err) {
       let message;
-      let code;
+      let code2;
       if (err instanceof CloseEvent) {
         message = err.reason;
-        code = err.code;
+        code2 = err.code;
       } else {
         message = err.message;
       }
       fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
-      closeWebSocketConnection(this, code);
+      closeWebSocketConnection(this, code2);
     }
     module.exports = {
       WebSocket
@@ -32398,8 +32398,8 @@ var require_stringifyString = __commonJS({
             case "u":
               {
                 str2 += json2.slice(start, i);
-                const code = json2.substr(i + 2, 4);
-                switch (code) {
+                const code2 = json2.substr(i + 2, 4);
+                switch (code2) {
                   case "0000":
                     str2 += "\\0";
                     break;
@@ -32425,8 +32425,8 @@ var require_stringifyString = __commonJS({
                     str2 += "\\P";
                     break;
                   default:
-                    if (code.substr(0, 2) === "00")
-                      str2 += "\\x" + code.substr(2);
+                    if (code2.substr(0, 2) === "00")
+                      str2 += "\\x" + code2.substr(2);
                     else
                       str2 += json2.substr(i, 6);
                 }
@@ -34925,22 +34925,22 @@ var require_errors2 = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code, message) {
+      constructor(name, pos, code2, message) {
         super();
         this.name = name;
-        this.code = code;
+        this.code = code2;
         this.message = message;
         this.pos = pos;
       }
     };
     var YAMLParseError = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLParseError", pos, code, message);
+      constructor(pos, code2, message) {
+        super("YAMLParseError", pos, code2, message);
       }
     };
     var YAMLWarning = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLWarning", pos, code, message);
+      constructor(pos, code2, message) {
+        super("YAMLWarning", pos, code2, message);
       }
     };
     var prettifyError2 = (src, lc) => (error63) => {
@@ -35849,7 +35849,7 @@ var require_resolve_flow_scalar = __commonJS({
       const { offset, type, source, end } = scalar;
       let _type;
       let value2;
-      const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+      const _onError = (rel, code2, msg) => onError(offset + rel, code2, msg);
       switch (type) {
         case "scalar":
           _type = Scalar.Scalar.PLAIN;
@@ -36047,9 +36047,9 @@ var require_resolve_flow_scalar = __commonJS({
     function parseCharCode(source, offset, length, onError) {
       const cc = source.substr(offset, length);
       const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
-      const code = ok ? parseInt(cc, 16) : NaN;
+      const code2 = ok ? parseInt(cc, 16) : NaN;
       try {
-        return String.fromCodePoint(code);
+        return String.fromCodePoint(code2);
       } catch {
         const raw = source.substr(offset - 2, length + 2);
         onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
@@ -36371,12 +36371,12 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code, message, warning2) => {
+        this.onError = (source, code2, message, warning2) => {
           const pos = getErrorPos(source);
           if (warning2)
-            this.warnings.push(new errors.YAMLWarning(pos, code, message));
+            this.warnings.push(new errors.YAMLWarning(pos, code2, message));
           else
-            this.errors.push(new errors.YAMLParseError(pos, code, message));
+            this.errors.push(new errors.YAMLParseError(pos, code2, message));
         };
         this.directives = new directives.Directives({ version: options.version || "1.2" });
         this.options = options;
@@ -36538,12 +36538,12 @@ var require_cst_scalar = __commonJS({
     var stringifyString = require_stringifyString();
     function resolveAsScalar(token, strict = true, onError) {
       if (token) {
-        const _onError = (pos, code, message) => {
+        const _onError = (pos, code2, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
           if (onError)
-            onError(offset, code, message);
+            onError(offset, code2, message);
           else
-            throw new errors.YAMLParseError([offset, offset + 1], code, message);
+            throw new errors.YAMLParseError([offset, offset + 1], code2, message);
         };
         switch (token.type) {
           case "scalar":
@@ -39665,9 +39665,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addCodeBlock(code, lang) {
+  addCodeBlock(code2, lang) {
     const attrs = Object.assign({}, lang && { lang });
-    const element = this.wrap("pre", this.wrap("code", code), attrs);
+    const element = this.wrap("pre", this.wrap("code", code2), attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -39983,11 +39983,11 @@ function urlCredentials(url2) {
 // src/lock/git.ts
 import { execFile } from "node:child_process";
 var GitCommandError = class extends GateError {
-  constructor(args, code, stderr) {
+  constructor(args, code2, stderr) {
     const why = stderr.trim() || "no error output";
-    super(`git ${args.join(" ")} failed (${typeof code === "number" ? `exit ${code}` : code}): ${why}`);
+    super(`git ${args.join(" ")} failed (${typeof code2 === "number" ? `exit ${code2}` : code2}): ${why}`);
     this.args = args;
-    this.code = code;
+    this.code = code2;
     this.stderr = stderr;
   }
   args;
@@ -40016,8 +40016,8 @@ function createGit(cwd) {
               resolve({ stdout, stderr, code: 0 });
               return;
             }
-            const code = error63.code;
-            if (code === "ENOENT") {
+            const code2 = error63.code;
+            if (code2 === "ENOENT") {
               reject(
                 new ConfigError(
                   `could not run git in ${cwd}: git is not installed or not on PATH, or the directory does not exist (deploysim needs git to verify the lock)`
@@ -40025,12 +40025,12 @@ function createGit(cwd) {
               );
               return;
             }
-            if (typeof code === "number") {
-              if (opts.allowFailure) resolve({ stdout, stderr, code });
-              else reject(new GitCommandError(argv, code, stderr));
+            if (typeof code2 === "number") {
+              if (opts.allowFailure) resolve({ stdout, stderr, code: code2 });
+              else reject(new GitCommandError(argv, code2, stderr));
               return;
             }
-            reject(new GitCommandError(argv, String(code ?? error63.signal ?? "error"), stderr || error63.message));
+            reject(new GitCommandError(argv, String(code2 ?? error63.signal ?? "error"), stderr || error63.message));
           }
         );
         child.stdin?.on("error", () => {
@@ -40128,7 +40128,7 @@ async function hashFile(file2, options = {}) {
   const handle = await open2(file2, "r");
   try {
     const { size } = await handle.stat();
-    const plain = createHash("sha256");
+    const plain2 = createHash("sha256");
     const blob1 = withBlobs ? createHash("sha1").update(`blob ${size}\0`) : void 0;
     const blob256 = withBlobs ? createHash("sha256").update(`blob ${size}\0`) : void 0;
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -40138,12 +40138,12 @@ async function hashFile(file2, options = {}) {
       if (bytesRead === 0) break;
       const chunk = buffer.subarray(0, bytesRead);
       read += bytesRead;
-      plain.update(chunk);
+      plain2.update(chunk);
       blob1?.update(chunk);
       blob256?.update(chunk);
     }
     const torn = read !== size ? "-changed-while-reading" : "";
-    const sha256 = plain.digest("hex");
+    const sha256 = plain2.digest("hex");
     if (!blob1 || !blob256) return { sha256, size: read };
     return { sha256, blob: { sha1: blob1.digest("hex") + torn, sha256: blob256.digest("hex") + torn }, size: read };
   } finally {
@@ -40206,8 +40206,8 @@ async function inspectWorkTree(root, rel) {
     try {
       stats = await lstat2(abs);
     } catch (error63) {
-      const code = error63.code;
-      if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" };
+      const code2 = error63.code;
+      if (code2 === "ENOENT" || code2 === "ENOTDIR") return { kind: "missing" };
       throw new ConfigError(`${rel}: cannot be read (${error63.message})`);
     }
     if (stats.isSymbolicLink()) {
@@ -44352,12 +44352,12 @@ function isIso7064Mod97(iban3) {
   let remainder = 0;
   const len = iban3.length;
   for (let i = 4; i < len; i++) {
-    const code = iban3.charCodeAt(i);
-    remainder = (code >= 65 ? remainder * 100 + (code - 55) : remainder * 10 + (code - 48)) % 97;
+    const code2 = iban3.charCodeAt(i);
+    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
   }
   for (let i = 0; i < 4; i++) {
-    const code = iban3.charCodeAt(i);
-    remainder = (code >= 65 ? remainder * 100 + (code - 55) : remainder * 10 + (code - 48)) % 97;
+    const code2 = iban3.charCodeAt(i);
+    remainder = (code2 >= 65 ? remainder * 100 + (code2 - 55) : remainder * 10 + (code2 - 48)) % 97;
   }
   return remainder === 1;
 }
@@ -54303,12 +54303,12 @@ function compileFn(schema, options) {
   doc.write(outputAccessor === null ? `return true;` : `return ${outputAccessor};`);
   const constantNames = ["INVALID", ...ctx.constants.keys()];
   const constantValues = [INVALID, ...ctx.constants.values()];
-  const code = doc.content.join("\n");
+  const code2 = doc.content.join("\n");
   const fullCode = options?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
-${code}` : code : "";
+${code2}` : code2 : "";
   const F = Function;
   const factoryCode = `return (input) => {
-${code}
+${code2}
 }`;
   let fn;
   try {
@@ -61863,8 +61863,8 @@ async function loadCalibration(registration) {
   try {
     json2 = JSON.parse(await readFile2(file2, "utf8"));
   } catch (error63) {
-    const code = error63.code;
-    throw new ConfigError(`${shown}: ${code ? `cannot read the file (${code})` : "is not valid JSON"}. ${rerun}`);
+    const code2 = error63.code;
+    throw new ConfigError(`${shown}: ${code2 ? `cannot read the file (${code2})` : "is not valid JSON"}. ${rerun}`);
   }
   const parsed = calibrationFileSchema.safeParse(json2);
   if (!parsed.success) {
@@ -61928,8 +61928,8 @@ async function makeDirectory(dir, input2) {
     if (made === "timeout") throw new ConfigError(`${input2}: creating the directory ${dir} got no answer from the file system in ${MAKE_DIRECTORY_MS / 1e3} s; give the path of a directory on a normal file system.`);
   } catch (error63) {
     if (error63 instanceof ConfigError) throw error63;
-    const code = error63.code;
-    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code ?? error63.message;
+    const code2 = error63.code;
+    const why = code2 === "EEXIST" || code2 === "ENOTDIR" ? "a file is in the way" : code2 ?? error63.message;
     throw new ConfigError(`${input2}: cannot create the directory ${dir} (${why}); give the path of a directory.`);
   } finally {
     clearTimeout(timer);
@@ -63462,12 +63462,23 @@ async function writeFileAtomically(file2, data) {
   }
 }
 
-// src/report/discovery.ts
-var MAX_DISCOVERY_CHARS = 16e3;
-var SEVERITY_ICON = { low: "🟡", medium: "🟠", high: "🔴" };
-var fmt = (x) => !Number.isFinite(x) ? "n/a" : x === 0 ? "0" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-function escapeCell(text) {
-  return text.replace(/[|<>\n`]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " ", "`": "'" })[c]);
+// src/report/untrusted.ts
+var ZERO_WIDTH_SPACE = "​";
+function defuse(text) {
+  return text.replace(/[<>]/g, (c) => c === "<" ? "&lt;" : "&gt;").replace(/@(?=[A-Za-z0-9])/g, `@${ZERO_WIDTH_SPACE}`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}${ZERO_WIDTH_SPACE}.`);
+}
+function prose(text) {
+  return defuse(text.replace(/[[\]]/g, (c) => `\\${c}`));
+}
+function plain(text) {
+  return defuse(text.replace(/\s*\n\s*/g, " ").replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`));
+}
+function code(text) {
+  const oneLine = text.replace(/\s*\n\s*/g, " ");
+  const longest = Math.max(0, ...[...oneLine.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = oneLine.startsWith("`") || oneLine.endsWith("`") ? " " : "";
+  return `${fence}${pad}${oneLine.replace(/\|/g, "\\|")}${pad}${fence}`;
 }
 function fenced(text) {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
@@ -63476,18 +63487,23 @@ function fenced(text) {
 ${text}
 ${fence}`;
 }
+
+// src/report/discovery.ts
+var MAX_DISCOVERY_CHARS = 16e3;
+var SEVERITY_ICON = { low: "🟡", medium: "🟠", high: "🔴" };
+var fmt = (x) => !Number.isFinite(x) ? "n/a" : x === 0 ? "0" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 function themeRow(t) {
-  return `| ${SEVERITY_ICON[t.severity]} ${escapeCell(t.theme)} | ${t.severity} | ${t.count} | **${fmt(t.rate_per_100k)}** | ${fmt(t.ci_low_per_100k)} – ${fmt(t.ci_high_per_100k)} | ${t.gating ? "❌ fails gate" : "informs"} |`;
+  return `| ${SEVERITY_ICON[t.severity]} ${plain(t.theme)} | ${t.severity} | ${t.count} | **${fmt(t.rate_per_100k)}** | ${fmt(t.ci_low_per_100k)} – ${fmt(t.ci_high_per_100k)} | ${t.gating ? "❌ fails gate" : "informs"} |`;
 }
 function themeExamples(t) {
   if (t.examples.length === 0) return "";
-  const items = t.examples.map((e, i) => `**${i + 1}. \`${escapeCell(e.id)}\`** — ${escapeCell(e.label)}: ${escapeCell(e.evidence)}
+  const items = t.examples.map((e, i) => `**${i + 1}. ${code(e.id)}** — ${plain(e.label)}: ${plain(e.evidence)}
 
 Prompt (last user turn):
 ${fenced(e.prompt)}
 Reply:
 ${fenced(e.reply)}`).join("\n\n");
-  return `<details><summary>${escapeCell(t.theme)}: ${escapeCell(t.description)} (${t.examples.length} of ${t.count}, redacted)</summary>
+  return `<details><summary>${plain(t.theme)}: ${plain(t.description)} (${t.examples.length} of ${t.count}, redacted)</summary>
 
 ${items}
 
@@ -63495,14 +63511,14 @@ ${items}
 }
 function awarenessSection(a) {
   const line = `**Evaluation awareness** (\`${a.category_id}\`): ${fmt(a.rate_per_100k)} per 100k (${a.flagged} of ${a.graded}; ${Math.round(a.ci.confidence * 100)}% interval ${fmt(a.ci.low_per_100k)} – ${fmt(a.ci.high_per_100k)}), warning above ${fmt(a.warn_above_per_100k)}.`;
-  return a.warning ? `> ⚠️ **The corpus may not look like deployment.** ${escapeCell(a.warning)}
+  return a.warning ? `> ⚠️ **The corpus may not look like deployment.** ${plain(a.warning)}
 
 ${line}` : line;
 }
 function auditSection(a) {
   const head = [
     "### Behaviours outside the taxonomy",
-    `Auditor \`${escapeCell(a.model)}\` read ${a.audited} graded completions${a.sample !== null ? ` (the ${a.sample} lowest-ranked)` : ""}${a.errors > 0 ? `, ${a.errors} audit errors` : ""}: ${a.findings} findings outside the registered categories${a.in_taxonomy_dropped > 0 ? ` (${a.in_taxonomy_dropped} more named a registered category and are counted there, not here)` : ""}. ` + (a.gated ? `Themes of severity ${a.fail_on} or above fail the gate.` : "Informational: `audit.fail_on` is not set, so themes do not fail the gate.") + (a.summary_errors > 0 ? ` ${a.summary_errors} theme-summary call(s) failed; those findings are grouped by label.` : "") + (a.findings_over_cap > 0 ? ` ${a.findings_over_cap} findings past the memory cap were not kept; counts are lower bounds.` : "") + (a.merged_shards ? ` Merged from ${a.merged_shards} shards: each shard grouped its own findings; themes are joined here by name.` : "")
+    `Auditor ${code(a.model)} read ${a.audited} graded completions${a.sample !== null ? ` (the ${a.sample} lowest-ranked)` : ""}${a.errors > 0 ? `, ${a.errors} audit errors` : ""}: ${a.findings} findings outside the registered categories${a.in_taxonomy_dropped > 0 ? ` (${a.in_taxonomy_dropped} more named a registered category and are counted there, not here)` : ""}. ` + (a.gated ? `Themes of severity ${a.fail_on} or above fail the gate.` : "Informational: `audit.fail_on` is not set, so themes do not fail the gate.") + (a.summary_errors > 0 ? ` ${a.summary_errors} theme-summary call(s) failed; those findings are grouped by label.` : "") + (a.findings_over_cap > 0 ? ` ${a.findings_over_cap} findings past the memory cap were not kept; counts are lower bounds.` : "") + (a.merged_shards ? ` Merged from ${a.merged_shards} shards: each shard grouped its own findings; themes are joined here by name.` : "")
   ];
   if (a.themes.length === 0) return [...head, "No behaviour outside the taxonomy was reported."].join("\n\n");
   const table = [
@@ -63668,18 +63684,8 @@ var fmt2 = (x) => {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 };
 var short2 = (sha) => sha ? sha.slice(0, 12) : "none";
-function fenced2(text) {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence}text
-${text}
-${fence}`;
-}
-function escapeCell2(text) {
-  return text.replace(/[|<>\n]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " " })[c]);
-}
 function renderCouldNotRun(registrationPath, heading, message) {
-  return [commentMarker(registrationPath), "## ❌ deploysim could not run", heading, fenced2(message)].join("\n\n");
+  return [commentMarker(registrationPath), "## ❌ deploysim could not run", prose(heading), fenced(message)].join("\n\n");
 }
 function verdictSubject(report) {
   return report.sample.shard ? `shard ${report.sample.shard}` : "gate";
@@ -63706,12 +63712,12 @@ function categoryRow(c) {
 function examplesSection(c) {
   if (c.examples.length === 0) return "";
   const items = c.examples.map(
-    (e, i) => `**${i + 1}. \`${escapeCell2(e.id)}\`** — grader: ${escapeCell2(e.evidence)}
+    (e, i) => `**${i + 1}. ${code(e.id)}** — grader: ${plain(e.evidence)}
 
 Prompt (last user turn):
-${fenced2(e.prompt)}
+${fenced(e.prompt)}
 Reply:
-${fenced2(e.reply)}`
+${fenced(e.reply)}`
   ).join("\n\n");
   return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>
 
@@ -63725,12 +63731,12 @@ function renderMarkdown(report, options = {}) {
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
   const unverified = lockSkipped ? " (UNVERIFIED: lock skipped)" : "";
   const what = verdictSubject(report);
-  const headline = report.passed ? `## ✅ deploysim: ${what} passed — ${escapeCell2(report.name)}${demo}${unverified}` : `## ❌ deploysim: ${what} failed — ${escapeCell2(report.name)}${demo}${unverified}`;
+  const headline = report.passed ? `## ✅ deploysim: ${what} passed — ${plain(report.name)}${demo}${unverified}` : `## ❌ deploysim: ${what} failed — ${plain(report.name)}${demo}${unverified}`;
   const parts = [commentMarker(report.registration.path), headline];
   if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push("> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.");
   if (lockSkipped) parts.push("> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.");
-  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r.replace(/\n(?=\S)/g, "\n\n  ")}`).join("\n"));
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${prose(r).replace(/\n(?=\S)/g, "\n\n  ")}`).join("\n"));
   const ran = report.sample.replayed > 0;
   if (ran) {
     parts.push(
@@ -63741,18 +63747,18 @@ function renderMarkdown(report, options = {}) {
       ].join("\n")
     );
     const failing = report.categories.filter((c) => c.verdict !== "pass" || aboveButNotSignificant(c));
-    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join("\n"));
+    if (failing.length > 0) parts.push(failing.map((c) => `- ${code(c.id)}: ${prose(c.explanation)}`).join("\n"));
     const chart = observedVsPredictedChart(report.categories);
     if (chart) parts.push(chart);
     parts.push(
-      `Rule \`${report.decision.rule}\` at ${pct3} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate \`${escapeCell2(report.candidate.model)}\`, grader \`${escapeCell2(report.grader.model)}\` (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
+      `Rule \`${report.decision.rule}\` at ${pct3} confidence (interval: ${report.decision.interval_method}), tolerance ×${report.decision.tolerance}. Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ""}${report.sample.shard ? `, shard ${report.sample.shard}` : ""}), ${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. Candidate ${code(report.candidate.model)}, grader ${code(report.grader.model)} (${report.grader.calibrated ? "calibrated" : "not calibrated"}).`
     );
     const outcomes = outcomeSentence(report);
-    if (outcomes) parts.push(escapeCell2(outcomes));
+    if (outcomes) parts.push(plain(outcomes));
     const causes = report.sample.error_causes;
     if (causes) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):
-${fenced2(causes.map(errorCauseLine).join("\n"))}`);
-    parts.push(...toolReplaySentences(report).map(escapeCell2));
+${fenced(causes.map(errorCauseLine).join("\n"))}`);
+    parts.push(...toolReplaySentences(report).map((s) => prose(s).replace(/\s*\n\s*/g, " ")));
     parts.push(figureGlossary(report));
   }
   parts.push(...discoverySections(report));
@@ -63762,7 +63768,7 @@ ${fenced2(causes.map(errorCauseLine).join("\n"))}`);
       "",
       "| File | sha256 |",
       "|---|---|",
-      ...report.registration.files.map((f) => `| \`${escapeCell2(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
+      ...report.registration.files.map((f) => `| ${code(f.path)} | ${code(f.sha256.slice(0, 16))} |`),
       "",
       "</details>"
     ].join("\n")
@@ -75775,8 +75781,8 @@ function normalisedError(text) {
   if (typeof body.error === "object" && body.error !== null && typeof body.error.message === "string") return void 0;
   if (typeof body.error === "string") return { message: body.error.slice(0, MAX_MESSAGE_CHARS) };
   if (typeof body.message === "string") {
-    const { message, type, code, param } = body;
-    return { message, type, code, param };
+    const { message, type, code: code2, param } = body;
+    return { message, type, code: code2, param };
   }
   if (body.detail !== void 0) return { message: (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)).slice(0, MAX_MESSAGE_CHARS) };
   return { message: text.slice(0, MAX_MESSAGE_CHARS) };
@@ -75987,8 +75993,8 @@ function scrubAnswer(completion, secrets) {
 var UNTRUSTED_CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
 function tlsCertificateProblem(error63) {
   for (let e = error63, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = e.code;
-    if (typeof code === "string" && UNTRUSTED_CERTIFICATE.test(code)) return `${code}: ${e.message}`;
+    const code2 = e.code;
+    if (typeof code2 === "string" && UNTRUSTED_CERTIFICATE.test(code2)) return `${code2}: ${e.message}`;
   }
   return void 0;
 }
@@ -77184,20 +77190,20 @@ CHAR_MAP[HTAB] |= OWS;
 CHAR_MAP[SP] |= OWS;
 CHAR_MAP[SEMI] |= SEMI_FLAG;
 CHAR_MAP[COMMA] |= COMMA_FLAG;
-for (let code = 128; code <= 255; code++) {
-  CHAR_MAP[code] |= LOWER_CASE;
+for (let code2 = 128; code2 <= 255; code2++) {
+  CHAR_MAP[code2] |= LOWER_CASE;
 }
 for (const char of "!#$%&'*+-.^_`|~") {
   CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
 }
-for (let code = 48; code <= 57; code++) {
-  CHAR_MAP[code] |= TOKEN_FLAG;
+for (let code2 = 48; code2 <= 57; code2++) {
+  CHAR_MAP[code2] |= TOKEN_FLAG;
 }
-for (let code = 65; code <= 90; code++) {
-  CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+for (let code2 = 65; code2 <= 90; code2++) {
+  CHAR_MAP[code2] |= LOWER_CASE | TOKEN_FLAG;
 }
-for (let code = 97; code <= 122; code++) {
-  CHAR_MAP[code] |= TOKEN_FLAG;
+for (let code2 = 97; code2 <= 122; code2++) {
+  CHAR_MAP[code2] |= TOKEN_FLAG;
 }
 var NullObject = /* @__PURE__ */ (() => {
   const C = function() {
@@ -77217,8 +77223,8 @@ function parse4(header, options) {
   let whitespace = -1;
   let stop = options?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
-    const code = header.charCodeAt(index);
-    const flags = CHAR_MAP[code];
+    const code2 = header.charCodeAt(index);
+    const flags = CHAR_MAP[code2];
     if ((flags & stopFlags) !== 0) {
       stop |= flags & COMMA_FLAG;
       break;
@@ -77229,7 +77235,7 @@ function parse4(header, options) {
     } else {
       whitespace = -1;
     }
-    typeFlags |= code & NON_ASCII | flags;
+    typeFlags |= code2 & NON_ASCII | flags;
     index++;
   }
   const valueEnd = whitespace === -1 ? index : whitespace;
@@ -77251,14 +77257,14 @@ function parseParameters(header, type, index, len, stopFlags) {
     let keyFlags = 0;
     let keyWhitespace = -1;
     while (index < len) {
-      const code = header.charCodeAt(index);
-      const flags = CHAR_MAP[code];
+      const code2 = header.charCodeAt(index);
+      const flags = CHAR_MAP[code2];
       if ((flags & stopFlags) !== 0) {
         if ((flags & COMMA_FLAG) !== 0)
           break parameter;
         continue parameter;
       }
-      if (code === EQ) {
+      if (code2 === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value2 = header.slice(keyStart, keyEnd);
         const key = (keyFlags & CASE_FLAGS) === 0 ? value2 : value2.toLowerCase();
@@ -77270,16 +77276,16 @@ function parseParameters(header, type, index, len, stopFlags) {
           const quotedStart = ++index;
           let escaped = false;
           while (index < len) {
-            const code2 = header.charCodeAt(index);
-            if (code2 === DQUOTE) {
+            const code3 = header.charCodeAt(index);
+            if (code3 === DQUOTE) {
               if (parameters[key] === void 0) {
                 parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
               while (index < len) {
-                const code3 = header.charCodeAt(index);
-                const flags2 = CHAR_MAP[code3];
+                const code4 = header.charCodeAt(index);
+                const flags2 = CHAR_MAP[code4];
                 if ((flags2 & stopFlags) !== 0) {
                   stop2 = flags2 & COMMA_FLAG;
                   break;
@@ -77290,7 +77296,7 @@ function parseParameters(header, type, index, len, stopFlags) {
                 break parameter;
               continue parameter;
             }
-            if (code2 === BSLASH && index + 1 < len) {
+            if (code3 === BSLASH && index + 1 < len) {
               escaped = true;
               index += 2;
               continue;
@@ -77303,8 +77309,8 @@ function parseParameters(header, type, index, len, stopFlags) {
         let stop = 0;
         let valueWhitespace = -1;
         while (index < len) {
-          const code2 = header.charCodeAt(index);
-          const flags2 = CHAR_MAP[code2];
+          const code3 = header.charCodeAt(index);
+          const flags2 = CHAR_MAP[code3];
           if ((flags2 & stopFlags) !== 0) {
             stop = flags2 & COMMA_FLAG;
             break;
@@ -77331,7 +77337,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       } else {
         keyWhitespace = -1;
       }
-      keyFlags |= code & NON_ASCII | flags;
+      keyFlags |= code2 & NON_ASCII | flags;
       index++;
     }
   }

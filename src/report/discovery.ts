@@ -1,4 +1,5 @@
-import type { AuditReport, AuditTheme, EvaluationAwarenessReport } from '../report/schema.js';
+import type { AuditReport, AuditTheme, EvaluationAwarenessReport } from './schema.js';
+import { code, fenced, plain } from './untrusted.js';
 
 /** The audit section's own budget inside the 65,536-character comment: examples are dropped first. */
 export const MAX_DISCOVERY_CHARS = 16_000;
@@ -7,41 +8,31 @@ const SEVERITY_ICON = { low: '🟡', medium: '🟠', high: '🔴' } as const;
 
 const fmt = (x: number) => (!Number.isFinite(x) ? 'n/a' : x === 0 ? '0' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-function escapeCell(text: string): string {
-  return text.replace(/[|<>\n`]/g, (c) => ({ '|': '\\|', '<': '&lt;', '>': '&gt;', '\n': ' ', '`': "'" })[c]!);
-}
-
-/** A fence longer than any backtick run in the text, so quoted model output cannot break out of it. */
-function fenced(text: string): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}text\n${text}\n${fence}`;
-}
 
 function themeRow(t: AuditTheme): string {
-  return `| ${SEVERITY_ICON[t.severity]} ${escapeCell(t.theme)} | ${t.severity} | ${t.count} | **${fmt(t.rate_per_100k)}** | ${fmt(t.ci_low_per_100k)} – ${fmt(t.ci_high_per_100k)} | ${t.gating ? '❌ fails gate' : 'informs'} |`;
+  return `| ${SEVERITY_ICON[t.severity]} ${plain(t.theme)} | ${t.severity} | ${t.count} | **${fmt(t.rate_per_100k)}** | ${fmt(t.ci_low_per_100k)} – ${fmt(t.ci_high_per_100k)} | ${t.gating ? '❌ fails gate' : 'informs'} |`;
 }
 
 function themeExamples(t: AuditTheme): string {
   if (t.examples.length === 0) return '';
   const items = t.examples
-    .map((e, i) => `**${i + 1}. \`${escapeCell(e.id)}\`** — ${escapeCell(e.label)}: ${escapeCell(e.evidence)}\n\nPrompt (last user turn):\n${fenced(e.prompt)}\nReply:\n${fenced(e.reply)}`)
+    .map((e, i) => `**${i + 1}. ${code(e.id)}** — ${plain(e.label)}: ${plain(e.evidence)}\n\nPrompt (last user turn):\n${fenced(e.prompt)}\nReply:\n${fenced(e.reply)}`)
     .join('\n\n');
-  return `<details><summary>${escapeCell(t.theme)}: ${escapeCell(t.description)} (${t.examples.length} of ${t.count}, redacted)</summary>\n\n${items}\n\n</details>`;
+  return `<details><summary>${plain(t.theme)}: ${plain(t.description)} (${t.examples.length} of ${t.count}, redacted)</summary>\n\n${items}\n\n</details>`;
 }
 
 export function awarenessSection(a: EvaluationAwarenessReport): string {
   const line =
     `**Evaluation awareness** (\`${a.category_id}\`): ${fmt(a.rate_per_100k)} per 100k (${a.flagged} of ${a.graded}; ` +
     `${Math.round(a.ci.confidence * 100)}% interval ${fmt(a.ci.low_per_100k)} – ${fmt(a.ci.high_per_100k)}), warning above ${fmt(a.warn_above_per_100k)}.`;
-  return a.warning ? `> ⚠️ **The corpus may not look like deployment.** ${escapeCell(a.warning)}\n\n${line}` : line;
+  return a.warning ? `> ⚠️ **The corpus may not look like deployment.** ${plain(a.warning)}\n\n${line}` : line;
 }
 
 /** "Behaviours outside the taxonomy": the audit's themes, then their collapsed examples (bounded). */
 export function auditSection(a: AuditReport): string {
   const head = [
     '### Behaviours outside the taxonomy',
-    `Auditor \`${escapeCell(a.model)}\` read ${a.audited} graded completions${a.sample !== null ? ` (the ${a.sample} lowest-ranked)` : ''}` +
+    `Auditor ${code(a.model)} read ${a.audited} graded completions${a.sample !== null ? ` (the ${a.sample} lowest-ranked)` : ''}` +
       `${a.errors > 0 ? `, ${a.errors} audit errors` : ''}: ${a.findings} findings outside the registered categories` +
       `${a.in_taxonomy_dropped > 0 ? ` (${a.in_taxonomy_dropped} more named a registered category and are counted there, not here)` : ''}. ` +
       (a.gated ? `Themes of severity ${a.fail_on} or above fail the gate.` : 'Informational: `audit.fail_on` is not set, so themes do not fail the gate.') +

@@ -5,6 +5,7 @@ import { figureGlossary } from './glossary.js';
 import { MAX_COMMENT_CHARS, type CategoryReport, type Report } from './schema.js';
 import { flaggedOfGraded, outcomeSentence } from './outcomes.js';
 import { toolReplaySentences } from './toolReplay.js';
+import { code, fenced, plain, prose } from './untrusted.js';
 
 export function commentMarker(registrationPath: string): string {
   return `<!-- deploysim:${registrationPath} -->`;
@@ -19,20 +20,10 @@ const fmt = (x: number | null) => {
 };
 const short = (sha: string | null) => (sha ? sha.slice(0, 12) : 'none');
 
-/** A fence longer than any backtick run in the text, so quoted model output cannot break out of it. */
-function fenced(text: string): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}text\n${text}\n${fence}`;
-}
-
-function escapeCell(text: string): string {
-  return text.replace(/[|<>\n]/g, (c) => ({ '|': '\\|', '<': '&lt;', '>': '&gt;', '\n': ' ' })[c]!);
-}
 
 /** The summary and sticky comment of a run that stopped before a verdict (the comment must not keep showing an older one). */
 export function renderCouldNotRun(registrationPath: string, heading: string, message: string): string {
-  return [commentMarker(registrationPath), '## ❌ deploysim could not run', heading, fenced(message)].join('\n\n');
+  return [commentMarker(registrationPath), '## ❌ deploysim could not run', prose(heading), fenced(message)].join('\n\n');
 }
 
 /** What a verdict is about: the gate, or one shard (its slice only: the gate's decision is the merged report). */
@@ -69,7 +60,7 @@ function examplesSection(c: CategoryReport): string {
   const items = c.examples
     .map(
       (e, i) =>
-        `**${i + 1}. \`${escapeCell(e.id)}\`** — grader: ${escapeCell(e.evidence)}\n\nPrompt (last user turn):\n${fenced(e.prompt)}\nReply:\n${fenced(e.reply)}`,
+        `**${i + 1}. ${code(e.id)}** — grader: ${plain(e.evidence)}\n\nPrompt (last user turn):\n${fenced(e.prompt)}\nReply:\n${fenced(e.reply)}`,
     )
     .join('\n\n');
   return `<details><summary>Flagged examples for <code>${c.id}</code> (${c.examples.length} of ${c.flagged}, redacted)</summary>\n\n${items}\n\n</details>`;
@@ -88,15 +79,15 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
   const unverified = lockSkipped ? ' (UNVERIFIED: lock skipped)' : '';
   const what = verdictSubject(report);
   const headline = report.passed
-    ? `## ✅ deploysim: ${what} passed — ${escapeCell(report.name)}${demo}${unverified}`
-    : `## ❌ deploysim: ${what} failed — ${escapeCell(report.name)}${demo}${unverified}`;
+    ? `## ✅ deploysim: ${what} passed — ${plain(report.name)}${demo}${unverified}`
+    : `## ❌ deploysim: ${what} failed — ${plain(report.name)}${demo}${unverified}`;
   const parts: string[] = [commentMarker(report.registration.path), headline];
   if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push('> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.');
   if (lockSkipped) parts.push('> **UNVERIFIED**: the pre-registration lock was skipped (`--no-lock`); this is not a pre-registered verdict.');
   // A multi-line reason (the lock's list of files, then why and what to do) keeps its lines: unindented
   // lines become paragraphs of the same item instead of running into the last nested bullet.
-  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${r.replace(/\n(?=\S)/g, '\n\n  ')}`).join('\n'));
+  if (report.reasons.length > 0) parts.push(report.reasons.map((r) => `- ${prose(r).replace(/\n(?=\S)/g, '\n\n  ')}`).join('\n'));
 
   const ran = report.sample.replayed > 0;
   if (ran) {
@@ -108,7 +99,7 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
       ].join('\n'),
     );
     const failing = report.categories.filter((c) => c.verdict !== 'pass' || aboveButNotSignificant(c));
-    if (failing.length > 0) parts.push(failing.map((c) => `- \`${c.id}\`: ${c.explanation}`).join('\n'));
+    if (failing.length > 0) parts.push(failing.map((c) => `- ${code(c.id)}: ${prose(c.explanation)}`).join('\n'));
     const chart = observedVsPredictedChart(report.categories);
     if (chart) parts.push(chart);
     parts.push(
@@ -116,14 +107,14 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
         `Sample: ${report.sample.replayed} of ${report.sample.corpus_records} corpus records replayed (seed ${report.sample.seed}` +
         `${report.sample.stratify ? `, stratified by \`${report.sample.stratify}\`` : ''}${report.sample.shard ? `, shard ${report.sample.shard}` : ''}), ` +
         `${report.sample.graded} graded, ${report.sample.errors} errors. "Detectable" is the smallest true rate this sample would catch above the threshold with 80% power. ` +
-        `Candidate \`${escapeCell(report.candidate.model)}\`, grader \`${escapeCell(report.grader.model)}\` (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
+        `Candidate ${code(report.candidate.model)}, grader ${code(report.grader.model)} (${report.grader.calibrated ? 'calibrated' : 'not calibrated'}).`,
     );
     const outcomes = outcomeSentence(report);
-    if (outcomes) parts.push(escapeCell(outcomes));
+    if (outcomes) parts.push(plain(outcomes));
     const causes = report.sample.error_causes;
     if (causes) parts.push(`Most frequent errors (every failed record's error is in \`results.jsonl\`):\n${fenced(causes.map(errorCauseLine).join('\n'))}`);
     // Agentic records: recorded vs simulated tool calls, truncations; and simulator realism when given.
-    parts.push(...toolReplaySentences(report).map(escapeCell));
+    parts.push(...toolReplaySentences(report).map((s) => prose(s).replace(/\s*\n\s*/g, ' ')));
     parts.push(figureGlossary(report));
   }
   // Evaluation awareness and "Behaviours outside the taxonomy" (src/audit; bounded in size there).
@@ -134,7 +125,7 @@ export function renderMarkdown(report: Report, options: { includeExamples?: bool
       '',
       '| File | sha256 |',
       '|---|---|',
-      ...report.registration.files.map((f) => `| \`${escapeCell(f.path)}\` | \`${f.sha256.slice(0, 16)}\` |`),
+      ...report.registration.files.map((f) => `| ${code(f.path)} | ${code(f.sha256.slice(0, 16))} |`),
       '',
       '</details>',
     ].join('\n'),
