@@ -43709,10 +43709,12 @@ var RunCancelledError = class extends DeploysimError {
   nothingSent;
   exitCode;
 };
-var EndpointRefusedError = class extends GateError {
+var RunStoppedError = class extends GateError {
+};
+var EndpointRefusedError = class extends RunStoppedError {
 };
 function stopsTheRun(error62) {
-  return error62 instanceof EndpointRefusedError || error62 instanceof RunCancelledError;
+  return error62 instanceof RunStoppedError || error62 instanceof RunCancelledError;
 }
 var ResultsNotRecordedError = class extends DeploysimError {
   exitCode = 3;
@@ -43997,21 +43999,18 @@ var CHUNK_BYTES = 1024 * 1024;
 async function openCorpusStream(file2) {
   const kind = await notARegularFile(file2);
   if (kind) throw new NotAFileError(kind);
-  const handle = await open(file2, "r");
   const magic = Buffer.alloc(2);
+  const probe = await open(file2, "r");
   try {
-    await handle.read(magic, 0, 2, 0);
-  } catch (error62) {
-    await handle.close();
-    throw error62;
+    await probe.read(magic, 0, 2, 0);
+  } finally {
+    await probe.close();
   }
-  if (magic[0] === 31 && magic[1] === 139) {
-    await handle.close();
-    return createReadStream(file2).pipe(createGunzip());
-  }
-  return readChunks(handle);
+  if (magic[0] === 31 && magic[1] === 139) return createReadStream(file2).pipe(createGunzip());
+  return readChunks(file2);
 }
-async function* readChunks(handle) {
+async function* readChunks(file2) {
+  const handle = await open(file2, "r");
   try {
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     for (; ; ) {
@@ -64904,7 +64903,11 @@ async function forEachConcurrently(items, concurrency, work, signal) {
     }
   };
   const abandoned = new Promise((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
-  await Promise.race([Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)), abandoned]);
+  const finished = await Promise.race([Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)).then(() => true), abandoned.then(() => false)]);
+  if (failure2 || !finished) {
+    const closing = Promise.resolve(iterator2.return?.()).catch(() => void 0);
+    if (finished) await closing;
+  }
   if (failure2 && !signal?.aborted) throw failure2.error;
 }
 
@@ -76767,6 +76770,15 @@ var ModelGateway = class {
     }
     const completion = await this.limit(async () => {
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
+      const budget = this.options.maxRequests;
+      if (budget !== void 0 && this.requestsStarted >= budget) {
+        this.stop.abort(
+          new RunStoppedError(
+            `The run reached max-requests ${budget} (every request counts: candidate turns, simulated tool calls, grader re-asks, audits, the preflight) before it finished, so it stops without a verdict. Agentic records with many parallel tool calls, or a grader whose answers need re-asking, cost more than the plan counts: raise max-requests, or split the run into shards.`
+          )
+        );
+        throw this.stop.signal.reason;
+      }
       this.requestsStarted += 1;
       const request2 = new AbortController();
       this.allowRetryListeners(request2.signal);
@@ -78227,6 +78239,7 @@ function createRuntime(request2, secrets, io) {
     concurrency: request2.concurrency,
     retry: request2.retry,
     maxResponseBytes: request2.maxResponseBytes,
+    maxRequests: request2.maxRequests,
     secrets,
     cache,
     cancel: io.cancel,
@@ -80108,12 +80121,18 @@ function errorCauseLine(cause) {
   return `${cause.records} record${cause.records === 1 ? "" : "s"}: ${cause.message}`;
 }
 
+// src/engine/buildReport.ts
+import { createHash as createHash11 } from "node:crypto";
+
 // src/engine/settings.ts
 function usesDemo(settings) {
   return settings.candidate.baseUrl === DEMO_ENDPOINT || settings.grader.baseUrl === DEMO_ENDPOINT;
 }
 
 // src/engine/buildReport.ts
+function endpointDigest(baseUrl3) {
+  return createHash11("sha256").update(maskUrlCredentials(baseUrl3)).digest("hex").slice(0, 16);
+}
 function baseReport(settings, registration, lock, createdAt, runUrl) {
   const cfg = registration.config;
   return {
@@ -80125,8 +80144,8 @@ function baseReport(settings, registration, lock, createdAt, runUrl) {
     created_at: createdAt.toISOString(),
     reasons: [],
     registration: { path: registration.displayPath, lock_ref: lock.lockRef, files: lock.files, lock_violations: lock.violations },
-    candidate: { model: settings.candidate.model },
-    grader: { model: cfg.grader.model, calibrated: false, mode: cfg.grader.mode },
+    candidate: { model: settings.candidate.model, endpoint_sha256: endpointDigest(settings.candidate.baseUrl) },
+    grader: { model: cfg.grader.model, calibrated: false, mode: cfg.grader.mode, endpoint_sha256: endpointDigest(settings.grader.baseUrl) },
     decision: { ...cfg.decision, interval_method: "" },
     sample: {
       corpus_records: 0,
@@ -80339,8 +80358,10 @@ function identity(r) {
     "sample seed": r.sample.seed,
     "sample stratify": r.sample.stratify,
     "corpus records": r.sample.corpus_records,
-    "candidate model": r.candidate.model,
+    // The same model name on another endpoint is another model; a demo shard is not a real one.
+    candidate: r.candidate,
     grader: r.grader,
+    demo: r.demo,
     decision,
     "lock verified": r.verified,
     categories: r.categories.map((c) => ({ id: c.id, prediction_per_100k: c.prediction_per_100k }))
@@ -81736,7 +81757,7 @@ function noLock(cwd) {
 
 // src/calibration/load.ts
 import { readFile as readFile7 } from "node:fs/promises";
-async function loadCalibration(registration) {
+async function loadCalibration(registration, graderIsDemo) {
   const file2 = registration.calibrationPath;
   if (!file2) throw new Error("loadCalibration needs registration.calibrationPath");
   const shown = `${registration.displayPath}: grader.calibration "${registration.config.grader.calibration}"`;
@@ -81756,6 +81777,9 @@ async function loadCalibration(registration) {
     );
   }
   const cal = parsed.data;
+  if (cal.demo && !graderIsDemo) {
+    throw new ConfigError(`${shown} was measured against the built-in demo grader ("demo": true), not this run's grader. ${rerun}`);
+  }
   const grader = registration.config.grader;
   if (cal.grader.model !== grader.model) {
     throw new ConfigError(`${shown} was measured for grader model "${cal.grader.model}", but the registration's grader is "${grader.model}". ${rerun}`);
@@ -82259,8 +82283,9 @@ function planRun(sample, tools, cfg, settings) {
   const agenticRecords = Math.ceil(toReplay * tools.records_with_tools / sample.corpusRecords);
   const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
   const auditRequests = plannedAuditRequests(cfg.audit, toReplay, shard2?.count ?? 1);
-  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests;
-  const summary = `Plan: ${sample.corpusRecords} corpus records (${sample.excludedNoConsent} excluded without consent), sample ${sample.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; ${extraAgentic > 0 ? "up to" : "about"} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ""}${settings.baseline ? ", twice with the baseline" : ""}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ""}, before retries).`;
+  const preflightRequests = (settings.baseline ? 2 : 1) + 2 * graderCalls;
+  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests + preflightRequests;
+  const summary = `Plan: ${sample.corpusRecords} corpus records (${sample.excludedNoConsent} excluded without consent), sample ${sample.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; ${extraAgentic > 0 ? "up to" : "about"} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ""}${settings.baseline ? ", twice with the baseline" : ""}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ""}; ${preflightRequests} preflight probes; before retries).`;
   return { toReplay, inShard: (rank) => !shard2 || rank % shard2.count === shard2.index - 1, expectedRequests, summary };
 }
 function checkRequestBudget(plan2, maxRequests) {
@@ -82344,10 +82369,18 @@ function checkEarlyRecords(tally, total) {
   if (total <= EARLY_RECORDS || tally.replayed !== EARLY_RECORDS) return;
   const cut2 = tally.outcomes.candidate_truncated;
   if (cut2 < MOSTLY * EARLY_RECORDS) return;
-  throw new EndpointRefusedError(
+  throw new RunStoppedError(
     `${cut2} of the first ${EARLY_RECORDS} records came back with nothing visible: the candidate reached its token limit first (finish_reason length). The run stops instead of spending the rest of its budget the same way: raise candidate.max_completion_tokens (or max_tokens) in the registration; reasoning models spend tokens on reasoning before they answer.`
   );
 }
+function checkErrorBudget(tally, total, maxErrorRate) {
+  if (tally.errors <= maxErrorRate * total) return;
+  throw new ErrorBudgetSpent(
+    `The run stopped after ${tally.errors} of the ${tally.replayed} records so far failed (of ${total} in the sample): more than max_error_rate ${maxErrorRate} allows of the whole sample, so the gate fails closed whatever the rest would give, and the remaining requests were not sent.`
+  );
+}
+var ErrorBudgetSpent = class extends Error {
+};
 async function replayRecord(record2, who, categoryIds, secrets) {
   const line = (fields) => ({ id: record2.id, rank: record2.rank, flagged: [], error: null, truncated: false, ...fields });
   try {
@@ -82390,6 +82423,7 @@ async function replayAll(input2, who) {
   const tally = new Tally(input2.categoryIds);
   const out = new ResultsFile(input2.resultsPath);
   const progress = new Progress(input2.total, input2.logger, { rateLimited: input2.rateLimited });
+  let stoppedEarly;
   try {
     await forEachConcurrently(
       input2.records,
@@ -82401,9 +82435,13 @@ async function replayAll(input2, who) {
         tally.add(finished);
         progress.tick(finished.line.error !== null);
         checkEarlyRecords(tally, input2.total);
+        checkErrorBudget(tally, input2.errorBudget.sampleSize, input2.errorBudget.maxErrorRate);
       },
       input2.cancel
-    );
+    ).catch((error62) => {
+      if (!(error62 instanceof ErrorBudgetSpent)) throw error62;
+      stoppedEarly = error62.message;
+    });
   } finally {
     progress.done();
     await out.close();
@@ -82414,7 +82452,7 @@ async function replayAll(input2, who) {
       tally.replayed === 0 ? `no record of ${input2.total} was finished` : `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`
     );
   }
-  return tally;
+  return { tally, ...stoppedEarly ? { stoppedEarly } : {} };
 }
 
 // src/engine/runGate.ts
@@ -82428,11 +82466,13 @@ async function runGate(settings, deps) {
     stage.at = "preflight";
     const probes = await preflight(askers(run, settings, fresh(deps.models), deps), deps.models);
     stage.at = "replay";
-    const tally = await replayAll(replayInput(run, settings, deps, out), who).finally(() => {
+    const { tally, stoppedEarly } = await replayAll(replayInput(run, settings, deps, out), who).finally(() => {
       for (const line of deps.models.rateLimitSummary()) deps.logger.info(line);
     });
+    if (stoppedEarly) deps.logger.warning(stoppedEarly);
     stage.at = "theme-summary";
-    const report = await decide(run, tally, who.audit, settings, deps, probes);
+    const decided = await decide(run, tally, who.audit, settings, deps, probes);
+    const report = stoppedEarly ? { ...decided, passed: false, reasons: [...decided.reasons, stoppedEarly] } : decided;
     stage.at = "replayed";
     throwIfCancelled(deps.cancel);
     return await finish2(report, out, deps);
@@ -82452,7 +82492,7 @@ async function plan(settings, deps, out) {
     return { lockViolated: true, report: { ...report, reasons: [lock.message ?? "The pre-registration lock was violated."] } };
   }
   const cfg = registration.config;
-  const calibration = registration.calibrationPath ? await loadCalibration(registration) : void 0;
+  const calibration = registration.calibrationPath ? await loadCalibration(registration, settings.grader.baseUrl === DEMO_ENDPOINT) : void 0;
   if (cfg.decision.rule === "regression" && !settings.baseline) {
     throw new ConfigError(`${registration.displayPath}: decision.rule regression compares with the production model: set the \`baseline-model\` input (and baseline-base-url / baseline-api-key if it is not served by the candidate's endpoint).`);
   }
@@ -82508,6 +82548,7 @@ function replayInput(run, settings, deps, out) {
     logger: deps.logger,
     secrets: deps.secrets,
     rateLimited: () => deps.models.rateLimited(),
+    errorBudget: { maxErrorRate: run.registration.config.decision.max_error_rate, sampleSize: run.sample.sampleSize },
     cancel: deps.cancel
   };
 }

@@ -39894,10 +39894,12 @@ var RunCancelledError = class extends DeploysimError {
   nothingSent;
   exitCode;
 };
-var EndpointRefusedError = class extends GateError {
+var RunStoppedError = class extends GateError {
+};
+var EndpointRefusedError = class extends RunStoppedError {
 };
 function stopsTheRun(error63) {
-  return error63 instanceof EndpointRefusedError || error63 instanceof RunCancelledError;
+  return error63 instanceof RunStoppedError || error63 instanceof RunCancelledError;
 }
 var ResultsNotRecordedError = class extends DeploysimError {
   exitCode = 3;
@@ -39978,6 +39980,9 @@ var SecretRegistry = class {
 function urlCredentials(url2) {
   const match = url2 ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]+)@/i.exec(url2.trim()) : null;
   return match?.[1];
+}
+function maskUrlCredentials(text) {
+  return text.replace(/\/\/[^/@\s]*@/g, "//***@");
 }
 
 // src/lock/git.ts
@@ -61504,21 +61509,18 @@ var CHUNK_BYTES2 = 1024 * 1024;
 async function openCorpusStream(file2) {
   const kind = await notARegularFile(file2);
   if (kind) throw new NotAFileError(kind);
-  const handle = await open4(file2, "r");
   const magic = Buffer.alloc(2);
+  const probe = await open4(file2, "r");
   try {
-    await handle.read(magic, 0, 2, 0);
-  } catch (error63) {
-    await handle.close();
-    throw error63;
+    await probe.read(magic, 0, 2, 0);
+  } finally {
+    await probe.close();
   }
-  if (magic[0] === 31 && magic[1] === 139) {
-    await handle.close();
-    return createReadStream(file2).pipe(createGunzip());
-  }
-  return readChunks(handle);
+  if (magic[0] === 31 && magic[1] === 139) return createReadStream(file2).pipe(createGunzip());
+  return readChunks(file2);
 }
-async function* readChunks(handle) {
+async function* readChunks(file2) {
+  const handle = await open4(file2, "r");
   try {
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES2);
     for (; ; ) {
@@ -61854,7 +61856,7 @@ var calibrationFileSchema = external_exports.object({
 });
 
 // src/calibration/load.ts
-async function loadCalibration(registration) {
+async function loadCalibration(registration, graderIsDemo) {
   const file2 = registration.calibrationPath;
   if (!file2) throw new Error("loadCalibration needs registration.calibrationPath");
   const shown = `${registration.displayPath}: grader.calibration "${registration.config.grader.calibration}"`;
@@ -61874,6 +61876,9 @@ async function loadCalibration(registration) {
     );
   }
   const cal = parsed.data;
+  if (cal.demo && !graderIsDemo) {
+    throw new ConfigError(`${shown} was measured against the built-in demo grader ("demo": true), not this run's grader. ${rerun}`);
+  }
   const grader = registration.config.grader;
   if (cal.grader.model !== grader.model) {
     throw new ConfigError(`${shown} was measured for grader model "${cal.grader.model}", but the registration's grader is "${grader.model}". ${rerun}`);
@@ -61936,6 +61941,19 @@ async function makeDirectory(dir, input2) {
   }
 }
 
+// src/common/demo.ts
+import { createHash as createHash3 } from "node:crypto";
+var DEMO_ENDPOINT = "builtin:demo";
+var DEMO_UNSAFE_MARKER = "(demo: simulated unsafe compliance)";
+function demoUnit(text) {
+  return createHash3("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
+}
+function demoTextOf(content) {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map((p) => p && typeof p === "object" && "text" in p ? String(p.text) : "").join("");
+  return "";
+}
+
 // src/corpus/piiWarning.ts
 var SHOWN_IDS = 3;
 function textsOf(messages) {
@@ -61977,7 +61995,7 @@ async function* warnOnPii(records2, logger) {
 
 // src/corpus/sample.ts
 import * as crypto3 from "node:crypto";
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 
 // src/corpus/jsonDepth.ts
 var MAX_JSON_DEPTH = 256;
@@ -62302,7 +62320,7 @@ async function* readSample(plan2, stratify, keep = () => true) {
   }
 }
 function sampleFingerprint(idsInRankOrder) {
-  const hash3 = createHash3("sha256");
+  const hash3 = createHash4("sha256");
   for (const id of idsInRankOrder) hash3.update(`${JSON.stringify(id)}
 `);
   return hash3.digest("hex");
@@ -62311,7 +62329,7 @@ var oneShot = crypto3.hash;
 var RANK_KEY_HEX = 32;
 function rankDigest(seed, id) {
   const data = `deploysim-sample\0${seed}\0${id}`;
-  return oneShot ? oneShot("sha256", data, "hex") : createHash3("sha256").update(data).digest("hex");
+  return oneShot ? oneShot("sha256", data, "hex") : createHash4("sha256").update(data).digest("hex");
 }
 function allocateProportionally(strata, total) {
   const sum = strata.reduce((a, s) => a + s.records, 0);
@@ -63029,7 +63047,11 @@ async function forEachConcurrently(items, concurrency, work, signal) {
     }
   };
   const abandoned = new Promise((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
-  await Promise.race([Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)), abandoned]);
+  const finished = await Promise.race([Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)).then(() => true), abandoned.then(() => false)]);
+  if (failure2 || !finished) {
+    const closing = Promise.resolve(iterator2.return?.()).catch(() => void 0);
+    if (finished) await closing;
+  }
   if (failure2 && !signal?.aborted) throw failure2.error;
 }
 
@@ -63270,6 +63292,9 @@ var ReplayDriver = class {
   }
 };
 
+// src/engine/buildReport.ts
+import { createHash as createHash5 } from "node:crypto";
+
 // src/report/errorCauses.ts
 var CAUSES_KEPT = 3;
 var CAUSE_CHARS = 300;
@@ -63293,25 +63318,15 @@ function errorCauseLine(cause) {
   return `${cause.records} record${cause.records === 1 ? "" : "s"}: ${cause.message}`;
 }
 
-// src/common/demo.ts
-import { createHash as createHash4 } from "node:crypto";
-var DEMO_ENDPOINT = "builtin:demo";
-var DEMO_UNSAFE_MARKER = "(demo: simulated unsafe compliance)";
-function demoUnit(text) {
-  return createHash4("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
-}
-function demoTextOf(content) {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.map((p) => p && typeof p === "object" && "text" in p ? String(p.text) : "").join("");
-  return "";
-}
-
 // src/engine/settings.ts
 function usesDemo(settings) {
   return settings.candidate.baseUrl === DEMO_ENDPOINT || settings.grader.baseUrl === DEMO_ENDPOINT;
 }
 
 // src/engine/buildReport.ts
+function endpointDigest(baseUrl3) {
+  return createHash5("sha256").update(maskUrlCredentials(baseUrl3)).digest("hex").slice(0, 16);
+}
 function baseReport(settings, registration, lock, createdAt, runUrl) {
   const cfg = registration.config;
   return {
@@ -63323,8 +63338,8 @@ function baseReport(settings, registration, lock, createdAt, runUrl) {
     created_at: createdAt.toISOString(),
     reasons: [],
     registration: { path: registration.displayPath, lock_ref: lock.lockRef, files: lock.files, lock_violations: lock.violations },
-    candidate: { model: settings.candidate.model },
-    grader: { model: cfg.grader.model, calibrated: false, mode: cfg.grader.mode },
+    candidate: { model: settings.candidate.model, endpoint_sha256: endpointDigest(settings.candidate.baseUrl) },
+    grader: { model: cfg.grader.model, calibrated: false, mode: cfg.grader.mode, endpoint_sha256: endpointDigest(settings.grader.baseUrl) },
     decision: { ...cfg.decision, interval_method: "" },
     sample: {
       corpus_records: 0,
@@ -63939,8 +63954,9 @@ function planRun(sample, tools, cfg, settings) {
   const agenticRecords = Math.ceil(toReplay * tools.records_with_tools / sample.corpusRecords);
   const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
   const auditRequests = plannedAuditRequests(cfg.audit, toReplay, shard2?.count ?? 1);
-  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests;
-  const summary2 = `Plan: ${sample.corpusRecords} corpus records (${sample.excludedNoConsent} excluded without consent), sample ${sample.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; ${extraAgentic > 0 ? "up to" : "about"} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ""}${settings.baseline ? ", twice with the baseline" : ""}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ""}, before retries).`;
+  const preflightRequests = (settings.baseline ? 2 : 1) + 2 * graderCalls;
+  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests + preflightRequests;
+  const summary2 = `Plan: ${sample.corpusRecords} corpus records (${sample.excludedNoConsent} excluded without consent), sample ${sample.sampleSize}${shard2 ? `, shard ${shard2.index}/${shard2.count} replays ${toReplay}` : ""}; ${extraAgentic > 0 ? "up to" : "about"} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ""}${settings.baseline ? ", twice with the baseline" : ""}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ""}; ${preflightRequests} preflight probes; before retries).`;
   return { toReplay, inShard: (rank) => !shard2 || rank % shard2.count === shard2.index - 1, expectedRequests, summary: summary2 };
 }
 function checkRequestBudget(plan2, maxRequests) {
@@ -64161,10 +64177,18 @@ function checkEarlyRecords(tally, total) {
   if (total <= EARLY_RECORDS || tally.replayed !== EARLY_RECORDS) return;
   const cut2 = tally.outcomes.candidate_truncated;
   if (cut2 < MOSTLY * EARLY_RECORDS) return;
-  throw new EndpointRefusedError(
+  throw new RunStoppedError(
     `${cut2} of the first ${EARLY_RECORDS} records came back with nothing visible: the candidate reached its token limit first (finish_reason length). The run stops instead of spending the rest of its budget the same way: raise candidate.max_completion_tokens (or max_tokens) in the registration; reasoning models spend tokens on reasoning before they answer.`
   );
 }
+function checkErrorBudget(tally, total, maxErrorRate) {
+  if (tally.errors <= maxErrorRate * total) return;
+  throw new ErrorBudgetSpent(
+    `The run stopped after ${tally.errors} of the ${tally.replayed} records so far failed (of ${total} in the sample): more than max_error_rate ${maxErrorRate} allows of the whole sample, so the gate fails closed whatever the rest would give, and the remaining requests were not sent.`
+  );
+}
+var ErrorBudgetSpent = class extends Error {
+};
 async function replayRecord(record2, who, categoryIds, secrets) {
   const line = (fields) => ({ id: record2.id, rank: record2.rank, flagged: [], error: null, truncated: false, ...fields });
   try {
@@ -64207,6 +64231,7 @@ async function replayAll(input2, who) {
   const tally = new Tally(input2.categoryIds);
   const out = new ResultsFile(input2.resultsPath);
   const progress = new Progress(input2.total, input2.logger, { rateLimited: input2.rateLimited });
+  let stoppedEarly;
   try {
     await forEachConcurrently(
       input2.records,
@@ -64218,9 +64243,13 @@ async function replayAll(input2, who) {
         tally.add(finished);
         progress.tick(finished.line.error !== null);
         checkEarlyRecords(tally, input2.total);
+        checkErrorBudget(tally, input2.errorBudget.sampleSize, input2.errorBudget.maxErrorRate);
       },
       input2.cancel
-    );
+    ).catch((error63) => {
+      if (!(error63 instanceof ErrorBudgetSpent)) throw error63;
+      stoppedEarly = error63.message;
+    });
   } finally {
     progress.done();
     await out.close();
@@ -64231,7 +64260,7 @@ async function replayAll(input2, who) {
       tally.replayed === 0 ? `no record of ${input2.total} was finished` : `${tally.replayed} of ${input2.total} records were replayed (results.jsonl keeps them)`
     );
   }
-  return tally;
+  return { tally, ...stoppedEarly ? { stoppedEarly } : {} };
 }
 
 // src/engine/runGate.ts
@@ -64245,11 +64274,13 @@ async function runGate(settings, deps) {
     stage.at = "preflight";
     const probes = await preflight(askers(run2, settings, fresh(deps.models), deps), deps.models);
     stage.at = "replay";
-    const tally = await replayAll(replayInput(run2, settings, deps, out), who).finally(() => {
+    const { tally, stoppedEarly } = await replayAll(replayInput(run2, settings, deps, out), who).finally(() => {
       for (const line of deps.models.rateLimitSummary()) deps.logger.info(line);
     });
+    if (stoppedEarly) deps.logger.warning(stoppedEarly);
     stage.at = "theme-summary";
-    const report = await decide(run2, tally, who.audit, settings, deps, probes);
+    const decided = await decide(run2, tally, who.audit, settings, deps, probes);
+    const report = stoppedEarly ? { ...decided, passed: false, reasons: [...decided.reasons, stoppedEarly] } : decided;
     stage.at = "replayed";
     throwIfCancelled(deps.cancel);
     return await finish(report, out, deps);
@@ -64269,7 +64300,7 @@ async function plan(settings, deps, out) {
     return { lockViolated: true, report: { ...report, reasons: [lock.message ?? "The pre-registration lock was violated."] } };
   }
   const cfg = registration.config;
-  const calibration = registration.calibrationPath ? await loadCalibration(registration) : void 0;
+  const calibration = registration.calibrationPath ? await loadCalibration(registration, settings.grader.baseUrl === DEMO_ENDPOINT) : void 0;
   if (cfg.decision.rule === "regression" && !settings.baseline) {
     throw new ConfigError(`${registration.displayPath}: decision.rule regression compares with the production model: set the \`baseline-model\` input (and baseline-base-url / baseline-api-key if it is not served by the candidate's endpoint).`);
   }
@@ -64325,6 +64356,7 @@ function replayInput(run2, settings, deps, out) {
     logger: deps.logger,
     secrets: deps.secrets,
     rateLimited: () => deps.models.rateLimited(),
+    errorBudget: { maxErrorRate: run2.registration.config.decision.max_error_rate, sampleSize: run2.sample.sampleSize },
     cancel: deps.cancel
   };
 }
@@ -64451,7 +64483,7 @@ async function upsertStickyComment(octokit, target, rendered, history) {
 import path9 from "node:path";
 
 // src/cache/completionCache.ts
-import { createHash as createHash5, randomBytes as randomBytes2 } from "node:crypto";
+import { createHash as createHash6, randomBytes as randomBytes2 } from "node:crypto";
 import { mkdir as mkdir3, readFile as readFile4, rename as rename4, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
 import path7 from "node:path";
 var CACHE_FORMAT = "deploysim.cache/v1";
@@ -64462,7 +64494,7 @@ function canonicalJson2(value2) {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson2(v)}`).join(",")}}`;
 }
 function cacheKey(role, baseUrl3, params) {
-  return createHash5("sha256").update(canonicalJson2({ format: CACHE_FORMAT, role, baseUrl: baseUrl3, request: params })).digest("hex");
+  return createHash6("sha256").update(canonicalJson2({ format: CACHE_FORMAT, role, baseUrl: baseUrl3, request: params })).digest("hex");
 }
 var CompletionCache = class {
   constructor(dir) {
@@ -76065,6 +76097,15 @@ var ModelGateway = class {
     }
     const completion = await this.limit(async () => {
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
+      const budget = this.options.maxRequests;
+      if (budget !== void 0 && this.requestsStarted >= budget) {
+        this.stop.abort(
+          new RunStoppedError(
+            `The run reached max-requests ${budget} (every request counts: candidate turns, simulated tool calls, grader re-asks, audits, the preflight) before it finished, so it stops without a verdict. Agentic records with many parallel tool calls, or a grader whose answers need re-asking, cost more than the plan counts: raise max-requests, or split the run into shards.`
+          )
+        );
+        throw this.stop.signal.reason;
+      }
       this.requestsStarted += 1;
       const request2 = new AbortController();
       this.allowRetryListeners(request2.signal);
@@ -76267,7 +76308,7 @@ var ModelGateway = class {
 };
 
 // src/runtime/demoProvider.ts
-import { createHash as createHash8 } from "node:crypto";
+import { createHash as createHash9 } from "node:crypto";
 
 // src/audit/demo.ts
 var DEMO_FINDING_SHARE = 0.05;
@@ -76325,15 +76366,15 @@ ${TRANSCRIPT_CLOSE}`);
 };
 
 // src/realism/demo.ts
-import { createHash as createHash6 } from "node:crypto";
+import { createHash as createHash7 } from "node:crypto";
 var discriminatorDemo = (request2) => {
   if (request2.response_format?.json_schema?.name !== DISCRIMINATOR_SCHEMA_NAME) return void 0;
-  const digest = createHash6("sha256").update(JSON.stringify(request2.messages ?? null)).digest();
+  const digest = createHash7("sha256").update(JSON.stringify(request2.messages ?? null)).digest();
   return { content: JSON.stringify({ real: digest[0] % 2 === 0 ? "A" : "B", reason: "[DEMO] a coin flip; says nothing about the simulator" }) };
 };
 
 // src/replay/demo.ts
-import { createHash as createHash7 } from "node:crypto";
+import { createHash as createHash8 } from "node:crypto";
 var DEMO_SIMULATED_SHARE = 0.25;
 var DEMO_UNSAFE_SHARE = 0.03;
 function placeholder(type) {
@@ -76370,7 +76411,7 @@ function demoToolCall(request2) {
   const tools = (request2.tools ?? []).filter((t) => t.type === "function" && typeof t.function?.name === "string");
   const messages = request2.messages ?? [];
   if (tools.length === 0 || messages.length === 0 || messages.at(-1).role === "tool") return void 0;
-  const digest = createHash7("sha256").update(JSON.stringify(messages)).digest();
+  const digest = createHash8("sha256").update(JSON.stringify(messages)).digest();
   const logged = messages.flatMap((m) => m.role === "assistant" ? m.tool_calls ?? [] : []).find((c) => c.type === "function" && tools.some((t) => t.function.name === c.function?.name) && typeof c.function?.arguments === "string");
   let call;
   if (logged && digest.readUInt32BE(0) / 2 ** 32 >= DEMO_SIMULATED_SHARE) {
@@ -76404,7 +76445,7 @@ var demoFetch = async (_input, init) => {
   const reply = replyTo(request2);
   const message = "toolCall" in reply ? { role: "assistant", content: null, refusal: null, tool_calls: [reply.toolCall] } : { role: "assistant", content: reply.content, refusal: null };
   const body = {
-    id: `demo-${createHash8("sha256").update(JSON.stringify(message)).digest("hex").slice(0, 12)}`,
+    id: `demo-${createHash9("sha256").update(JSON.stringify(message)).digest("hex").slice(0, 12)}`,
     object: "chat.completion",
     created: 0,
     model: request2.model ?? "demo",
@@ -76593,6 +76634,7 @@ function createRuntime(request2, secrets, io) {
     concurrency: request2.concurrency,
     retry: request2.retry,
     maxResponseBytes: request2.maxResponseBytes,
+    maxRequests: request2.maxRequests,
     secrets,
     cache,
     cancel: io.cancel,

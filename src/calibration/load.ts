@@ -16,7 +16,7 @@ export interface LoadedCalibration {
  * category the sha256 of the same rubric text. Any mismatch, a category without both positive and negative
  * labels, or an uninformative grader (FPR + FNR ≥ 1) is a ConfigError (exit 2) naming the file and category.
  */
-export async function loadCalibration(registration: Registration): Promise<LoadedCalibration> {
+export async function loadCalibration(registration: Registration, graderIsDemo: boolean): Promise<LoadedCalibration> {
   const file = registration.calibrationPath;
   if (!file) throw new Error('loadCalibration needs registration.calibrationPath');
   const shown = `${registration.displayPath}: grader.calibration "${registration.config.grader.calibration}"`;
@@ -36,6 +36,10 @@ export async function loadCalibration(registration: Registration): Promise<Loade
     );
   }
   const cal = parsed.data;
+  // A calibration of the demo grader says nothing about a real one: the report would call its corrected rates "calibrated".
+  if (cal.demo && !graderIsDemo) {
+    throw new ConfigError(`${shown} was measured against the built-in demo grader ("demo": true), not this run's grader. ${rerun}`);
+  }
   const grader = registration.config.grader;
   if (cal.grader.model !== grader.model) {
     throw new ConfigError(`${shown} was measured for grader model "${cal.grader.model}", but the registration's grader is "${grader.model}". ${rerun}`);

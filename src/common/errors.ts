@@ -68,15 +68,21 @@ export class RunCancelledError extends DeploysimError {
   }
 }
 
+/**
+ * The run stops before a verdict, and fails closed: nothing that comes after could make it pass (an
+ * endpoint refusing every request, a spent request budget, an error budget already exceeded).
+ */
+export class RunStoppedError extends GateError {}
+
 /** The endpoint refused in a way no retry can fix (bad key, unknown model…): stop the run now. */
-export class EndpointRefusedError extends GateError {}
+export class EndpointRefusedError extends RunStoppedError {}
 
 /**
- * An error that stops the whole run, not one record: a refusal or a cancellation. Code that counts a
+ * An error that stops the whole run, not one record: a stop or a cancellation. Code that counts a
  * request's failure (a record's error, a bad grader answer, a failed audit) passes these through.
  */
-export function stopsTheRun(error: unknown): error is EndpointRefusedError | RunCancelledError {
-  return error instanceof EndpointRefusedError || error instanceof RunCancelledError;
+export function stopsTheRun(error: unknown): error is RunStoppedError | RunCancelledError {
+  return error instanceof RunStoppedError || error instanceof RunCancelledError;
 }
 
 /**

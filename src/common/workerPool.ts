@@ -31,6 +31,12 @@ export async function forEachConcurrently<T>(
     }
   };
   const abandoned = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
-  await Promise.race([Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)), abandoned]);
+  const finished = await Promise.race([Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)).then(() => true), abandoned.then(() => false)]);
+  // A source left part-read must be told so: the corpus stream closes its file in `return()`, and an
+  // abandoned one would hold the descriptor until the garbage collector found it.
+  if (failure || !finished) {
+    const closing = Promise.resolve(iterator.return?.()).catch(() => undefined);
+    if (finished) await closing;
+  }
   if (failure && !signal?.aborted) throw failure.error;
 }

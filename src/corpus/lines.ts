@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
 /** A single corpus line beyond this is refused rather than buffered without bound. */
@@ -46,22 +46,21 @@ const CHUNK_BYTES = 1024 * 1024;
 export async function openCorpusStream(file: string): Promise<AsyncIterable<Buffer>> {
   const kind = await notARegularFile(file);
   if (kind) throw new NotAFileError(kind);
-  const handle = await open(file, 'r');
   const magic = Buffer.alloc(2);
+  const probe = await open(file, 'r');
   try {
-    await handle.read(magic, 0, 2, 0);
-  } catch (error) {
-    await handle.close();
-    throw error;
+    await probe.read(magic, 0, 2, 0);
+  } finally {
+    await probe.close();
   }
-  if (magic[0] === 0x1f && magic[1] === 0x8b) {
-    await handle.close();
-    return createReadStream(file).pipe(createGunzip());
-  }
-  return readChunks(handle);
+  if (magic[0] === 0x1f && magic[1] === 0x8b) return createReadStream(file).pipe(createGunzip());
+  return readChunks(file);
 }
 
-async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
+// The file is opened on the first read, not before: a generator that is never iterated never runs
+// its `finally`, and a handle opened outside it would be left for the garbage collector to close.
+async function* readChunks(file: string): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     for (;;) {

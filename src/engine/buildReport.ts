@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { maskUrlCredentials } from '../common/secrets.js';
 import type { CorpusPlan } from '../corpus/sample.js';
 import type { ToolDatabaseStats } from '../corpus/toolResponses.js';
 import type { CategoryCounts, GateDecision } from '../decision/decide.js';
@@ -8,6 +10,11 @@ import { REPORT_SCHEMA, type CategoryReport, type RealismSummary, type Report } 
 import type { LockOutcome } from './dependencies.js';
 import { usesDemo, type Settings } from './settings.js';
 import type { Tally } from './tally.js';
+
+/** Which endpoint answered, without saying where: a digest of the base URL with any user:password removed. */
+function endpointDigest(baseUrl: string): string {
+  return createHash('sha256').update(maskUrlCredentials(baseUrl)).digest('hex').slice(0, 16);
+}
 
 /**
  * report.json before anything is replayed: what was asked and what the lock proved. A run the lock
@@ -24,8 +31,8 @@ export function baseReport(settings: Settings, registration: Registration, lock:
     created_at: createdAt.toISOString(),
     reasons: [],
     registration: { path: registration.displayPath, lock_ref: lock.lockRef, files: lock.files, lock_violations: lock.violations },
-    candidate: { model: settings.candidate.model },
-    grader: { model: cfg.grader.model, calibrated: false, mode: cfg.grader.mode },
+    candidate: { model: settings.candidate.model, endpoint_sha256: endpointDigest(settings.candidate.baseUrl) },
+    grader: { model: cfg.grader.model, calibrated: false, mode: cfg.grader.mode, endpoint_sha256: endpointDigest(settings.grader.baseUrl) },
     decision: { ...cfg.decision, interval_method: '' },
     sample: {
       corpus_records: 0,

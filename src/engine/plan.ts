@@ -44,13 +44,15 @@ export function planRun(
   const agenticRecords = Math.ceil((toReplay * tools.records_with_tools) / sample.corpusRecords);
   const extraAgentic = agenticRecords * (cfg.candidate.max_steps - 1) * 2;
   const auditRequests = plannedAuditRequests(cfg.audit, toReplay, shard?.count ?? 1);
-  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests;
+  // The preflight: a probe to the candidate (and the baseline), and two transcripts to the grader.
+  const preflightRequests = (settings.baseline ? 2 : 1) + 2 * graderCalls;
+  const expectedRequests = (toReplay * (1 + graderCalls) + extraAgentic) * (settings.baseline ? 2 : 1) + auditRequests + preflightRequests;
   const summary =
     `Plan: ${sample.corpusRecords} corpus records (${sample.excludedNoConsent} excluded without consent), sample ${sample.sampleSize}` +
     `${shard ? `, shard ${shard.index}/${shard.count} replays ${toReplay}` : ''}; ` +
     `${extraAgentic > 0 ? 'up to' : 'about'} ${expectedRequests} model requests (1 candidate + ${graderCalls} grader per record` +
     `${extraAgentic > 0 ? `, up to ${cfg.candidate.max_steps} candidate turns and ${cfg.candidate.max_steps - 1} simulated tool calls for ~${agenticRecords} agentic records` : ''}` +
-    `${settings.baseline ? ', twice with the baseline' : ''}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ''}, before retries).`;
+    `${settings.baseline ? ', twice with the baseline' : ''}${auditRequests > 0 ? `; ${auditRequests} audit requests including the theme summary` : ''}; ${preflightRequests} preflight probes; before retries).`;
   return { toReplay, inShard: (rank) => !shard || rank % shard.count === shard.index - 1, expectedRequests, summary };
 }
 

@@ -1,5 +1,5 @@
 import type { AuditRun } from '../audit/run.js';
-import { EndpointRefusedError, RunCancelledError, stopsTheRun } from '../common/errors.js';
+import { RunCancelledError, RunStoppedError, stopsTheRun } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { Progress } from '../common/progress.js';
 import type { SecretRegistry } from '../common/secrets.js';
@@ -34,6 +34,8 @@ export interface ReplayInput {
   secrets: SecretRegistry;
   /** 429s so far, for the progress line. */
   rateLimited: () => number;
+  /** decision.max_error_rate, and the records it applies to (the whole sample, every shard together). */
+  errorBudget: { maxErrorRate: number; sampleSize: number };
   cancel?: AbortSignal;
 }
 
@@ -51,11 +53,27 @@ function checkEarlyRecords(tally: Tally, total: number): void {
   if (total <= EARLY_RECORDS || tally.replayed !== EARLY_RECORDS) return;
   const cut = tally.outcomes.candidate_truncated;
   if (cut < MOSTLY * EARLY_RECORDS) return;
-  throw new EndpointRefusedError(
+  throw new RunStoppedError(
     `${cut} of the first ${EARLY_RECORDS} records came back with nothing visible: the candidate reached its token limit first (finish_reason length). ` +
       'The run stops instead of spending the rest of its budget the same way: raise candidate.max_completion_tokens (or max_tokens) in the registration; reasoning models spend tokens on reasoning before they answer.',
   );
 }
+
+/**
+ * Once more records have failed than `max_error_rate` allows of the whole sample (a shard's failures
+ * count against the sample the merge decides on), the gate fails closed whatever the rest gives: the
+ * run stops instead of sending the remaining requests.
+ */
+function checkErrorBudget(tally: Tally, total: number, maxErrorRate: number): void {
+  if (tally.errors <= maxErrorRate * total) return;
+  throw new ErrorBudgetSpent(
+    `The run stopped after ${tally.errors} of the ${tally.replayed} records so far failed (of ${total} in the sample): more than max_error_rate ${maxErrorRate} allows of the whole sample, ` +
+      'so the gate fails closed whatever the rest would give, and the remaining requests were not sent.',
+  );
+}
+
+/** Thrown from a record's work to stop the pool (the records in flight finish and are recorded). */
+class ErrorBudgetSpent extends Error {}
 
 /**
  * One sampled record through every participant, as its results.jsonl line. A record's own failure
@@ -109,10 +127,11 @@ async function replayRecord(record: SampledPrefix, who: ReplayParticipants, cate
  * stops every worker and is thrown; a cancellation abandons the records in flight and throws a
  * RunCancelledError saying how far the replay got (results.jsonl keeps the finished records).
  */
-export async function replayAll(input: ReplayInput, who: ReplayParticipants): Promise<Tally> {
+export async function replayAll(input: ReplayInput, who: ReplayParticipants): Promise<{ tally: Tally; stoppedEarly?: string }> {
   const tally = new Tally(input.categoryIds);
   const out = new ResultsFile(input.resultsPath);
   const progress = new Progress(input.total, input.logger, { rateLimited: input.rateLimited });
+  let stoppedEarly: string | undefined;
   try {
     await forEachConcurrently(
       input.records,
@@ -126,9 +145,13 @@ export async function replayAll(input: ReplayInput, who: ReplayParticipants): Pr
         tally.add(finished);
         progress.tick(finished.line.error !== null);
         checkEarlyRecords(tally, input.total);
+        checkErrorBudget(tally, input.errorBudget.sampleSize, input.errorBudget.maxErrorRate);
       },
       input.cancel,
-    );
+    ).catch((error: unknown) => {
+      if (!(error instanceof ErrorBudgetSpent)) throw error;
+      stoppedEarly = error.message;
+    });
   } finally {
     progress.done();
     await out.close();
@@ -139,5 +162,5 @@ export async function replayAll(input: ReplayInput, who: ReplayParticipants): Pr
       tally.replayed === 0 ? `no record of ${input.total} was finished` : `${tally.replayed} of ${input.total} records were replayed (results.jsonl keeps them)`,
     );
   }
-  return tally;
+  return { tally, ...(stoppedEarly ? { stoppedEarly } : {}) };
 }

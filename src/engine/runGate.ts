@@ -1,6 +1,7 @@
 import { createAuditRun, finishDiscovery, type AuditRun } from '../audit/run.js';
 import { loadCalibration } from '../calibration/load.js';
 import { makeDirectory } from '../common/directories.js';
+import { DEMO_ENDPOINT } from '../common/demo.js';
 import { ConfigError } from '../common/errors.js';
 import { warnOnPii } from '../corpus/piiWarning.js';
 import { planSample, readSample, type CorpusPlan } from '../corpus/sample.js';
@@ -38,11 +39,13 @@ export async function runGate(settings: Settings, deps: GateDependencies): Promi
     stage.at = 'preflight';
     const probes = await preflight(askers(run, settings, fresh(deps.models), deps), deps.models);
     stage.at = 'replay';
-    const tally = await replayAll(replayInput(run, settings, deps, out), who).finally(() => {
+    const { tally, stoppedEarly } = await replayAll(replayInput(run, settings, deps, out), who).finally(() => {
       for (const line of deps.models.rateLimitSummary()) deps.logger.info(line);
     });
+    if (stoppedEarly) deps.logger.warning(stoppedEarly);
     stage.at = 'theme-summary';
-    const report = await decide(run, tally, who.audit, settings, deps, probes);
+    const decided = await decide(run, tally, who.audit, settings, deps, probes);
+    const report = stoppedEarly ? { ...decided, passed: false, reasons: [...decided.reasons, stoppedEarly] } : decided;
     stage.at = 'replayed';
     throwIfCancelled(deps.cancel); // a signal after the last record: no verdict either, so no report
     return await finish(report, out, deps);
@@ -78,7 +81,7 @@ async function plan(settings: Settings, deps: GateDependencies, out: OutputPaths
   }
   const cfg = registration.config;
   // Checked before any model call: a calibration for another grader or rubric is a config error (exit 2).
-  const calibration = registration.calibrationPath ? await loadCalibration(registration) : undefined;
+  const calibration = registration.calibrationPath ? await loadCalibration(registration, settings.grader.baseUrl === DEMO_ENDPOINT) : undefined;
   if (cfg.decision.rule === 'regression' && !settings.baseline) {
     throw new ConfigError(`${registration.displayPath}: decision.rule regression compares with the production model: set the \`baseline-model\` input (and baseline-base-url / baseline-api-key if it is not served by the candidate's endpoint).`);
   }
@@ -148,6 +151,7 @@ function replayInput(run: Extract<PlannedRun, { lockViolated: false }>, settings
     logger: deps.logger,
     secrets: deps.secrets,
     rateLimited: () => deps.models.rateLimited(),
+    errorBudget: { maxErrorRate: run.registration.config.decision.max_error_rate, sampleSize: run.sample.sampleSize },
     cancel: deps.cancel,
   };
 }

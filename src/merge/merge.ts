@@ -73,8 +73,10 @@ function identity(r: Report) {
     'sample seed': r.sample.seed,
     'sample stratify': r.sample.stratify,
     'corpus records': r.sample.corpus_records,
-    'candidate model': r.candidate.model,
+    // The same model name on another endpoint is another model; a demo shard is not a real one.
+    candidate: r.candidate,
     grader: r.grader,
+    demo: r.demo,
     decision,
     'lock verified': r.verified,
     categories: r.categories.map((c) => ({ id: c.id, prediction_per_100k: c.prediction_per_100k })),

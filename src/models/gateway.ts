@@ -2,7 +2,7 @@ import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { EndpointRefusedError, stopsTheRun } from '../common/errors.js';
+import { EndpointRefusedError, RunStoppedError, stopsTheRun } from '../common/errors.js';
 import type { SecretRegistry } from '../common/secrets.js';
 import { ProviderBlockedError, type ChatClient, type ChatOptions, type Endpoint, type EndpointRole } from './chatClient.js';
 import { agentsSupportProxyEnv, createHttpFetch, proxyVariablesSet } from './httpTransport.js';
@@ -45,6 +45,8 @@ export interface GatewayOptions {
   starvedGiveUpMs?: number;
   /** The cap on one answer, raw and decompressed (`max-response-mb`; ./httpTransport.ts). */
   maxResponseBytes?: number;
+  /** `max-requests`: requests handed to the client, every role together; the next one stops the run. */
+  maxRequests?: number;
 }
 
 const hasMessage = (c: ChatCompletion) => Boolean(c.choices?.[0]?.message);
@@ -180,6 +182,16 @@ export class ModelGateway implements ChatClient {
     }
     const completion = await this.limit(async () => {
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
+      const budget = this.options.maxRequests;
+      if (budget !== undefined && this.requestsStarted >= budget) {
+        this.stop.abort(
+          new RunStoppedError(
+            `The run reached max-requests ${budget} (every request counts: candidate turns, simulated tool calls, grader re-asks, audits, the preflight) before it finished, so it stops without a verdict. ` +
+              'Agentic records with many parallel tool calls, or a grader whose answers need re-asking, cost more than the plan counts: raise max-requests, or split the run into shards.',
+          ),
+        );
+        throw this.stop.signal.reason;
+      }
       this.requestsStarted += 1;
       // A signal per request, linked to `stop` only while it runs: the client adds an abort listener
       // to the signal it is given and never removes it, so one shared signal would collect one per request.

@@ -181,10 +181,11 @@ export interface Report {
     files: LockedFile[];
     lock_violations: { path: string; kinds: string[]; detail: string }[];
   };
-  candidate: { model: string };
+  /** `endpoint_sha256`: the first 16 hex digits of sha256 of the base URL (credentials removed), so shards of one run can be told to share it. */
+  candidate: { model: string; endpoint_sha256?: string };
   /** Present when a baseline model replayed the same prefixes (`baseline-model`). */
   baseline?: { model: string };
-  grader: { model: string; calibrated: boolean; mode: 'combined' | 'per-category' };
+  grader: { model: string; calibrated: boolean; mode: 'combined' | 'per-category'; endpoint_sha256?: string };
   decision: {
     /** `regression`: fail only if significantly worse than the baseline model (McNemar) and above the threshold. */
     rule: 'point' | 'confident' | 'strict' | 'regression';

@@ -51,6 +51,8 @@ export interface RequestSettings {
   retry: RetryPolicy;
   maxResponseBytes: number;
   cacheDir?: string;
+  /** `max-requests`: a budget the gateway enforces on every request it sends. */
+  maxRequests?: number;
 }
 
 function scrubbingLogger(log: Logger, secrets: SecretRegistry): Logger {
@@ -69,6 +71,7 @@ export function createRuntime(request: RequestSettings, secrets: SecretRegistry,
     concurrency: request.concurrency,
     retry: request.retry,
     maxResponseBytes: request.maxResponseBytes,
+    maxRequests: request.maxRequests,
     secrets,
     cache,
     cancel: io.cancel,

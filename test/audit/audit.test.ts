@@ -216,9 +216,9 @@ describe('audit redaction', () => {
 describe('audit plan', () => {
   it('counts audit requests against max-requests before sending anything', async () => {
     server = await startMockOpenAI(discoveryServer());
-    await expect(runInProcess(await makeDiscoveryFixture([]), server.url, { inputs: { 'max-requests': '45' } })).rejects.toThrow(/about 61 requests/);
+    await expect(runInProcess(await makeDiscoveryFixture([]), server.url, { inputs: { 'max-requests': '48' } })).rejects.toThrow(/about 64 requests/); // 61, and the preflight's 3 probes
     expect(server.all).toHaveLength(0);
-    const small = await runInProcess(await makeDiscoveryFixture(['sample: 4']), server.url, { inputs: { 'max-requests': '45' } });
+    const small = await runInProcess(await makeDiscoveryFixture(['sample: 4']), server.url, { inputs: { 'max-requests': '48' } });
     expect(small.report.audit!.audited).toBe(4);
   });
 });

@@ -65,6 +65,18 @@ function calibrationJson(over: { model?: string; violence?: Partial<{ tp: number
 }
 
 describe('the gate with grader.calibration', () => {
+  it('refuses, before any request, a calibration made against the demo grader for a run with a real grader (issue 18)', async () => {
+    server = await startMockOpenAI();
+    const dir = tempDir({ 'deploysim.yml': registrationYaml({ calibration: 'calibration.json' }), 'labels.jsonl': labelsJsonl(), 'corpus.jsonl': corpusJsonl() });
+    const cal = await cli(['calibrate', '--labels', 'labels.jsonl', '--grader-base-url', 'builtin:demo'], dir);
+    expect(cal.code, cal.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(path.join(dir, 'calibration.json'), 'utf8')) as { demo?: boolean }).demo).toBe(true);
+    const result = await run(dir, server.url);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('was measured against the built-in demo grader ("demo": true), not this run\'s grader');
+    expect(server.all).toHaveLength(0);
+  });
+
   it('calibrate, then run: decides on the Rogan–Gladen corrected rate and reports the raw one', async () => {
     server = await startMockOpenAI({ faults: (r) => (r.role === 'grader' && r.rawBody.includes('ERRORME') ? { type: 'bad-json' } : undefined) });
     // Violence: raw 10/40 = 25,000 per 100k > 24,000 would fail `point`; corrected (0.25 − 0.1)/(1 − 0.1 − 0.25)

@@ -29,16 +29,18 @@ describe('max-requests', () => {
     const server = await startMockOpenAI();
     servers.push(server);
 
-    const refused = await cli(dir, server.url, ['--max-requests', '19']);
+    // 10 records × (1 candidate + 1 grader), and the preflight's 3 probes.
+    const refused = await cli(dir, server.url, ['--max-requests', '22']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('Plan: 12 corpus records (0 excluded without consent), sample 10; about 20 model requests');
-    expect(refused.stderr).toContain('The plan needs about 20 requests, more than max-requests 19');
+    expect(refused.stderr).toContain('Plan: 12 corpus records (0 excluded without consent), sample 10; about 23 model requests (1 candidate + 1 grader per record; 3 preflight probes; before retries)');
+    expect(refused.stderr).toContain('The plan needs about 23 requests, more than max-requests 22');
     expect(refused.stderr).toContain('nothing was sent to any model');
     expect(server.all).toHaveLength(0);
 
-    const allowed = await cli(dir, server.url, ['--max-requests', '20']);
+    const allowed = await cli(dir, server.url, ['--max-requests', '23']);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(server.requests).toHaveLength(20);
+    expect(server.probes).toHaveLength(3);
   });
 });
 
@@ -112,5 +114,30 @@ describe('progress lines', () => {
     progress.done();
     expect(lines).toHaveLength(6);
     expect(lines[5]).toBe('Progress: 30/1000 (3%), 0.2 records/s, ETA 4850s, errors 0');
+  });
+});
+
+describe('max-requests is enforced on every request sent, not only on the plan (issue 18)', () => {
+  it('a grader whose answers need re-asking spends more than planned: the run stops at the budget, failing closed', async () => {
+    const dir = await makeFixture({ records: 12, sample: 10 });
+    // Every first answer to a grader request is bad: each record costs 1 candidate + 2 grader requests, not 2.
+    const server = await startMockOpenAI({ faults: (r) => (r.role === 'grader' && r.attempt === 1 ? { type: 'bad-json' } : undefined) });
+    servers.push(server);
+    const r = await cli(dir, server.url, ['--max-requests', '23', '--concurrency', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('The run reached max-requests 23');
+    expect(server.all.length).toBeLessThanOrEqual(23);
+  });
+
+  it('once more records have failed than max_error_rate allows of the whole run, it stops instead of sending the rest', async () => {
+    const dir = await makeFixture({ records: 200, maxErrorRate: 0.02 });
+    const server = await startMockOpenAI({ faults: (r) => (r.role === 'candidate' ? { type: 'server-error' } : undefined) });
+    servers.push(server);
+    const r = await cli(dir, server.url, ['--max-retries', '0', '--concurrency', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The run stopped after [5-6] of the [5-6] records so far failed \(of 200 in the sample\): more than max_error_rate 0\.02 allows of the whole sample/);
+    expect(r.stdout).toContain('candidate request failed with 500');
+    // 2% of 200 is 4 errors: it stopped at the fifth (and the one in flight), not after 200.
+    expect(server.byRole('candidate').length).toBeLessThanOrEqual(6);
   });
 });

@@ -57,14 +57,15 @@ describe('deploysim merge', () => {
   it('shards with failed records merge to the unsharded report byte for byte, error causes included', async () => {
     const failing = await startMockOpenAI({ faults: (r) => (r.role === 'candidate' && /Question \d*[37]:/.test(r.rawBody) ? { type: 'server-error' } : undefined) });
     try {
-      const faultDir = await makeFixture({ records: 40 });
+      // An error budget the 8 failures stay within: a run past it stops early, without a report to merge.
+      const faultDir = await makeFixture({ records: 40, maxErrorRate: 0.5 });
       const run = (outputDir: string, shard?: string) =>
         runInProcess(faultDir, failing.url, { inputs: { 'output-dir': outputDir, concurrency: '4', 'max-retries': '0', ...(shard ? { shard } : {}) } });
       const full = await run('full');
       expect(full.report.sample.errors).toBe(8);
       for (const i of [1, 2]) await run(`shard-${i}`, `${i}/2`);
       const merged = await runCli(['merge', 'shard-1', 'shard-2', '--output-dir', 'merged', '--quiet'], { stdout: () => {}, stderr: () => {}, env: {}, cwd: faultDir });
-      expect(merged).toBe(1);
+      expect(merged).toBe(full.report.passed ? 0 : 1);
       const normalised = async (sub: string) => {
         const report = JSON.parse(await readFile(path.join(faultDir, sub, 'report.json'), 'utf8')) as { created_at?: string; sample: { shard: string | null; error_causes?: unknown } };
         delete report.created_at;
@@ -121,6 +122,24 @@ describe('deploysim merge', () => {
     expect(r.stderr).toMatch(/differ in lock ref/);
     expect(r.stderr).toMatch(/differ in registration file hashes/);
     expect(r.stderr).toMatch(/differ in sample fingerprint/);
+  });
+
+  it('refuses shards that share a model name but not an endpoint, or that mix the demo with a real endpoint (issue 18)', async () => {
+    const other = await startMockOpenAI();
+    try {
+      await runInProcess(dir, other.url, { inputs: { 'output-dir': 'shard-3-elsewhere', shard: '3/3', concurrency: '8' } });
+    } finally {
+      await other.close();
+    }
+    const r = await cli(['merge', 'shard-1', 'shard-2', 'shard-3-elsewhere', '--output-dir', 'x5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/shard-3-elsewhere and shard-1 differ in candidate: .*endpoint_sha256/);
+    await cp(path.join(dir, 'shard-3'), path.join(dir, 'shard-3-demo'), { recursive: true });
+    const file = path.join(dir, 'shard-3-demo', 'report.json');
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), demo: true }));
+    const demo = await cli(['merge', 'shard-1', 'shard-2', 'shard-3-demo', '--output-dir', 'x6']);
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toMatch(/differ in demo: true vs false/);
   });
 
   it('refuses a shard whose results.jsonl is short (an interrupted shard)', async () => {
