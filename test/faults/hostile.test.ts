@@ -160,6 +160,54 @@ describe('messages that name the input and the fix', () => {
     expect(r.stderr).toContain('`candidate-base-url` must be an http(s) URL or builtin:demo (got "http://127.0.0.1:99999/v1")');
   });
 
+  it('an output directory that cannot be created (a file in its path): exit 2 naming output-dir, nothing sent', async () => {
+    const mock = await server();
+    const dir = await makeFixture({ records: 5 });
+    writeFileSync(path.join(dir, 'not-a-dir'), 'a file\n');
+    const r = await cli(dir, run(mock.url, '--output-dir', 'not-a-dir/out'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/output-dir: .*not-a-dir\/out/);
+    expect(r.stderr).not.toContain('internal error');
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('a cache-dir that cannot be created is refused up front; one whose entries cannot be written is warned about once', async () => {
+    const mock = await server();
+    const dir = await makeFixture({ records: 12 });
+    writeFileSync(path.join(dir, 'not-a-dir'), 'a file\n');
+    const refused = await cli(dir, run(mock.url, '--cache-dir', 'not-a-dir/cache'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('cache-dir: cannot create the directory');
+    expect(mock.requests).toHaveLength(0);
+    // Entries go under <cache-dir>/<two hex digits>/: a file at every such path fails every write
+    // (as a full disk or a lost permission would) while the directory itself is fine.
+    const cache = path.join(dir, 'cache');
+    mkdirSync(cache);
+    for (let i = 0; i < 256; i++) writeFileSync(path.join(cache, i.toString(16).padStart(2, '0')), '');
+    const r = await cli(dir, run(mock.url, '--cache-dir', 'cache', '--output-dir', 'out'));
+    expect([0, 1], r.stderr).toContain(r.code);
+    expect(r.stderr.match(/cache-dir: an answer could not be stored \(\w+\); the run goes on/g)).toHaveLength(1);
+    expect(existsSync(path.join(dir, 'out', 'report.json'))).toBe(true);
+  });
+
+  it('a 200 that is an event stream, or an error object, or a tool call without a function: each record says what came back', async () => {
+    const answers = [
+      { status: 200, body: 'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n', headers: { 'content-type': 'text/event-stream' } },
+      { status: 200, body: { error: { message: 'upstream provider failed', code: 502 } } },
+      { status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function' }] }, finish_reason: 'tool_calls' }] } },
+    ];
+    let i = 0;
+    const mock = await server({ candidate: () => answers[i++ % answers.length]! });
+    const dir = await makeFixture({ records: 6, maxErrorRate: 1 });
+    const r = await cli(dir, run(mock.url, '--output-dir', 'out', '--max-retries', '0'));
+    expect(r.stderr).not.toContain('Cannot read properties');
+    const errors = readFileSync(path.join(dir, 'out', 'results.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { error?: string }).error ?? '');
+    expect(errors.some((e) => e.includes('answered 200 with an event stream, not a chat completion'))).toBe(true);
+    expect(errors.some((e) => e.includes('answered 200 with an error instead of a completion: upstream provider failed'))).toBe(true);
+    expect(errors.some((e) => e.includes('tool call without a function name and arguments'))).toBe(true);
+    expect(r.code).toBe(1);
+  });
+
   it('`report` on a report.json without decision or categories', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'deploysim-report-'));
     writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ schema: 'deploysim.report/v1', passed: true }));
