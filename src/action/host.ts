@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
 import { ConfigError } from '../common/errors.js';
-import type { Octokit } from '../github/stickyComment.js';
+import { githubClient, type GitHubLimits, type Octokit } from '../github/client.js';
 
 /** The run as GitHub describes it (the event payload and the GITHUB_* variables), read once. */
 export interface GitHubContext {
@@ -41,7 +40,8 @@ export interface ActionHost {
   setFailed(message: string): void;
   /** Appends to the job summary; throws when the runner has none. */
   writeSummary(markdown: string): Promise<void>;
-  octokit(token: string): Octokit;
+  /** A GitHub API client with these limits, whose every request stops when `signal` aborts (../github/client.ts). */
+  octokit(token: string, bounds: { signal: AbortSignal; limits: GitHubLimits }): Octokit;
 }
 
 /**
@@ -98,6 +98,6 @@ export function githubActionsHost(env: NodeJS.ProcessEnv = process.env, cwd: str
         core.summary.emptyBuffer();
       }
     },
-    octokit: (token) => getOctokit(token, { baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com' }),
+    octokit: (token, bounds) => githubClient(token, { baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com', ...bounds }),
   };
 }

@@ -109,7 +109,8 @@ describe('audit trail', () => {
         { id: 2, user: { login: 'github-actions[bot]' }, body: existing },
       ],
       rest: {
-        users: { getAuthenticated: async () => Promise.reject(new Error('403')) },
+        // GITHUB_TOKEN cannot read /user: GitHub answers 403 (octokit's RequestError carries the response).
+        users: { getAuthenticated: async () => Promise.reject(Object.assign(new Error('Resource not accessible by integration'), { status: 403, response: { status: 403 } })) },
         issues: {
           listComments: () => undefined,
           updateComment: async ({ body }: { body: string }) => {

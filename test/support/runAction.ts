@@ -165,21 +165,21 @@ export interface ProcessResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** True when the safety-net kill fired (the process did not finish in PROCESS_TIMEOUT_MS). */
+  /** True when the safety-net kill fired (the process did not finish in time: 60 s unless the test says). */
   killed: boolean;
 }
 
 /** Spawns asynchronously: the mock servers live in this process, so it must not block. */
-function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv, interrupt?: Interrupt): Promise<ProcessResult> {
+function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv, interrupt?: Interrupt, timeoutMs = PROCESS_TIMEOUT_MS, node = NODE): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let killed = false;
     const timer = setTimeout(() => {
       killed = true;
       child.kill('SIGKILL');
-    }, PROCESS_TIMEOUT_MS);
+    }, timeoutMs);
     const poll = interrupt
       ? setInterval(() => {
           if (!interrupt.when()) return;
@@ -311,6 +311,10 @@ export interface RunActionOptions {
   env?: Record<string, string | undefined>;
   /** Sends `signal` once `when()` is true (checked every 20 ms), as a runner cancelling the job does. */
   interrupt?: Interrupt;
+  /** RUNNER_TEMP (GITHUB_OUTPUT and GITHUB_STEP_SUMMARY live there); a new temp dir by default. */
+  runnerTemp?: string;
+  /** The safety-net kill, for a test that waits out a deadline on purpose (default 60 s). */
+  timeoutMs?: number;
 }
 
 export interface Interrupt {
@@ -330,7 +334,7 @@ export interface ActionResult extends ProcessResult {
 
 /** Runs `node dist/index.js` as a runner would. */
 export async function runAction(options: RunActionOptions): Promise<ActionResult> {
-  const runnerTemp = makeTempDir('deploysim-runner-');
+  const runnerTemp = options.runnerTemp ?? makeTempDir('deploysim-runner-');
   const repository = options.repository ?? DEFAULT_REPOSITORY;
   const eventName = options.eventName ?? 'pull_request';
   let event = options.event;
@@ -386,7 +390,7 @@ export async function runAction(options: RunActionOptions): Promise<ActionResult
     ...inputEnv,
     ...options.env,
   });
-  const result = await runProcess([ACTION_ENTRY], options.cwd, env, options.interrupt);
+  const result = await runProcess([ACTION_ENTRY], options.cwd, env, options.interrupt, options.timeoutMs);
   const outputFile = readFileSync(outputPath, 'utf8');
   return {
     ...result,

@@ -42,15 +42,20 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
   if (report.sample.shard) throw new ConfigError(`${file} is shard ${report.sample.shard}'s report: post the report \`deploysim merge\` writes from all shards.`);
 
   // Loaded on demand: octokit is large, and no other subcommand needs it (startup time and memory).
-  const { getOctokit } = await import('@actions/github');
-  const octokit = getOctokit(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com' });
+  const { githubClient, githubDeadline, untilAborted, describeGitHubError } = await import('../../github/client.js');
+  // Ctrl-C keeps Node's default here (exit at once); the deadline bounds a GitHub API that does not answer.
+  const deadline = githubDeadline(undefined);
+  const octokit = githubClient(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com', signal: deadline });
   const headSha = (values['head-sha'] as string | undefined) ?? (await pullRequestHead(io.env.GITHUB_EVENT_PATH)) ?? io.env.GITHUB_SHA ?? null;
   try {
-    const result = await upsertStickyComment(
-      octokit,
-      { owner, repo: name, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
-      secrets.scrub(renderMarkdown(report)),
-      historyRowFromReport(report, headSha),
+    const result = await untilAborted(
+      upsertStickyComment(
+        octokit,
+        { owner, repo: name, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
+        secrets.scrub(renderMarkdown(report)),
+        historyRowFromReport(report, headSha),
+      ),
+      deadline,
     );
     io.stdout(values.json ? JSON.stringify(result) : values.quiet ? result.url : `PR comment ${result.action}: ${result.url}`);
     return 0;
@@ -59,7 +64,7 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
     throw new GateError(
       status === 403
         ? 'GitHub refused the comment (403): the token needs pull-requests: write (fork pull requests get a read-only token).'
-        : `Could not post the PR comment: ${secrets.scrub((error as Error).message)}`,
+        : `Could not post the PR comment (${secrets.scrub(describeGitHubError(error))}).`,
     );
   }
 }
