@@ -111,7 +111,9 @@ async function postComment(host: ActionHost, settings: Settings, marker: string,
   const limits = options.githubLimits ?? GITHUB_LIMITS;
   const deadline = githubDeadline(options.cancel, limits);
   try {
-    const posting = upsertStickyComment(host.octokit(settings.githubToken, { signal: deadline, limits }), { ...host.github.repo, issueNumber: prNumber, marker }, markdown, row);
+    const repo = host.github.repo;
+    const token = settings.githubToken;
+    const posting = host.octokit(token, { signal: deadline, limits }).then((octokit) => upsertStickyComment(octokit, { ...repo, issueNumber: prNumber, marker }, markdown, row));
     const result = await untilAborted(posting, deadline);
     host.info(`PR comment ${result.action}: ${result.url}`);
     return result.url;

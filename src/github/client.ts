@@ -3,7 +3,7 @@
  * has a short timeout and bounded retries, and the whole comment has a deadline, so a GitHub API that
  * hangs or fails costs a step about a minute, never the HTTP client's 300 s header timeout per call.
  */
-import { getOctokit } from '@actions/github';
+import type { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 
 export type Octokit = ReturnType<typeof getOctokit>;
@@ -78,9 +78,14 @@ export interface GitHubClientOptions {
   limits?: GitHubLimits;
 }
 
-/** @actions/github's octokit (its proxy support included) with a timeout per attempt and plugin-retry's retries. */
-export function githubClient(token: string, options: GitHubClientOptions): Octokit {
+/**
+ * @actions/github's octokit (its proxy support included) with a timeout per attempt and plugin-retry's
+ * retries. Loaded when first needed: @actions/github reads GITHUB_API_URL when it is loaded and throws
+ * on a malformed one, which the action reports as a configuration error first (../action/host.ts).
+ */
+export async function githubClient(token: string, options: GitHubClientOptions): Promise<Octokit> {
   const limits = options.limits ?? GITHUB_LIMITS;
+  const { getOctokit } = await import('@actions/github');
   return getOctokit(
     token,
     // retry.retries, not request.retries: plugin-retry retries every error of a request given request.retries, 4xx included.

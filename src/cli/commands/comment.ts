@@ -37,6 +37,8 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
   const secrets = new SecretRegistry();
   secrets.add(token);
 
+  const apiUrl = (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com';
+  if (!/^https?:\/\/[^/\s]+/.test(apiUrl)) throw new ConfigError(`--api-url must be the GitHub API's http(s) URL (got ${JSON.stringify(apiUrl)}); it defaults to GITHUB_API_URL, else https://api.github.com.`);
   const report = await readReportFile(file, io.cwd);
   // The sticky comment is the gate's: one shard's slice would overwrite it.
   if (report.sample.shard) throw new ConfigError(`${file} is shard ${report.sample.shard}'s report: post the report \`deploysim merge\` writes from all shards.`);
@@ -45,7 +47,7 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
   const { githubClient, githubDeadline, untilAborted, describeGitHubError } = await import('../../github/client.js');
   // Ctrl-C keeps Node's default here (exit at once); the deadline bounds a GitHub API that does not answer.
   const deadline = githubDeadline(undefined);
-  const octokit = githubClient(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com', signal: deadline });
+  const octokit = await githubClient(token, { baseUrl: apiUrl, signal: deadline });
   const headSha = (values['head-sha'] as string | undefined) ?? (await pullRequestHead(io.env.GITHUB_EVENT_PATH)) ?? io.env.GITHUB_SHA ?? null;
   try {
     const result = await untilAborted(
