@@ -46111,6 +46111,8 @@ function lockWarnings(ref, lockRef, head, context3) {
       ];
     }
   }
+  const triggeringHead = context3.eventName === "workflow_run" ? context3.event?.workflow_run?.head_sha : void 0;
+  if (typeof triggeringHead === "string" && triggeringHead !== head) return [];
   if (lockRef === head) {
     return [`The lock ref ${ref === "HEAD" ? "is HEAD" : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`];
   }
