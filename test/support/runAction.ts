@@ -21,7 +21,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const ACTION_ENTRY = path.join(ROOT, 'dist', 'index.js');
 export const CLI_ENTRY = path.join(ROOT, 'dist', 'cli.js');
 const BUNDLED_NODE = path.join(ROOT, 'node_modules', 'node', 'bin', 'node');
-/** The runtime users get (action.yml `using: node24`); falls back to the test's own node. */
+/** The action's runtime (action.yml `using: node24`, the `node` devDependency); falls back to the test's own node. */
 export const NODE = existsSync(BUNDLED_NODE) ? BUNDLED_NODE : process.execPath;
 
 export const DEFAULT_REPOSITORY = 'octo-org/gate-demo';
@@ -104,7 +104,7 @@ export function workflowYaml(registration = 'deploysim.yml'): string {
     '  gate:',
     '    runs-on: ubuntu-latest',
     '    steps:',
-    '      - uses: actions/checkout@v4',
+    '      - uses: actions/checkout@v7',
     '        with:',
     '          fetch-depth: 0',
     '      - uses: ./',
@@ -213,9 +213,12 @@ export interface CliOptions {
   interrupt?: Interrupt;
 }
 
-/** `node dist/cli.js …args` in `cwd`. */
+/**
+ * `node dist/cli.js …args` in `cwd`, on the Node the tests run on: users run the CLI on theirs, so CI's
+ * pass on the lowest supported Node (npm run test:node22) runs it there. The action has its own (NODE).
+ */
 export function runCli(args: string[], options: CliOptions): Promise<ProcessResult> {
-  return runProcess([CLI_ENTRY, ...args], options.cwd, cleanEnv(options.env), options.interrupt);
+  return runProcess([CLI_ENTRY, ...args], options.cwd, cleanEnv(options.env), options.interrupt, PROCESS_TIMEOUT_MS, process.execPath);
 }
 
 /** action.yml's input defaults, as a runner applies them (`${{ github.token }}` → FAKE_GITHUB_TOKEN). */
