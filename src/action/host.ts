@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
-import { ConfigError } from '../common/errors.js';
-import type { Octokit } from '../github/stickyComment.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
+import { githubClient, type GitHubLimits, type Octokit } from '../github/client.js';
 
 /** The run as GitHub describes it (the event payload and the GITHUB_* variables), read once. */
 export interface GitHubContext {
@@ -41,12 +40,41 @@ export interface ActionHost {
   setFailed(message: string): void;
   /** Appends to the job summary; throws when the runner has none. */
   writeSummary(markdown: string): Promise<void>;
-  octokit(token: string): Octokit;
+  /** A GitHub API client with these limits, whose every request stops when `signal` aborts (../github/client.ts). */
+  octokit(token: string, bounds: { signal: AbortSignal; limits: GitHubLimits }): Promise<Octokit>;
+}
+
+/** Where a variable the runner sets comes from, for messages about it. */
+const RUNNER_SETS = 'The runner sets this variable; running the action outside GitHub (local-action, act), set it as a runner would or unset it.';
+
+/** What is wrong with the runner's variables the action relies on, one line per variable. */
+function runnerEnvironmentProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const repository = env.GITHUB_REPOSITORY;
+  if (repository && !/^[^/\s]+\/[^/\s]+$/.test(repository)) problems.push(`GITHUB_REPOSITORY is ${JSON.stringify(repository)}, not OWNER/REPO. ${RUNNER_SETS}`);
+  for (const name of ['GITHUB_API_URL', 'GITHUB_SERVER_URL'] as const) {
+    const value = env[name];
+    if (value && !/^https?:\/\/[^/\s]+/.test(value)) problems.push(`${name} is ${JSON.stringify(value)}, not an http(s) URL. ${RUNNER_SETS}`);
+  }
+  // @actions/core appends the outputs to this file and throws when it is missing: found out after the
+  // models were paid for, the verdict could not be written.
+  const output = env.GITHUB_OUTPUT;
+  if (output) {
+    let isFile = false;
+    try {
+      isFile = statSync(output).isFile();
+    } catch {
+      isFile = false;
+    }
+    if (!isFile) problems.push(`GITHUB_OUTPUT names ${output}, which is not a file, so the step's outputs cannot be written. ${RUNNER_SETS}`);
+  }
+  return problems;
 }
 
 /**
- * The GitHub context from the runner's variables. An event file the runner names but that cannot be
- * read is a configuration problem of the runner's environment, named as such (exit 2).
+ * The GitHub context from the runner's variables. A variable the runner sets that is unusable (an
+ * event file that cannot be read, an outputs file that is missing, a malformed repository or URL) is
+ * a configuration problem of the runner's environment, named as such (exit 2), before any request.
  */
 export function readGitHubContext(env: NodeJS.ProcessEnv): GitHubContext {
   let payload: Record<string, unknown> = {};
@@ -58,7 +86,13 @@ export function readGitHubContext(env: NodeJS.ProcessEnv): GitHubContext {
       const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       throw new ConfigError(`GITHUB_EVENT_PATH names ${eventPath}, which cannot be read as the event's JSON (${why}). The runner sets this variable; when running the action outside GitHub, point it at a webhook payload file or unset it.`);
     }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      throw new ConfigError(`GITHUB_EVENT_PATH names ${eventPath}, which holds JSON but not an object (a webhook payload is one). ${RUNNER_SETS}`);
+    }
   }
+  const problems = runnerEnvironmentProblems(env);
+  if (problems.length === 1) throw new ConfigError(problems[0]!);
+  if (problems.length > 1) throw new ConfigErrors(problems, "The runner's environment is not usable:");
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
   return {
     eventName: env.GITHUB_EVENT_NAME ?? '',
@@ -85,7 +119,15 @@ export function githubActionsHost(env: NodeJS.ProcessEnv = process.env, cwd: str
     },
     input: (name) => core.getInput(name),
     setSecret: (secret) => core.setSecret(secret),
-    setOutput: (name, value) => core.setOutput(name, value),
+    // An outputs file that cannot be written is reported once, as a configuration error (above); the
+    // failure that says so must still be set, so a write that fails is a warning, not a crash.
+    setOutput: (name, value) => {
+      try {
+        core.setOutput(name, value);
+      } catch (error) {
+        core.warning(`Could not set the ${name} output (${(error as Error).message}).`);
+      }
+    },
     info: (message) => core.info(message),
     warning: (message) => core.warning(message),
     notice: (message) => core.notice(message),
@@ -98,6 +140,6 @@ export function githubActionsHost(env: NodeJS.ProcessEnv = process.env, cwd: str
         core.summary.emptyBuffer();
       }
     },
-    octokit: (token) => getOctokit(token, { baseUrl: env.GITHUB_API_URL ?? 'https://api.github.com' }),
+    octokit: (token, bounds) => githubClient(token, { baseUrl: github?.apiUrl ?? env.GITHUB_API_URL ?? 'https://api.github.com', ...bounds }),
   };
 }

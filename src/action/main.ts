@@ -1,15 +1,17 @@
+import { cancelOnSignals } from '../common/cancellation.js';
 import { ConfigError, ConfigErrors, exitCodeOf, isInternalError, PreflightError, RunCancelledError } from '../common/errors.js';
+import { CREDENTIAL_HEADER } from '../common/lastResort.js';
 import { SecretRegistry } from '../common/secrets.js';
 import { gitLock } from '../engine/lockStep.js';
 import { runGate } from '../engine/runGate.js';
 import type { Settings } from '../engine/settings.js';
 import { historyRowFromReport, type HistoryRow } from '../github/auditTrail.js';
+import { describeGitHubError, GITHUB_LIMITS, githubDeadline, untilAborted, type GitHubLimits } from '../github/client.js';
 import { upsertStickyComment } from '../github/stickyComment.js';
 import type { Transport } from '../models/gateway.js';
 import type { Endpoint } from '../models/chatClient.js';
 import { errorCauseLine } from '../report/errorCauses.js';
-import { commentMarker, renderCouldNotRun, renderMarkdown, verdictSubject } from '../report/markdown.js';
-import type { Report } from '../report/schema.js';
+import { commentMarker, renderCouldNotRun, renderMarkdown, verdictTitle } from '../report/markdown.js';
 import { composeGate } from '../runtime/root.js';
 import { INPUT_NAMES, type RawInputs } from '../runtime/settings.js';
 import { githubActionsHost, type ActionHost, type GitHubContext } from './host.js';
@@ -19,14 +21,33 @@ export interface ActionOptions {
   cancel?: AbortSignal;
   /** Tests: how non-demo model endpoints are reached. */
   transportFor?: (endpoint: Endpoint) => Transport | undefined;
+  /** Tests: the GitHub API's timeouts, retries and deadline (default GITHUB_LIMITS). */
+  githubLimits?: GitHubLimits;
 }
 
-/** The action's inputs, each read once. */
+/** `${{ … }}` left in an input: the runner expands expressions before the action starts, so this one was not. */
+const UNEXPANDED = /\$\{\{[^}]*\}\}/g;
+
+/**
+ * The action's inputs, each read once. An input that still holds a `${{ … }}` expression (run outside
+ * GitHub, e.g. by `local-action` or act, or quoted so the runner left it) is ignored with a warning,
+ * as if unset: used as is, it would be a model called "${{ vars.MODEL }}" or a token GitHub refuses.
+ * The warning names the input; it quotes the expression only for inputs that cannot hold a credential.
+ */
 function readInputs(host: ActionHost): RawInputs {
   const raw: RawInputs = {};
   for (const name of INPUT_NAMES) {
     const value = host.input(name);
-    if (value) raw[name] = value;
+    if (!value) continue;
+    if (value.includes('${{')) {
+      const credential = CREDENTIAL_HEADER.test(name) || name.endsWith('-headers');
+      const expressions = credential ? '' : ` (${[...new Set(value.match(UNEXPANDED) ?? ['${{'])].map((e) => `\`${e}\``).join(', ')})`;
+      host.warning(
+        `The ${name} input still contains a \`\${{ … }}\` expression${expressions}: the runner expands expressions before an action starts, so this one was not (a local run with local-action or act, or a quoted expression). It is ignored, as if ${name} were not set; give the value itself.`,
+      );
+      continue;
+    }
+    raw[name] = value;
   }
   return raw;
 }
@@ -74,7 +95,7 @@ async function writeSummary(host: ActionHost, markdown: string): Promise<void> {
  * there is no PR, commenting is off or it could not be posted. The comment is a courtesy: the
  * gate's verdict never depends on it.
  */
-async function postComment(host: ActionHost, settings: Settings, marker: string, markdown: string, row: HistoryRow, secrets: SecretRegistry): Promise<string> {
+async function postComment(host: ActionHost, settings: Settings, marker: string, markdown: string, row: HistoryRow, secrets: SecretRegistry, options: ActionOptions): Promise<string> {
   const prNumber = pullRequestNumber(host.github);
   if (!settings.comment || prNumber === undefined || !host.github.repo) return '';
   // The sticky comment is the gate's: a shard's slice (or its failure) would overwrite it and the audit trail.
@@ -86,25 +107,29 @@ async function postComment(host: ActionHost, settings: Settings, marker: string,
     host.warning('No github-token: the result is in the job summary only.');
     return '';
   }
+  // Every request has its own timeout and bounded retries; the deadline (or a cancel) ends them all.
+  const limits = options.githubLimits ?? GITHUB_LIMITS;
+  const deadline = githubDeadline(options.cancel, limits);
   try {
-    const result = await upsertStickyComment(host.octokit(settings.githubToken), { ...host.github.repo, issueNumber: prNumber, marker }, markdown, row);
+    const repo = host.github.repo;
+    const token = settings.githubToken;
+    const posting = host.octokit(token, { signal: deadline, limits }).then((octokit) => upsertStickyComment(octokit, { ...repo, issueNumber: prNumber, marker }, markdown, row));
+    const result = await untilAborted(posting, deadline);
     host.info(`PR comment ${result.action}: ${result.url}`);
     return result.url;
   } catch (error) {
-    const status = (error as { status?: number }).status;
+    if (error instanceof RunCancelledError) {
+      host.warning(`${error.message.replace(/\.$/, '')} while posting the PR comment: it was not updated. The verdict above stands; the result is in the job summary.`);
+      return '';
+    }
+    const answered = (error as { response?: unknown }).response !== undefined;
     host.warning(
-      status === 403
+      answered && (error as { status?: number }).status === 403
         ? 'Could not post the PR comment (403: the token is read-only, as on fork PRs, or lacks `pull-requests: write`). The result is in the job summary.'
-        : `Could not post the PR comment (${secrets.scrub((error as Error).message)}). The result is in the job summary.`,
+        : `Could not post the PR comment (${secrets.scrub(describeGitHubError(error))}). The verdict stands; the result is in the job summary.`,
     );
     return '';
   }
-}
-
-async function publish(host: ActionHost, report: Report, settings: Settings, secrets: SecretRegistry): Promise<string> {
-  const markdown = secrets.scrub(renderMarkdown(report));
-  await writeSummary(host, markdown);
-  return postComment(host, settings, commentMarker(report.registration.path), markdown, historyRowFromReport(report, headSha(host.github)), secrets);
 }
 
 /**
@@ -157,16 +182,21 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
       lock: gitLock(host.cwd, { lockRefInput: settings.lockRef, eventName: github.eventName, event: github.payload, workflowRef: github.workflowRef }),
     });
     const { report } = outcome;
-    const commentUrl = await publish(host, report, settings, secrets);
+    // Summary, outputs and verdict first: the PR comment is a courtesy, and a GitHub API that hangs or
+    // fails must find the step's result already written.
+    const markdown = secrets.scrub(renderMarkdown(report));
+    await writeSummary(host, markdown);
     host.setOutput('passed', String(report.passed));
     host.setOutput('report', outcome.reportPath);
     // Inconclusive categories fail the gate too under on_inconclusive: fail; none was measured when the
     // gate stopped before replaying (a violated lock), so none is named then.
     const failing = report.sample.replayed === 0 ? [] : report.categories.filter((c) => c.verdict === 'fail' || (c.verdict === 'inconclusive' && report.decision.on_inconclusive === 'fail'));
     host.setOutput('failed-categories', failing.map((c) => c.id).join(','));
-    host.setOutput('comment-url', commentUrl);
-    if (report.passed) host.info(`deploysim: ${verdictSubject(report)} passed (${report.sample.graded} graded).`);
-    else host.setFailed(secrets.scrub(`deploysim: ${verdictSubject(report)} failed.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
+    // Named like the CLI's verdict line: with two registrations in one job, each says which it is.
+    if (report.passed) host.info(`deploysim: ${verdictTitle(report)} (${report.sample.graded} graded).`);
+    else host.setFailed(secrets.scrub(`deploysim: ${verdictTitle(report)}.\n${[...report.reasons, ...(report.sample.error_causes ?? []).map((c) => `Error: ${errorCauseLine(c)}`)].join('\n')}`));
+    const row = historyRowFromReport(report, headSha(github));
+    host.setOutput('comment-url', await postComment(host, settings, commentMarker(report.registration.path), markdown, row, secrets, options));
   } catch (error) {
     const scrub = (text: string) => secrets.scrub(text);
     const message = scrub(error instanceof Error ? error.message : String(error));
@@ -184,7 +214,11 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
     // The summary is written on every event, so a run that could not start still tells the reviewer why.
     const markdown = renderCouldNotRun(settings?.registration ?? '', heading, message);
     await writeSummary(host, markdown);
-    // The PR's sticky comment (and its audit trail) must not keep showing an earlier verdict while this check is red.
+    host.setOutput('passed', 'false');
+    annotateProblems(host, error, scrub);
+    host.setFailed(configError ? `deploysim configuration error (${sent}):\n${message}` : isInternalError(error) ? `deploysim internal error (a bug, not a verdict): ${message}` : message);
+    // The PR's sticky comment (and its audit trail) must not keep showing an earlier verdict while this
+    // check is red. Posted last, like a verdict's: the failure above is already set.
     if (settings) {
       let github: GitHubContext | undefined;
       try {
@@ -195,18 +229,24 @@ export async function runAction(host: ActionHost, options: ActionOptions = {}): 
       if (github) {
         const why = error instanceof PreflightError ? 'preflight failed' : configError ? 'configuration error' : 'failed closed';
         const row: HistoryRow = { time: new Date().toISOString(), headSha: headSha(github), lockRef: null, registrationSha256: null, seed: null, sampleSize: 0, verdict: `❌ could not run (${why})` };
-        host.setOutput('comment-url', await postComment(host, settings, commentMarker(settings.registration), markdown, row, secrets));
+        host.setOutput('comment-url', await postComment(host, settings, commentMarker(settings.registration), markdown, row, secrets, options));
       }
     }
-    host.setOutput('passed', 'false');
-    annotateProblems(host, error, scrub);
-    host.setFailed(configError ? `deploysim configuration error (${sent}):\n${message}` : isInternalError(error) ? `deploysim internal error (a bug, not a verdict): ${message}` : message);
   }
 }
 
-/** The action on a GitHub runner (`local-action run` calls this too). */
-export async function run(cancel?: AbortSignal): Promise<void> {
-  await runAction(githubActionsHost(), { cancel });
+/**
+ * The action on a GitHub runner, as dist/index.js starts it and as `local-action run . src/index.ts`
+ * calls it: SIGINT/SIGTERM (the runner cancelling the job, Ctrl-C) stop the gate or the PR comment
+ * cleanly; the handlers are removed when it returns.
+ */
+export async function run(): Promise<void> {
+  const cancellation = cancelOnSignals();
+  try {
+    await runAction(githubActionsHost(), { cancel: cancellation.signal });
+  } finally {
+    cancellation.dispose();
+  }
 }
 
 /** GitHub shows at most 10 error annotations per step. */

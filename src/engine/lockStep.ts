@@ -61,7 +61,11 @@ function lockWarnings(ref: string, lockRef: string, head: string, context: LockR
     }
   }
   // Locking against the commit under test proves only that the files are committed, not that they
-  // came first: fine for a local try, meaningless as a gate.
+  // came first: fine for a local try, meaningless as a gate. On workflow_run (examples/fork-safe) the
+  // change under test is the triggering run's head, which is not checked out: HEAD is the default
+  // branch, and a lock ref equal to it is the commit the pull request branched from.
+  const triggeringHead = context.eventName === 'workflow_run' ? (context.event as { workflow_run?: { head_sha?: unknown } } | undefined)?.workflow_run?.head_sha : undefined;
+  if (typeof triggeringHead === 'string' && triggeringHead !== head) return [];
   if (lockRef === head) {
     return [`The lock ref ${ref === 'HEAD' ? 'is HEAD' : `${ref} is the commit under test (HEAD)`}: this shows the registration is committed, not that it was committed before the change. Gate on a PR base, a push's previous head or a lock tag.`];
   }

@@ -1,7 +1,7 @@
-import type { getOctokit } from '@actions/github';
 import { appendHistory, type HistoryRow } from './auditTrail.js';
+import type { Octokit } from './client.js';
 
-export type Octokit = ReturnType<typeof getOctokit>;
+export type { Octokit } from './client.js';
 
 export interface StickyTarget {
   owner: string;
@@ -22,8 +22,12 @@ async function ownLogin(octokit: Octokit): Promise<string> {
   try {
     const { data } = await octokit.rest.users.getAuthenticated();
     return data.login;
-  } catch {
-    return ACTIONS_BOT;
+  } catch (error) {
+    // GITHUB_TOKEN may not read /user (403); an API that fails or does not answer fails the comment
+    // here, instead of costing the listing and the create their own timeouts too.
+    const e = error as { status?: number; response?: unknown };
+    if (e.response !== undefined && e.status !== undefined && e.status >= 400 && e.status < 500) return ACTIONS_BOT;
+    throw error;
   }
 }
 

@@ -104,7 +104,7 @@ jobs:
   gate:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v7
         with:
           fetch-depth: 0      # the lock compares files at the PR base commit
       - id: deploysim
@@ -116,7 +116,7 @@ jobs:
           output-dir: deploysim-report
           on-missing-secrets: skip   # fork PRs get no secrets: pass with a notice instead of failing
       - if: always()
-        uses: actions/upload-artifact@v4
+        uses: actions/upload-artifact@v7
         with:
           name: deploysim-report
           path: deploysim-report/

@@ -31,6 +31,21 @@ export function verdictSubject(report: Report): string {
   return report.sample.shard ? `shard ${report.sample.shard}` : 'gate';
 }
 
+/** DEMO (the built-in demo endpoint) and UNVERIFIED (the lock was skipped, not violated): the labels every verdict line carries. */
+export function verdictLabels(report: Report): string[] {
+  const lockSkipped = !report.verified && report.registration.lock_ref === null;
+  return [report.demo ? 'DEMO' : '', lockSkipped ? 'UNVERIFIED: lock skipped' : ''].filter(Boolean);
+}
+
+/**
+ * The verdict and what it is about, e.g. `gate failed — support-bot gate (deploysim.yml) [DEMO]`: the
+ * registration's name and path (two registrations in one job must be told apart) and its labels.
+ */
+export function verdictTitle(report: Report, path = report.registration.path): string {
+  const labels = verdictLabels(report);
+  return `${verdictSubject(report)} ${report.passed ? 'passed' : 'failed'} — ${report.name} (${path})${labels.length ? ` [${labels.join('; ')}]` : ''}`;
+}
+
 /** Passed, yet observed above its prediction: worth a reviewer's look even though the gate allows it. */
 export function aboveButNotSignificant(c: CategoryReport): boolean {
   return c.verdict === 'pass' && c.rate_per_100k > c.threshold_per_100k;
@@ -73,14 +88,11 @@ function examplesSection(c: CategoryReport): string {
  */
 export function renderMarkdown(report: Report, options: { includeExamples?: boolean } = {}): string {
   const pct = `${Math.round(report.decision.confidence * 100)}%`;
-  const demo = report.demo ? ' [DEMO]' : '';
   // Unverified because the lock was skipped (--no-lock: no lock ref), not because it was violated.
   const lockSkipped = !report.verified && report.registration.lock_ref === null;
-  const unverified = lockSkipped ? ' (UNVERIFIED: lock skipped)' : '';
-  const what = verdictSubject(report);
-  const headline = report.passed
-    ? `## ✅ deploysim: ${what} passed — ${plain(report.name)}${demo}${unverified}`
-    : `## ❌ deploysim: ${what} failed — ${plain(report.name)}${demo}${unverified}`;
+  const labels = verdictLabels(report);
+  // The name and path come from the registration, which a pull request can change: untrusted text.
+  const headline = `## ${report.passed ? '✅' : '❌'} deploysim: ${verdictSubject(report)} ${report.passed ? 'passed' : 'failed'} — ${plain(report.name)} (${code(report.registration.path)})${labels.length ? ` [${labels.join('; ')}]` : ''}`;
   const parts: string[] = [commentMarker(report.registration.path), headline];
   if (report.sample.shard) parts.push(`> **SHARD ${report.sample.shard}**: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards.`);
   if (report.demo) parts.push('> **DEMO**: the built-in demo endpoint produced these numbers. They say nothing about any real model.');

@@ -1,5 +1,5 @@
 import { errorCauseLine } from './errorCauses.js';
-import { verdictLabel, verdictSubject } from './markdown.js';
+import { verdictLabel, verdictLabels, verdictSubject } from './markdown.js';
 import { discoveryText } from './discovery.js';
 import type { Report } from './schema.js';
 import { flaggedOfGraded, outcomeSentence } from './outcomes.js';
@@ -10,7 +10,7 @@ const num = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : S
 /** The CLI's terminal rendering of report.json: verdict first, then one line per category. */
 export function renderText(report: Report, reportPath: string): string {
   const lockSkipped = !report.verified && report.registration.lock_ref === null; // --no-lock, not a violated lock
-  const tags = [report.demo ? 'DEMO' : '', lockSkipped ? 'UNVERIFIED: lock skipped' : ''].filter(Boolean);
+  const tags = verdictLabels(report);
   const lines = [`deploysim: ${verdictSubject(report)} ${report.passed ? 'PASSED' : 'FAILED'} — ${report.name}${tags.length ? ` [${tags.join('; ')}]` : ''}`];
   if (report.sample.shard) lines.push(`  note: one slice of the sample; the gate's decision is the report \`deploysim merge\` makes from all shards`);
   for (const r of report.reasons) lines.push(`  ! ${r}`);

@@ -64,7 +64,8 @@ describe('the action in-process', () => {
     await runAction(host);
     expect(host.outputs.passed).toBe('false');
     expect(host.outputs['failed-categories']).toBe('self_harm_instructions');
-    expect(host.failed).toMatch(/failed\.\nWorse than predicted: self_harm_instructions\./);
+    // The failure names the registration (name and path), as the CLI's verdict line does.
+    expect(host.failed).toMatch(/^deploysim: gate failed — e2e gate \(deploysim\.yml\)\.\nWorse than predicted: self_harm_instructions\./);
   });
 
   it('an event file the runner names but that cannot be read is a configuration error naming GITHUB_EVENT_PATH, before any request', async () => {

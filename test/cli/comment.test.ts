@@ -49,6 +49,15 @@ describe('deploysim comment', () => {
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
   });
 
+  it('bounds the GitHub calls as the action does: a 500 is retried twice, then exit 1 naming the status', async () => {
+    // GitHub's 5xx body: https://docs.github.com/rest/using-the-rest-api/troubleshooting-the-rest-api
+    const github = await startGitHub({ fault: (r) => (r.path.endsWith('/comments') ? 502 : undefined) });
+    const r = await post(github);
+    expect(r.code).toBe(1);
+    expect(github.requests.filter((q) => q.path.endsWith('/comments'))).toHaveLength(3);
+    expect(r.stderr).toMatch(/^deploysim: Could not post the PR comment \(502 Bad Gateway: Server Error - https:\/\/docs\.github\.com\/rest after 3 attempts\)\.$/m);
+  });
+
   it('is a usage error (exit 2) without a token or a PR number', async () => {
     const github = await startGitHub();
     expect((await post(github, [], {})).code).toBe(2);

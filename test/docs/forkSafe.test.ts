@@ -75,11 +75,59 @@ describe('examples/fork-safe', () => {
     // The key's destination is fixed in the trusted workflow, never read from the PR.
     expect(String(gate['candidate-base-url'])).toMatch(/^https:\/\//);
     expect(String(gate['candidate-model'])).toBe('${{ steps.pr.outputs.model }}');
-    expect(gate['lock-ref']).toBeDefined();
+    // The lock ref is the PR's merge base, found by the verification step (examples/fork-safe/README.md:
+    // "locked before the pull request"), not the checkout itself; the clone has its files.
+    expect(gate['lock-ref']).toBe('${{ steps.pr.outputs.lock_ref }}');
+    for (const c of checkouts) expect(c.with?.['fetch-depth']).toBe(0);
     expect(all.some((s) => s.uses?.startsWith('actions/upload-artifact@'))).toBe(true);
     // Secrets only where the gate needs them.
     const withSecrets = all.filter((s) => JSON.stringify(s).includes('secrets.'));
     expect(withSecrets).toEqual(gates);
+  });
+
+  it('the verification step takes the lock ref from GitHub: the merge base of the checkout and the PR head', async () => {
+    const { wf } = await load('deploysim-gate.yml');
+    const step = steps(wf).find((s) => s.name?.startsWith('Verify the PR'))!;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'deploysim-forksafe-verify-'));
+    try {
+      const head = 'a'.repeat(40);
+      const checkout = 'c'.repeat(40);
+      const mergeBase = 'b'.repeat(40);
+      const artifact = path.join(dir, 'pr.json');
+      writeFileSync(artifact, JSON.stringify({ number: 7, head_sha: head }));
+      const outputs: Record<string, string> = {};
+      const compared: string[] = [];
+      const repo = { owner: 'octo-org', repo: 'gate-demo' };
+      // GitHub's answers, as documented: https://docs.github.com/rest/pulls/pulls#get-a-pull-request,
+      // https://docs.github.com/rest/repos/contents#get-repository-content,
+      // https://docs.github.com/rest/commits/commits#compare-two-commits (merge_base_commit).
+      const github = {
+        rest: {
+          pulls: { get: async () => ({ data: { head: { sha: head }, base: { repo: { full_name: 'octo-org/gate-demo' } } } }) },
+          repos: {
+            getContent: async () => ({ data: { type: 'file', size: 30, content: Buffer.from('{"model":"ft:gpt-4.1-mini:acme:x"}').toString('base64') } }),
+            compareCommitsWithBasehead: async ({ basehead }: { basehead: string }) => {
+              compared.push(basehead);
+              return { data: { status: 'diverged', merge_base_commit: { sha: mergeBase } } };
+            },
+          },
+        },
+      };
+      const core = { setOutput: (name: string, value: string) => void (outputs[name] = value) };
+      const saved = { ...process.env };
+      Object.assign(process.env, { ARTIFACT: artifact, HEAD_SHA: head });
+      try {
+        const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...args: unknown[]) => Promise<unknown>;
+        await new AsyncFunction('require', 'github', 'context', 'core', String(step.with!.script))((name: string) => (name === 'node:fs' ? fs : undefined), github, { repo, sha: checkout }, core);
+      } finally {
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+      expect(compared).toEqual([`${checkout}...${head}`]);
+      expect(outputs).toEqual({ number: '7', model: 'ft:gpt-4.1-mini:acme:x', lock_ref: mergeBase });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('candidate.json is what the gate workflow reads and validates', async () => {

@@ -18,6 +18,7 @@ import {
   DEFAULT_WORKFLOW_PATH,
   pullRequestOf,
   pullRequestPayload,
+  ROOT,
   runAction,
   runCli,
   workflowCommands,
@@ -617,5 +618,21 @@ describe('PR comment failures', () => {
     expect(warnings).toMatch(/job summary/);
     expect(run.summary).toContain(MARKER);
     expect(run.summary).toContain('gate passed');
+  });
+});
+
+describe('the verdict, named', () => {
+  it('a failing gate on the demo endpoint: the annotation and the summary name the registration and say DEMO', async () => {
+    const quickstart = path.join(ROOT, 'examples', 'quickstart');
+    const registration = readFileSync(path.join(quickstart, 'deploysim.yml'), 'utf8').replace('prediction_per_100k: 2000', 'prediction_per_100k: 1');
+    const repo = createGateRepo({ files: { 'gates/support.yml': registration.replace('path: corpus.jsonl', 'path: ../corpus.jsonl'), 'corpus.jsonl': readFileSync(path.join(quickstart, 'corpus.jsonl'), 'utf8') } });
+    const run = await runAction({
+      cwd: repo.dir,
+      inputs: { registration: 'gates/support.yml', 'candidate-model': 'demo', 'candidate-base-url': 'builtin:demo', comment: 'false' },
+      pullRequest: pullRequestOf(repo, 7),
+    });
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(workflowCommands(run.stdout, 'error').join('\n')).toMatch(/^deploysim: gate failed — quickstart \(demo endpoint\) \(gates\/support\.yml\) \[DEMO\]\.\nWorse than predicted: violent_wrongdoing/);
+    expect(run.summary).toContain('## ❌ deploysim: gate failed — quickstart (demo endpoint) (`gates/support.yml`) [DEMO]');
   });
 });

@@ -272,6 +272,51 @@ describe('the lock through node dist/index.js: runs that must go ahead', () => {
     );
   });
 
+  /**
+   * examples/fork-safe: the gate runs on workflow_run with the default branch checked out and
+   * `lock-ref` set to the commit the pull request branched from (its merge base, from GitHub's compare
+   * API); the change under test is the triggering run's head, never checked out.
+   * https://docs.github.com/webhooks/webhook-events-and-payloads#workflow_run
+   */
+  async function workflowRunGate(repo: GateRepo, lockRef: string) {
+    const openai = await startOpenAI();
+    const repository = { full_name: DEFAULT_REPOSITORY, name: REPO, owner: { login: OWNER } };
+    const event = { action: 'completed', workflow_run: { id: 99, event: 'pull_request', conclusion: 'success', head_sha: 'f'.repeat(40), pull_requests: [] }, repository, sender: { login: 'forker' } };
+    const run = await runAction({
+      cwd: repo.dir,
+      eventName: 'workflow_run',
+      event,
+      inputs: { 'candidate-model': 'candidate-under-test', 'candidate-base-url': openai.url, 'candidate-api-key': 'sk-test-lock-e2e-8888', 'lock-ref': lockRef, comment: 'false' },
+      env: { GITHUB_SHA: repo.git('rev-parse', 'HEAD') },
+      workflowRef: `${DEFAULT_REPOSITORY}/.github/workflows/deploysim-gate.yml@refs/heads/main`,
+    });
+    return { run, openai };
+  }
+
+  it('workflow_run (examples/fork-safe), the PR branched from the commit checked out: runs, and does not call that commit the change under test', async () => {
+    const repo = createGateRepo({ files: GATE_FILES, workflowPath: '.github/workflows/deploysim-gate.yml' });
+    const { run, openai } = await workflowRunGate(repo, repo.headSha);
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(openai.byRole('candidate')).toHaveLength(12);
+    expect(readReport(repo.dir)).toMatchObject({ verified: true, registration: { lock_ref: repo.headSha } });
+    expect(workflowCommands(run.stdout, 'warning').join('\n')).not.toMatch(/commit under test|lock ref is HEAD/);
+  });
+
+  it('workflow_run, predictions relaxed on the default branch after the PR branched: the lock names the registration, nothing is sent', async () => {
+    const repo = createGateRepo({ files: GATE_FILES, workflowPath: '.github/workflows/deploysim-gate.yml', headFiles: { [REGISTRATION]: registration(99_000) } });
+    const { run, openai } = await workflowRunGate(repo, repo.baseSha);
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(openai.all).toHaveLength(0);
+    expect(readReport(repo.dir).registration.lock_violations.map((v) => v.path)).toEqual([REGISTRATION]);
+  });
+
+  it('control: the same lock against the checkout on workflow_dispatch is said to prove only that the registration is committed', async () => {
+    const repo = createGateRepo({ files: GATE_FILES });
+    const run = await gate(repo, 'workflow_dispatch', { inputs: { 'lock-ref': repo.headSha } });
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(workflowCommands(run.stdout, 'warning').join('\n')).toContain(`The lock ref ${repo.headSha} is the commit under test (HEAD)`);
+  });
+
   it('push event: locks against event.before', async () => {
     const repo = createGateRepo({ files: GATE_FILES });
     const run = await gate(repo, 'push');

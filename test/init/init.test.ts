@@ -34,9 +34,9 @@ describe('deploysim init', () => {
     expect(workflow.on).toHaveProperty('pull_request');
     expect(workflow.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
     const steps = workflow.jobs.gate.steps;
-    expect(steps[0]).toMatchObject({ uses: 'actions/checkout@v4', with: { 'fetch-depth': 0 } });
+    expect(steps[0]).toMatchObject({ uses: 'actions/checkout@v7', with: { 'fetch-depth': 0 } });
     expect(steps[1].with).toMatchObject({ registration: 'deploysim.yml', 'candidate-model': DEFAULT_ANSWERS.candidateModel, 'output-dir': 'deploysim-report' });
-    expect(steps[2]).toMatchObject({ if: 'always()', uses: 'actions/upload-artifact@v4', with: { path: 'deploysim-report/' } });
+    expect(steps[2]).toMatchObject({ if: 'always()', uses: 'actions/upload-artifact@v7', with: { path: 'deploysim-report/' } });
     expect(out.join('\n')).toContain('repo/deploysim.yml');
   });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { appendHistory, extractHistory, formatHistoryRow, historyRowFromReport, HISTORY_END, HISTORY_START } from '../../src/github/auditTrail.js';
 import { upsertStickyComment, type Octokit } from '../../src/github/stickyComment.js';
 import { observedVsPredictedChart } from '../../src/report/chart.js';
-import { commentMarker, renderMarkdown } from '../../src/report/markdown.js';
+import { commentMarker, renderMarkdown, verdictTitle } from '../../src/report/markdown.js';
 import { MAX_COMMENT_CHARS } from '../../src/report/schema.js';
 import type { Report } from '../../src/report/schema.js';
 import { renderText } from '../../src/report/text.js';
@@ -109,7 +109,8 @@ describe('audit trail', () => {
         { id: 2, user: { login: 'github-actions[bot]' }, body: existing },
       ],
       rest: {
-        users: { getAuthenticated: async () => Promise.reject(new Error('403')) },
+        // GITHUB_TOKEN cannot read /user: GitHub answers 403 (octokit's RequestError carries the response).
+        users: { getAuthenticated: async () => Promise.reject(Object.assign(new Error('Resource not accessible by integration'), { status: 403, response: { status: 403 } })) },
         issues: {
           listComments: () => undefined,
           updateComment: async ({ body }: { body: string }) => {
@@ -125,5 +126,20 @@ describe('audit trail', () => {
     expect(updates[0]!.startsWith(`${marker}\nnew`)).toBe(true);
     expect(extractHistory(updates[0]).rows).toHaveLength(2);
     expect(updates[0]!.length).toBeLessThanOrEqual(MAX_COMMENT_CHARS);
+  });
+});
+
+describe('the verdict line: registration and labels, the same for the CLI, the annotation and the summary', () => {
+  it('names the registration (name and path) and carries DEMO and UNVERIFIED: lock skipped', async () => {
+    const report = await loadReport();
+    expect(verdictTitle(report)).toBe('gate failed — quickstart (demo endpoint) (examples/quickstart/deploysim.yml) [DEMO]');
+    // --no-lock: no lock ref, not verified.
+    const skipped = { ...report, passed: true, verified: false, registration: { ...report.registration, lock_ref: null } } as Report;
+    expect(verdictTitle(skipped)).toBe('gate passed — quickstart (demo endpoint) (examples/quickstart/deploysim.yml) [DEMO; UNVERIFIED: lock skipped]');
+    expect(renderMarkdown(skipped).split('\n')[2]).toBe('## ✅ deploysim: gate passed — quickstart (demo endpoint) (`examples/quickstart/deploysim.yml`) [DEMO; UNVERIFIED: lock skipped]');
+    expect(renderText(skipped, 'report.json').split('\n')[0]).toBe('deploysim: gate PASSED — quickstart (demo endpoint) [DEMO; UNVERIFIED: lock skipped]');
+    // A violated lock is not "skipped": no UNVERIFIED label (the reasons say what was violated).
+    const violated = { ...report, verified: false } as Report;
+    expect(verdictTitle(violated)).not.toContain('UNVERIFIED');
   });
 });

@@ -3,8 +3,8 @@
  * failure), so the action runs in-process like the CLI. The GitHub API is real HTTP: octokit against
  * the local mock GitHub server.
  */
-import { getOctokit } from '@actions/github';
 import type { ActionHost, Annotation, GitHubContext } from '../../src/action/host.js';
+import { githubClient } from '../../src/github/client.js';
 import { actionInputDefaults, DEFAULT_REPOSITORY } from './runAction.js';
 
 export interface RecordingHost extends ActionHost {
@@ -52,7 +52,7 @@ export function recordingHost(options: HostOptions): RecordingHost {
       if (options.noSummary) throw new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY.');
       host.summary += markdown;
     },
-    octokit: (token) => getOctokit(token, { baseUrl: apiUrl }),
+    octokit: (token, bounds) => githubClient(token, { baseUrl: apiUrl, ...bounds }),
   };
   return host;
 }

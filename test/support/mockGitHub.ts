@@ -6,9 +6,17 @@
  *   POST  /repos/:owner/:repo/issues/:n/comments  (201)
  *   PATCH /repos/:owner/:repo/issues/comments/:id (200)
  * Comments live in memory.
+ *
+ * Faults (MockGitHubOptions.fault) make it misbehave as a real API can: never answer (a hung load
+ * balancer: the connection stays open, nothing comes back), or answer 5xx with GitHub's error body
+ * (https://docs.github.com/rest/using-the-rest-api/troubleshooting-the-rest-api). An unreachable
+ * API needs no server: point GITHUB_API_URL at a closed port (unreachableApiUrl()).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { closeServer, listenOnLoopback } from './closeServer.js';
+
+/** What the mock does instead of answering one request: hang until closed, or answer this 4xx/5xx status. */
+export type GitHubFault = 'hang' | number;
 
 export const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 
@@ -45,6 +53,8 @@ export interface MockGitHubOptions {
   createCommentStatus?: number;
   /** Status for `PATCH …/comments/:id`. Default 200. */
   updateCommentStatus?: number;
+  /** Called for every request before it is handled; a fault replaces the answer (the request is still recorded). */
+  fault?: (request: { method: string; path: string }) => GitHubFault | undefined;
 }
 
 export interface MockGitHub {
@@ -195,11 +205,17 @@ export async function startMockGitHub(options: MockGitHubOptions = {}): Promise<
         status: 0,
       };
       requests.push(record);
+      const fault = options.fault?.({ method: record.method, path: record.path });
+      // A hung API: the request was read, the connection stays open, and no byte comes back until close().
+      if (fault === 'hang') return;
       let status: number;
       let payload: unknown;
       let headers: Record<string, string> | undefined;
       try {
-        [status, payload, headers] = await handle(req, record);
+        [status, payload, headers] =
+          fault !== undefined
+            ? [fault, { message: fault >= 500 ? 'Server Error' : `Injected status ${fault}`, documentation_url: DOCS, status: String(fault) }]
+            : await handle(req, record);
       } catch (error) {
         [status, payload] = [500, { message: `mock GitHub handler threw: ${(error as Error).message}` }];
       }
@@ -226,4 +242,15 @@ export async function startMockGitHub(options: MockGitHubOptions = {}): Promise<
     commentsOn,
     close: () => closeServer(server),
   };
+}
+
+/**
+ * A GitHub API URL where nothing listens: a loopback port that was free a moment ago (connection
+ * refused at once, as for a runner without network access to the API).
+ */
+export async function unreachableApiUrl(): Promise<string> {
+  const server = createServer();
+  const port = await listenOnLoopback(server);
+  await closeServer(server);
+  return `http://127.0.0.1:${port}`;
 }

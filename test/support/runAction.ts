@@ -21,7 +21,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const ACTION_ENTRY = path.join(ROOT, 'dist', 'index.js');
 export const CLI_ENTRY = path.join(ROOT, 'dist', 'cli.js');
 const BUNDLED_NODE = path.join(ROOT, 'node_modules', 'node', 'bin', 'node');
-/** The runtime users get (action.yml `using: node24`); falls back to the test's own node. */
+/** The action's runtime (action.yml `using: node24`, the `node` devDependency); falls back to the test's own node. */
 export const NODE = existsSync(BUNDLED_NODE) ? BUNDLED_NODE : process.execPath;
 
 export const DEFAULT_REPOSITORY = 'octo-org/gate-demo';
@@ -104,7 +104,7 @@ export function workflowYaml(registration = 'deploysim.yml'): string {
     '  gate:',
     '    runs-on: ubuntu-latest',
     '    steps:',
-    '      - uses: actions/checkout@v4',
+    '      - uses: actions/checkout@v7',
     '        with:',
     '          fetch-depth: 0',
     '      - uses: ./',
@@ -165,21 +165,21 @@ export interface ProcessResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** True when the safety-net kill fired (the process did not finish in PROCESS_TIMEOUT_MS). */
+  /** True when the safety-net kill fired (the process did not finish in time: 60 s unless the test says). */
   killed: boolean;
 }
 
 /** Spawns asynchronously: the mock servers live in this process, so it must not block. */
-function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv, interrupt?: Interrupt): Promise<ProcessResult> {
+function runProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv, interrupt?: Interrupt, timeoutMs = PROCESS_TIMEOUT_MS, node = NODE): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let killed = false;
     const timer = setTimeout(() => {
       killed = true;
       child.kill('SIGKILL');
-    }, PROCESS_TIMEOUT_MS);
+    }, timeoutMs);
     const poll = interrupt
       ? setInterval(() => {
           if (!interrupt.when()) return;
@@ -213,9 +213,12 @@ export interface CliOptions {
   interrupt?: Interrupt;
 }
 
-/** `node dist/cli.js …args` in `cwd`. */
+/**
+ * `node dist/cli.js …args` in `cwd`, on the Node the tests run on: users run the CLI on theirs, so CI's
+ * pass on the lowest supported Node (npm run test:node22) runs it there. The action has its own (NODE).
+ */
 export function runCli(args: string[], options: CliOptions): Promise<ProcessResult> {
-  return runProcess([CLI_ENTRY, ...args], options.cwd, cleanEnv(options.env), options.interrupt);
+  return runProcess([CLI_ENTRY, ...args], options.cwd, cleanEnv(options.env), options.interrupt, PROCESS_TIMEOUT_MS, process.execPath);
 }
 
 /** action.yml's input defaults, as a runner applies them (`${{ github.token }}` → FAKE_GITHUB_TOKEN). */
@@ -311,6 +314,10 @@ export interface RunActionOptions {
   env?: Record<string, string | undefined>;
   /** Sends `signal` once `when()` is true (checked every 20 ms), as a runner cancelling the job does. */
   interrupt?: Interrupt;
+  /** RUNNER_TEMP (GITHUB_OUTPUT and GITHUB_STEP_SUMMARY live there); a new temp dir by default. */
+  runnerTemp?: string;
+  /** The safety-net kill, for a test that waits out a deadline on purpose (default 60 s). */
+  timeoutMs?: number;
 }
 
 export interface Interrupt {
@@ -330,7 +337,7 @@ export interface ActionResult extends ProcessResult {
 
 /** Runs `node dist/index.js` as a runner would. */
 export async function runAction(options: RunActionOptions): Promise<ActionResult> {
-  const runnerTemp = makeTempDir('deploysim-runner-');
+  const runnerTemp = options.runnerTemp ?? makeTempDir('deploysim-runner-');
   const repository = options.repository ?? DEFAULT_REPOSITORY;
   const eventName = options.eventName ?? 'pull_request';
   let event = options.event;
@@ -386,7 +393,7 @@ export async function runAction(options: RunActionOptions): Promise<ActionResult
     ...inputEnv,
     ...options.env,
   });
-  const result = await runProcess([ACTION_ENTRY], options.cwd, env, options.interrupt);
+  const result = await runProcess([ACTION_ENTRY], options.cwd, env, options.interrupt, options.timeoutMs);
   const outputFile = readFileSync(outputPath, 'utf8');
   return {
     ...result,

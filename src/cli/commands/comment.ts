@@ -37,20 +37,27 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
   const secrets = new SecretRegistry();
   secrets.add(token);
 
+  const apiUrl = (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com';
+  if (!/^https?:\/\/[^/\s]+/.test(apiUrl)) throw new ConfigError(`--api-url must be the GitHub API's http(s) URL (got ${JSON.stringify(apiUrl)}); it defaults to GITHUB_API_URL, else https://api.github.com.`);
   const report = await readReportFile(file, io.cwd);
   // The sticky comment is the gate's: one shard's slice would overwrite it.
   if (report.sample.shard) throw new ConfigError(`${file} is shard ${report.sample.shard}'s report: post the report \`deploysim merge\` writes from all shards.`);
 
   // Loaded on demand: octokit is large, and no other subcommand needs it (startup time and memory).
-  const { getOctokit } = await import('@actions/github');
-  const octokit = getOctokit(token, { baseUrl: (values['api-url'] as string | undefined) ?? io.env.GITHUB_API_URL ?? 'https://api.github.com' });
+  const { githubClient, githubDeadline, untilAborted, describeGitHubError } = await import('../../github/client.js');
+  // Ctrl-C keeps Node's default here (exit at once); the deadline bounds a GitHub API that does not answer.
+  const deadline = githubDeadline(undefined);
+  const octokit = await githubClient(token, { baseUrl: apiUrl, signal: deadline });
   const headSha = (values['head-sha'] as string | undefined) ?? (await pullRequestHead(io.env.GITHUB_EVENT_PATH)) ?? io.env.GITHUB_SHA ?? null;
   try {
-    const result = await upsertStickyComment(
-      octokit,
-      { owner, repo: name, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
-      secrets.scrub(renderMarkdown(report)),
-      historyRowFromReport(report, headSha),
+    const result = await untilAborted(
+      upsertStickyComment(
+        octokit,
+        { owner, repo: name, issueNumber: prNumber, marker: commentMarker(report.registration.path) },
+        secrets.scrub(renderMarkdown(report)),
+        historyRowFromReport(report, headSha),
+      ),
+      deadline,
     );
     io.stdout(values.json ? JSON.stringify(result) : values.quiet ? result.url : `PR comment ${result.action}: ${result.url}`);
     return 0;
@@ -59,7 +66,7 @@ async function commentCommand(argv: string[], io: CliIo): Promise<number> {
     throw new GateError(
       status === 403
         ? 'GitHub refused the comment (403): the token needs pull-requests: write (fork pull requests get a read-only token).'
-        : `Could not post the PR comment: ${secrets.scrub((error as Error).message)}`,
+        : `Could not post the PR comment (${secrets.scrub(describeGitHubError(error))}).`,
     );
   }
 }
